@@ -1,0 +1,25 @@
+import type { EventStore } from './port.js';
+import { PGliteDriver } from './pglite-driver.js';
+import { PostgresDriver } from './postgres-driver.js';
+import { SqlEventStore, type SqlEventStoreOptions } from './sql-event-store.js';
+import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
+
+export type EventStoreTarget =
+  | { kind: 'postgres'; url: string; maxConnections?: number }
+  | { kind: 'pglite'; dataDir?: string }
+  | { kind: 'eventstoredb'; url: string };
+
+/** Opens the store an operator configured: the one place that knows every adapter. */
+export async function openEventStore(target: EventStoreTarget, options: SqlEventStoreOptions = {}): Promise<EventStore> {
+  switch (target.kind) {
+    case 'postgres':
+      return SqlEventStore.open(
+        new PostgresDriver({ connectionString: target.url, maxConnections: target.maxConnections ?? 10 }),
+        options,
+      );
+    case 'pglite':
+      return SqlEventStore.open(await PGliteDriver.open(target.dataDir), options);
+    case 'eventstoredb':
+      return new EventStoreDbEventStore(target.url);
+  }
+}

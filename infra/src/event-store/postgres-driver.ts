@@ -1,0 +1,82 @@
+import pg from 'pg';
+import type { SqlDriver } from './sql-driver.js';
+
+// int8 (bigint) as JS number: positions and revisions stay far below 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export interface PostgresDriverOptions {
+  connectionString: string;
+  /** Pool size; appends use at most `maxInFlightAppends` of it. */
+  maxConnections?: number;
+  applicationName?: string;
+}
+
+/** Serialises schema creation across processes that start at the same time. */
+const MIGRATION_LOCK = 7_206_451_001;
+
+export class PostgresDriver implements SqlDriver {
+  readonly name = 'postgres' as const;
+  readonly pool: pg.Pool;
+  private readonly options: PostgresDriverOptions;
+
+  constructor(options: PostgresDriverOptions) {
+    this.options = options;
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      application_name: options.applicationName ?? 'registo',
+    });
+    // An idle client that loses its connection must not crash the process; the pool replaces it.
+    this.pool.on('error', () => undefined);
+  }
+
+  async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+    const r = await this.pool.query(sql, params);
+    return r.rows as T[];
+  }
+
+  async migrate(ddl: string): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(ddl);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * LISTEN needs a connection of its own for as long as it listens. If it drops, reconnect
+   * and tell the listener (a spurious wake-up is harmless; a missed one is covered by polling).
+   */
+  async listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    const connect = async (): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.options.connectionString, application_name: 'registo-listen' });
+      c.on('notification', (n) => onNotify(n.payload ?? ''));
+      c.on('error', () => undefined);
+      c.on('end', () => {
+        if (!stopped) setTimeout(() => void connect().catch(() => undefined), 500);
+      });
+      await c.connect();
+      await c.query(`LISTEN ${channel}`);
+      client = c;
+      onNotify('');
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The error taxonomy shared by every package. Each error has a stable `code` that clients
+ * may switch on, an HTTP status for the gateways, and structured `details` for logs and
+ * problem+json bodies. Codes never change meaning once published; add new ones instead.
+ */
+export const ErrorCodes = {
+  STREAM_ID_INVALID: 400,
+  EVENT_TYPE_UNKNOWN: 400,
+  EVENT_TYPE_CATEGORY_MISMATCH: 400,
+  EVENT_DATA_INVALID: 400,
+  EVENT_METADATA_INVALID: 400,
+  EVENT_TOO_LARGE: 413,
+  EVENT_ID_INVALID: 400,
+  EVENT_ID_DUPLICATED_IN_APPEND: 400,
+  EVENT_ID_REUSED: 409,
+  APPEND_EMPTY: 400,
+  EXPECTED_REVISION_INVALID: 400,
+  WRONG_EXPECTED_REVISION: 409,
+  EVENT_INTEGRITY_VIOLATION: 500,
+  STORE_UNAVAILABLE: 503,
+  STORE_CLOSED: 503,
+  COMMAND_REJECTED: 422,
+  COMMAND_RETRIES_EXHAUSTED: 409,
+  CONFIG_INVALID: 500,
+  SCHEMA_INCOMPATIBLE: 400,
+  NOT_FOUND: 404,
+  READ_OPTIONS_INVALID: 400,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class RegistoError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, details: Record<string, unknown> = {}) {
+    super(message);
+    this.name = 'RegistoError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+    this.details = details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.details };
+  }
+}
+
+export type ExpectedRevisionDescription = string;
+
+/** Optimistic concurrency failed: the stream is not where the caller expected it to be. */
+export class WrongExpectedRevisionError extends RegistoError {
+  readonly streamId: string;
+  readonly expected: ExpectedRevisionDescription;
+  readonly actual: number | 'no_stream';
+
+  constructor(streamId: string, expected: ExpectedRevisionDescription, actual: number | 'no_stream') {
+    super('WRONG_EXPECTED_REVISION', `stream ${streamId}: expected revision ${expected}, actual ${actual}`, {
+      streamId,
+      expected,
+      actual,
+    });
+    this.name = 'WrongExpectedRevisionError';
+    this.streamId = streamId;
+    this.expected = expected;
+    this.actual = actual;
+  }
+}
+
+/** A stored event no longer matches its hash: storage was changed behind the store's back. */
+export class IntegrityError extends RegistoError {
+  readonly position: number;
+
+  constructor(position: number, eventId: string, stored: string, computed: string) {
+    super('EVENT_INTEGRITY_VIOLATION', `event at position ${position} (${eventId}) does not match its hash`, {
+      position,
+      eventId,
+      storedHash: stored,
+      computedHash: computed,
+    });
+    this.name = 'IntegrityError';
+    this.position = position;
+  }
+}
+
+export function isRegistoError(e: unknown, code?: ErrorCode): e is RegistoError {
+  return e instanceof RegistoError && (code === undefined || e.code === code);
+}

@@ -1,0 +1,19 @@
+import type { EventEnvelope } from '../envelope.js';
+import type { EnrollmentEventData } from './enrollment.js';
+import type { IdentityEventData } from './identity.js';
+
+export * from './common.js';
+export * from './enrollment.js';
+export * from './identity.js';
+
+/** Every event type with a hand-kept TS mirror, mapped to its data shape. */
+export type EventDataMap = EnrollmentEventData & IdentityEventData;
+
+/** A stored event of one known type, with its data typed. */
+export type TypedEnvelope<K extends keyof EventDataMap> = EventEnvelope<EventDataMap[K], K>;
+
+/** Discriminated union of stored events over a set of types. */
+export type EventOf<M> = { [K in keyof M & string]: EventEnvelope<M[K], K> }[keyof M & string];
+
+/** Discriminated union of events to append over a set of types. */
+export type NewEventOf<M> = { [K in keyof M & string]: { type: K; data: M[K] } }[keyof M & string];

@@ -1,0 +1,2 @@
+export * from './support/postgres.js';
+export * from './support/events.js';
