@@ -1,1 +1,4 @@
-export {};
+export * from './decider.js';
+export * from './command-handler.js';
+export * from './deciders/enrollment.js';
+export * from './deciders/identity.js';

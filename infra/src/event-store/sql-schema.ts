@@ -41,52 +41,64 @@ CREATE TABLE IF NOT EXISTS registo_events (
 -- stored with other content, or only some of the ids are stored).
 CREATE OR REPLACE FUNCTION registo_append(p_appends jsonb)
 RETURNS TABLE (idx int, status text, actual_revision bigint, first_position bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+-- Plan every statement for the table as it is now: a plan cached while the table was small
+-- would keep scanning it whole long after it has grown.
+SET plan_cache_mode = force_custom_plan
+AS $$
 DECLARE
   v_head bigint;
+  v_start bigint;
   v_append jsonb;
   v_idx bigint;
   v_actual bigint;
   v_count int;
   v_found int;
   v_same int;
-  v_expected bigint;
-  v_kind text;
-  v_start bigint;
+  v_any_stored boolean;
 BEGIN
   SELECT h.position INTO v_head FROM registo_log_head h WHERE h.singleton FOR UPDATE;
   v_start := v_head;
+  -- Fast path: one index probe for the whole batch tells whether any event id is stored already.
+  SELECT EXISTS (
+    SELECT 1 FROM registo_events e
+     WHERE e.event_id = ANY (ARRAY(
+       SELECT (x.value->>'eventId')::uuid
+         FROM jsonb_array_elements(p_appends) a, jsonb_array_elements(a.value->'events') x))
+  ) INTO v_any_stored;
+
   FOR v_append, v_idx IN SELECT a.value, a.ordinality FROM jsonb_array_elements(p_appends) WITH ORDINALITY a LOOP
     idx := v_idx::int;
     v_count := jsonb_array_length(v_append->'events');
-    v_kind := v_append->>'kind';
-    v_expected := (v_append->>'assumed')::bigint;
+    first_position := NULL;
 
-    SELECT count(*)::int,
-           count(*) FILTER (WHERE e.stream_id = v_append->>'stream' AND e.type = x.value->>'type'
-                             AND e.data = x.value->'data')::int,
-           min(e.position)
-      INTO v_found, v_same, first_position
-      FROM jsonb_array_elements(v_append->'events') x
-      JOIN registo_events e ON e.event_id = (x.value->>'eventId')::uuid;
-    IF v_found > 0 THEN
-      status := CASE WHEN v_found = v_count AND v_same = v_count THEN 'duplicate' ELSE 'reused' END;
-      actual_revision := NULL;
-      RETURN NEXT;
-      CONTINUE;
+    IF v_any_stored THEN
+      SELECT count(*)::int,
+             count(*) FILTER (WHERE e.stream_id = v_append->>'stream' AND e.type = x.value->>'type'
+                               AND e.data = x.value->'data')::int,
+             min(e.position)
+        INTO v_found, v_same, first_position
+        FROM jsonb_array_elements(v_append->'events') x
+        JOIN registo_events e ON e.event_id = (x.value->>'eventId')::uuid;
+      IF v_found > 0 THEN
+        status := CASE WHEN v_found = v_count AND v_same = v_count THEN 'duplicate' ELSE 'reused' END;
+        actual_revision := NULL;
+        RETURN NEXT;
+        CONTINUE;
+      END IF;
     END IF;
 
     SELECT coalesce(max(e.revision), -1) INTO v_actual FROM registo_events e WHERE e.stream_id = v_append->>'stream';
     actual_revision := v_actual;
-    IF (v_kind = 'no_stream' AND v_actual <> -1)
-       OR (v_kind = 'exact' AND v_actual <> v_expected)
-       OR (v_kind = 'stream_exists' AND v_actual = -1) THEN
-      status := 'conflict'; first_position := NULL;
+    IF (v_append->>'kind' = 'no_stream' AND v_actual <> -1)
+       OR (v_append->>'kind' = 'exact' AND v_actual <> (v_append->>'assumed')::bigint)
+       OR (v_append->>'kind' = 'stream_exists' AND v_actual = -1) THEN
+      status := 'conflict';
       RETURN NEXT;
       CONTINUE;
     END IF;
-    IF v_actual <> v_expected THEN
-      status := 'stale'; first_position := NULL;
+    IF v_actual <> (v_append->>'assumed')::bigint THEN
+      status := 'stale';
       RETURN NEXT;
       CONTINUE;
     END IF;
@@ -106,8 +118,7 @@ BEGIN
     PERFORM pg_notify('registo_events', v_head::text);
   END IF;
 END
-$$;
-`;
+$$;`;
 
 export const EVENT_COLUMNS =
   'position, event_id, stream_id, revision, type, schema_version, data, metadata, hash';

@@ -1,0 +1,57 @@
+import type { EventEnvelope, NewEvent } from '@registo/schemas';
+import { RegistoError, WrongExpectedRevisionError } from '@registo/schemas';
+import type { EventStore } from '@registo/infra';
+import { type Decider, fold, toNewEvents } from './decider.js';
+
+export interface HandleOptions {
+  /** Re-load, re-decide and re-append this many times after losing a race (default 3). */
+  maxRetries?: number;
+  metadata?: NewEvent['metadata'];
+}
+
+export interface HandleResult<State> {
+  state: State;
+  /** The events this command appended (empty when the decider decided nothing). */
+  events: EventEnvelope[];
+  nextExpectedRevision: number;
+  attempts: number;
+}
+
+/**
+ * Load the stream, fold it with `evolve`, `decide`, append with the revision just read as
+ * the expected one. Losing the race to another writer means the decision was made on stale
+ * state: take it again on fresh state, a bounded number of times.
+ */
+export async function handleCommand<Command, State, EventMap>(
+  store: EventStore,
+  decider: Decider<Command, State, EventMap>,
+  streamId: string,
+  command: Command,
+  options: HandleOptions = {},
+): Promise<HandleResult<State>> {
+  const maxRetries = options.maxRetries ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    const history = await store.readStream(streamId);
+    let state = fold(decider as Decider<unknown, State, EventMap>, history);
+    const revision = history.length === 0 ? -1 : history[history.length - 1]!.revision;
+    const decided = decider.decide(command, state);
+    if (decided.length === 0) return { state, events: [], nextExpectedRevision: revision, attempts: attempt };
+    try {
+      const result = await store.append(streamId, toNewEvents(decided, options.metadata), {
+        expectedRevision: revision < 0 ? 'no_stream' : revision,
+      });
+      for (const e of decided) state = decider.evolve(state, e);
+      return { state, events: result.events, nextExpectedRevision: result.nextExpectedRevision, attempts: attempt };
+    } catch (e) {
+      if (!(e instanceof WrongExpectedRevisionError)) throw e;
+      if (attempt > maxRetries) {
+        if (maxRetries === 0) throw e;
+        throw new RegistoError('COMMAND_RETRIES_EXHAUSTED', `${streamId}: still conflicting after ${attempt} attempts`, {
+          streamId,
+          attempts: attempt,
+          actual: e.actual,
+        });
+      }
+    }
+  }
+}

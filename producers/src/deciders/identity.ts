@@ -1,0 +1,83 @@
+import type { IdentityEventData, IdentityStatus, Residency } from '@registo/schemas';
+import { type Decider, type DeciderEvent, reject } from '../decider.js';
+
+export interface IdentityState {
+  exists: boolean;
+  uin: string | null;
+  status: IdentityStatus | null;
+  residency: Residency | null;
+  regIds: string[];
+  /** The subject's data key was destroyed: nothing personal can be added any more. */
+  erased: boolean;
+}
+
+export type IdentityCommand =
+  | ({ type: 'CreateIdentity' } & IdentityEventData['IdentityCreated'])
+  | ({ type: 'UpdateIdentity' } & IdentityEventData['IdentityUpdated'])
+  | { type: 'ChangeIdentityStatus'; uin: string; to: IdentityStatus; reason: string; source: string }
+  | ({ type: 'DestroySubjectKey' } & IdentityEventData['SubjectKeyDestroyed']);
+
+export type IdentityEvent = DeciderEvent<IdentityEventData>;
+
+export function initialIdentityState(): IdentityState {
+  return { exists: false, uin: null, status: null, residency: null, regIds: [], erased: false };
+}
+
+function requireIdentity(state: IdentityState, command: IdentityCommand): IdentityStatus {
+  if (!state.exists || state.status === null) reject('IDENTITY_NOT_FOUND', `${command.type}: no identity ${command.uin}`);
+  return state.status;
+}
+
+export function decideIdentity(command: IdentityCommand, state: IdentityState): IdentityEvent[] {
+  switch (command.type) {
+    case 'CreateIdentity': {
+      if (state.exists) {
+        if (state.regIds[0] === command.regId) return [];
+        reject('IDENTITY_EXISTS', `identity ${command.uin} already exists`);
+      }
+      const { type: _t, ...data } = command;
+      return [{ type: 'IdentityCreated', data }];
+    }
+    case 'UpdateIdentity': {
+      const status = requireIdentity(state, command);
+      if (state.regIds.includes(command.regId)) return [];
+      if (state.erased) reject('IDENTITY_ERASED', `identity ${command.uin} has been erased`);
+      if (status !== 'ACTIVE') reject('IDENTITY_NOT_ACTIVE', `identity ${command.uin} is ${status}`, { status });
+      const { type: _t, ...data } = command;
+      return [{ type: 'IdentityUpdated', data }];
+    }
+    case 'ChangeIdentityStatus': {
+      const status = requireIdentity(state, command);
+      if (status === command.to) return [];
+      if (status === 'DECEASED') reject('IDENTITY_DECEASED', `identity ${command.uin} is DECEASED; its status cannot change`);
+      return [{ type: 'IdentityStatusChanged', data: { uin: command.uin, from: status, to: command.to, reason: command.reason, source: command.source } }];
+    }
+    case 'DestroySubjectKey': {
+      requireIdentity(state, command);
+      if (state.erased) return [];
+      const { type: _t, ...data } = command;
+      return [{ type: 'SubjectKeyDestroyed', data }];
+    }
+  }
+}
+
+export function evolveIdentity(state: IdentityState, event: IdentityEvent): IdentityState {
+  switch (event.type) {
+    case 'IdentityCreated':
+      return { ...state, exists: true, uin: event.data.uin, status: 'ACTIVE', residency: event.data.residency, regIds: [event.data.regId] };
+    case 'IdentityUpdated':
+      return { ...state, regIds: [...state.regIds, event.data.regId] };
+    case 'IdentityStatusChanged':
+      return { ...state, status: event.data.to };
+    case 'SubjectKeyDestroyed':
+      return { ...state, erased: true };
+  }
+}
+
+export const identityDecider: Decider<IdentityCommand, IdentityState, IdentityEventData> = {
+  initialState: initialIdentityState,
+  decide: decideIdentity,
+  evolve: evolveIdentity,
+};
+
+export const identityStreamId = (uin: string): string => `identity-${uin}`;

@@ -1,0 +1,169 @@
+import { expect } from 'chai';
+import fc from 'fast-check';
+import { validateEventData } from '@registo/schemas';
+import {
+  CommandRejected,
+  type EnrollmentCommand,
+  type EnrollmentState,
+  type EnrollmentStatus,
+  decideEnrollment,
+  evolveEnrollment,
+  initialEnrollmentState,
+} from '../src/index.js';
+
+const regId = 'R-1';
+const sealed = { subjectId: 's-1', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
+const submit: EnrollmentCommand = {
+  type: 'SubmitEnrollment',
+  regId,
+  packetType: 'NEW',
+  residency: 'CITIZEN',
+  centreId: 'C-1',
+  operatorId: 'op-1',
+  deviceId: 'd-1',
+  capturedAt: '2026-11-20T10:00:00Z',
+  packetHash: 'aa',
+  sealed,
+};
+
+/** One command of every kind, valid in shape. */
+const commands: EnrollmentCommand[] = [
+  submit,
+  { type: 'ValidatePacket', regId, checks: ['signature'] },
+  { type: 'RejectPacket', regId, code: 'BAD_SIGNATURE', reason: 'signature does not verify' },
+  { type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-new' },
+  { type: 'CompleteExternalCheck', regId, checkId: 'k-1', outcome: 'MATCH', discrepancies: [] },
+  { type: 'SuspectDuplicate', regId, candidateUin: '2345678901', method: 'BIOMETRIC', score: 0.97 },
+  { type: 'RequestAdjudication', regId, adjudicationId: 'a-new', reasons: ['duplicate'] },
+  { type: 'DecideAdjudication', regId, adjudicationId: 'a-1', decision: 'APPROVE', reason: 'different person', adjudicatorId: 'adj-1', targetUin: null },
+  { type: 'ApproveEnrollment', regId, uin: '2345678901' },
+  { type: 'RejectEnrollment', regId, code: 'SIGA_MISMATCH', reason: 'civil registry disagrees' },
+];
+
+/** A state in each status, reached through real events. */
+function stateIn(status: EnrollmentStatus): EnrollmentState {
+  let s = initialEnrollmentState();
+  const apply = (c: EnrollmentCommand): void => {
+    for (const e of decideEnrollment(c, s)) s = evolveEnrollment(s, e);
+  };
+  if (status === 'NONE') return s;
+  apply(submit);
+  if (status === 'SUBMITTED') return s;
+  if (status === 'REJECTED') {
+    apply({ type: 'RejectPacket', regId, code: 'X', reason: 'y' });
+    return s;
+  }
+  apply({ type: 'ValidatePacket', regId, checks: [] });
+  apply({ type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-1' });
+  if (status === 'VALIDATED') return s;
+  if (status === 'APPROVED') {
+    apply({ type: 'CompleteExternalCheck', regId, checkId: 'k-1', outcome: 'MATCH', discrepancies: [] });
+    apply({ type: 'ApproveEnrollment', regId, uin: '2345678901' });
+    return s;
+  }
+  apply({ type: 'RequestAdjudication', regId, adjudicationId: 'a-1', reasons: ['x'] });
+  return s;
+}
+
+/** Which commands each status accepts ('noop': accepted, decides nothing). */
+const allowed: Record<EnrollmentStatus, Partial<Record<EnrollmentCommand['type'], 'events' | 'noop'>>> = {
+  NONE: { SubmitEnrollment: 'events' },
+  SUBMITTED: { SubmitEnrollment: 'noop', ValidatePacket: 'events', RejectPacket: 'events', RejectEnrollment: 'events' },
+  VALIDATED: {
+    SubmitEnrollment: 'noop',
+    RequestExternalCheck: 'events',
+    CompleteExternalCheck: 'events',
+    SuspectDuplicate: 'events',
+    RequestAdjudication: 'events',
+    RejectEnrollment: 'events',
+  },
+  IN_ADJUDICATION: {
+    SubmitEnrollment: 'noop',
+    CompleteExternalCheck: 'events',
+    SuspectDuplicate: 'events',
+    DecideAdjudication: 'events',
+    RejectEnrollment: 'events',
+  },
+  // k-1 completed before approval: completing it again is a harmless repeat.
+  APPROVED: { SubmitEnrollment: 'noop', CompleteExternalCheck: 'noop' },
+  REJECTED: { SubmitEnrollment: 'noop' },
+};
+
+describe('enrollment decider', () => {
+  for (const status of Object.keys(allowed) as EnrollmentStatus[]) {
+    describe(`in ${status}`, () => {
+      it('reaches that status', () => expect(stateIn(status).status).to.equal(status));
+      for (const command of commands) {
+        const expected = allowed[status][command.type];
+        it(`${command.type} → ${expected ?? 'rejected'}`, () => {
+          const state = stateIn(status);
+          if (!expected) {
+            expect(() => decideEnrollment(command, state)).to.throw(CommandRejected);
+            return;
+          }
+          const events = decideEnrollment(command, state);
+          if (expected === 'noop') expect(events).to.deep.equal([]);
+          else expect(events).to.have.length.greaterThan(0);
+          for (const e of events) expect(() => validateEventData(e.type, undefined, e.data)).not.to.throw();
+        });
+      }
+    });
+  }
+
+  it('refuses a different packet under a used registration id', () => {
+    expect(() => decideEnrollment({ ...submit, packetHash: 'bb' }, stateIn('SUBMITTED'))).to.throw(CommandRejected, /already used/);
+  });
+
+  it('cannot approve while an external check is pending, and can after it completes', () => {
+    const s = stateIn('VALIDATED');
+    expect(() => decideEnrollment({ type: 'ApproveEnrollment', regId, uin: '2' }, s)).to.throw(/external checks/);
+    let t = s;
+    for (const e of decideEnrollment({ type: 'CompleteExternalCheck', regId, checkId: 'k-1', outcome: 'MATCH', discrepancies: [] }, t)) t = evolveEnrollment(t, e);
+    expect(decideEnrollment({ type: 'ApproveEnrollment', regId, uin: '2' }, t)[0]!.type).to.equal('EnrollmentApproved');
+  });
+
+  it('counts attempts per external system', () => {
+    let s = stateIn('VALIDATED');
+    const [e] = decideEnrollment({ type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-2' }, s);
+    expect(e!.data).to.include({ attempt: 2 });
+    s = evolveEnrollment(s, e!);
+    expect(() => decideEnrollment({ type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-2' }, s)).to.throw(/already requested/);
+  });
+
+  it('an adjudicator rejection closes the enrollment; treat-as-update needs a target', () => {
+    const s = stateIn('IN_ADJUDICATION');
+    const decide = (decision: 'REJECT' | 'TREAT_AS_UPDATE', targetUin: string | null) =>
+      decideEnrollment({ type: 'DecideAdjudication', regId, adjudicationId: 'a-1', decision, reason: 'r', adjudicatorId: 'adj-9', targetUin }, s);
+    expect(decide('REJECT', null).map((e) => e.type)).to.deep.equal(['AdjudicationDecided', 'EnrollmentRejected']);
+    expect(() => decide('TREAT_AS_UPDATE', null)).to.throw(/needs the UIN/);
+    expect(decide('TREAT_AS_UPDATE', '2345678901')[0]!.data).to.include({ adjudicatorId: 'adj-9', targetUin: '2345678901' });
+  });
+
+  it('any sequence of commands yields only schema-valid events and a status the events explain', () => {
+    const arbCommand = fc.constantFrom(...commands, { type: 'RequestExternalCheck', regId, system: 'IMMIGRATION', checkId: 'k-1' } as EnrollmentCommand);
+    fc.assert(
+      fc.property(fc.array(arbCommand, { maxLength: 30 }), (cmds) => {
+        let s = initialEnrollmentState();
+        const log: string[] = [];
+        for (const c of cmds) {
+          try {
+            for (const e of decideEnrollment(c, s)) {
+              validateEventData(e.type, undefined, e.data);
+              s = evolveEnrollment(s, e);
+              log.push(e.type);
+            }
+          } catch (err) {
+            if (!(err instanceof CommandRejected)) throw err;
+          }
+        }
+        if (log.length === 0) return s.status === 'NONE';
+        expect(log[0]).to.equal('EnrollmentSubmitted');
+        expect(log.filter((t) => t === 'EnrollmentSubmitted')).to.have.length(1);
+        const closing = log.findIndex((t) => t === 'EnrollmentApproved' || t === 'EnrollmentRejected' || t === 'PacketRejected');
+        if (closing >= 0) expect(closing).to.equal(log.length - 1);
+        return true;
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
