@@ -1,1 +1,3 @@
-export {};
+export * from './main.js';
+export * from './platform.js';
+export * from './commands/schemas.js';

@@ -1,1 +1,3 @@
-export {};
+export * from './http/problem.js';
+export * from './http/app.js';
+export * from './ops/health.js';

@@ -1,1 +1,3 @@
 export * from './event-store/index.js';
+export * from './config/config.js';
+export * from './telemetry/logger.js';

@@ -1,4 +1,5 @@
 import { v7 as uuidv7, validate as uuidValidate } from 'uuid';
+import avro from 'avsc';
 import { canonicalJson, sha256Hex } from './canonical.js';
 import { RegistoError, IntegrityError } from './errors.js';
 import { parseStreamId } from './stream-id.js';
@@ -118,8 +119,27 @@ export function validateEventData(
       paths: [bad],
     });
   }
-  const normalised = JSON.parse(JSON.stringify(schema.avro.clone(data))) as Record<string, unknown>;
+  // Only data that leaves out a field with a default needs filling in (and a deep copy).
+  const normalised = hasEveryField(schema.avro, data)
+    ? data
+    : (JSON.parse(JSON.stringify(schema.avro.clone(data))) as Record<string, unknown>);
   return { data: normalised, schemaVersion: schema.version, category: schema.category };
+}
+
+/** True when no record field (at any depth) is left out, i.e. no default needs filling in. */
+function hasEveryField(type: avro.Type, value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (type instanceof avro.types.RecordType) {
+    const v = value as Record<string, unknown>;
+    return type.fields.every((f) => v[f.name] !== undefined && hasEveryField(f.type, v[f.name]));
+  }
+  if (type instanceof avro.types.ArrayType) return (value as unknown[]).every((x) => hasEveryField(type.itemsType, x));
+  if (type instanceof avro.types.MapType) return Object.values(value).every((x) => hasEveryField(type.valuesType, x));
+  if (type instanceof avro.types.UnwrappedUnionType) {
+    const branch = type.types.find((t) => t instanceof avro.types.RecordType && t.isValid(value));
+    return branch === undefined || hasEveryField(branch, value);
+  }
+  return true;
 }
 
 /** PostgreSQL's jsonb (and many consumers) refuse NUL characters and unpaired UTF-16 surrogates. */

@@ -1,0 +1,134 @@
+import pg from 'pg';
+import { type EventStore, openEventStore, prepareAppend } from '@registo/infra';
+import type { NewEvent } from '@registo/schemas';
+import { randomBytes } from 'node:crypto';
+import { type BenchReport, metric, percentile, progress } from './report.js';
+
+export interface AppendBenchOptions {
+  /** Server to create the throw-away benchmark database on. */
+  adminUrl: string;
+  batchedEvents: number;
+  batchedWriters: number;
+  singleEvents: number;
+  singleWriters: number;
+}
+
+function sampleEvent(regId: string): NewEvent {
+  return {
+    type: 'EnrollmentSubmitted',
+    data: {
+      regId,
+      packetType: 'NEW',
+      residency: 'CITIZEN',
+      centreId: 'STP-AGUA-GRANDE-01',
+      operatorId: 'op-7',
+      deviceId: 'dev-12',
+      capturedAt: '2026-11-20T10:00:00.000Z',
+      packetHash: randomBytes(32).toString('hex'),
+      sealed: { subjectId: regId, keyVersion: 1, alg: 'A256GCM', iv: randomBytes(12).toString('base64url'), ciphertext: randomBytes(320).toString('base64url') },
+    },
+  };
+}
+
+interface Run {
+  eventsPerSecond: number;
+  latenciesMs: number[];
+}
+
+/** `writers` loops, each doing `perCall`-event operations until `total` events are written. */
+async function drive(total: number, writers: number, perCall: number, label: string, op: (writer: number, call: number) => Promise<void>): Promise<Run> {
+  const calls = Math.ceil(total / perCall);
+  const latencies: number[] = [];
+  const bar = progress(label, calls);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: writers }, async (_, w) => {
+      for (let c = next++; c < calls; c = next++) {
+        const t = performance.now();
+        await op(w, c);
+        latencies.push(performance.now() - t);
+        bar.tick();
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  bar.stop();
+  return { eventsPerSecond: (calls * perCall) / seconds, latenciesMs: latencies };
+}
+
+async function withDatabase<T>(adminUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
+  const name = `registo_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  try {
+    return await fn(url.toString());
+  } finally {
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+const BARE_DDL = `DROP TABLE IF EXISTS bare_events; CREATE TABLE bare_events (event_id uuid, stream_id text, revision bigint, type text, schema_version int, data jsonb, metadata jsonb, hash text)`;
+
+/** The baseline: the same payloads as plain multi-row INSERTs into a table with no keys, no lock, no checks. */
+async function bareInserts(url: string, payloads: NewEvent[][], writers: number, perCall: number, label: string): Promise<Run> {
+  const pool = new pg.Pool({ connectionString: url, max: writers });
+  pool.on('error', () => undefined);
+  await pool.query(BARE_DDL);
+  const prepared = payloads.map((batch, i) => prepareAppend(`enrollment-bare${i}`, batch, -1, new Date().toISOString()));
+  try {
+    return await drive(payloads.length * perCall, writers, perCall, label, async (_w, c) => {
+      const rows = prepared[c]!;
+      const params: unknown[] = [];
+      const values = rows.map((e, j) => {
+        params.push(e.eventId, e.streamId, e.revision, e.type, e.schemaVersion, JSON.stringify(e.data), JSON.stringify(e.metadata), e.hash);
+        const b = j * 8;
+        return `($${b + 1},$${b + 2},$${b + 3},$${b + 4},$${b + 5},$${b + 6},$${b + 7},$${b + 8})`;
+      });
+      await pool.query(`INSERT INTO bare_events VALUES ${values.join(',')}`, params);
+    });
+  } finally {
+    await pool.end();
+  }
+}
+
+async function storeAppends(url: string, payloads: NewEvent[][], writers: number, perCall: number, label: string): Promise<Run> {
+  const run = randomBytes(4).toString('hex');
+  const store: EventStore = await openEventStore({ kind: 'postgres', url, maxConnections: Math.max(4, Math.min(writers, 16)) });
+  try {
+    return await drive(payloads.length * perCall, writers, perCall, label, async (_w, c) => {
+      await store.append(`enrollment-${run}-${c}`, payloads[c]!, { expectedRevision: 'no_stream' });
+    });
+  } finally {
+    await store.close();
+  }
+}
+
+export async function benchAppend(o: AppendBenchOptions): Promise<BenchReport> {
+  const batches = (events: number, per: number): NewEvent[][] =>
+    Array.from({ length: Math.ceil(events / per) }, (_, i) => Array.from({ length: per }, () => sampleEvent(`R${i}`)));
+  const batched = batches(o.batchedEvents, 100);
+  const singles = batches(o.singleEvents, 1);
+
+  const [storeBatched, bareBatched, storeSingle, bareSingle] = await withDatabase(o.adminUrl, async (url) => [
+    await storeAppends(url, batched, o.batchedWriters, 100, 'store, 100 events per append'),
+    await bareInserts(url, batched, o.batchedWriters, 100, 'baseline, 100-row INSERT'),
+    await storeAppends(url, singles, o.singleWriters, 1, `store, single events, ${o.singleWriters} writers`),
+    await bareInserts(url, singles, o.singleWriters, 1, `baseline, single-row INSERT, ${o.singleWriters} writers`),
+  ]);
+  return {
+    bench: 'append',
+    results: [
+      metric('batched_append_events_per_s', storeBatched.eventsPerSecond, 'events/s', 'bare_insert_batched_events_per_s', bareBatched.eventsPerSecond),
+      metric('batched_append_p50_ms', percentile(storeBatched.latenciesMs, 50), 'ms', 'bare_insert_batched_p50_ms', percentile(bareBatched.latenciesMs, 50)),
+      metric('batched_append_p99_ms', percentile(storeBatched.latenciesMs, 99), 'ms', 'bare_insert_batched_p99_ms', percentile(bareBatched.latenciesMs, 99)),
+      metric('single_append_events_per_s', storeSingle.eventsPerSecond, 'events/s', 'bare_insert_single_events_per_s', bareSingle.eventsPerSecond),
+      metric('single_append_p50_ms', percentile(storeSingle.latenciesMs, 50), 'ms', 'bare_insert_single_p50_ms', percentile(bareSingle.latenciesMs, 50)),
+      metric('single_append_p99_ms', percentile(storeSingle.latenciesMs, 99), 'ms', 'bare_insert_single_p99_ms', percentile(bareSingle.latenciesMs, 99)),
+    ],
+  };
+}

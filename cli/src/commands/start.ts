@@ -1,0 +1,46 @@
+import type { Command } from 'commander';
+import { createLogger, loadConfig, maskSecrets } from '@registo/infra';
+import { startPlatform } from '../platform.js';
+
+export function registerStart(program: Command): void {
+  program
+    .command('start')
+    .description('run the platform: event store (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and HTTP gateways')
+    .option('--port <port>', 'HTTP port (env PORT, default 8080)')
+    .option('--data-dir <dir>', 'embedded data directory (env REGISTO_DATA_DIR, default ./data)')
+    .addHelpText(
+      'after',
+      `
+Environment:
+  DATABASE_URL          postgres://user:pass@host:5432/db   use PostgreSQL instead of embedded PGlite
+  EVENTSTORE_URL        esdb://host:2113?tls=false          use EventStoreDB / KurrentDB
+  REGISTO_DATA_DIR      ./data                               where embedded PGlite keeps its files
+  PORT, HOST            8080, 0.0.0.0                        where /healthz and /readyz are served
+  LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
+  REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
+
+Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
+    )
+    .action(async (opts: { port?: string; dataDir?: string }) => {
+      const env = { ...process.env };
+      if (opts.port) env.PORT = opts.port;
+      if (opts.dataDir) env.REGISTO_DATA_DIR = opts.dataDir;
+      const config = loadConfig(env);
+      process.stderr.write(`registo: configuration\n${JSON.stringify(maskSecrets(config), null, 2)}\n`);
+      const logger = createLogger(config.logLevel);
+      const platform = await startPlatform(config, logger);
+      process.stderr.write(`registo: ready on ${platform.url} (GET /healthz, GET /readyz)\n`);
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string): void => {
+          logger.info({ signal }, 'stopping');
+          void platform.close().then(resolve, (e: unknown) => {
+            logger.error({ err: e }, 'error while stopping');
+            process.exitCode = 1;
+            resolve();
+          });
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+    });
+}

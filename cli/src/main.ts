@@ -1,0 +1,19 @@
+import { Command } from 'commander';
+import { registerStart } from './commands/start.js';
+import { registerSchemas } from './commands/schemas.js';
+import { registerBench } from './commands/bench.js';
+
+export function buildProgram(): Command {
+  const program = new Command('registo')
+    .description('Registo: event-sourced national identity register and trust services')
+    .version('0.1.0')
+    .showHelpAfterError('(add --help for usage)');
+  registerStart(program);
+  registerSchemas(program);
+  registerBench(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

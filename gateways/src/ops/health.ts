@@ -1,0 +1,36 @@
+import type { FastifyInstance } from 'fastify';
+import type { EventStore } from '@registo/infra';
+import { RegistoError } from '@registo/schemas';
+import { sendProblem } from '../http/problem.js';
+
+export interface HealthDeps {
+  eventStore: EventStore;
+  /** What runs, for the readiness answer. */
+  describe: () => Record<string, unknown>;
+}
+
+/**
+ * /healthz: the process is alive (for a liveness probe: restart me if this fails).
+ * /readyz: the event store answers (for a readiness probe: send me traffic).
+ */
+export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    const started = performance.now();
+    try {
+      await deps.eventStore.ping();
+      const head = await deps.eventStore.headPosition();
+      return {
+        status: 'ready',
+        checks: { eventStore: { status: 'ok', adapter: deps.eventStore.info.adapter, headPosition: head, ms: Math.round(performance.now() - started) } },
+        ...deps.describe(),
+      };
+    } catch (e) {
+      return sendProblem(
+        reply.header('retry-after', '5'),
+        request,
+        new RegistoError('STORE_UNAVAILABLE', `event store not ready: ${(e as Error).message}`, { check: 'eventStore' }),
+      );
+    }
+  });
+}

@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import { RegistoError } from '@registo/schemas';
+import type { EventStoreTarget } from '../event-store/open.js';
+
+/**
+ * Everything the platform reads from its environment, validated once at start-up.
+ * Unknown REGISTO_* variables are not an error, but a malformed known one stops start-up.
+ */
+const ConfigSchema = z.object({
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'esdb://host:port?tls=false').optional(),
+  REGISTO_DATA_DIR: z.string().min(1).default('./data'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  REGISTO_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+});
+
+export interface RegistoConfig {
+  eventStore: EventStoreTarget;
+  http: { port: number; host: string };
+  logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
+  const parsed = ConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+  }
+  const c = parsed.data;
+  const eventStore: EventStoreTarget =
+    c.EVENTSTORE_URL ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
+    : c.DATABASE_URL ? { kind: 'postgres', url: c.DATABASE_URL, maxConnections: c.REGISTO_DB_POOL_SIZE }
+    : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR) };
+  return { eventStore, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
+}
+
+/** Replaces the password of any URL-looking value with ***. */
+export function maskSecrets<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_k, v: unknown) => {
+      if (typeof v !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return v;
+      try {
+        const u = new URL(v);
+        if (u.password) u.password = '***';
+        return u.toString();
+      } catch {
+        return v;
+      }
+    }),
+  ) as T;
+}

@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import avro from 'avsc';
+import {
+  ADJUDICATION_DECISIONS,
+  CATEGORIES,
+  CHECK_OUTCOMES,
+  DEDUP_METHODS,
+  EXTERNAL_SYSTEMS,
+  IDENTITY_STATUSES,
+  PACKET_TYPES,
+  RESIDENCIES,
+  SchemaCatalog,
+  schemaCatalog,
+  validateEventData,
+} from '../src/index.js';
+import { samples } from './samples.js';
+
+function enumSymbols(catalog: SchemaCatalog, type: string, path: string[]): string[] {
+  let t: avro.Type = catalog.get(type).avro;
+  for (const name of path) t = (t as avro.types.RecordType).field(name)!.type;
+  return (t as avro.types.EnumType).symbols;
+}
+
+describe('schema catalog', () => {
+  const catalog = schemaCatalog();
+
+  it('knows the first event types of the enrollment and identity categories', () => {
+    expect(catalog.typesOf('enrollment').map((s) => s.type)).to.include.members([
+      'EnrollmentSubmitted', 'PacketValidated', 'PacketRejected', 'ExternalCheckRequested', 'ExternalCheckCompleted',
+      'DuplicateSuspected', 'AdjudicationRequested', 'AdjudicationDecided', 'EnrollmentApproved', 'EnrollmentRejected',
+    ]);
+    expect(catalog.typesOf('identity').map((s) => s.type)).to.have.members([
+      'IdentityCreated', 'IdentityUpdated', 'IdentityStatusChanged', 'SubjectKeyDestroyed',
+    ]);
+  });
+
+  it('every hand-kept TS sample passes its Avro schema, with no undeclared field', () => {
+    expect(Object.keys(samples).sort()).to.deep.equal(catalog.types());
+    for (const [type, data] of Object.entries(samples)) {
+      expect(() => validateEventData(type, undefined, data), type).not.to.throw();
+      expect(catalog.get(type).avro.isValid(data, { noUndeclaredFields: true }), type).to.equal(true);
+    }
+  });
+
+  it('TS enum lists match the Avro enum symbols', () => {
+    expect(enumSymbols(catalog, 'EnrollmentSubmitted', ['packetType'])).to.deep.equal(PACKET_TYPES);
+    expect(enumSymbols(catalog, 'EnrollmentSubmitted', ['residency'])).to.deep.equal(RESIDENCIES);
+    expect(enumSymbols(catalog, 'ExternalCheckRequested', ['system'])).to.deep.equal(EXTERNAL_SYSTEMS);
+    expect(enumSymbols(catalog, 'ExternalCheckCompleted', ['outcome'])).to.deep.equal(CHECK_OUTCOMES);
+    expect(enumSymbols(catalog, 'DuplicateSuspected', ['method'])).to.deep.equal(DEDUP_METHODS);
+    expect(enumSymbols(catalog, 'AdjudicationDecided', ['decision'])).to.deep.equal(ADJUDICATION_DECISIONS);
+    expect(enumSymbols(catalog, 'IdentityStatusChanged', ['to'])).to.deep.equal(IDENTITY_STATUSES);
+  });
+
+  it("each category's types can share one Avro union (one topic value schema per category)", () => {
+    for (const category of CATEGORIES) {
+      const types = catalog.typesOf(category);
+      if (types.length === 0) continue;
+      const union = avro.Type.forSchema(types.map((t) => t.schema) as unknown as avro.Schema, { registry: { ...catalog.common } });
+      for (const t of types) {
+        const sample = (samples as Record<string, unknown>)[t.type];
+        const buf = union.toBuffer({ [`registo.${category}.${t.type}`]: sample });
+        expect(JSON.parse(JSON.stringify(union.fromBuffer(buf)))).to.deep.equal({ [`registo.${category}.${t.type}`]: sample });
+      }
+    }
+  });
+
+  it('round-trips every sample through Avro binary to the same JSON', () => {
+    for (const [type, data] of Object.entries(samples)) {
+      const t = catalog.get(type).avro;
+      expect(JSON.parse(JSON.stringify(t.fromBuffer(t.toBuffer(data))))).to.deep.equal(data);
+    }
+  });
+
+  it('names unknown types and versions with EVENT_TYPE_UNKNOWN', () => {
+    expect(() => catalog.get('Nope')).to.throw(/unknown event type 'Nope'/);
+    expect(() => catalog.get('PacketValidated', 9)).to.throw(/version 9/);
+  });
+});

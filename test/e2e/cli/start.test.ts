@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../../src/index.js';
+import { exitOf, runCli, startCli } from './run-cli.js';
+
+describe('registo start', function () {
+  this.timeout(120_000);
+
+  it('runs on embedded PGlite under the data dir, serves /healthz and /readyz, stops cleanly on SIGTERM', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-start-')), 'data');
+    const { child, url, output } = await startCli(['start', '--port', '0'], { REGISTO_DATA_DIR: dataDir, HOST: '127.0.0.1' });
+    try {
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).to.equal(200);
+      expect(await health.json()).to.deep.equal({ status: 'ok' });
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).to.equal(200);
+      const body = (await ready.json()) as { status: string; checks: { eventStore: { adapter: string } } };
+      expect(body.status).to.equal('ready');
+      expect(body.checks.eventStore.adapter).to.equal('pglite');
+      const missing = await fetch(`${url}/no/such/route`);
+      expect(missing.status).to.equal(404);
+      expect(missing.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      expect(((await missing.json()) as { code: string }).code).to.equal('NOT_FOUND');
+      expect(existsSync(dataDir)).to.equal(true);
+      expect(output()).to.include('"kind": "pglite"');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exitOf(child)).to.equal(0);
+    expect(output()).to.include('registo stopped');
+  });
+
+  describe('on PostgreSQL', () => {
+    let db: TestDatabase;
+    before(async () => {
+      db = await createTestDatabase();
+    });
+    after(() => db.drop());
+
+    it('uses DATABASE_URL, prints the configuration with the password masked, stops on SIGINT', async () => {
+      const url = new URL(db.url);
+      url.password = 's3cret-never-printed';
+      const { child, url: base, output } = await startCli(['start', '--port', '0'], { DATABASE_URL: url.toString(), HOST: '127.0.0.1' });
+      try {
+        const ready = (await (await fetch(`${base}/readyz`)).json()) as { checks: { eventStore: { adapter: string } } };
+        expect(ready.checks.eventStore.adapter).to.equal('postgres');
+      } finally {
+        child.kill('SIGINT');
+      }
+      expect(await exitOf(child)).to.equal(0);
+      expect(output()).not.to.include('s3cret-never-printed');
+      expect(output()).to.include('***');
+    });
+  });
+
+  it('refuses invalid configuration with a message naming the setting', async () => {
+    const r = await runCli(['start'], { PORT: 'eighty', DATABASE_URL: 'mysql://nope' });
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/invalid configuration/);
+    expect(r.stderr).to.match(/PORT/);
+    expect(r.stderr).to.match(/DATABASE_URL/);
+  });
+
+  it('has --help on every command', async () => {
+    for (const args of [['--help'], ['start', '--help'], ['schemas', '--help'], ['schemas', 'check', '--help'], ['bench', '--help'], ['bench', 'append', '--help']]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(' ')).to.equal(0);
+      expect(r.stdout, args.join(' ')).to.match(/Usage: registo/);
+    }
+  });
+});
