@@ -1,3 +1,5 @@
 export * from './event-store/index.js';
 export * from './config/config.js';
 export * from './telemetry/logger.js';
+export * from './kafka/index.js';
+export * from './consumer-runtime/index.js';

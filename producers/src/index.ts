@@ -2,3 +2,4 @@ export * from './decider.js';
 export * from './command-handler.js';
 export * from './deciders/enrollment.js';
 export * from './deciders/identity.js';
+export * from './mirror/mirror.js';

@@ -1,1 +1,3 @@
-export {};
+export * from './enrollment-status/reducer.js';
+export * from './enrollment-status/projection.js';
+export * from './replay.js';

@@ -8,3 +8,4 @@ export * from './pglite-driver.js';
 export * from './eventstoredb-event-store.js';
 export * from './polling-subscription.js';
 export * from './open.js';
+export * from './batching.js';

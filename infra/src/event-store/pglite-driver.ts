@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import type { SqlDriver } from './sql-driver.js';
+import type { SqlDriver, SqlTx } from './sql-driver.js';
 
 /** Embedded PostgreSQL (WASM) in this process: `npm start` on a bare machine. */
 export class PGliteDriver implements SqlDriver {
@@ -22,6 +22,10 @@ export class PGliteDriver implements SqlDriver {
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const r = await this.db.query<T>(sql, params);
     return r.rows;
+  }
+
+  async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    return this.db.transaction((tx) => fn({ query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows }));
   }
 
   async migrate(ddl: string): Promise<void> {

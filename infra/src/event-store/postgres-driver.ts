@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SqlDriver } from './sql-driver.js';
+import type { SqlDriver, SqlTx } from './sql-driver.js';
 
 // int8 (bigint) as JS number: positions and revisions stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -33,6 +33,21 @@ export class PostgresDriver implements SqlDriver {
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
     const r = await this.pool.query(sql, params);
     return r.rows as T[];
+  }
+
+  async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+      await client.query('COMMIT');
+      return result;
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
   }
 
   async migrate(ddl: string): Promise<void> {

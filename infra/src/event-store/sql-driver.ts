@@ -2,9 +2,16 @@
  * The little a SQL event store needs from a database: the PostgreSQL (`pg`) and PGlite
  * adapters implement it, and everything else in sql-event-store.ts is shared.
  */
+/** A transaction in progress: statements run on one connection until it commits. */
+export interface SqlTx {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
 export interface SqlDriver {
   readonly name: 'postgres' | 'pglite';
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs `fn` in one transaction: committed if it resolves, rolled back if it throws. */
+  transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
   /** Runs DDL once, with concurrent callers (other processes) serialised. */
   migrate(ddl: string): Promise<void>;
   /** Calls `onNotify` for every NOTIFY on `channel` until the returned function is called. */

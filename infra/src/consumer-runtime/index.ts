@@ -1,0 +1,5 @@
+export * from './source.js';
+export * from './store-source.js';
+export * from './kafka-source.js';
+export * from './dead-letters.js';
+export * from './sql-consumer.js';

@@ -1,0 +1,83 @@
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { IntegrityError, verifyEnvelope } from '@registo/schemas';
+import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
+import type { KafkaSettings } from '../kafka/settings.js';
+import { categoryTopic } from '../kafka/topics.js';
+import type { Delivery, EventSource, RawMessage, SourceSpec } from './source.js';
+
+function headersOf(m: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = Buffer.isBuffer(v) ? v.toString() : String(v);
+  return out;
+}
+
+/**
+ * The deployed form: category topics, read_committed, decoded with the registry. Offsets
+ * that matter are the consumer's own (stored with its effects); the group's committed
+ * offsets are only a hint that saves re-reading, and deliveries at or below the consumer's
+ * stored offsets are dropped by the consumer, never applied twice.
+ */
+export class KafkaEventSource implements EventSource {
+  readonly kind = 'kafka' as const;
+  private consumer: Consumer | undefined;
+  private readonly kafka: Kafka;
+  private stopped: (() => void) | undefined;
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly codec: EnvelopeCodec,
+    private readonly options: { sessionTimeout?: number } = {},
+  ) {
+    this.kafka = new Kafka({ clientId: `${settings.clientId}-consumer`, brokers: settings.brokers, logLevel: logLevel.ERROR });
+  }
+
+  async run(spec: SourceSpec): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: `registo-${spec.name}`,
+      readUncommitted: false,
+      sessionTimeout: this.options.sessionTimeout ?? 10_000,
+      heartbeatInterval: 1000,
+      rebalanceTimeout: 10_000,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics: spec.categories.map(categoryTopic), fromBeginning: true });
+    const crashed = new Promise<never>((_, reject) => {
+      consumer.on(consumer.events.CRASH, (e) => {
+        if (!e.payload.restart) reject(e.payload.error);
+      });
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.messages.length === 0) return;
+        const deliveries: Delivery[] = [];
+        for (const m of batch.messages) {
+          const coordinates = { source: batch.topic, partition: batch.partition, offset: Number(m.offset) };
+          const raw: RawMessage = { key: m.key, value: m.value, headers: headersOf(m) };
+          try {
+            if (!m.value) throw new Error('message has no value');
+            const event = await this.codec.decode(m.value);
+            verifyEnvelope(event);
+            deliveries.push({ kind: 'event', event, coordinates, raw });
+          } catch (e) {
+            const error = e instanceof IntegrityError || e instanceof Error ? e : new Error(String(e));
+            deliveries.push({ kind: 'undecodable', error, coordinates, raw });
+          }
+        }
+        await spec.handle(deliveries);
+        const last = batch.messages[batch.messages.length - 1]!.offset;
+        resolveOffset(last);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
+        await heartbeat();
+      },
+    });
+    await Promise.race([crashed, new Promise<void>((resolve) => (this.stopped = resolve))]);
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+    this.stopped?.();
+  }
+}

@@ -1,0 +1,77 @@
+import avro from 'avsc';
+import { SchemaRegistry, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
+import { type Category, type EventEnvelope, type SchemaCatalog, schemaCatalog, parseStreamId } from '@registo/schemas';
+import { categoryTopic } from './topics.js';
+
+/**
+ * The Avro value schema of a category topic: the envelope with `data` as the union of the
+ * category's event types. Self-contained (shared named types inlined) so that any client,
+ * kcat included, can decode with nothing but the registry.
+ */
+export function topicValueSchema(category: Category, catalog: SchemaCatalog = schemaCatalog()): avro.Schema {
+  const types = catalog.typesOf(category);
+  if (types.length === 0) throw new Error(`category ${category} has no event types yet`);
+  const envelope = structuredClone(catalog.envelopeSchema) as { fields: Array<{ name: string; type: unknown }> };
+  envelope.fields = envelope.fields.map((f) => (f.name === 'data' ? { ...f, type: types.map((t) => t.schema) } : f));
+  const type = avro.Type.forSchema(envelope as unknown as avro.Schema, { registry: { ...catalog.common } });
+  return type.schema({ exportAttrs: true }) as avro.Schema;
+}
+
+const recordName = (category: string, type: string): string => `registo.${category}.${type}`;
+
+export interface RegisteredTopic {
+  topic: string;
+  subject: string;
+  schemaId: number;
+}
+
+/**
+ * Envelope ↔ Confluent wire format (magic byte, schema id, Avro body). Registers each
+ * category's value schema under `<topic>-value` with BACKWARD compatibility.
+ */
+export class EnvelopeCodec {
+  readonly registry: SchemaRegistry;
+  private readonly ids = new Map<Category, number>();
+
+  constructor(
+    readonly registryUrl: string,
+    private readonly catalog: SchemaCatalog = schemaCatalog(),
+  ) {
+    this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 5 } });
+  }
+
+  /** Registers (idempotently) the value schema of every category that has event types. */
+  async registerAll(categories: readonly Category[]): Promise<RegisteredTopic[]> {
+    const out: RegisteredTopic[] = [];
+    for (const category of categories) {
+      if (this.catalog.typesOf(category).length === 0) continue;
+      const topic = categoryTopic(category);
+      const subject = `${topic}-value`;
+      const { id } = await this.registry.register(
+        { type: 'AVRO' as never, schema: JSON.stringify(topicValueSchema(category, this.catalog)) } as never,
+        { subject, compatibility: COMPATIBILITY.BACKWARD },
+      );
+      this.ids.set(category, id);
+      out.push({ topic, subject, schemaId: id });
+    }
+    return out;
+  }
+
+  schemaIdOf(category: Category): number {
+    const id = this.ids.get(category);
+    if (id === undefined) throw new Error(`no registered schema for category ${category}; call registerAll first`);
+    return id;
+  }
+
+  async encode(e: EventEnvelope): Promise<Buffer> {
+    const { category } = parseStreamId(e.streamId);
+    return this.registry.encode(this.schemaIdOf(category), { ...e, data: { [recordName(category, e.type)]: e.data } });
+  }
+
+  /** Decodes with the writer's schema (fetched by id, cached) back to the stored envelope. */
+  async decode(value: Buffer): Promise<EventEnvelope> {
+    const decoded = JSON.parse(JSON.stringify(await this.registry.decode(value))) as EventEnvelope & { data: Record<string, Record<string, unknown>> };
+    const branch = Object.values(decoded.data)[0];
+    return { ...decoded, data: branch ?? {} };
+  }
+}

@@ -1,0 +1,3 @@
+export * from './settings.js';
+export * from './topics.js';
+export * from './envelope-codec.js';

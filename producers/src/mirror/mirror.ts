@@ -1,0 +1,186 @@
+import { Kafka, logLevel, type Admin, type Producer, type Message } from 'kafkajs';
+import { CATEGORIES, type EventEnvelope, parseStreamId } from '@registo/schemas';
+import {
+  type EventStore,
+  type KafkaSettings,
+  type Logger,
+  EnvelopeCodec,
+  MIRROR_CHECKPOINT_TOPIC,
+  categoryTopic,
+  inBatches,
+} from '@registo/infra';
+
+export interface MirrorOptions {
+  store: EventStore;
+  settings: KafkaSettings;
+  logger: Logger;
+  /** Distinguishes mirrors of different logs on one cluster; part of the transactional id. */
+  name?: string;
+  /** Most events per Kafka transaction. */
+  batchSize?: number;
+  /** How long to gather events for a transaction once the first is there. */
+  lingerMs?: number;
+}
+
+export interface MirrorStatus {
+  name: string;
+  /** Last position committed to Kafka. */
+  position: number;
+  mirrored: number;
+  transactions: number;
+  running: boolean;
+}
+
+export function eventHeaders(e: EventEnvelope): Record<string, string> {
+  const h: Record<string, string> = { 'event-id': e.eventId, type: e.type, position: String(e.position), hash: e.hash };
+  if (e.metadata.traceparent) h.traceparent = e.metadata.traceparent;
+  return h;
+}
+
+/**
+ * Publishes the log to Kafka in global order, exactly once for read_committed readers.
+ *
+ * Each batch is one Kafka transaction holding the events and the mirror's checkpoint twice:
+ * a record in the compacted `registo.mirror.checkpoint` topic (for people and tools) and a
+ * transactional offset commit for the group `registo-mirror-<name>` (read back exactly on
+ * start). A crash anywhere leaves either the whole batch and its checkpoint committed, or
+ * neither; the next instance's producer init aborts whatever its predecessor left open and
+ * fences it out, then resumes from the committed checkpoint.
+ */
+export class Mirror {
+  private readonly name: string;
+  private readonly kafka: Kafka;
+  private readonly codec: EnvelopeCodec;
+  private producer: Producer | undefined;
+  private admin: Admin | undefined;
+  private stopping = false;
+  private readonly state: MirrorStatus;
+
+  constructor(private readonly options: MirrorOptions) {
+    this.name = options.name ?? 'main';
+    this.kafka = new Kafka({
+      clientId: `${options.settings.clientId}-mirror`,
+      brokers: options.settings.brokers,
+      logLevel: logLevel.ERROR,
+      retry: { retries: 8, initialRetryTime: 200 },
+    });
+    this.codec = new EnvelopeCodec(options.settings.registryUrl);
+    this.state = { name: this.name, position: 0, mirrored: 0, transactions: 0, running: false };
+  }
+
+  get groupId(): string {
+    return `registo-mirror-${this.name}`;
+  }
+
+  status(): MirrorStatus {
+    return { ...this.state };
+  }
+
+  /** Creates the topics and registers the value schemas (both idempotent). */
+  async prepare(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        ...CATEGORIES.map((c) => ({ topic: categoryTopic(c), numPartitions: this.options.settings.partitions, replicationFactor: 1 })),
+        {
+          topic: MIRROR_CHECKPOINT_TOPIC,
+          numPartitions: 1,
+          replicationFactor: 1,
+          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+        },
+      ],
+    });
+    await this.codec.registerAll(CATEGORIES);
+  }
+
+  /** The position committed by the last successful transaction (0: nothing mirrored yet). */
+  async committedPosition(): Promise<number> {
+    const admin = this.admin ?? this.kafka.admin();
+    if (!this.admin) await admin.connect();
+    try {
+      const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [MIRROR_CHECKPOINT_TOPIC] });
+      const offset = Number(topic?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
+      return offset < 0 ? 0 : offset - 1;
+    } finally {
+      if (!this.admin) await admin.disconnect();
+    }
+  }
+
+  /** Runs until stop(): prepare, fence predecessors, resume from the checkpoint, mirror. */
+  async run(): Promise<void> {
+    await this.prepare();
+    this.producer = this.kafka.producer({
+      transactionalId: `registo-mirror-${this.name}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      transactionTimeout: 60_000,
+    });
+    // Connecting initialises the transactional id: any transaction a crashed predecessor
+    // left open is aborted before we read the checkpoint.
+    await this.producer.connect();
+    const from = (await this.committedPosition()) + 1;
+    this.state.position = from - 1;
+    this.state.running = true;
+    this.options.logger.info({ mirror: this.name, from }, 'mirror resuming');
+    const subscription = this.options.store.subscribe({ fromPosition: from, batchSize: this.options.batchSize ?? 2000 });
+    this.subscriptionClose = () => subscription.close();
+    try {
+      for await (const batch of inBatches(subscription, this.options.batchSize ?? 2000, this.options.lingerMs ?? 5)) {
+        if (this.stopping) break;
+        if (batch.events.length > 0) await this.publish(batch.events);
+      }
+    } finally {
+      this.state.running = false;
+      await subscription.close().catch(() => undefined);
+    }
+  }
+
+  private subscriptionClose: (() => Promise<void>) | undefined;
+
+  private async publish(events: EventEnvelope[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    for (const e of events) {
+      if (e.position !== this.state.position + 1) {
+        throw new Error(`mirror: expected position ${this.state.position + 1}, got ${e.position}`);
+      }
+      const topic = categoryTopic(parseStreamId(e.streamId).category);
+      const messages = byTopic.get(topic) ?? [];
+      messages.push({ key: e.streamId, value: await this.codec.encode(e), headers: eventHeaders(e) });
+      byTopic.set(topic, messages);
+      this.state.position = e.position;
+    }
+    const last = events[events.length - 1]!;
+    const txn = await this.producer!.transaction();
+    try {
+      await txn.sendBatch({
+        topicMessages: [
+          ...[...byTopic].map(([topic, messages]) => ({ topic, messages })),
+          {
+            topic: MIRROR_CHECKPOINT_TOPIC,
+            messages: [{ key: this.name, value: JSON.stringify({ position: last.position, eventId: last.eventId, hash: last.hash, at: new Date().toISOString() }) }],
+          },
+        ],
+      });
+      await txn.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [{ topic: MIRROR_CHECKPOINT_TOPIC, partitions: [{ partition: 0, offset: String(last.position + 1) }] }],
+      });
+      await txn.commit();
+    } catch (e) {
+      this.state.position = events[0]!.position - 1;
+      await txn.abort().catch(() => undefined);
+      throw e;
+    }
+    this.state.mirrored += events.length;
+    this.state.transactions++;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.subscriptionClose?.().catch(() => undefined);
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+}
