@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { registerStart } from './commands/start.js';
 import { registerSchemas } from './commands/schemas.js';
 import { registerBench } from './commands/bench.js';
+import { registerReplay } from './commands/replay.js';
+import { registerInfra } from './commands/infra.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)');
   registerStart(program);
   registerSchemas(program);
+  registerReplay(program);
+  registerInfra(program);
   registerBench(program);
   return program;
 }

@@ -1,2 +1,3 @@
 export * from './support/postgres.js';
 export * from './support/events.js';
+export * from './support/kafka.js';

@@ -8,6 +8,7 @@ export function registerStart(program: Command): void {
     .description('run the platform: event store (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and HTTP gateways')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)')
     .option('--data-dir <dir>', 'embedded data directory (env REGISTO_DATA_DIR, default ./data)')
+    .option('--role <roles>', 'comma-separated: api, mirror, projector, or all (env REGISTO_ROLES, default all)')
     .addHelpText(
       'after',
       `
@@ -18,18 +19,25 @@ Environment:
   PORT, HOST            8080, 0.0.0.0                        where /healthz and /readyz are served
   LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
   REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
+  REGISTO_ROLES         all                                  api, mirror, projector (all = api + projector, + mirror with Kafka)
+  KAFKA_BROKERS         127.0.0.1:9092                       consumers read Kafka topics; the mirror may run
+  SCHEMA_REGISTRY_URL   http://127.0.0.1:8081/apis/ccompat/v7
+  REGISTO_TOPIC_PARTITIONS 6                                 partitions of each category topic the mirror creates
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )
-    .action(async (opts: { port?: string; dataDir?: string }) => {
+    .action(async (opts: { port?: string; dataDir?: string; role?: string }) => {
       const env = { ...process.env };
+      if (opts.role) env.REGISTO_ROLES = opts.role;
       if (opts.port) env.PORT = opts.port;
       if (opts.dataDir) env.REGISTO_DATA_DIR = opts.dataDir;
       const config = loadConfig(env);
       process.stderr.write(`registo: configuration\n${JSON.stringify(maskSecrets(config), null, 2)}\n`);
       const logger = createLogger(config.logLevel);
       const platform = await startPlatform(config, logger);
-      process.stderr.write(`registo: ready on ${platform.url} (GET /healthz, GET /readyz)\n`);
+      process.stderr.write(
+        platform.url ? `registo: ready on ${platform.url} (GET /healthz, GET /readyz); roles ${config.roles.join(', ')}\n` : `registo: running roles ${config.roles.join(', ')}\n`,
+      );
       await new Promise<void>((resolve) => {
         const stop = (signal: string): void => {
           logger.info({ signal }, 'stopping');

@@ -31,6 +31,8 @@ export interface InfraOptions {
   kafkaVersion?: string;
   /** io.apicurio:apicurio-registry-app version. Default: env REGISTO_REGISTRY_VERSION, else {@link DEFAULT_REGISTRY_VERSION}. */
   registryVersion?: string;
+  /** Limit the call to some components (default: all). */
+  only?: readonly InfraComponentName[];
   /** Human-readable progress lines (fetching…, starting…, ready in N s). */
   onProgress?: (message: string) => void;
 }
@@ -61,6 +63,7 @@ export interface InfraConfig {
   registryManagementPort: number;
   kafkaVersion: string;
   registryVersion: string;
+  components: readonly InfraComponentName[];
   progress: (message: string) => void;
 }
 
@@ -97,6 +100,11 @@ export function resolveConfig(options: InfraOptions = {}): InfraConfig {
     );
   }
   const onProgress = options.onProgress;
+  const unknown = (options.only ?? []).filter((c) => !INFRA_COMPONENTS.includes(c));
+  if (unknown.length) {
+    throw new InfraError(`Unknown component(s): ${unknown.join(', ')}; known: ${INFRA_COMPONENTS.join(', ')}`);
+  }
+  const components = options.only?.length ? INFRA_COMPONENTS.filter((c) => options.only?.includes(c)) : INFRA_COMPONENTS;
   return {
     stateDir,
     cacheDir,
@@ -108,6 +116,7 @@ export function resolveConfig(options: InfraOptions = {}): InfraConfig {
     registryManagementPort,
     kafkaVersion: nonEmpty(options.kafkaVersion) ?? nonEmpty(process.env.REGISTO_KAFKA_VERSION) ?? DEFAULT_KAFKA_VERSION,
     registryVersion: nonEmpty(options.registryVersion) ?? nonEmpty(process.env.REGISTO_REGISTRY_VERSION) ?? DEFAULT_REGISTRY_VERSION,
+    components,
     progress: (message) => {
       try {
         onProgress?.(message);

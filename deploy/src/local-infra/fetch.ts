@@ -1,4 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InfraConfig } from './config.js';
@@ -11,6 +12,8 @@ const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.
 /** Logging binding matching what the Kafka 3.9 distribution ships (slf4j 1.7 + reload4j). */
 const SLF4J_RELOAD4J = { groupId: 'org.slf4j', artifactId: 'slf4j-reload4j', version: '1.7.36' };
 const RELOAD4J = { groupId: 'ch.qos.reload4j', artifactId: 'reload4j', version: '1.2.25' };
+const DOWNLOAD_ONLY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:2.8';
+const HELP_PLUGIN = 'org.apache.maven.plugins:maven-help-plugin:3.5.1';
 const COMPLETE_MARKER = '.registo-complete.json';
 
 export interface KafkaInstallation {
@@ -103,6 +106,22 @@ ${dep(RELOAD4J.groupId, RELOAD4J.artifactId, RELOAD4J.version)}
 `;
 }
 
+/** Where this user's Maven keeps artifacts (honours settings.xml, MAVEN_OPTS, .mvn/maven.config). */
+async function mavenLocalRepository(cwd: string, logFile: string, timeoutMs: number): Promise<string> {
+  const args = ['-B', '-q', '-N', '-Dstyle.color=never', `${HELP_PLUGIN}:evaluate`, '-Dexpression=settings.localRepository', '-DforceStdout'];
+  const out = await new Promise<string>((resolvePromise, reject) => {
+    execFile('mvn', args, { cwd, timeout: timeoutMs, maxBuffer: 4 * 1024 * 1024 }, (error, stdout, stderr) => {
+      appendFileSync(logFile, `\n===== mvn ${args.join(' ')}\n${stdout}${stderr}\n`);
+      if (error) reject(new InfraError(`Could not ask Maven for its local repository (${error.message}); see ${logFile}`, { logFile }));
+      else resolvePromise(stdout);
+    });
+  });
+  // eslint-disable-next-line no-control-regex
+  const path = out.replace(/\u001b\[[0-9;]*m/g, '').trim().split('\n').pop()?.trim() ?? '';
+  if (!path.startsWith('/')) throw new InfraError(`Maven reported an unexpected local repository "${path}"; see ${logFile}`, { logFile });
+  return path;
+}
+
 async function runMaven(args: string[], cwd: string, logFile: string, timeoutMs: number, what: string): Promise<void> {
   try {
     await runLogged({ command: 'mvn', args: ['-B', '-ntp', ...args], cwd, logFile, timeoutMs });
@@ -185,7 +204,7 @@ export async function ensureKafka(cfg: InfraConfig, timeoutMs: number): Promise<
 }
 
 export async function ensureRegistry(cfg: InfraConfig, timeoutMs: number): Promise<RegistryInstallation> {
-  if (!/^3\.\d+\.\d+/.test(cfg.registryVersion)) {
+  if (!/^3\.\d+\.\d+([.-][A-Za-z0-9]+)*$/.test(cfg.registryVersion)) {
     throw new InfraError(`Apicurio Registry ${cfg.registryVersion} is not supported by the local launcher (it expects 3.x)`);
   }
   const existing = installedRegistry(cfg);
@@ -193,22 +212,23 @@ export async function ensureRegistry(cfg: InfraConfig, timeoutMs: number): Promi
   const name = `apicurio-registry-${cfg.registryVersion}`;
   const coordinates = registryCoordinates(cfg.registryVersion);
   await fetchOnce(cfg, name, registryDir(cfg), [coordinates], timeoutMs, async (scratch, logFile) => {
-    const download = join(scratch, '.download');
-    await runMaven(
-      [`${DEPENDENCY_PLUGIN}:copy`, `-Dartifact=${coordinates}`, `-DoutputDirectory=${download}`],
-      scratch,
-      logFile,
-      timeoutMs,
-      `Apicurio Registry ${cfg.registryVersion}`,
+    // Only the file itself is needed. dependency:copy and 3.x's dependency:get also read the artifact's parent POM,
+    // which Central lacks for some Apicurio releases (e.g. 3.0.9); 2.8's get -Dtransitive=false does not.
+    const what = `Apicurio Registry ${cfg.registryVersion}`;
+    await runMaven([`${DOWNLOAD_ONLY_PLUGIN}:get`, `-Dartifact=${coordinates}`, '-Dtransitive=false'], scratch, logFile, timeoutMs, what);
+    const repo = await mavenLocalRepository(scratch, logFile, timeoutMs);
+    const archive = join(
+      repo,
+      'io/apicurio/apicurio-registry-app',
+      cfg.registryVersion,
+      `apicurio-registry-app-${cfg.registryVersion}-all.tar.gz`,
     );
-    const archive = (await readdir(download).catch(() => [] as string[])).find((f) => f.endsWith('.tar.gz'));
-    if (!archive) throw new InfraError(`Maven finished but no .tar.gz arrived; see ${logFile}`, { logFile });
+    if (!existsSync(archive)) throw new InfraError(`Maven finished but ${archive} is missing; see ${logFile}`, { logFile });
     try {
-      await runLogged({ command: 'tar', args: ['-xzf', join(download, archive), '-C', scratch], cwd: scratch, logFile, timeoutMs });
+      await runLogged({ command: 'tar', args: ['-xzf', archive, '-C', scratch], cwd: scratch, logFile, timeoutMs });
     } catch (error) {
       throw new InfraError(`Extracting ${archive} failed (${(error as Error).message}); see ${logFile}`, { logFile, cause: error });
     }
-    await rm(download, { recursive: true, force: true });
     if (!findRegistryJar(scratch)) {
       throw new InfraError(`${archive} did not contain quarkus-run.jar or a *-runner.jar; see ${logFile}`, { logFile });
     }

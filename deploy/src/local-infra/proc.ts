@@ -97,7 +97,7 @@ export function isPortOpen(host: string, port: number, timeoutMs = 1000): Promis
 }
 
 /** Linux best effort: which process listens on a TCP port? */
-export async function findListener(port: number): Promise<{ pid: number; command: string } | undefined> {
+export async function findListener(port: number): Promise<{ pid: number; argv: string[] } | undefined> {
   const inodes = new Set<string>();
   for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
@@ -133,9 +133,7 @@ export async function findListener(port: number): Promise<{ pid: number; command
         const target = await readlink(`/proc/${entry}/fd/${fd}`);
         const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
         if (inode && inodes.has(inode)) {
-          const argv = (await commandLine(Number(entry))) ?? [];
-          const command = argv.join(' ');
-          return { pid: Number(entry), command: command.length > 200 ? `${command.slice(0, 200)}…` : command };
+          return { pid: Number(entry), argv: (await commandLine(Number(entry))) ?? [] };
         }
       } catch {
         // fd closed meanwhile
@@ -256,20 +254,43 @@ export async function stopProcess(pid: number, graceMs: number): Promise<'SIGTER
   signal('SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!isAlive(pid)) return 'SIGTERM';
+    if (!isAlive(pid)) {
+      await reaped(pid);
+      return 'SIGTERM';
+    }
     await sleep(100);
   }
   signal('SIGKILL');
   const killDeadline = Date.now() + 10_000;
   while (isAlive(pid) && Date.now() < killDeadline) await sleep(100);
+  await reaped(pid);
   return 'SIGKILL';
 }
 
-/** Last `lines` lines of a text file, for error messages. */
+/**
+ * When this very Node process spawned the child (e.g. a test calling up then down), the dead child stays a
+ * zombie until libuv reaps it on a later event-loop turn; give it that turn so callers see the pid gone.
+ */
+async function reaped(pid: number, maxMs = 2000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    if (Date.now() > deadline) return;
+    await sleep(20);
+  }
+}
+
+/** Last `lines` lines a log got since registo last (re)started the process, for error messages. */
 export async function tail(path: string, lines = 25): Promise<string> {
   try {
-    const text = await readFile(path, 'utf8');
-    return text.split('\n').slice(-lines - 1).join('\n').trimEnd();
+    const all = (await readFile(path, 'utf8')).trimEnd().split('\n');
+    const header = all.findLastIndex((l) => l.startsWith('===== '));
+    const recent = all.slice(header + 1);
+    return recent.slice(-lines).join('\n') || '(no log output)';
   } catch {
     return '(no log output)';
   }

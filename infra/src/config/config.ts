@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
+import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
 
 /**
  * Everything the platform reads from its environment, validated once at start-up.
@@ -15,10 +16,20 @@ const ConfigSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REGISTO_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+  REGISTO_ROLES: z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'),
+  KAFKA_BROKERS: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_URL: z.url().optional(),
 });
+
+/** What one process can run; `all` is api + projector, plus mirror when Kafka is configured. */
+export const ROLES = ['api', 'mirror', 'projector'] as const;
+export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
   eventStore: EventStoreTarget;
+  roles: Role[];
+  /** Set when KAFKA_BROKERS is: consumers read topics and the mirror may run; otherwise consumers read the store. */
+  kafka: KafkaSettings | null;
   http: { port: number; host: string };
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
@@ -34,7 +45,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     c.EVENTSTORE_URL ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
     : c.DATABASE_URL ? { kind: 'postgres', url: c.DATABASE_URL, maxConnections: c.REGISTO_DB_POOL_SIZE }
     : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR) };
-  return { eventStore, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
+  const kafka = c.KAFKA_BROKERS ? kafkaSettings(env) : null;
+  const asked = c.REGISTO_ROLES.split(',').filter(Boolean);
+  const unknown = asked.filter((r) => r !== 'all' && !(ROLES as readonly string[]).includes(r));
+  if (unknown.length > 0) {
+    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  REGISTO_ROLES: unknown role(s) ${unknown.join(', ')}; known: all, ${ROLES.join(', ')}`, {
+      problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
+    });
+  }
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  if (roles.includes('mirror') && !kafka) {
+    throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
+  }
+  return { eventStore, roles, kafka, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
 }
 
 /** Replaces the password of any URL-looking value with ***. */

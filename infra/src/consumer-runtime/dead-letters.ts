@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { kafkaClient } from '../kafka/client.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { SqlDriver } from '../event-store/sql-driver.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { dlqTopic } from '../kafka/topics.js';
@@ -28,8 +30,11 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   private producer: Producer | undefined;
   private readonly kafka: Kafka;
 
-  constructor(settings: KafkaSettings) {
-    this.kafka = new Kafka({ clientId: `${settings.clientId}-dlq`, brokers: settings.brokers, logLevel: logLevel.ERROR });
+  constructor(
+    private readonly settings: KafkaSettings,
+    logger?: Logger,
+  ) {
+    this.kafka = kafkaClient(settings, 'dlq', logger);
   }
 
   async send(l: DeadLetter): Promise<void> {
@@ -38,7 +43,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
       await this.producer.connect();
     }
     await this.producer.send({
-      topic: dlqTopic(l.consumer),
+      topic: dlqTopic(l.consumer, this.settings.prefix),
       messages: [
         {
           key: l.raw?.key ?? null,

@@ -1,8 +1,10 @@
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
+import { kafkaClient } from '../kafka/client.js';
+import type { Logger } from '../telemetry/logger.js';
 import { IntegrityError, verifyEnvelope } from '@registo/schemas';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
-import { categoryTopic } from '../kafka/topics.js';
+import { categoryTopic, consumerGroup } from '../kafka/topics.js';
 import type { Delivery, EventSource, RawMessage, SourceSpec } from './source.js';
 
 function headersOf(m: KafkaMessage): Record<string, string> {
@@ -26,14 +28,14 @@ export class KafkaEventSource implements EventSource {
   constructor(
     private readonly settings: KafkaSettings,
     private readonly codec: EnvelopeCodec,
-    private readonly options: { sessionTimeout?: number } = {},
+    private readonly options: { sessionTimeout?: number; logger?: Logger } = {},
   ) {
-    this.kafka = new Kafka({ clientId: `${settings.clientId}-consumer`, brokers: settings.brokers, logLevel: logLevel.ERROR });
+    this.kafka = kafkaClient(settings, 'consumer', options.logger);
   }
 
   async run(spec: SourceSpec): Promise<void> {
     const consumer = this.kafka.consumer({
-      groupId: `registo-${spec.name}`,
+      groupId: consumerGroup(spec.name, this.settings.prefix),
       readUncommitted: false,
       sessionTimeout: this.options.sessionTimeout ?? 10_000,
       heartbeatInterval: 1000,
@@ -41,7 +43,7 @@ export class KafkaEventSource implements EventSource {
     });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topics: spec.categories.map(categoryTopic), fromBeginning: true });
+    await consumer.subscribe({ topics: spec.categories.map((c) => categoryTopic(c, this.settings.prefix)), fromBeginning: true });
     const crashed = new Promise<never>((_, reject) => {
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);

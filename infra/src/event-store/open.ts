@@ -9,6 +9,15 @@ export type EventStoreTarget =
   | { kind: 'pglite'; dataDir?: string }
   | { kind: 'eventstoredb'; url: string };
 
+import type { SqlDriver } from './sql-driver.js';
+
+/** The SQL database behind a SQL target (consumers keep their read models and offsets there too). */
+export async function openSqlDriver(target: Exclude<EventStoreTarget, { kind: 'eventstoredb' }>): Promise<SqlDriver> {
+  return target.kind === 'postgres'
+    ? new PostgresDriver({ connectionString: target.url, maxConnections: target.maxConnections ?? 10 })
+    : PGliteDriver.open(target.dataDir);
+}
+
 /** Opens the store an operator configured: the one place that knows every adapter. */
 export async function openEventStore(target: EventStoreTarget, options: SqlEventStoreOptions = {}): Promise<EventStore> {
   switch (target.kind) {

@@ -1,7 +1,7 @@
 import avro from 'avsc';
 import { SchemaRegistry, COMPATIBILITY } from '@kafkajs/confluent-schema-registry';
 import { type Category, type EventEnvelope, type SchemaCatalog, schemaCatalog, parseStreamId } from '@registo/schemas';
-import { categoryTopic } from './topics.js';
+import { DEFAULT_PREFIX, categoryTopic } from './topics.js';
 
 /**
  * The Avro value schema of a category topic: the envelope with `data` as the union of the
@@ -35,6 +35,7 @@ export class EnvelopeCodec {
 
   constructor(
     readonly registryUrl: string,
+    private readonly prefix: string = DEFAULT_PREFIX,
     private readonly catalog: SchemaCatalog = schemaCatalog(),
   ) {
     this.registry = new SchemaRegistry({ host: registryUrl, retry: { retries: 5 } });
@@ -45,7 +46,7 @@ export class EnvelopeCodec {
     const out: RegisteredTopic[] = [];
     for (const category of categories) {
       if (this.catalog.typesOf(category).length === 0) continue;
-      const topic = categoryTopic(category);
+      const topic = categoryTopic(category, this.prefix);
       const subject = `${topic}-value`;
       const { id } = await this.registry.register(
         { type: 'AVRO' as never, schema: JSON.stringify(topicValueSchema(category, this.catalog)) } as never,

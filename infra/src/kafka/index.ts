@@ -1,3 +1,4 @@
 export * from './settings.js';
 export * from './topics.js';
 export * from './envelope-codec.js';
+export * from './client.js';

@@ -1,21 +1,21 @@
-import { Kafka, logLevel, type Admin, type Producer, type Message } from 'kafkajs';
+import type { Admin, Kafka, Producer, Message } from 'kafkajs';
 import { CATEGORIES, type EventEnvelope, parseStreamId } from '@registo/schemas';
 import {
   type EventStore,
   type KafkaSettings,
   type Logger,
   EnvelopeCodec,
-  MIRROR_CHECKPOINT_TOPIC,
   categoryTopic,
+  consumerGroup,
+  mirrorCheckpointTopic,
   inBatches,
+  kafkaClient,
 } from '@registo/infra';
 
 export interface MirrorOptions {
   store: EventStore;
   settings: KafkaSettings;
   logger: Logger;
-  /** Distinguishes mirrors of different logs on one cluster; part of the transactional id. */
-  name?: string;
   /** Most events per Kafka transaction. */
   batchSize?: number;
   /** How long to gather events for a transaction once the first is there. */
@@ -26,6 +26,8 @@ export interface MirrorStatus {
   name: string;
   /** Last position committed to Kafka. */
   position: number;
+  /** Committed position at start-up (where this run resumed). */
+  resumedFrom: number;
   mirrored: number;
   transactions: number;
   running: boolean;
@@ -42,7 +44,7 @@ export function eventHeaders(e: EventEnvelope): Record<string, string> {
  *
  * Each batch is one Kafka transaction holding the events and the mirror's checkpoint twice:
  * a record in the compacted `registo.mirror.checkpoint` topic (for people and tools) and a
- * transactional offset commit for the group `registo-mirror-<name>` (read back exactly on
+ * transactional offset commit for the group `registo-mirror` (read back exactly on
  * start). A crash anywhere leaves either the whole batch and its checkpoint committed, or
  * neither; the next instance's producer init aborts whatever its predecessor left open and
  * fences it out, then resumes from the committed checkpoint.
@@ -55,21 +57,19 @@ export class Mirror {
   private admin: Admin | undefined;
   private stopping = false;
   private readonly state: MirrorStatus;
+  private readonly checkpointTopic: string;
 
   constructor(private readonly options: MirrorOptions) {
-    this.name = options.name ?? 'main';
-    this.kafka = new Kafka({
-      clientId: `${options.settings.clientId}-mirror`,
-      brokers: options.settings.brokers,
-      logLevel: logLevel.ERROR,
-      retry: { retries: 8, initialRetryTime: 200 },
-    });
-    this.codec = new EnvelopeCodec(options.settings.registryUrl);
-    this.state = { name: this.name, position: 0, mirrored: 0, transactions: 0, running: false };
+    this.name = options.settings.prefix;
+    this.kafka = kafkaClient(options.settings, 'mirror', options.logger);
+    this.codec = new EnvelopeCodec(options.settings.registryUrl, options.settings.prefix);
+    this.checkpointTopic = mirrorCheckpointTopic(options.settings.prefix);
+    this.state = { name: this.name, position: 0, resumedFrom: 0, mirrored: 0, transactions: 0, running: false };
   }
 
+  /** The group whose (transactional) offset commit is the mirror's exact checkpoint. */
   get groupId(): string {
-    return `registo-mirror-${this.name}`;
+    return consumerGroup('mirror', this.options.settings.prefix);
   }
 
   status(): MirrorStatus {
@@ -83,9 +83,9 @@ export class Mirror {
     await this.admin.createTopics({
       waitForLeaders: true,
       topics: [
-        ...CATEGORIES.map((c) => ({ topic: categoryTopic(c), numPartitions: this.options.settings.partitions, replicationFactor: 1 })),
+        ...CATEGORIES.map((c) => ({ topic: categoryTopic(c, this.options.settings.prefix), numPartitions: this.options.settings.partitions, replicationFactor: 1 })),
         {
-          topic: MIRROR_CHECKPOINT_TOPIC,
+          topic: this.checkpointTopic,
           numPartitions: 1,
           replicationFactor: 1,
           configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
@@ -100,7 +100,7 @@ export class Mirror {
     const admin = this.admin ?? this.kafka.admin();
     if (!this.admin) await admin.connect();
     try {
-      const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [MIRROR_CHECKPOINT_TOPIC] });
+      const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.checkpointTopic] });
       const offset = Number(topic?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
       return offset < 0 ? 0 : offset - 1;
     } finally {
@@ -112,7 +112,7 @@ export class Mirror {
   async run(): Promise<void> {
     await this.prepare();
     this.producer = this.kafka.producer({
-      transactionalId: `registo-mirror-${this.name}`,
+      transactionalId: `${this.groupId}-tx`,
       idempotent: true,
       maxInFlightRequests: 1,
       transactionTimeout: 60_000,
@@ -122,6 +122,7 @@ export class Mirror {
     await this.producer.connect();
     const from = (await this.committedPosition()) + 1;
     this.state.position = from - 1;
+    this.state.resumedFrom = from - 1;
     this.state.running = true;
     this.options.logger.info({ mirror: this.name, from }, 'mirror resuming');
     const subscription = this.options.store.subscribe({ fromPosition: from, batchSize: this.options.batchSize ?? 2000 });
@@ -141,15 +142,14 @@ export class Mirror {
 
   private async publish(events: EventEnvelope[]): Promise<void> {
     const byTopic = new Map<string, Message[]>();
+    let expected = this.state.position + 1;
     for (const e of events) {
-      if (e.position !== this.state.position + 1) {
-        throw new Error(`mirror: expected position ${this.state.position + 1}, got ${e.position}`);
-      }
-      const topic = categoryTopic(parseStreamId(e.streamId).category);
+      // The store's positions are gap-free; anything else means the subscription is broken.
+      if (e.position !== expected++) throw new Error(`mirror: expected position ${expected - 1}, got ${e.position}`);
+      const topic = categoryTopic(parseStreamId(e.streamId).category, this.options.settings.prefix);
       const messages = byTopic.get(topic) ?? [];
       messages.push({ key: e.streamId, value: await this.codec.encode(e), headers: eventHeaders(e) });
       byTopic.set(topic, messages);
-      this.state.position = e.position;
     }
     const last = events[events.length - 1]!;
     const txn = await this.producer!.transaction();
@@ -158,21 +158,21 @@ export class Mirror {
         topicMessages: [
           ...[...byTopic].map(([topic, messages]) => ({ topic, messages })),
           {
-            topic: MIRROR_CHECKPOINT_TOPIC,
+            topic: this.checkpointTopic,
             messages: [{ key: this.name, value: JSON.stringify({ position: last.position, eventId: last.eventId, hash: last.hash, at: new Date().toISOString() }) }],
           },
         ],
       });
       await txn.sendOffsets({
         consumerGroupId: this.groupId,
-        topics: [{ topic: MIRROR_CHECKPOINT_TOPIC, partitions: [{ partition: 0, offset: String(last.position + 1) }] }],
+        topics: [{ topic: this.checkpointTopic, partitions: [{ partition: 0, offset: String(last.position + 1) }] }],
       });
       await txn.commit();
     } catch (e) {
-      this.state.position = events[0]!.position - 1;
       await txn.abort().catch(() => undefined);
       throw e;
     }
+    this.state.position = last.position;
     this.state.mirrored += events.length;
     this.state.transactions++;
   }

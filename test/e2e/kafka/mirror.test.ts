@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import { infraUp } from '@registo/deploy';
+import { type EventStore, createLogger, openEventStore } from '@registo/infra';
+import { Mirror } from '@registo/producers';
+import { createTestDatabase, enrollmentSubmitted, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { crashRepeatedly, roleEnv, sleep, waitFor } from './processes.js';
+
+describe('mirror: event store → Kafka, exactly once', function () {
+  this.timeout(600_000);
+  let db: TestDatabase;
+  let store: EventStore;
+
+  before(async () => {
+    await infraUp();
+    db = await createTestDatabase();
+    store = await openEventStore({ kind: 'postgres', url: db.url });
+  });
+  after(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('SIGKILLed at random moments 10 times while 20,000 events are appended: every event once, per-stream order, same hashes', async () => {
+    const settings = testKafkaSettings('mc');
+    const total = 20_000;
+    const streams = Array.from({ length: 500 }, () => randomId());
+    const kills: string[] = [];
+
+    // Writers append at a steady pace so the kills land throughout the run.
+    let written = 0;
+    const writing = (async () => {
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (written < total) {
+            const id = streams[Math.floor(Math.random() * streams.length)]!;
+            const n = Math.min(total - written, 1 + Math.floor(Math.random() * 4));
+            written += n;
+            const batch = Array.from({ length: n }, (_, i) => (i === 0 ? enrollmentSubmitted(id) : packetValidated(id)));
+            await store.append(`enrollment-${id}`, batch, { expectedRevision: 'any' });
+            await sleep(2);
+          }
+        }),
+      );
+    })();
+
+    const env = roleEnv(db.url, settings, 'mirror');
+    const survivor = await crashRepeatedly(env, 10, 400, 1600, kills);
+    await writing;
+    const head = await store.headPosition();
+    expect(head).to.equal(total);
+
+    const probe = new Mirror({ store, settings, logger: createLogger('silent') });
+    await waitFor('the mirror to commit the head', async () => (await probe.committedPosition()) === head, 120_000);
+    survivor.child.kill('SIGTERM');
+    expect(await survivor.exited).to.equal(0);
+    expect(kills).to.have.length(10);
+
+    const messages = await readTopics(settings, total, { timeoutMs: 120_000 });
+    const stored = await store.readAll({ maxCount: total + 10 });
+    expect(messages.length, 'messages on the topics').to.equal(total);
+    expect(new Set(messages.map((m) => m.event.eventId)).size, 'distinct event ids').to.equal(total);
+
+    const byId = new Map(stored.map((e) => [e.eventId, e]));
+    for (const m of messages) {
+      const original = byId.get(m.event.eventId)!;
+      expect(m.event, `event at position ${original.position}`).to.deep.equal(original);
+      expect(m.headers).to.include({ 'event-id': original.eventId, type: original.type, position: String(original.position), hash: original.hash });
+      expect(m.key).to.equal(original.streamId);
+    }
+    // Per stream, offsets within its partition follow revisions.
+    const perStream = new Map<string, typeof messages>();
+    for (const m of messages) perStream.set(m.key, [...(perStream.get(m.key) ?? []), m]);
+    for (const [stream, list] of perStream) {
+      list.sort((a, b) => a.offset - b.offset);
+      expect(new Set(list.map((m) => m.partition)).size, stream).to.equal(1);
+      expect(list.map((m) => m.event.revision), stream).to.deep.equal([...list.keys()]);
+    }
+  });
+});

@@ -1,0 +1,61 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import type { KafkaSettings } from '@registo/infra';
+
+const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
+
+/** Environment for a `registo start` child process on a test database and test topics. */
+export function roleEnv(databaseUrl: string, settings: KafkaSettings, roles: string): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    KAFKA_BROKERS: settings.brokers.join(','),
+    SCHEMA_REGISTRY_URL: settings.registryUrl,
+    REGISTO_TOPIC_PREFIX: settings.prefix,
+    REGISTO_TOPIC_PARTITIONS: String(settings.partitions),
+    REGISTO_ROLES: roles,
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
+}
+
+export interface RoleProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `registo start` as a separate process (so it can be SIGKILLed like a crashed pod). */
+export function startRole(env: NodeJS.ProcessEnv): RoleProcess {
+  const child = spawn(process.execPath, [CLI, 'start'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Kills `count` incarnations of a role at random moments, restarting it each time; returns the survivor. */
+export async function crashRepeatedly(env: NodeJS.ProcessEnv, count: number, minMs: number, maxMs: number, log: string[]): Promise<RoleProcess> {
+  let current = startRole(env);
+  for (let i = 0; i < count; i++) {
+    await sleep(minMs + Math.random() * (maxMs - minMs));
+    current.child.kill('SIGKILL');
+    await current.exited;
+    log.push(`kill ${i + 1}`);
+    current = startRole(env);
+  }
+  return current;
+}
+
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
