@@ -1,3 +1,4 @@
 export * from './support/postgres.js';
 export * from './support/events.js';
 export * from './support/kafka.js';
+export * from './support/lifecycles.js';
