@@ -1,9 +1,23 @@
-import type avro from 'avsc';
+import avro from 'avsc';
 import { SchemaCatalog, type SchemaFiles } from './catalog.js';
 
 export interface CompatibilityProblem {
   subject: string;
   problem: string;
+}
+
+/** Fields of `before` that have no default and are gone from `after`, searched through nested records. */
+function removedRequiredFields(before: avro.Type, after: avro.Type, path = ''): string[] {
+  if (!(before instanceof avro.types.RecordType) || !(after instanceof avro.types.RecordType)) return [];
+  const out: string[] = [];
+  for (const f of before.fields) {
+    const g = after.field(f.name);
+    const here = path ? `${path}.${f.name}` : f.name;
+    if (!g) {
+      if (f.defaultValue() === undefined) out.push(here);
+    } else out.push(...removedRequiredFields(f.type, g.type, here));
+  }
+  return out;
 }
 
 function resolves(reader: avro.Type, writer: avro.Type): string | undefined {
@@ -20,6 +34,10 @@ function resolves(reader: avro.Type, writer: avro.Type): string | undefined {
  * must be readable with the new one. Checked for every event type version and every common
  * type present in `baseline`, and between consecutive versions of each type in `current`.
  * A published version that disappears is a break too: old events would become unreadable.
+ *
+ * One rule goes beyond BACKWARD: a field with no default may not be removed from a published
+ * version. The registry (BACKWARD) would accept it, but partners still reading with the
+ * published schema could no longer read new events.
  */
 export function checkBackwardCompatibility(baseline: SchemaFiles, current: SchemaFiles): CompatibilityProblem[] {
   const problems: CompatibilityProblem[] = [];
@@ -39,6 +57,9 @@ export function checkBackwardCompatibility(baseline: SchemaFiles, current: Schem
     }
     const why = resolves(now.get(old.type, old.version).avro, old.avro);
     if (why) problems.push({ subject, problem: `new schema cannot read data written with the old one: ${why}` });
+    for (const field of removedRequiredFields(old.avro, now.get(old.type, old.version).avro)) {
+      problems.push({ subject, problem: `required field '${field}' (no default) removed: readers of the published schema would fail on new events` });
+    }
   }
   for (const [name, oldType] of Object.entries(before.common)) {
     const newType = now.common[name];

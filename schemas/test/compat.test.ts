@@ -33,6 +33,21 @@ describe('BACKWARD compatibility check', () => {
     expect(problems.map((p) => p.subject)).to.deep.equal(['PacketValidated v1 (enrollment/PacketValidated.v1.avsc)']);
   });
 
+  it('refuses removing a required field (no default): partners still read with the published schema', () => {
+    const problems = checkBackwardCompatibility(base, edit((f) => f.filter((x) => x.name !== 'checks')));
+    expect(problems).to.have.length(1);
+    expect(problems[0]!.problem).to.match(/required field 'checks'/);
+  });
+
+  it('accepts removing a field that has a default', () => {
+    const withDefault = edit((f) => [...f, { name: 'note', type: ['null', 'string'], default: null }]);
+    const removed = new Map(withDefault);
+    const schema = JSON.parse(withDefault.get(FILE)!);
+    schema.fields = schema.fields.filter((x: { name: string }) => x.name !== 'note');
+    removed.set(FILE, JSON.stringify(schema));
+    expect(checkBackwardCompatibility(withDefault, removed)).to.deep.equal([]);
+  });
+
   it('refuses removing a published version', () => {
     const next = new Map(base);
     next.delete(FILE);

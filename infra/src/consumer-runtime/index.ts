@@ -3,3 +3,4 @@ export * from './store-source.js';
 export * from './kafka-source.js';
 export * from './dead-letters.js';
 export * from './sql-consumer.js';
+export * from './retrying-consumer.js';

@@ -1,0 +1,174 @@
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/schemas';
+import { kafkaClient } from '../kafka/client.js';
+import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
+import type { KafkaSettings } from '../kafka/settings.js';
+import { categoryTopic, consumerGroup, retryTopic } from '../kafka/topics.js';
+import type { Logger } from '../telemetry/logger.js';
+import type { DeadLetterSink } from './dead-letters.js';
+
+/** Thrown by a handler when trying again later may succeed (timeout, 5xx, outage). */
+export class TransientError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransientError';
+  }
+}
+
+/** A consumer whose effect is a call to the outside world, idempotent by `event.eventId`. */
+export interface OutsideWorldHandler {
+  name: string;
+  categories: readonly Category[];
+  handle(event: EventEnvelope, attempt: number): Promise<void>;
+}
+
+export interface RetryPolicy {
+  /** Delay before each retry; its length is the number of retries. */
+  delaysMs: readonly number[];
+}
+
+export interface RetryingConsumerStats {
+  succeeded: number;
+  scheduled: number;
+  deadLettered: number;
+}
+
+const H = {
+  attempt: 'retry-attempt',
+  notBefore: 'retry-not-before',
+  error: 'retry-error',
+  topic: 'retry-source-topic',
+  partition: 'retry-source-partition',
+  offset: 'retry-source-offset',
+};
+
+function headers(m: KafkaMessage): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(m.headers ?? {})) if (v !== undefined) out[k] = String(v);
+  return out;
+}
+
+/**
+ * At-least-once delivery to the outside world with delayed retries: a transient failure
+ * moves the message to `registo.<consumer>.retry.<n>`, whose consumer holds it until its
+ * delay has passed and tries again; after the last step, or on any other error, the message
+ * goes to the dead-letter sink. The main topic is never blocked by a slow retry.
+ */
+export class RetryingKafkaConsumer {
+  readonly stats: RetryingConsumerStats = { succeeded: 0, scheduled: 0, deadLettered: 0 };
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private consumers: Consumer[] = [];
+  private stopping = false;
+
+  constructor(
+    private readonly settings: KafkaSettings,
+    private readonly codec: EnvelopeCodec,
+    private readonly handler: OutsideWorldHandler,
+    private readonly deadLetters: DeadLetterSink,
+    private readonly policy: RetryPolicy,
+    private readonly logger?: Logger,
+  ) {
+    this.kafka = kafkaClient(settings, `${handler.name}-retrying`, logger);
+  }
+
+  private stepTopic(step: number): string {
+    return retryTopic(this.handler.name, step, this.settings.prefix);
+  }
+
+  async run(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1 })),
+    });
+    await admin.disconnect();
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    await this.consume(-1, this.handler.categories.map((c) => categoryTopic(c, this.settings.prefix)));
+    for (let step = 0; step < this.policy.delaysMs.length; step++) await this.consume(step, [this.stepTopic(step)]);
+  }
+
+  private async consume(step: number, topics: string[]): Promise<void> {
+    const group = consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
+    const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 1000 });
+    this.consumers.push(consumer);
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: true,
+      eachBatchAutoResolve: true,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        for (const m of batch.messages) {
+          if (!isRunning() || isStale() || this.stopping) return;
+          const h = headers(m);
+          const notBefore = Number(h[H.notBefore] ?? 0);
+          // Hold the message until its delay has passed, heart-beating so the group keeps us.
+          while (Date.now() < notBefore && isRunning() && !this.stopping) {
+            await new Promise((r) => setTimeout(r, Math.min(500, notBefore - Date.now())));
+            await heartbeat();
+          }
+          if (!isRunning() || this.stopping) return;
+          await this.attempt(m, h, step < 0 ? { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) } : undefined);
+          resolveOffset(m.offset);
+          await heartbeat();
+        }
+      },
+    });
+  }
+
+  private async attempt(m: KafkaMessage, h: Record<string, string>, origin: { topic: string; partition: number; offset: number } | undefined): Promise<void> {
+    const attempt = Number(h[H.attempt] ?? 0) + 1;
+    const source = origin ?? { topic: h[H.topic] ?? '?', partition: Number(h[H.partition] ?? -1), offset: Number(h[H.offset] ?? -1) };
+    let event: EventEnvelope | undefined;
+    try {
+      event = await this.codec.decode(m.value!);
+      verifyEnvelope(event);
+      await this.handler.handle(event, attempt);
+      this.stats.succeeded++;
+    } catch (e) {
+      const error = e as Error;
+      const step = attempt - 1;
+      if (error instanceof TransientError && event && step < this.policy.delaysMs.length) {
+        await this.producer!.send({
+          topic: this.stepTopic(step),
+          messages: [
+            {
+              key: m.key,
+              value: m.value,
+              headers: {
+                ...h,
+                [H.attempt]: String(attempt),
+                [H.notBefore]: String(Date.now() + this.policy.delaysMs[step]!),
+                [H.error]: error.message.slice(0, 1000),
+                [H.topic]: source.topic,
+                [H.partition]: String(source.partition),
+                [H.offset]: String(source.offset),
+              },
+            },
+          ],
+        });
+        this.stats.scheduled++;
+        return;
+      }
+      this.logger?.error({ consumer: this.handler.name, attempt, err: error }, 'dead-lettered');
+      await this.deadLetters.send({
+        consumer: this.handler.name,
+        coordinates: { source: source.topic, partition: source.partition, offset: source.offset },
+        reason: error.message,
+        attempts: attempt,
+        eventId: event?.eventId ?? h['event-id'] ?? null,
+        type: event?.type ?? h.type ?? null,
+        raw: { key: m.key, value: m.value, headers: h },
+      });
+      this.stats.deadLettered++;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled(this.consumers.map((c) => c.disconnect()));
+    await this.producer?.disconnect().catch(() => undefined);
+  }
+}

@@ -1,0 +1,82 @@
+import { expect } from 'chai';
+import { infraUp } from '@registo/deploy';
+import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, createLogger, dlqTopic, openEventStore } from '@registo/infra';
+import { Mirror } from '@registo/producers';
+import type { EventEnvelope } from '@registo/schemas';
+import { createTestDatabase, enrollmentSubmitted, randomId, readRaw, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { waitFor } from './processes.js';
+
+describe('retry topics for handlers that call the outside world', function () {
+  this.timeout(180_000);
+  let db: TestDatabase;
+  let store: EventStore;
+
+  before(async () => {
+    await infraUp();
+    db = await createTestDatabase();
+    store = await openEventStore({ kind: 'postgres', url: db.url });
+  });
+  after(async () => {
+    await store.close();
+    await db.drop();
+  });
+
+  it('retries transient failures after increasing delays, then dead-letters; permanent failures go straight to the DLQ', async () => {
+    const settings = testKafkaSettings('rt');
+    const ids = Array.from({ length: 30 }, () => randomId());
+    for (const id of ids) await store.append(`enrollment-${id}`, [enrollmentSubmitted(id)], { expectedRevision: 'no_stream' });
+    const mirror = new Mirror({ store, settings, logger: createLogger('silent') });
+    const mirroring = mirror.run();
+    await waitFor('mirror', async () => mirror.status().position === ids.length, 60_000);
+    await mirror.stop();
+    await mirroring;
+
+    const kind = (e: EventEnvelope): 'flaky' | 'down' | 'broken' | 'fine' => {
+      const i = ids.indexOf(e.streamId.slice('enrollment-'.length));
+      return i % 10 === 1 ? 'down' : i % 10 === 7 ? 'broken' : i % 3 === 0 ? 'flaky' : 'fine';
+    };
+    const calls = new Map<string, number[]>();
+    const handler = {
+      name: 'outside',
+      categories: ['enrollment'] as const,
+      async handle(e: EventEnvelope, attempt: number) {
+        calls.set(e.eventId, [...(calls.get(e.eventId) ?? []), Date.now()]);
+        const k = kind(e);
+        if (k === 'broken') throw new Error('422 the other side refuses this record');
+        if (k === 'down') throw new TransientError(`503 attempt ${attempt}`);
+        if (k === 'flaky' && attempt < 3) throw new TransientError(`timeout on attempt ${attempt}`);
+      },
+    };
+    const consumer = new RetryingKafkaConsumer(
+      settings,
+      new EnvelopeCodec(settings.registryUrl, settings.prefix),
+      handler,
+      new KafkaDeadLetterSink(settings),
+      { delaysMs: [400, 1200] },
+    );
+    await consumer.run();
+    await waitFor('every event settled', async () => consumer.stats.succeeded + consumer.stats.deadLettered >= ids.length, 90_000);
+    await consumer.stop();
+
+    const events = await store.readAll();
+    const byKind = (k: string) => events.filter((e) => kind(e) === k);
+    expect(consumer.stats.succeeded).to.equal(byKind('fine').length + byKind('flaky').length);
+    expect(consumer.stats.deadLettered).to.equal(byKind('down').length + byKind('broken').length);
+    for (const e of byKind('fine')) expect(calls.get(e.eventId), 'fine').to.have.length(1);
+    for (const e of byKind('broken')) expect(calls.get(e.eventId), 'broken').to.have.length(1);
+    for (const e of [...byKind('flaky'), ...byKind('down')]) {
+      const t = calls.get(e.eventId)!;
+      expect(t, kind(e)).to.have.length(3);
+      expect(t[1]! - t[0]!, 'first delay').to.be.at.least(400);
+      expect(t[2]! - t[1]!, 'second delay').to.be.at.least(1200);
+    }
+    const dead = await readRaw(settings, dlqTopic('outside', settings.prefix), consumer.stats.deadLettered);
+    expect(dead).to.have.length(consumer.stats.deadLettered);
+    for (const d of dead) {
+      const e = events.find((x) => x.eventId === d.headers['event-id'])!;
+      if (kind(e) === 'down') expect(d.headers).to.include({ 'dlq-attempts': '3', 'dlq-reason': '503 attempt 3' });
+      else expect(d.headers).to.include({ 'dlq-attempts': '1', 'dlq-reason': '422 the other side refuses this record' });
+      expect(d.headers['dlq-source-topic']).to.equal(`${settings.prefix}.enrollment.v1`);
+    }
+  });
+});
