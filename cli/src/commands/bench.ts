@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
+import { benchMirror } from '../bench/mirror.js';
 import { printReport } from '../bench/report.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -32,6 +34,20 @@ export function registerBench(program: Command): void {
         singleEvents: o.singleEvents,
         singleWriters: o.singleWriters,
       });
+      printReport(report, o.json === true);
+    });
+
+  bench
+    .command('mirror')
+    .description('events/s mirrored store → Kafka (committed), and append-to-visible latency at a steady rate, beside a plain kafkajs producer')
+    .option('--json', 'print the report as one JSON line')
+    .option('--database-url <url>', 'PostgreSQL server to create a throw-away database on (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_ADMIN_URL)
+    .option('--events <n>', 'events in the throughput run', int, 100_000)
+    .option('--rate <n>', 'events/s in the latency run', int, 2000)
+    .option('--seconds <n>', 'length of the latency run', int, 10)
+    .addHelpText('after', '\nBrings up the local Kafka and registry first (registo infra up); uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL if set.')
+    .action(async (o: { json?: boolean; databaseUrl: string; events: number; rate: number; seconds: number }) => {
+      const report = await benchMirror({ adminUrl: o.databaseUrl, settings: kafkaSettings(), events: o.events, rate: o.rate, seconds: o.seconds });
       printReport(report, o.json === true);
     });
 }

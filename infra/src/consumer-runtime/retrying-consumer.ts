@@ -3,7 +3,7 @@ import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/sche
 import { kafkaClient } from '../kafka/client.js';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
-import { categoryTopic, consumerGroup, retryTopic } from '../kafka/topics.js';
+import { categoryTopic, consumerGroup, retryTopic, topicConfig } from '../kafka/topics.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { DeadLetterSink } from './dead-letters.js';
 
@@ -81,7 +81,7 @@ export class RetryingKafkaConsumer {
     await admin.connect();
     await admin.createTopics({
       waitForLeaders: true,
-      topics: this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1 })),
+      topics: this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1, configEntries: topicConfig() })),
     });
     await admin.disconnect();
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -18,3 +18,13 @@ export const retryTopic = (consumer: string, step: number, prefix = DEFAULT_PREF
 
 /** Consumer group of a consumer (its offsets that matter live with its effects; this is a hint). */
 export const consumerGroup = (consumer: string, prefix = DEFAULT_PREFIX): string => `${prefix}-${consumer}`;
+
+/**
+ * Largest record batch a topic accepts. The broker's default (1 MB) is below what one event
+ * may be (1 MiB canonical JSON); batches of many events per partition need more still.
+ */
+export const TOPIC_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const topicConfig = (extra: Array<{ name: string; value: string }> = []): Array<{ name: string; value: string }> => [
+  { name: 'max.message.bytes', value: String(TOPIC_MAX_MESSAGE_BYTES) },
+  ...extra,
+];

@@ -10,6 +10,7 @@ import {
   mirrorCheckpointTopic,
   inBatches,
   kafkaClient,
+  topicConfig,
 } from '@registo/infra';
 
 export interface MirrorOptions {
@@ -31,6 +32,25 @@ export interface MirrorStatus {
   mirrored: number;
   transactions: number;
   running: boolean;
+}
+
+/** Keeps each transaction (and so each partition's record batch) well under the topics' limit. */
+const MAX_TRANSACTION_BYTES = 4 * 1024 * 1024;
+
+function* byteBoundedChunks(events: EventEnvelope[], maxBytes: number): Generator<EventEnvelope[]> {
+  let chunk: EventEnvelope[] = [];
+  let bytes = 0;
+  for (const e of events) {
+    const size = JSON.stringify(e.data).length + 600;
+    if (chunk.length > 0 && bytes + size > maxBytes) {
+      yield chunk;
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(e);
+    bytes += size;
+  }
+  if (chunk.length > 0) yield chunk;
 }
 
 export function eventHeaders(e: EventEnvelope): Record<string, string> {
@@ -83,7 +103,12 @@ export class Mirror {
     await this.admin.createTopics({
       waitForLeaders: true,
       topics: [
-        ...CATEGORIES.map((c) => ({ topic: categoryTopic(c, this.options.settings.prefix), numPartitions: this.options.settings.partitions, replicationFactor: 1 })),
+        ...CATEGORIES.map((c) => ({
+          topic: categoryTopic(c, this.options.settings.prefix),
+          numPartitions: this.options.settings.partitions,
+          replicationFactor: 1,
+          configEntries: topicConfig(),
+        })),
         {
           topic: this.checkpointTopic,
           numPartitions: 1,
@@ -130,7 +155,7 @@ export class Mirror {
     try {
       for await (const batch of inBatches(subscription, this.options.batchSize ?? 2000, this.options.lingerMs ?? 5)) {
         if (this.stopping) break;
-        if (batch.events.length > 0) await this.publish(batch.events);
+        for (const chunk of byteBoundedChunks(batch.events, MAX_TRANSACTION_BYTES)) await this.publish(chunk);
       }
     } finally {
       this.state.running = false;

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
+import { Mirror, eventHeaders } from '@registo/producers';
+import type { NewEvent } from '@registo/schemas';
+import { infraUp } from '@registo/deploy';
+import { type BenchReport, metric, percentile, progress } from './report.js';
+
+export interface MirrorBenchOptions {
+  adminUrl: string;
+  settings: KafkaSettings;
+  /** Events in the throughput run. */
+  events: number;
+  /** Steady rate and duration of the latency run. */
+  rate: number;
+  seconds: number;
+}
+
+const logger = createLogger('silent');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function event(regId: string): NewEvent {
+  return {
+    type: 'EnrollmentSubmitted',
+    data: {
+      regId,
+      packetType: 'NEW',
+      residency: 'CITIZEN',
+      centreId: 'STP-LOBATA-02',
+      operatorId: 'op-3',
+      deviceId: 'dev-4',
+      capturedAt: '2026-11-20T10:00:00.000Z',
+      packetHash: randomBytes(32).toString('hex'),
+      sealed: { subjectId: regId, keyVersion: 1, alg: 'A256GCM', iv: randomBytes(12).toString('base64url'), ciphertext: randomBytes(320).toString('base64url') },
+    },
+  };
+}
+
+async function withDatabase<T>(adminUrl: string, fn: (store: EventStore) => Promise<T>): Promise<T> {
+  const name = `registo_bench_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const store = await openEventStore({ kind: 'postgres', url: url.toString() });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+/** Records when each event id becomes visible to a read_committed consumer of `topic`. */
+async function watch(settings: KafkaSettings, topic: string): Promise<{ seen: Map<string, number>; stop(): Promise<void> }> {
+  const kafka = kafkaClient(settings, 'bench-watch');
+  const consumer = kafka.consumer({ groupId: `bench-watch-${randomBytes(4).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 20 });
+  const seen = new Map<string, number>();
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: false });
+  let joined!: () => void;
+  const ready = new Promise<void>((r) => (joined = r));
+  consumer.on(consumer.events.GROUP_JOIN, () => joined());
+  await consumer.run({
+    eachBatch: async ({ batch }) => {
+      const now = performance.now();
+      for (const m of batch.messages) seen.set(String(m.headers?.['event-id']), now);
+    },
+  });
+  await ready;
+  await sleep(1000);
+  return { seen, stop: () => consumer.disconnect() };
+}
+
+async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; producerRate: number }> {
+  return withDatabase(o.adminUrl, async (store) => {
+    const bar = progress('appending events to mirror', o.events);
+    for (let i = 0; i < o.events; i += 500) {
+      const id = `R${i}`;
+      await store.append(`enrollment-${id}`, Array.from({ length: Math.min(500, o.events - i) }, () => event(id)), { expectedRevision: 'no_stream' });
+      bar.tick(Math.min(500, o.events - i));
+    }
+    bar.stop();
+    const settings = { ...o.settings, prefix: `bench${randomBytes(3).toString('hex')}` };
+    const mirror = new Mirror({ store, settings, logger });
+    await mirror.prepare();
+    const started = performance.now();
+    const running = mirror.run();
+    while (mirror.status().position < o.events) await sleep(20);
+    const mirrorRate = o.events / ((performance.now() - started) / 1000);
+    await mirror.stop();
+    await running;
+
+    // Baseline: the same encoded bytes, sent by a plain (non-transactional) kafkajs producer.
+    const codec = new EnvelopeCodec(settings.registryUrl, settings.prefix);
+    await codec.registerAll(['enrollment']);
+    const all = await store.readAll({ maxCount: o.events, verify: false });
+    const messages = await Promise.all(all.map(async (e) => ({ key: e.streamId, value: await codec.encode(e), headers: eventHeaders(e) })));
+    const producer = kafkaClient(settings, 'bench-plain').producer();
+    await producer.connect();
+    const topic = `${settings.prefix}.plain`;
+    const admin = kafkaClient(settings, 'bench-admin').admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: settings.partitions, configEntries: topicConfig() }], waitForLeaders: true });
+    await admin.disconnect();
+    const t = performance.now();
+    // Same transaction-sized sends as the mirror makes, without the transaction.
+    for (let i = 0; i < messages.length; i += 2000) await producer.send({ topic, messages: messages.slice(i, i + 2000), acks: -1 });
+    const producerRate = messages.length / ((performance.now() - t) / 1000);
+    await producer.disconnect();
+    return { mirrorRate, producerRate };
+  });
+}
+
+async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain: number[] }> {
+  return withDatabase(o.adminUrl, async (store) => {
+    const settings = { ...o.settings, prefix: `bench${randomBytes(3).toString('hex')}` };
+    const mirror = new Mirror({ store, settings, logger });
+    await mirror.prepare();
+    const running = mirror.run();
+    const watcher = await watch(settings, categoryTopic('enrollment', settings.prefix));
+    const appendedAt = new Map<string, number>();
+    const total = o.rate * o.seconds;
+    const bar = progress(`steady ${o.rate} events/s through the mirror`, total);
+    const started = performance.now();
+    const inflight: Array<Promise<void>> = [];
+    for (let i = 0; i < total; i++) {
+      const due = started + (i * 1000) / o.rate;
+      const wait = due - performance.now();
+      if (wait > 1) await sleep(wait);
+      const id = `L${i}`;
+      const t0 = performance.now();
+      inflight.push(
+        store.append(`enrollment-${id}`, [event(id)], { expectedRevision: 'no_stream' }).then((r) => {
+          appendedAt.set(r.events[0]!.eventId, t0);
+          bar.tick();
+        }),
+      );
+    }
+    await Promise.all(inflight);
+    bar.stop();
+    const deadline = performance.now() + 30_000;
+    while (watcher.seen.size < total && performance.now() < deadline) await sleep(50);
+    await watcher.stop();
+    await mirror.stop();
+    await running;
+    const mirrorLatency = [...appendedAt].map(([id, t0]) => (watcher.seen.get(id) ?? Number.NaN) - t0).filter((x) => !Number.isNaN(x));
+
+    // Baseline: produce-to-visible latency of a plain producer at the same rate.
+    const plainTopic = `${settings.prefix}.plain-latency`;
+    const admin = kafkaClient(settings, 'bench-admin').admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: plainTopic, numPartitions: settings.partitions, configEntries: topicConfig() }], waitForLeaders: true });
+    await admin.disconnect();
+    const plainWatch = await watch(settings, plainTopic);
+    const producer = kafkaClient(settings, 'bench-plain').producer();
+    await producer.connect();
+    const sentAt = new Map<string, number>();
+    const t = performance.now();
+    const sends: Array<Promise<unknown>> = [];
+    const value = randomBytes(700);
+    for (let i = 0; i < total; i++) {
+      const wait = t + (i * 1000) / o.rate - performance.now();
+      if (wait > 1) await sleep(wait);
+      const id = `p${i}`;
+      sentAt.set(id, performance.now());
+      sends.push(producer.send({ topic: plainTopic, acks: -1, messages: [{ key: id, value, headers: { 'event-id': id } }] }));
+    }
+    await Promise.all(sends);
+    const end = performance.now() + 30_000;
+    while (plainWatch.seen.size < total && performance.now() < end) await sleep(50);
+    await plainWatch.stop();
+    await producer.disconnect();
+    const plain = [...sentAt].map(([id, t0]) => (plainWatch.seen.get(id) ?? Number.NaN) - t0).filter((x) => !Number.isNaN(x));
+    if (mirrorLatency.length < total) process.stderr.write(`warning: only ${mirrorLatency.length}/${total} mirrored events seen\n`);
+    return { mirror: mirrorLatency, plain };
+  });
+}
+
+export async function benchMirror(o: MirrorBenchOptions): Promise<BenchReport> {
+  await infraUp({ onProgress: (m) => process.stderr.write(`infra: ${m}\n`) });
+  const t = await throughput(o);
+  const l = await latency(o);
+  return {
+    bench: 'mirror',
+    results: [
+      metric('mirror_events_per_s', t.mirrorRate, 'events/s', 'plain_producer_events_per_s', t.producerRate),
+      metric('mirror_latency_p50_ms', percentile(l.mirror, 50), 'ms', 'plain_producer_latency_p50_ms', percentile(l.plain, 50)),
+      metric('mirror_latency_p99_ms', percentile(l.mirror, 99), 'ms', 'plain_producer_latency_p99_ms', percentile(l.plain, 99)),
+    ],
+  };
+}
