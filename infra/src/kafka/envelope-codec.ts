@@ -32,6 +32,7 @@ export interface RegisteredTopic {
 export class EnvelopeCodec {
   readonly registry: SchemaRegistry;
   private readonly ids = new Map<Category, number>();
+  private readonly writers = new Map<Category, { type: avro.Type; header: Buffer }>();
 
   constructor(
     readonly registryUrl: string,
@@ -53,6 +54,11 @@ export class EnvelopeCodec {
         { subject, compatibility: COMPATIBILITY.BACKWARD },
       );
       this.ids.set(category, id);
+      // Encode with the exact schema just registered; the registry client's own encode
+      // validates every record again, which append-time validation already did.
+      const header = Buffer.alloc(5);
+      header.writeUInt32BE(id, 1);
+      this.writers.set(category, { type: avro.Type.forSchema(topicValueSchema(category, this.catalog)), header });
       out.push({ topic, subject, schemaId: id });
     }
     return out;
@@ -64,9 +70,12 @@ export class EnvelopeCodec {
     return id;
   }
 
+  /** Confluent wire format: magic byte 0, schema id (big-endian), Avro body. */
   async encode(e: EventEnvelope): Promise<Buffer> {
     const { category } = parseStreamId(e.streamId);
-    return this.registry.encode(this.schemaIdOf(category), { ...e, data: { [recordName(category, e.type)]: e.data } });
+    const writer = this.writers.get(category);
+    if (!writer) throw new Error(`no registered schema for category ${category}; call registerAll first`);
+    return Buffer.concat([writer.header, writer.type.toBuffer({ ...e, data: { [recordName(category, e.type)]: e.data } })]);
   }
 
   /** Decodes with the writer's schema (fetched by id, cached) back to the stored envelope. */
