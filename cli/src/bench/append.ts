@@ -3,6 +3,7 @@ import { type EventStore, openEventStore, prepareAppend } from '@registo/infra';
 import type { NewEvent } from '@registo/schemas';
 import { randomBytes } from 'node:crypto';
 import { type BenchReport, metric, percentile, progress } from './report.js';
+import { benchEvent, withBenchDatabase } from './fixtures.js';
 
 export interface AppendBenchOptions {
   /** Server to create the throw-away benchmark database on. */
@@ -11,23 +12,6 @@ export interface AppendBenchOptions {
   batchedWriters: number;
   singleEvents: number;
   singleWriters: number;
-}
-
-function sampleEvent(regId: string): NewEvent {
-  return {
-    type: 'EnrollmentSubmitted',
-    data: {
-      regId,
-      packetType: 'NEW',
-      residency: 'CITIZEN',
-      centreId: 'STP-AGUA-GRANDE-01',
-      operatorId: 'op-7',
-      deviceId: 'dev-12',
-      capturedAt: '2026-11-20T10:00:00.000Z',
-      packetHash: randomBytes(32).toString('hex'),
-      sealed: { subjectId: regId, keyVersion: 1, alg: 'A256GCM', iv: randomBytes(12).toString('base64url'), ciphertext: randomBytes(320).toString('base64url') },
-    },
-  };
 }
 
 interface Run {
@@ -55,21 +39,6 @@ async function drive(total: number, writers: number, perCall: number, label: str
   const seconds = (performance.now() - started) / 1000;
   bar.stop();
   return { eventsPerSecond: (calls * perCall) / seconds, latenciesMs: latencies };
-}
-
-async function withDatabase<T>(adminUrl: string, fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `registo_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  try {
-    return await fn(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
 }
 
 const BARE_DDL = `DROP TABLE IF EXISTS bare_events; CREATE TABLE bare_events (event_id uuid, stream_id text, revision bigint, type text, schema_version int, data jsonb, metadata jsonb, hash text)`;
@@ -110,11 +79,11 @@ async function storeAppends(url: string, payloads: NewEvent[][], writers: number
 
 export async function benchAppend(o: AppendBenchOptions): Promise<BenchReport> {
   const batches = (events: number, per: number): NewEvent[][] =>
-    Array.from({ length: Math.ceil(events / per) }, (_, i) => Array.from({ length: per }, () => sampleEvent(`R${i}`)));
+    Array.from({ length: Math.ceil(events / per) }, (_, i) => Array.from({ length: per }, () => benchEvent(`R${i}`)));
   const batched = batches(o.batchedEvents, 100);
   const singles = batches(o.singleEvents, 1);
 
-  const [storeBatched, bareBatched, storeSingle, bareSingle] = await withDatabase(o.adminUrl, async (url) => [
+  const [storeBatched, bareBatched, storeSingle, bareSingle] = await withBenchDatabase(o.adminUrl, async (url) => [
     await storeAppends(url, batched, o.batchedWriters, 100, 'store, 100 events per append'),
     await bareInserts(url, batched, o.batchedWriters, 100, 'baseline, 100-row INSERT'),
     await storeAppends(url, singles, o.singleWriters, 1, `store, single events, ${o.singleWriters} writers`),

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
 import { Mirror, eventHeaders } from '@registo/producers';
-import type { NewEvent } from '@registo/schemas';
 import { infraUp } from '@registo/deploy';
 import { type BenchReport, metric, percentile, progress } from './report.js';
+import { benchEvent, withBenchDatabase } from './fixtures.js';
 
 export interface MirrorBenchOptions {
   adminUrl: string;
@@ -19,38 +18,15 @@ export interface MirrorBenchOptions {
 const logger = createLogger('silent');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function event(regId: string): NewEvent {
-  return {
-    type: 'EnrollmentSubmitted',
-    data: {
-      regId,
-      packetType: 'NEW',
-      residency: 'CITIZEN',
-      centreId: 'STP-LOBATA-02',
-      operatorId: 'op-3',
-      deviceId: 'dev-4',
-      capturedAt: '2026-11-20T10:00:00.000Z',
-      packetHash: randomBytes(32).toString('hex'),
-      sealed: { subjectId: regId, keyVersion: 1, alg: 'A256GCM', iv: randomBytes(12).toString('base64url'), ciphertext: randomBytes(320).toString('base64url') },
-    },
-  };
-}
-
 async function withDatabase<T>(adminUrl: string, fn: (store: EventStore) => Promise<T>): Promise<T> {
-  const name = `registo_bench_${Date.now().toString(36)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const store = await openEventStore({ kind: 'postgres', url: url.toString() });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
+  return withBenchDatabase(adminUrl, async (url) => {
+    const store = await openEventStore({ kind: 'postgres', url });
+    try {
+      return await fn(store);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 /** Records when each event id becomes visible to a read_committed consumer of `topic`. */
@@ -79,7 +55,7 @@ async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; 
     const bar = progress('appending events to mirror', o.events);
     for (let i = 0; i < o.events; i += 500) {
       const id = `R${i}`;
-      await store.append(`enrollment-${id}`, Array.from({ length: Math.min(500, o.events - i) }, () => event(id)), { expectedRevision: 'no_stream' });
+      await store.append(`enrollment-${id}`, Array.from({ length: Math.min(500, o.events - i) }, () => benchEvent(id)), { expectedRevision: 'no_stream' });
       bar.tick(Math.min(500, o.events - i));
     }
     bar.stop();
@@ -133,7 +109,7 @@ async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain
       const id = `L${i}`;
       const t0 = performance.now();
       inflight.push(
-        store.append(`enrollment-${id}`, [event(id)], { expectedRevision: 'no_stream' }).then((r) => {
+        store.append(`enrollment-${id}`, [benchEvent(id)], { expectedRevision: 'no_stream' }).then((r) => {
           appendedAt.set(r.events[0]!.eventId, t0);
           bar.tick();
         }),

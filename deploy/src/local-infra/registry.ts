@@ -1,5 +1,6 @@
 import { request } from 'node:http';
-import { mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cdsFlags, cleanOldCdsDumps, type ComponentDriver, type LaunchPlan } from './component.js';
 import type { InfraConfig } from './config.js';
@@ -27,10 +28,12 @@ export function registrySystemProperties(cfg: InfraConfig): Record<string, strin
     'quarkus.http.port': String(cfg.registryPort),
     'quarkus.management.host': cfg.host, // health/metrics interface, enabled at build time (default port 9000)
     'quarkus.management.port': String(cfg.registryManagementPort),
-    // in-memory storage: the default "sql" storage on an in-memory H2 database, spelled out
+    // Storage in an H2 database file under the state dir. It must outlive restarts as long as
+    // Kafka's data does: messages carry schema ids, and an empty registry would hand the same
+    // ids to other schemas. `infra down --purge` deletes both together.
     'apicurio.storage.kind': 'sql',
     'apicurio.storage.sql.kind': 'h2',
-    'apicurio.datasource.url': 'jdbc:h2:mem:registo',
+    'apicurio.datasource.url': `jdbc:h2:file:${registryDataDir(cfg)}/registo`,
     'apicurio.datasource.jdbc.initial-size': '2', // default 20 connections costs ~2 s of startup
     'apicurio.datasource.jdbc.min-size': '2',
     // no auth, nothing that reaches for the network
@@ -71,6 +74,11 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<HttpAnswer | und
     req.on('error', () => resolvePromise(undefined));
     req.end();
   });
+}
+
+/** Where the registry's H2 database files live. */
+export function registryDataDir(cfg: InfraConfig): string {
+  return join(cfg.stateDir, 'registry', 'data');
 }
 
 export function registryDriver(cfg: InfraConfig): ComponentDriver {
@@ -122,6 +130,13 @@ export function registryDriver(cfg: InfraConfig): ComponentDriver {
         args: [...REGISTRY_JVM_FLAGS, ...cds.flags, ...props, ...driver.markers, '-jar', install.jar],
         ...(cds.dump ? { cdsDump: cds.dump } : {}),
       };
+    },
+
+    async purge() {
+      const dir = registryDataDir(cfg);
+      if (!existsSync(dir)) return undefined;
+      await rm(dir, { recursive: true, force: true });
+      return dir;
     },
 
     async isReady() {
