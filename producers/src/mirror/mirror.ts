@@ -32,6 +32,8 @@ export interface MirrorStatus {
   mirrored: number;
   transactions: number;
   running: boolean;
+  /** Where the last transaction spent its time (for the ops view and tuning). */
+  lastTransaction: { events: number; encodeMs: number; sendMs: number; offsetsMs: number; commitMs: number } | null;
 }
 
 /** Keeps each transaction (and so each partition's record batch) well under the topics' limit. */
@@ -84,7 +86,7 @@ export class Mirror {
     this.kafka = kafkaClient(options.settings, 'mirror', options.logger);
     this.codec = new EnvelopeCodec(options.settings.registryUrl, options.settings.prefix);
     this.checkpointTopic = mirrorCheckpointTopic(options.settings.prefix);
-    this.state = { name: this.name, position: 0, resumedFrom: 0, mirrored: 0, transactions: 0, running: false };
+    this.state = { name: this.name, position: 0, resumedFrom: 0, mirrored: 0, transactions: 0, running: false, lastTransaction: null };
   }
 
   /** The group whose (transactional) offset commit is the mirror's exact checkpoint. */
@@ -172,6 +174,7 @@ export class Mirror {
   private subscriptionClose: (() => Promise<void>) | undefined;
 
   private async publish(events: EventEnvelope[]): Promise<void> {
+    const t0 = performance.now();
     const byTopic = new Map<string, Message[]>();
     let expected = this.state.position + 1;
     for (const e of events) {
@@ -183,6 +186,9 @@ export class Mirror {
       byTopic.set(topic, messages);
     }
     const last = events[events.length - 1]!;
+    const t1 = performance.now();
+    let t2 = t1;
+    let t3 = t1;
     const txn = await this.producer!.transaction();
     try {
       await txn.sendBatch({
@@ -194,15 +200,25 @@ export class Mirror {
           },
         ],
       });
+      t2 = performance.now();
       await txn.sendOffsets({
         consumerGroupId: this.groupId,
         topics: [{ topic: this.checkpointTopic, partitions: [{ partition: 0, offset: String(last.position + 1) }] }],
       });
+      t3 = performance.now();
       await txn.commit();
     } catch (e) {
       await txn.abort().catch(() => undefined);
       throw e;
     }
+    const round = (x: number): number => Math.round(x * 10) / 10;
+    this.state.lastTransaction = {
+      events: events.length,
+      encodeMs: round(t1 - t0),
+      sendMs: round(t2 - t1),
+      offsetsMs: round(t3 - t2),
+      commitMs: round(performance.now() - t3),
+    };
     this.state.position = last.position;
     this.state.mirrored += events.length;
     this.state.transactions++;
