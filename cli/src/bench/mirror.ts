@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
 import { Mirror, eventHeaders } from '@registo/producers';
 import { infraUp } from '@registo/deploy';
@@ -18,15 +20,44 @@ export interface MirrorBenchOptions {
 const logger = createLogger('silent');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function withDatabase<T>(adminUrl: string, fn: (store: EventStore) => Promise<T>): Promise<T> {
+async function withDatabase<T>(adminUrl: string, fn: (store: EventStore, url: string) => Promise<T>): Promise<T> {
   return withBenchDatabase(adminUrl, async (url) => {
     const store = await openEventStore({ kind: 'postgres', url });
     try {
-      return await fn(store);
+      return await fn(store, url);
     } finally {
       await store.close();
     }
   });
+}
+
+const CLI = fileURLToPath(new URL('../../../bin/registo.js', import.meta.url));
+
+/** The mirror as deployed: its own process (`registo start --role mirror`), its own event loop. */
+/** The mirror process's committed position; 0 until it has created its checkpoint topic. */
+async function committed(probe: Mirror): Promise<number> {
+  return probe.committedPosition().catch(() => 0);
+}
+
+function startMirrorProcess(databaseUrl: string, settings: KafkaSettings): { stop(): Promise<void> } {
+  const child = spawn(process.execPath, [CLI, 'start', '--role', 'mirror'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      KAFKA_BROKERS: settings.brokers.join(','),
+      SCHEMA_REGISTRY_URL: settings.registryUrl,
+      REGISTO_TOPIC_PREFIX: settings.prefix,
+      LOG_LEVEL: 'error',
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
 }
 
 /** Records when each event id becomes visible to a read_committed consumer of `topic`. */
@@ -51,7 +82,7 @@ async function watch(settings: KafkaSettings, topic: string): Promise<{ seen: Ma
 }
 
 async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; producerRate: number }> {
-  return withDatabase(o.adminUrl, async (store) => {
+  return withDatabase(o.adminUrl, async (store, url) => {
     const bar = progress('appending events to mirror', o.events);
     for (let i = 0; i < o.events; i += 500) {
       const id = `R${i}`;
@@ -60,14 +91,25 @@ async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; 
     }
     bar.stop();
     const settings = { ...o.settings, prefix: `bench${randomBytes(3).toString('hex')}` };
-    const mirror = new Mirror({ store, settings, logger });
-    await mirror.prepare();
-    const started = performance.now();
-    const running = mirror.run();
-    while (mirror.status().position < o.events) await sleep(20);
-    const mirrorRate = o.events / ((performance.now() - started) / 1000);
+    // The clock starts at the first committed transaction, so process start-up is not counted.
+    const probe = new Mirror({ store, settings, logger });
+    const mirror = startMirrorProcess(url, settings);
+    let started = 0;
+    let startPosition = 0;
+    const bar2 = progress('mirroring', o.events);
+    for (let done = 0; done < o.events; ) {
+      await sleep(100);
+      const p = await committed(probe);
+      if (p > 0 && started === 0) {
+        started = performance.now();
+        startPosition = p;
+      }
+      bar2.tick(p - done);
+      done = p;
+    }
+    const mirrorRate = (o.events - startPosition) / ((performance.now() - started) / 1000);
+    bar2.stop();
     await mirror.stop();
-    await running;
 
     // Baseline: the same encoded bytes, sent by a plain (non-transactional) kafkajs producer.
     const codec = new EnvelopeCodec(settings.registryUrl, settings.prefix);
@@ -91,11 +133,13 @@ async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; 
 }
 
 async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain: number[] }> {
-  return withDatabase(o.adminUrl, async (store) => {
+  return withDatabase(o.adminUrl, async (store, url) => {
     const settings = { ...o.settings, prefix: `bench${randomBytes(3).toString('hex')}` };
-    const mirror = new Mirror({ store, settings, logger });
-    await mirror.prepare();
-    const running = mirror.run();
+    const mirror = startMirrorProcess(url, settings);
+    // A first event makes the mirror create its topics; the watcher joins once they exist.
+    await store.append('enrollment-warmup', [benchEvent('warmup')], { expectedRevision: 'no_stream' });
+    const probe = new Mirror({ store, settings, logger });
+    while ((await committed(probe)) < 1) await sleep(100);
     const watcher = await watch(settings, categoryTopic('enrollment', settings.prefix));
     const appendedAt = new Map<string, number>();
     const total = o.rate * o.seconds;
@@ -107,10 +151,11 @@ async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain
       const wait = due - performance.now();
       if (wait > 1) await sleep(wait);
       const id = `L${i}`;
-      const t0 = performance.now();
+      // Latency runs from the moment the append is committed (the event exists) to the moment
+      // a read_committed consumer sees it on the topic.
       inflight.push(
         store.append(`enrollment-${id}`, [benchEvent(id)], { expectedRevision: 'no_stream' }).then((r) => {
-          appendedAt.set(r.events[0]!.eventId, t0);
+          appendedAt.set(r.events[0]!.eventId, performance.now());
           bar.tick();
         }),
       );
@@ -121,7 +166,6 @@ async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain
     while (watcher.seen.size < total && performance.now() < deadline) await sleep(50);
     await watcher.stop();
     await mirror.stop();
-    await running;
     const mirrorLatency = [...appendedAt].map(([id, t0]) => (watcher.seen.get(id) ?? Number.NaN) - t0).filter((x) => !Number.isNaN(x));
 
     // Baseline: produce-to-visible latency of a plain producer at the same rate.

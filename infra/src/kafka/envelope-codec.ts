@@ -71,7 +71,7 @@ export class EnvelopeCodec {
   }
 
   /** Confluent wire format: magic byte 0, schema id (big-endian), Avro body. */
-  async encode(e: EventEnvelope): Promise<Buffer> {
+  encode(e: EventEnvelope): Buffer {
     const { category } = parseStreamId(e.streamId);
     const writer = this.writers.get(category);
     if (!writer) throw new Error(`no registered schema for category ${category}; call registerAll first`);
