@@ -1,9 +1,10 @@
 // `npm test`: bring up what the suites need, build, then run every suite with mocha.
 //  1. PostgreSQL on 127.0.0.1:5432 (installed from Debian and started if none answers);
 //  2. the TypeScript build (tsc -b);
-//  3. Kafka (KRaft) and the Apicurio schema registry (`registo infra up`: fetched from Maven
-//     Central into ~/.cache/registo once, started under .registo/, left running for reuse;
-//     `npx registo infra down` stops them).
+//  3. Kafka (KRaft) and the Apicurio schema registry (`registo infra up --reuse`: if a broker
+//     and a registry already answer on 9092/8081 they are used; otherwise fetched from Maven
+//     Central into ~/.cache/registo once, started under .registo/ and left running for the
+//     next run; `npx registo infra down` stops them).
 // Extra arguments go to mocha, e.g. `npm test -- --grep contract`.
 import { spawnSync } from 'node:child_process';
 import { ensurePostgres } from './ensure-postgres.mjs';
@@ -15,5 +16,5 @@ function run(cmd, args) {
 
 await ensurePostgres();
 run('npx', ['tsc', '-b']);
-run(process.execPath, ['cli/bin/registo.js', 'infra', 'up']);
+run(process.execPath, ['cli/bin/registo.js', 'infra', 'up', '--reuse']);
 run('npx', ['mocha', ...process.argv.slice(2)]);

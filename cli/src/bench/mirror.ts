@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
 import { Mirror, eventHeaders } from '@registo/producers';
-import { infraUp } from '@registo/deploy';
+import { ensureInfra } from '@registo/deploy';
 import { type BenchReport, metric, percentile, progress } from './report.js';
 import { benchEvent, withBenchDatabase } from './fixtures.js';
 
@@ -200,7 +200,7 @@ async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain
 }
 
 export async function benchMirror(o: MirrorBenchOptions): Promise<BenchReport> {
-  await infraUp({ onProgress: (m) => process.stderr.write(`infra: ${m}\n`) });
+  await ensureInfra({ onProgress: (m) => process.stderr.write(`infra: ${m}\n`) });
   const t = await throughput(o);
   const l = await latency(o);
   return {

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { type InfraStatus, infraDown, infraStatus, infraUp } from '@registo/deploy';
+import { type InfraStatus, ensureInfra, infraDown, infraStatus, infraUp } from '@registo/deploy';
 
 function printStatus(s: InfraStatus): void {
   for (const c of s.components) {
@@ -28,7 +28,12 @@ on a Java 17-only machine set REGISTO_REGISTRY_VERSION=3.0.9.`,
   infra
     .command('up')
     .description('fetch (once) and start Kafka and the registry; waits until both answer; idempotent')
-    .action(async () => {
+    .option('--reuse', 'if a Kafka broker and a registry already answer on the ports (started by anyone), use them')
+    .action(async (o: { reuse?: boolean }) => {
+      if (o.reuse) {
+        const e = await ensureInfra({ onProgress: progress });
+        if (e.reused) return;
+      }
       const r = await infraUp({ onProgress: progress });
       printStatus(r);
       process.stdout.write(`started: ${r.started.join(', ') || 'nothing'}; already running: ${r.alreadyRunning.join(', ') || 'nothing'}; ${(r.elapsedMs / 1000).toFixed(1)} s\n`);

@@ -23,7 +23,8 @@ import {
 import { InfraError } from './errors.js';
 import { kafkaDriver } from './kafka.js';
 import { seconds } from './proc.js';
-import { registryDriver } from './registry.js';
+import { CCOMPAT_PATH, httpGet, registryDriver } from './registry.js';
+import { kafkaMetadata } from './kafka-protocol.js';
 import { withLock } from './lock.js';
 
 export interface InfraStatus {
@@ -186,3 +187,28 @@ export {
 export { InfraError } from './errors.js';
 export { kafkaCoordinates, registryCoordinates } from './fetch.js';
 export { CCOMPAT_PATH } from './registry.js';
+
+export interface EnsureInfraResult {
+  /** Kafka and a registry already answered at the configured addresses (started by anyone). */
+  reused: boolean;
+  kafka: string;
+  registry: string;
+}
+
+/**
+ * For test suites and benchmarks: use the Kafka broker and schema registry that already
+ * answer at the configured addresses, whoever started them (another checkout's
+ * `registo infra up`, a CI service), and start our own only when nothing answers.
+ */
+export async function ensureInfra(options: InfraUpOptions = {}): Promise<EnsureInfraResult> {
+  const cfg = resolveConfig(options);
+  const kafka = `${cfg.host}:${cfg.kafkaPort}`;
+  const registry = `http://${cfg.host}:${cfg.registryPort}${CCOMPAT_PATH}`;
+  const [metadata, subjects] = await Promise.all([kafkaMetadata(cfg.host, cfg.kafkaPort), httpGet(`${registry}/subjects`)]);
+  if (metadata && subjects?.status === 200) {
+    options.onProgress?.(`using the Kafka broker at ${kafka} and the registry at ${registry} that already answer`);
+    return { reused: true, kafka, registry };
+  }
+  await infraUp(options);
+  return { reused: false, kafka, registry };
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { infraUp } from '@registo/deploy';
+import { ensureInfra } from '@registo/deploy';
 import { type EventStore, createLogger, openEventStore } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import { createTestDatabase, enrollmentSubmitted, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
@@ -11,7 +11,7 @@ describe('mirror: event store → Kafka, exactly once', function () {
   let store: EventStore;
 
   before(async () => {
-    await infraUp();
+    await ensureInfra();
     db = await createTestDatabase();
     store = await openEventStore({ kind: 'postgres', url: db.url });
   });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { expect } from 'chai';
-import { ensurePartnerTools, infraUp, partnerReadCommand, type PartnerTools } from '@registo/deploy';
+import { ensurePartnerTools, ensureInfra, partnerReadCommand, type PartnerTools } from '@registo/deploy';
 import { type EventStore, createLogger, openEventStore } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
@@ -18,7 +18,7 @@ describe('partner interop: Kafka console consumer + Apicurio Avro deserializer r
   let tools: PartnerTools;
 
   before(async () => {
-    await infraUp();
+    await ensureInfra();
     tools = await ensurePartnerTools({ onProgress: (m) => console.log(`      ${m}`) });
     db = await createTestDatabase();
     store = await openEventStore({ kind: 'postgres', url: db.url });

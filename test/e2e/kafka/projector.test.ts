@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Kafka, logLevel } from 'kafkajs';
-import { infraUp } from '@registo/deploy';
+import { ensureInfra } from '@registo/deploy';
 import {
   type EventStore,
   EnvelopeCodec,
@@ -61,7 +61,7 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
   const stores: EventStore[] = [];
 
   before(async () => {
-    await infraUp();
+    await ensureInfra();
   });
   after(async () => {
     for (const s of stores) await s.close();

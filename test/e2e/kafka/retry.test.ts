@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { infraUp } from '@registo/deploy';
+import { ensureInfra } from '@registo/deploy';
 import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, createLogger, dlqTopic, openEventStore } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
@@ -12,7 +12,7 @@ describe('retry topics for handlers that call the outside world', function () {
   let store: EventStore;
 
   before(async () => {
-    await infraUp();
+    await ensureInfra();
     db = await createTestDatabase();
     store = await openEventStore({ kind: 'postgres', url: db.url });
   });

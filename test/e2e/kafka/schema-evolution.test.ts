@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { infraUp } from '@registo/deploy';
+import { ensureInfra } from '@registo/deploy';
 import { EnvelopeCodec, topicValueSchema } from '@registo/infra';
 import { SchemaCatalog, checkBackwardCompatibility, readSchemaFiles } from '@registo/schemas';
 import { testKafkaSettings } from '../../src/index.js';
@@ -32,7 +32,7 @@ describe('schema evolution against the registry (Apicurio, Confluent-compatible 
   }
 
   before(async () => {
-    await infraUp();
+    await ensureInfra();
     await new EnvelopeCodec(settings.registryUrl, settings.prefix).registerAll(['enrollment']);
   });
 
