@@ -3,3 +3,4 @@ export * from './command-handler.js';
 export * from './deciders/enrollment.js';
 export * from './deciders/identity.js';
 export * from './mirror/mirror.js';
+export * from './uin/index.js';

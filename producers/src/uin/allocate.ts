@@ -1,0 +1,37 @@
+import type { EventStore } from '@registo/infra';
+import { type IdentityEventData, isRegistoError } from '@registo/schemas';
+import { handleCommand, type HandleOptions, type HandleResult } from '../command-handler.js';
+import { type IdentityState, identityDecider, identityStreamId } from '../deciders/identity.js';
+import { type DigitSource, generateUin } from './generator.js';
+import { DEFAULT_UIN_POLICY, type UinPolicy } from './rules.js';
+
+export interface AllocateOptions extends HandleOptions {
+  policy?: UinPolicy;
+  draw?: DigitSource;
+  /** Fresh numbers to try when a drawn one is taken. */
+  maxCollisions?: number;
+}
+
+/**
+ * Creates an identity under a new UIN. Uniqueness is by construction: the identity is the
+ * first event of stream `identity-<uin>`, appended only if that stream does not exist, so
+ * two enrollments can never share a number; a collision just draws another.
+ */
+export async function createIdentityWithNewUin(
+  store: EventStore,
+  data: Omit<IdentityEventData['IdentityCreated'], 'uin'>,
+  options: AllocateOptions = {},
+): Promise<HandleResult<IdentityState> & { uin: string; collisions: number }> {
+  const maxCollisions = options.maxCollisions ?? 20;
+  for (let collisions = 0; ; collisions++) {
+    const uin = generateUin(options.policy ?? DEFAULT_UIN_POLICY, options.draw);
+    try {
+      const result = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: 0 });
+      if (result.events.length === 0) throw new Error('unreachable: a fresh UIN stream held this enrollment already');
+      return { ...result, uin, collisions };
+    } catch (e) {
+      const taken = isRegistoError(e, 'WRONG_EXPECTED_REVISION') || (isRegistoError(e, 'COMMAND_REJECTED') && e.details.reason === 'IDENTITY_EXISTS');
+      if (!taken || collisions >= maxCollisions) throw e;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { randomInt } from 'node:crypto';
+import { RegistoError } from '@registo/schemas';
+import { DEFAULT_UIN_POLICY, type UinPolicy, uinViolations } from './rules.js';
+import { verhoeffDigit } from './verhoeff.js';
+
+/** A source of random digits: crypto by default, seeded in tests. */
+export type DigitSource = (minInclusive: number, maxExclusive: number) => number;
+
+const cryptoDigits: DigitSource = (min, max) => randomInt(min, max);
+
+/**
+ * Draws candidates until one passes every rule. Digits are drawn so that the repeating-digit
+ * and sequence rules mostly hold by construction, which keeps the number of rejected draws
+ * small; the full rule set is still checked on the result.
+ */
+export function generateUin(policy: UinPolicy = DEFAULT_UIN_POLICY, draw: DigitSource = cryptoDigits, maxAttempts = 10_000): string {
+  for (let attempt = 0; attempt < maxAttempts; attempt++) {
+    let body = String(draw(2, 10));
+    while (body.length < policy.length - 1) {
+      const d = String(draw(0, 10));
+      if (body.slice(-policy.repeatingLimit).includes(d)) continue;
+      body += d;
+    }
+    const uin = body + String(verhoeffDigit(body));
+    if (uinViolations(uin, policy).length === 0) return uin;
+  }
+  throw new RegistoError('COMMAND_REJECTED', `no UIN satisfying the policy after ${maxAttempts} draws`, { reason: 'UIN_POLICY_UNSATISFIABLE' });
+}

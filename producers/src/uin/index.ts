@@ -1,0 +1,4 @@
+export * from './verhoeff.js';
+export * from './rules.js';
+export * from './generator.js';
+export * from './allocate.js';
