@@ -25,6 +25,15 @@ export const ErrorCodes = {
   SCHEMA_INCOMPATIBLE: 400,
   NOT_FOUND: 404,
   READ_OPTIONS_INVALID: 400,
+  SUBJECT_KEY_DESTROYED: 410,
+  SUBJECT_KEY_UNAVAILABLE: 500,
+  SEALED_DATA_INVALID: 400,
+  /** An external system (SIGA, immigration) timed out, failed (5xx), is down or unreachable; retryable. */
+  EXTERNAL_UNAVAILABLE: 503,
+  /** An external system answered with something that is not the documented reply. */
+  EXTERNAL_REPLY_INVALID: 502,
+  /** An external system refused the request (4xx other than not-found): retrying will not help. */
+  EXTERNAL_REJECTED: 502,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

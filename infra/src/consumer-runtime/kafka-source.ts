@@ -24,6 +24,7 @@ export class KafkaEventSource implements EventSource {
   private consumer: Consumer | undefined;
   private readonly kafka: Kafka;
   private stopped: (() => void) | undefined;
+  private stopRequested = false;
 
   constructor(
     private readonly settings: KafkaSettings,
@@ -42,6 +43,7 @@ export class KafkaEventSource implements EventSource {
       rebalanceTimeout: 10_000,
     });
     this.consumer = consumer;
+    if (this.stopRequested) return;
     await consumer.connect();
     await consumer.subscribe({ topics: spec.categories.map((c) => categoryTopic(c, this.settings.prefix)), fromBeginning: true });
     const crashed = new Promise<never>((_, reject) => {
@@ -75,10 +77,15 @@ export class KafkaEventSource implements EventSource {
         await heartbeat();
       },
     });
+    if (this.stopRequested) {
+      await consumer.disconnect();
+      return;
+    }
     await Promise.race([crashed, new Promise<void>((resolve) => (this.stopped = resolve))]);
   }
 
   async stop(): Promise<void> {
+    this.stopRequested = true;
     await this.consumer?.disconnect();
     this.stopped?.();
   }

@@ -60,8 +60,11 @@ export class SqlConsumer {
     await this.db.migrate(this.handler.ddl);
   }
 
+  private stopping = false;
+
   async run(): Promise<void> {
     await this.migrate();
+    if (this.stopping) return;
     await this.source.run({
       name: this.handler.name,
       categories: this.handler.categories,
@@ -71,6 +74,7 @@ export class SqlConsumer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     await this.source.stop();
   }
 

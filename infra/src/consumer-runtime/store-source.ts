@@ -8,6 +8,7 @@ export const STORE_SOURCE = '$all';
 export class StoreEventSource implements EventSource {
   readonly kind = 'store' as const;
   private close: (() => Promise<void>) | undefined;
+  private stopped = false;
 
   constructor(
     private readonly store: EventStore,
@@ -16,6 +17,8 @@ export class StoreEventSource implements EventSource {
 
   async run(spec: SourceSpec): Promise<void> {
     const offsets = await spec.resumeFrom();
+    // stop() may come while we were still reading offsets: then there is nothing to run.
+    if (this.stopped) return;
     const from = (offsets.get(coordinateKey({ source: STORE_SOURCE, partition: 0 })) ?? 0) + 1;
     const sub = this.store.subscribe({ fromPosition: from, filter: { categories: spec.categories }, batchSize: this.options.batchSize ?? 500 });
     this.close = () => sub.close();
@@ -31,6 +34,7 @@ export class StoreEventSource implements EventSource {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     await this.close?.();
   }
 }

@@ -169,6 +169,7 @@ export class Mirror {
     this.options.logger.info({ mirror: this.name, from }, 'mirror resuming');
     // Hashes are not recomputed here: every consumer verifies what it receives, and the audit
     // checkpointer verifies the log itself; recomputing would halve the mirror's speed.
+    if (this.stopping) return;
     const subscription = this.options.store.subscribe({ fromPosition: from, batchSize: this.options.batchSize ?? 2000, verify: false });
     this.subscriptionClose = () => subscription.close();
     // Pipelined: while one transaction is with the broker, the next batch is read and encoded.

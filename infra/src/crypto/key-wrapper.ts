@@ -1,0 +1,47 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { RegistoError } from '@registo/schemas';
+
+/**
+ * Wraps per-subject data keys under a key-encryption key (DESIGN §4). The software
+ * implementation keeps the KEK in memory and says so (`kind`); the HSM implementation
+ * (PKCS#11, trust-services issue) keeps it in the token and never lets it out.
+ */
+export interface KeyWrapper {
+  readonly kind: 'software' | 'pkcs11';
+  /** Identifies the KEK, so that a rotated KEK can still unwrap what the old one wrapped. */
+  readonly kekId: string;
+  wrap(dataKey: Buffer): Promise<Buffer>;
+  unwrap(wrapped: Buffer): Promise<Buffer>;
+}
+
+/** AES-256 key wrap (RFC 3394) with a KEK held in memory: development and tests only. */
+export class SoftwareKeyWrapper implements KeyWrapper {
+  readonly kind = 'software' as const;
+  // RFC 3394's default initial value.
+  private static readonly IV = Buffer.from('A6A6A6A6A6A6A6A6', 'hex');
+
+  constructor(
+    private readonly kek: Buffer,
+    readonly kekId: string,
+  ) {
+    if (kek.length !== 32) throw new RegistoError('CONFIG_INVALID', 'the key-encryption key must be 32 bytes (AES-256)');
+  }
+
+  static generate(kekId = 'software-kek-1'): SoftwareKeyWrapper {
+    return new SoftwareKeyWrapper(randomBytes(32), kekId);
+  }
+
+  async wrap(dataKey: Buffer): Promise<Buffer> {
+    const c = createCipheriv('id-aes256-wrap', this.kek, SoftwareKeyWrapper.IV);
+    return Buffer.concat([c.update(dataKey), c.final()]);
+  }
+
+  async unwrap(wrapped: Buffer): Promise<Buffer> {
+    try {
+      const d = createDecipheriv('id-aes256-wrap', this.kek, SoftwareKeyWrapper.IV);
+      return Buffer.concat([d.update(wrapped), d.final()]);
+    } catch {
+      throw new RegistoError('SUBJECT_KEY_UNAVAILABLE', `a data key does not unwrap under KEK ${this.kekId}`, { kekId: this.kekId });
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export * from './http-json.js';
+export * from './civil-registry.js';
+export * from './immigration.js';
