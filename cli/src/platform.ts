@@ -18,6 +18,7 @@ import {
 import { Mirror } from '@registo/producers';
 import { enrollmentStatusProjection } from '@registo/projections';
 import { createHttpApp, registerHealthRoutes } from '@registo/gateways';
+import { startSimulators } from '@registo/simulators';
 
 export interface RunningPlatform {
   /** Where the HTTP server listens (when the api role runs), e.g. http://127.0.0.1:8080 */
@@ -71,6 +72,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     eventStore = await SqlEventStore.open(driver);
   }
   const workers: Worker[] = [];
+
+  if (config.simulators) {
+    const sims = await startSimulators({ sigaPort: config.simulators.sigaPort, immigrationPort: config.simulators.immigrationPort, host: '127.0.0.1' });
+    logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl }, 'SIGA and Immigration simulators started');
+    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl }) });
+  }
 
   if (config.roles.includes('mirror') && config.kafka) {
     const mirror = new Mirror({ store: eventStore, settings: config.kafka, logger });

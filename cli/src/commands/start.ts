@@ -23,6 +23,8 @@ Environment:
   KAFKA_BROKERS         127.0.0.1:9092                       consumers read Kafka topics; the mirror may run
   SCHEMA_REGISTRY_URL   http://127.0.0.1:8081/apis/ccompat/v7
   REGISTO_TOPIC_PARTITIONS 6                                 partitions of each category topic the mirror creates
+  REGISTO_SIMULATORS    on when embedded, else off           start the SIGA and Immigration simulators in-process
+  REGISTO_SIGA_PORT, REGISTO_IMMIGRATION_PORT  8091, 8092    where the simulators listen (0: any free port)
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

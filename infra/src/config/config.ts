@@ -19,6 +19,9 @@ const ConfigSchema = z.object({
   REGISTO_ROLES: z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'),
   KAFKA_BROKERS: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z.url().optional(),
+  REGISTO_SIMULATORS: z.enum(['on', 'off']).optional(),
+  REGISTO_SIGA_PORT: z.coerce.number().int().min(0).max(65535).default(8091),
+  REGISTO_IMMIGRATION_PORT: z.coerce.number().int().min(0).max(65535).default(8092),
 });
 
 /** What one process can run; `all` is api + projector, plus mirror when Kafka is configured. */
@@ -30,6 +33,8 @@ export interface RegistoConfig {
   roles: Role[];
   /** Set when KAFKA_BROKERS is: consumers read topics and the mirror may run; otherwise consumers read the store. */
   kafka: KafkaSettings | null;
+  /** SIGA and Immigration simulators to start in-process (embedded mode, by default), or null. */
+  simulators: { sigaPort: number; immigrationPort: number } | null;
   http: { port: number; host: string };
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
@@ -57,7 +62,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }
-  return { eventStore, roles, kafka, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
+  // On a bare machine (embedded store) the external systems are simulated unless told otherwise.
+  const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on';
+  const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT } : null;
+  return { eventStore, roles, kafka, simulators, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
 }
 
 /** Replaces the password of any URL-looking value with ***. */

@@ -10,16 +10,29 @@ describe('registo start', function () {
 
   it('runs on embedded PGlite under the data dir, serves /healthz and /readyz, stops cleanly on SIGTERM', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-start-')), 'data');
-    const { child, url, output } = await startCli(['start', '--port', '0'], { REGISTO_DATA_DIR: dataDir, HOST: '127.0.0.1' });
+    const { child, url, output } = await startCli(['start', '--port', '0'], {
+      REGISTO_DATA_DIR: dataDir,
+      HOST: '127.0.0.1',
+      REGISTO_SIGA_PORT: '0',
+      REGISTO_IMMIGRATION_PORT: '0',
+    });
     try {
       const health = await fetch(`${url}/healthz`);
       expect(health.status).to.equal(200);
       expect(await health.json()).to.deep.equal({ status: 'ok' });
       const ready = await fetch(`${url}/readyz`);
       expect(ready.status).to.equal(200);
-      const body = (await ready.json()) as { status: string; checks: { eventStore: { adapter: string } } };
+      const body = (await ready.json()) as {
+        status: string;
+        checks: { eventStore: { adapter: string } };
+        workers: { simulators: { siga: string; immigration: string }; projector: { projection: string } };
+      };
       expect(body.status).to.equal('ready');
       expect(body.checks.eventStore.adapter).to.equal('pglite');
+      // Embedded mode brings the SIGA and Immigration simulators and the projector along.
+      expect(body.workers.projector.projection).to.equal('enrollment_status');
+      expect((await fetch(`${body.workers.simulators.siga}/health`)).status).to.equal(200);
+      expect((await fetch(`${body.workers.simulators.immigration}/health`)).status).to.equal(200);
       const missing = await fetch(`${url}/no/such/route`);
       expect(missing.status).to.equal(404);
       expect(missing.headers.get('content-type')).to.match(/^application\/problem\+json/);

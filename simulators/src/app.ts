@@ -1,0 +1,69 @@
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { FaultInjector, installFaults, type FaultSettings } from './faults.js';
+
+export interface SimulatorAppOptions {
+  /** Shown by /health and in logs. */
+  system: string;
+  /** The service account's bearer token every /v1 request must carry. */
+  token: string;
+  /** Initial knobs, or an injector shared with the caller so tests can turn them directly. */
+  faults?: Partial<FaultSettings> | FaultInjector;
+  logger?: boolean;
+}
+
+export interface SimulatorApp {
+  app: FastifyInstance;
+  faults: FaultInjector;
+}
+
+export const DEFAULT_SERVICE_TOKEN = 'registo-simulator-token';
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const match = /^Bearer (.+)$/.exec(header ?? '');
+  if (!match?.[1]) return false;
+  const given = Buffer.from(match[1]);
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** The parts both simulators share: faults, admin, health and bearer-token auth on /v1. */
+export function createSimulatorApp(options: SimulatorAppOptions): SimulatorApp {
+  if (options.token.length === 0) throw new Error('a simulator needs a non-empty service token');
+  // Held (timed-out) requests would otherwise keep close() waiting forever.
+  // Unknown fields are refused rather than silently stripped, as a strict government API would.
+  const app = Fastify({
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const faults = options.faults instanceof FaultInjector ? options.faults : new FaultInjector(options.faults);
+  installFaults(app, faults);
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!request.url.startsWith('/v1/')) return undefined;
+    if (bearerMatches(request.headers.authorization, options.token)) return undefined;
+    return reply
+      .code(401)
+      .header('www-authenticate', `Bearer realm="${options.system}"`)
+      .send({ error: 'Unauthorized', message: 'a valid service-account bearer token is required' });
+  });
+
+  app.get('/health', async () => ({ status: 'UP', system: options.system }));
+  return { app, faults };
+}
+
+/** Lower-cases, strips accents and squeezes spaces, so "JOSÉ  da costa" compares equal to "José da Costa". */
+export function normalizeText(value: string): string {
+  return value.normalize('NFD').replace(/\p{M}/gu, '').trim().replace(/\s+/g, ' ').toLowerCase();
+}
+
+/**
+ * Names of the given fields that disagree with the record. Fields the caller left out are not
+ * compared; nothing from the record is returned, only field names.
+ */
+export function discrepanciesOf(given: Record<string, string | undefined>, actual: Record<string, string>): string[] {
+  return Object.entries(given)
+    .filter(([field, value]) => value !== undefined && normalizeText(value) !== normalizeText(actual[field] ?? ''))
+    .map(([field]) => field);
+}

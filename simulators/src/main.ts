@@ -1,0 +1,117 @@
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_SERVICE_TOKEN } from './app.js';
+import { FaultInjector, type FaultSettings } from './faults.js';
+import { createImmigrationServer } from './immigration.js';
+import { createPopulation, type PopulationOptions } from './population.js';
+import { createSigaServer } from './siga.js';
+
+export const DEFAULT_SIGA_PORT = 8091;
+export const DEFAULT_IMMIGRATION_PORT = 8092;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface StartSimulatorsOptions extends PopulationOptions {
+  /** 0 picks a free port (what tests want). */
+  sigaPort?: number;
+  immigrationPort?: number;
+  host?: string;
+  token?: string;
+  sigaFaults?: Partial<FaultSettings>;
+  immigrationFaults?: Partial<FaultSettings>;
+  logger?: boolean;
+}
+
+export interface RunningSimulators {
+  sigaUrl: string;
+  immigrationUrl: string;
+  token: string;
+  /** Direct handles on the knobs, for in-process callers; HTTP callers use /_admin/faults. */
+  sigaFaults: FaultInjector;
+  immigrationFaults: FaultInjector;
+  close(): Promise<void>;
+}
+
+async function listen(app: FastifyInstance, port: number, host: string): Promise<string> {
+  await app.listen({ port, host });
+  const address = app.server.address() as AddressInfo;
+  return `http://${host}:${address.port}`;
+}
+
+/** Starts both simulators over one shared population, so a person exists in one place only. */
+export async function startSimulators(options: StartSimulatorsOptions = {}): Promise<RunningSimulators> {
+  const host = options.host ?? DEFAULT_HOST;
+  const token = options.token ?? DEFAULT_SERVICE_TOKEN;
+  const population = createPopulation(options);
+  const sigaFaults = new FaultInjector(options.sigaFaults);
+  const immigrationFaults = new FaultInjector(options.immigrationFaults);
+  const logger = options.logger ?? false;
+  const siga = createSigaServer({ population, token, faults: sigaFaults, logger });
+  const immigration = createImmigrationServer({ population, token, faults: immigrationFaults, logger });
+  try {
+    const sigaUrl = await listen(siga, options.sigaPort ?? DEFAULT_SIGA_PORT, host);
+    const immigrationUrl = await listen(immigration, options.immigrationPort ?? DEFAULT_IMMIGRATION_PORT, host);
+    return {
+      sigaUrl,
+      immigrationUrl,
+      token,
+      sigaFaults,
+      immigrationFaults,
+      async close() {
+        await Promise.all([siga.close(), immigration.close()]);
+      },
+    };
+  } catch (e) {
+    await Promise.allSettled([siga.close(), immigration.close()]);
+    throw e;
+  }
+}
+
+function portFrom(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined || value === '') return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
+  return port;
+}
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  const index = argv.findIndex((a) => a === name || a.startsWith(`${name}=`));
+  if (index < 0) return undefined;
+  const arg = argv[index] ?? '';
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+}
+
+/** Command-line flags win over the environment, which wins over the defaults. */
+export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): StartSimulatorsOptions {
+  const seed = flag(argv, '--seed') ?? env.REGISTO_SIMULATOR_SEED;
+  const token = env.REGISTO_SIMULATOR_TOKEN;
+  return {
+    sigaPort: portFrom(flag(argv, '--siga-port') ?? env.REGISTO_SIGA_PORT, 'SIGA port', DEFAULT_SIGA_PORT),
+    immigrationPort: portFrom(
+      flag(argv, '--immigration-port') ?? env.REGISTO_IMMIGRATION_PORT,
+      'immigration port',
+      DEFAULT_IMMIGRATION_PORT,
+    ),
+    host: flag(argv, '--host') ?? DEFAULT_HOST,
+    ...(seed !== undefined && { seed: Number(seed) }),
+    ...(token !== undefined && token !== '' && { token }),
+  };
+}
+
+/** The `registo-simulators` command: starts both, says where, stops cleanly on a signal. */
+export async function runSimulatorsCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  const running = await startSimulators(simulatorOptionsFrom(argv, env));
+  console.log(`SIGA simulator listening on ${running.sigaUrl}`);
+  console.log(`Immigration simulator listening on ${running.immigrationUrl}`);
+  const stop = (signal: string): void => {
+    console.log(`${signal}: stopping simulators`);
+    running.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error(e);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}

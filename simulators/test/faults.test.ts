@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import { FaultInjector } from '../src/faults.js';
+import type { RunningSimulators } from '../src/main.js';
+import { civilRegistryNumber } from '../src/population.js';
+import { authorized, getJson, setFaults, startForTest } from './helpers.js';
+
+describe('fault knobs', () => {
+  let sims: RunningSimulators;
+  let personUrl: string;
+
+  before(async () => {
+    sims = await startForTest();
+    personUrl = `${sims.sigaUrl}/v1/persons/${civilRegistryNumber(0)}`;
+  });
+  afterEach(async () => {
+    await fetch(`${sims.sigaUrl}/_admin/faults`, { method: 'DELETE' });
+    await fetch(`${sims.sigaUrl}/_admin/stats`, { method: 'DELETE' });
+  });
+  after(() => sims.close());
+
+  it('reads and changes the knobs over HTTP, and rejects unknown or out-of-range ones', async () => {
+    const put = await setFaults(sims.sigaUrl, { latencyMs: 5, errorRate: 0.25 });
+    expect(put.status).to.equal(200);
+    const settings = (await getJson(`${sims.sigaUrl}/_admin/faults`, {})).body as Record<string, unknown>;
+    expect(settings).to.include({ latencyMs: 5, errorRate: 0.25, timeoutRate: 0 });
+    expect((await setFaults(sims.sigaUrl, { errorRate: 2 })).status).to.equal(400);
+    expect((await setFaults(sims.sigaUrl, { errrorRate: 0.1 })).status).to.equal(400);
+    expect((await setFaults(sims.sigaUrl, { outages: [{ from: 'soon' }] })).status).to.equal(400);
+  });
+
+  it('latencyMs delays every answer by at least that much', async () => {
+    await setFaults(sims.sigaUrl, { latencyMs: 150, jitterMs: 50 });
+    const started = performance.now();
+    expect((await getJson(personUrl)).status).to.equal(200);
+    expect(performance.now() - started).to.be.at.least(145);
+  });
+
+  it('errorRate 1 answers every request 500', async () => {
+    await setFaults(sims.sigaUrl, { errorRate: 1 });
+    for (let i = 0; i < 5; i++) expect((await getJson(personUrl)).status).to.equal(500);
+  });
+
+  it('timeoutRate 1 with no delay never answers', async () => {
+    await setFaults(sims.sigaUrl, { timeoutRate: 1, timeoutDelayMs: null });
+    const started = performance.now();
+    const error = await fetch(personUrl, { headers: authorized(), signal: AbortSignal.timeout(300) }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.name).to.equal('TimeoutError');
+    expect(performance.now() - started).to.be.at.least(290);
+  });
+
+  it('timeoutRate 1 with a delay answers late', async () => {
+    await setFaults(sims.sigaUrl, { timeoutRate: 1, timeoutDelayMs: 200 });
+    const started = performance.now();
+    expect((await getJson(personUrl)).status).to.equal(200);
+    expect(performance.now() - started).to.be.at.least(195);
+  });
+
+  it('malformedRate 1 sends invalid JSON or the wrong shape', async () => {
+    await setFaults(sims.sigaUrl, { malformedRate: 1, malformedMode: 'invalid-json' });
+    const invalid = await fetch(personUrl, { headers: authorized() });
+    expect(invalid.status).to.equal(200);
+    const text = await invalid.text();
+    expect(() => JSON.parse(text)).to.throw(SyntaxError);
+
+    await setFaults(sims.sigaUrl, { malformedMode: 'wrong-shape' });
+    const wrong = await getJson(personUrl);
+    expect(wrong.status).to.equal(200);
+    expect(wrong.body).not.to.have.property('civilRegistryNumber');
+  });
+
+  it('an outage window or outageUntil answers 503 with Retry-After, and ends on time', async () => {
+    const now = Date.now();
+    await setFaults(sims.sigaUrl, { outages: [{ from: new Date(now - 1000).toISOString(), until: new Date(now + 60_000).toISOString() }] });
+    const during = await fetch(personUrl, { headers: authorized() });
+    expect(during.status).to.equal(503);
+    expect(Number(during.headers.get('retry-after'))).to.be.within(1, 61);
+
+    await setFaults(sims.sigaUrl, { outages: [{ from: new Date(now + 60_000).toISOString(), until: new Date(now + 120_000).toISOString() }] });
+    expect((await getJson(personUrl)).status).to.equal(200);
+
+    await setFaults(sims.sigaUrl, { outages: [], outageUntil: new Date(Date.now() + 300).toISOString() });
+    expect((await getJson(personUrl)).status).to.equal(503);
+    await new Promise((r) => setTimeout(r, 350));
+    expect((await getJson(personUrl)).status).to.equal(200);
+  });
+
+  it('counts requests by route and outcome', async () => {
+    await getJson(personUrl);
+    await getJson(personUrl, {});
+    await getJson(`${sims.sigaUrl}/v1/persons/${civilRegistryNumber(9_999)}`);
+    await setFaults(sims.sigaUrl, { errorRate: 1 });
+    await getJson(personUrl);
+    const stats = (await getJson(`${sims.sigaUrl}/_admin/stats`, {})).body;
+    expect(stats).to.deep.equal({
+      total: 4,
+      byRoute: { 'GET /v1/persons/:civilRegistryNumber': { ok: 1, unauthorized: 1, not_found: 1, error: 1 } },
+    });
+  });
+
+  it('draws the same faults for the same seed', async () => {
+    const pattern = async (): Promise<number[]> => {
+      await setFaults(sims.sigaUrl, { seed: 99, errorRate: 0.5 });
+      const statuses: number[] = [];
+      for (let i = 0; i < 12; i++) statuses.push((await getJson(personUrl)).status);
+      return statuses;
+    };
+    const first = await pattern();
+    expect(await pattern()).to.deep.equal(first);
+    expect(first).to.include(500).and.to.include(200);
+  });
+
+  it('closes promptly while requests are being held', async () => {
+    const held = await startForTest({ sigaFaults: { timeoutRate: 1 } });
+    const pending = fetch(`${held.sigaUrl}/v1/persons/${civilRegistryNumber(0)}`, { headers: authorized() }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    const started = performance.now();
+    await held.close();
+    expect(performance.now() - started).to.be.below(5_000);
+    expect(await pending).to.be.instanceOf(Error);
+  });
+
+  it('rejects invalid initial settings', () => {
+    expect(() => new FaultInjector({ errorRate: -1 })).to.throw(/errorRate/);
+  });
+});
