@@ -4,6 +4,7 @@ import { registerSchemas } from './commands/schemas.js';
 import { registerBench } from './commands/bench.js';
 import { registerReplay } from './commands/replay.js';
 import { registerInfra } from './commands/infra.js';
+import { registerErase } from './commands/erase.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
   registerSchemas(program);
   registerReplay(program);
   registerInfra(program);
+  registerErase(program);
   registerBench(program);
   return program;
 }

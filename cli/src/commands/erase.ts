@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { SqlEventStore, SubjectSealer, loadConfig, openSqlDriver, type KeyWrapper } from '@registo/infra';
+import { handleCommand, identityDecider, identityStreamId } from '@registo/producers';
+import { RegistoError } from '@registo/schemas';
+
+/** Destroying keys needs no key-encryption key: refuse any attempt to use one here. */
+const NO_WRAPPING: KeyWrapper = {
+  kind: 'software',
+  kekId: 'none',
+  wrap: () => Promise.reject(new Error('erase never wraps keys')),
+  unwrap: () => Promise.reject(new Error('erase never unwraps keys')),
+};
+
+export function registerErase(program: Command): void {
+  program
+    .command('erase')
+    .description("erase a person's data: destroy the subject's data key and record SubjectKeyDestroyed (the log stays verifiable)")
+    .requiredOption('--uin <uin>', 'the identity to erase')
+    .requiredOption('--legal-basis <text>', 'why: a court order, retention after death, ...')
+    .option('--order-ref <ref>', 'reference of the legal order')
+    .option('--actor <id>', 'who orders the erasure (recorded in the event)', process.env.USER ?? 'operator')
+    .addHelpText(
+      'after',
+      `
+The key is destroyed first, then the event is appended; both steps are idempotent, so if
+anything fails half-way, running the same command again completes it. Afterwards no copy of
+the person's sealed data (event store, Kafka topics, backups) can be opened again.`,
+    )
+    .action(async (o: { uin: string; legalBasis: string; orderRef?: string; actor: string }) => {
+      const config = loadConfig();
+      if (config.eventStore.kind === 'eventstoredb') throw new Error('erase keeps subject keys in SQL: set DATABASE_URL');
+      const driver = await openSqlDriver(config.eventStore);
+      const store = await SqlEventStore.open(driver);
+      try {
+        const history = await store.readStream(identityStreamId(o.uin));
+        const created = history.find((e) => e.type === 'IdentityCreated');
+        if (!created) throw new RegistoError('NOT_FOUND', `no identity ${o.uin}`, { uin: o.uin });
+        const subjectId = (created.data.sealed as { subjectId: string }).subjectId;
+        const sealer = await SubjectSealer.open(driver, NO_WRAPPING);
+        await sealer.destroy(subjectId);
+        const result = await handleCommand(
+          store,
+          identityDecider,
+          identityStreamId(o.uin),
+          { type: 'DestroySubjectKey', uin: o.uin, subjectId, legalBasis: o.legalBasis, orderRef: o.orderRef ?? null },
+          { metadata: { actor: { id: o.actor, role: 'data_protection_officer' } } },
+        );
+        const at = result.events[0]?.position;
+        process.stdout.write(
+          at ? `erased ${o.uin}: subject key destroyed, SubjectKeyDestroyed at position ${at}\n` : `${o.uin} was already erased; the subject key is destroyed\n`,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+}
