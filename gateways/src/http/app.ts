@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { sendProblem } from './problem.js';
@@ -7,7 +7,8 @@ import { sendProblem } from './problem.js';
 export function createHttpApp(logger: Logger): FastifyInstance {
   const app = Fastify({
     loggerInstance: logger as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Request logs would drown the event log; errors are logged where they are handled.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 2 * 1024 * 1024,
   });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
