@@ -16,7 +16,7 @@ import {
   openSqlDriver,
 } from '@registo/infra';
 import { Mirror } from '@registo/producers';
-import { enrollmentStatusProjection } from '@registo/projections';
+import { PROJECTIONS } from '@registo/projections';
 import { createHttpApp, registerHealthRoutes } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
 
@@ -88,20 +88,29 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   if (config.roles.includes('projector')) {
     if (!driver) throw new Error('the projector role keeps read models in SQL: set DATABASE_URL (or run embedded)');
     const db = driver;
-    const source = (): EventSource =>
-      config.kafka ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger }) : new StoreEventSource(eventStore);
-    const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
-    let consumer: SqlConsumer | undefined;
-    const s = supervise(
-      'projector',
-      logger,
-      () => (consumer = new SqlConsumer(db, enrollmentStatusProjection, source(), sink, { logger })).run(),
-      async () => {
-        await consumer?.stop();
-        await sink.close();
-      },
-    );
-    workers.push({ name: 'projector', stop: () => s.stop(), describe: () => ({ projection: 'enrollment_status', ...consumer?.stats, restarts: s.restarts() }) });
+    // One consumer per read model: each has its own offsets, dead letters and restarts.
+    for (const projection of Object.values(PROJECTIONS)) {
+      const source = (): EventSource =>
+        config.kafka
+          ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger })
+          : new StoreEventSource(eventStore);
+      const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
+      let consumer: SqlConsumer | undefined;
+      const s = supervise(
+        `projector:${projection.name}`,
+        logger,
+        () => (consumer = new SqlConsumer(db, projection, source(), sink, { logger })).run(),
+        async () => {
+          await consumer?.stop();
+          await sink.close();
+        },
+      );
+      workers.push({
+        name: `projector:${projection.name}`,
+        stop: () => s.stop(),
+        describe: () => ({ projection: projection.name, ...consumer?.stats, restarts: s.restarts() }),
+      });
+    }
   }
 
   let url: string | null = null;

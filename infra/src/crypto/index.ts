@@ -1,2 +1,3 @@
 export * from './key-wrapper.js';
 export * from './sealer.js';
+export * from './blind-index.js';

@@ -25,14 +25,15 @@ describe('registo start', function () {
       const body = (await ready.json()) as {
         status: string;
         checks: { eventStore: { adapter: string } };
-        workers: { simulators: { siga: string; immigration: string }; projector: { projection: string } };
+        workers: Record<string, { projection?: string; siga?: string; immigration?: string }>;
       };
       expect(body.status).to.equal('ready');
       expect(body.checks.eventStore.adapter).to.equal('pglite');
       // Embedded mode brings the SIGA and Immigration simulators and the projector along.
-      expect(body.workers.projector.projection).to.equal('enrollment_status');
-      expect((await fetch(`${body.workers.simulators.siga}/health`)).status).to.equal(200);
-      expect((await fetch(`${body.workers.simulators.immigration}/health`)).status).to.equal(200);
+      expect(body.workers['projector:enrollment_status']!.projection).to.equal('enrollment_status');
+      expect(body.workers['projector:identity_registry']!.projection).to.equal('identity_registry');
+      expect((await fetch(`${body.workers.simulators!.siga}/health`)).status).to.equal(200);
+      expect((await fetch(`${body.workers.simulators!.immigration}/health`)).status).to.equal(200);
       const missing = await fetch(`${url}/no/such/route`);
       expect(missing.status).to.equal(404);
       expect(missing.headers.get('content-type')).to.match(/^application\/problem\+json/);
