@@ -5,6 +5,7 @@ import {
   DEFAULT_UIN_POLICY,
   createIdentityWithNewUin,
   generateUin,
+  keyedDigitSource,
   uinViolations,
   verhoeffDigit,
   verhoeffValid,
@@ -131,5 +132,38 @@ describe('UIN', () => {
         await store.close();
       }
     });
+  });
+});
+
+describe('UIN allocation per enrollment (keyed digit source)', () => {
+  const sealed = { subjectId: 's', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
+  const key = Buffer.alloc(32, 7);
+
+  it('a retried allocation for the same enrollment returns the identity it created, never a second one', async () => {
+    const store = await SqlEventStore.open(await PGliteDriver.open());
+    try {
+      const data = { regId: 'R-77', residency: 'CITIZEN' as const, sealed };
+      const first = await createIdentityWithNewUin(store, data, { draw: keyedDigitSource(key, 'R-77') });
+      const retried = await createIdentityWithNewUin(store, data, { draw: keyedDigitSource(key, 'R-77') });
+      expect(retried.uin).to.equal(first.uin);
+      expect(retried.events).to.deep.equal([]);
+      const other = await createIdentityWithNewUin(store, { ...data, regId: 'R-78' }, { draw: keyedDigitSource(key, 'R-78') });
+      expect(other.uin).to.not.equal(first.uin);
+      const all = await store.readAll();
+      expect(all.filter((e) => e.type === 'IdentityCreated').map((e) => e.data.regId)).to.deep.equal(['R-77', 'R-78']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('draws uniformly distributed digits and different sequences for different seeds or keys', () => {
+    const counts = new Array(10).fill(0);
+    const d = keyedDigitSource(key, 'seed');
+    for (let i = 0; i < 20_000; i++) counts[d(0, 10)]++;
+    for (const c of counts) expect(c).to.be.within(1700, 2300);
+    const seq = (k: Buffer, s: string) => Array.from({ length: 20 }, ((src) => () => src(0, 10))(keyedDigitSource(k, s))).join('');
+    expect(seq(key, 'a')).to.equal(seq(key, 'a'));
+    expect(seq(key, 'a')).to.not.equal(seq(key, 'b'));
+    expect(seq(key, 'a')).to.not.equal(seq(Buffer.alloc(32, 8), 'a'));
   });
 });

@@ -15,7 +15,9 @@ export interface AllocateOptions extends HandleOptions {
 /**
  * Creates an identity under a new UIN. Uniqueness is by construction: the identity is the
  * first event of stream `identity-<uin>`, appended only if that stream does not exist, so
- * two enrollments can never share a number; a collision just draws another.
+ * two enrollments can never share a number; a collision just draws another. With
+ * `keyedDigitSource(key, regId)` as `draw`, retrying after a crash returns the identity the
+ * first attempt created (`events` empty) instead of creating a second one.
  */
 export async function createIdentityWithNewUin(
   store: EventStore,
@@ -27,7 +29,8 @@ export async function createIdentityWithNewUin(
     const uin = generateUin(options.policy ?? DEFAULT_UIN_POLICY, options.draw);
     try {
       const result = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: 0 });
-      if (result.events.length === 0) throw new Error('unreachable: a fresh UIN stream held this enrollment already');
+      // No events: this enrollment created this identity before (a retried allocation with a
+      // keyed digit source walks the same numbers) — the same answer again, nothing new.
       return { ...result, uin, collisions };
     } catch (e) {
       const taken = isRegistoError(e, 'WRONG_EXPECTED_REVISION') || (isRegistoError(e, 'COMMAND_REJECTED') && e.details.reason === 'IDENTITY_EXISTS');

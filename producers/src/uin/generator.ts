@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import { RegistoError } from '@registo/schemas';
 import { DEFAULT_UIN_POLICY, type UinPolicy, uinViolations } from './rules.js';
 import { verhoeffDigit } from './verhoeff.js';
@@ -7,6 +7,32 @@ import { verhoeffDigit } from './verhoeff.js';
 export type DigitSource = (minInclusive: number, maxExclusive: number) => number;
 
 const cryptoDigits: DigitSource = (min, max) => randomInt(min, max);
+
+/**
+ * A digit source determined by a secret key and a seed (e.g. the registration id): HMAC-SHA256
+ * in counter mode, with rejection sampling so every value is equally likely. The same
+ * enrollment always walks the same sequence of candidate UINs, so a retried allocation
+ * finds the identity it created before instead of creating a second one; without the key
+ * the sequence cannot be predicted.
+ */
+export function keyedDigitSource(key: Buffer, seed: string): DigitSource {
+  let counter = 0;
+  let pool: Buffer = Buffer.alloc(0);
+  const nextByte = (): number => {
+    if (pool.length === 0) pool = createHmac('sha256', key).update(`${seed}\u0000${counter++}`).digest();
+    const b = pool[0]!;
+    pool = pool.subarray(1);
+    return b;
+  };
+  return (min, max) => {
+    const span = max - min;
+    const limit = 256 - (256 % span);
+    for (;;) {
+      const b = nextByte();
+      if (b < limit) return min + (b % span);
+    }
+  };
+}
 
 /**
  * Draws candidates until one passes every rule. Digits are drawn so that the repeating-digit
