@@ -67,3 +67,21 @@ export function discrepanciesOf(given: Record<string, string | undefined>, actua
     .filter(([field, value]) => value !== undefined && normalizeText(value) !== normalizeText(actual[field] ?? ''))
     .map(([field]) => field);
 }
+
+/** JSON schema of a verification request: the record's number plus at least one demographic field to compare. */
+export function verificationBodySchema(idField: string, fields: readonly string[]) {
+  return {
+    type: 'object',
+    required: [idField, 'demographics'],
+    additionalProperties: false,
+    properties: {
+      [idField]: { type: 'string', minLength: 1 },
+      demographics: {
+        type: 'object',
+        minProperties: 1,
+        additionalProperties: false,
+        properties: Object.fromEntries(fields.map((f) => [f, { type: 'string' }])),
+      },
+    },
+  } as const;
+}

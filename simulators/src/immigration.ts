@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf } from './app.js';
+import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
 import type { FaultInjector, FaultSettings } from './faults.js';
 import { createPopulation, type Foreigner, type Population, type PopulationOptions } from './population.js';
 
@@ -28,20 +28,7 @@ export interface ImmigrationVerificationRequest {
 
 const DEMOGRAPHIC_FIELDS = ['givenNames', 'surname', 'dateOfBirth', 'sex', 'nationality'] as const;
 
-const verificationBody = {
-  type: 'object',
-  required: ['permitNumber', 'demographics'],
-  additionalProperties: false,
-  properties: {
-    permitNumber: { type: 'string', minLength: 1 },
-    demographics: {
-      type: 'object',
-      minProperties: 1,
-      additionalProperties: false,
-      properties: Object.fromEntries(DEMOGRAPHIC_FIELDS.map((f) => [f, { type: 'string' }])),
-    },
-  },
-} as const;
+const verificationBody = verificationBodySchema('permitNumber', DEMOGRAPHIC_FIELDS);
 
 function comparable(foreigner: Foreigner): Record<string, string> {
   const { givenNames, surname, dateOfBirth, sex, nationality } = foreigner;

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf } from './app.js';
+import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
 import type { FaultInjector, FaultSettings } from './faults.js';
 import { createPopulation, type Citizen, type Population, type PopulationOptions } from './population.js';
 
@@ -31,20 +31,7 @@ export interface SigaVerificationRequest {
 
 const DEMOGRAPHIC_FIELDS = ['givenNames', 'surname', 'dateOfBirth', 'sex', 'placeOfBirth', 'motherName', 'fatherName'] as const;
 
-const verificationBody = {
-  type: 'object',
-  required: ['civilRegistryNumber', 'demographics'],
-  additionalProperties: false,
-  properties: {
-    civilRegistryNumber: { type: 'string', minLength: 1 },
-    demographics: {
-      type: 'object',
-      minProperties: 1,
-      additionalProperties: false,
-      properties: Object.fromEntries(DEMOGRAPHIC_FIELDS.map((f) => [f, { type: 'string' }])),
-    },
-  },
-} as const;
+const verificationBody = verificationBodySchema('civilRegistryNumber', DEMOGRAPHIC_FIELDS);
 
 function comparable(citizen: Citizen): Record<string, string> {
   return {
