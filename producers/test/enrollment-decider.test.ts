@@ -122,6 +122,13 @@ describe('enrollment decider', () => {
     expect(decideEnrollment({ type: 'ApproveEnrollment', regId, uin: '2' }, t)[0]!.type).to.equal('EnrollmentApproved');
   });
 
+  it('refuses to reopen an adjudication that was already decided (a redelivered request)', () => {
+    let s = stateIn('IN_ADJUDICATION');
+    for (const e of decideEnrollment({ type: 'DecideAdjudication', regId, adjudicationId: 'a-1', decision: 'APPROVE', reason: 'ok', adjudicatorId: 'adj-1', targetUin: null }, s)) s = evolveEnrollment(s, e);
+    expect(() => decideEnrollment({ type: 'RequestAdjudication', regId, adjudicationId: 'a-1', reasons: ['again'] }, s)).to.throw(CommandRejected, /already decided/);
+    expect(decideEnrollment({ type: 'RequestAdjudication', regId, adjudicationId: 'a-2', reasons: ['new reason'] }, s)).to.have.length(1);
+  });
+
   it('counts attempts per external system', () => {
     let s = stateIn('VALIDATED');
     const [e] = decideEnrollment({ type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-2' }, s);

@@ -22,6 +22,8 @@ export interface EnrollmentState {
   pendingChecks: Record<string, ExternalSystem>;
   completedChecks: Array<{ checkId: string; system: ExternalSystem; outcome: CheckOutcome }>;
   attempts: Partial<Record<ExternalSystem, number>>;
+  /** checkId → which attempt it was (for the process to number the next one from the event). */
+  checkAttempts: Record<string, number>;
   suspectedDuplicates: string[];
   openAdjudication: string | null;
   decisions: Array<{ adjudicationId: string; decision: AdjudicationDecision }>;
@@ -76,6 +78,7 @@ export function initialEnrollmentState(): EnrollmentState {
     pendingChecks: {},
     completedChecks: [],
     attempts: {},
+    checkAttempts: {},
     suspectedDuplicates: [],
     openAdjudication: null,
     decisions: [],
@@ -132,6 +135,9 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       ];
     case 'RequestAdjudication':
       requireOpen(state, command, ['VALIDATED']);
+      if (state.decisions.some((d) => d.adjudicationId === command.adjudicationId)) {
+        reject('ADJUDICATION_ID_REUSED', `adjudication ${command.adjudicationId} was already decided`);
+      }
       return [{ type: 'AdjudicationRequested', data: { regId: command.regId, adjudicationId: command.adjudicationId, reasons: command.reasons } }];
     case 'DecideAdjudication': {
       requireOpen(state, command, ['IN_ADJUDICATION']);
@@ -180,6 +186,7 @@ export function evolveEnrollment(state: EnrollmentState, event: EnrollmentEvent)
         ...state,
         pendingChecks: { ...state.pendingChecks, [event.data.checkId]: event.data.system },
         attempts: { ...state.attempts, [event.data.system]: event.data.attempt },
+        checkAttempts: { ...state.checkAttempts, [event.data.checkId]: event.data.attempt },
       };
     case 'ExternalCheckCompleted': {
       const { [event.data.checkId]: _done, ...pending } = state.pendingChecks;

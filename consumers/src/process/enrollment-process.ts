@@ -1,0 +1,90 @@
+import type { EnrollmentEventData, ExternalSystem } from '@registo/schemas';
+import type { EnrollmentCommand, EnrollmentEvent, EnrollmentState } from '@registo/producers';
+
+/**
+ * What the enrollment process does next, decided purely from the enrollment's state (after
+ * the event) and the event itself. The executor performs the actions: commands go to the
+ * enrollment decider, the rest call the outside world and come back as commands. Every
+ * action is safe to repeat: commands are idempotent or refused as already done, external
+ * calls carry the event id as idempotency key, and identities are allocated with a digit
+ * source keyed by the registration id.
+ */
+export type ProcessAction =
+  | { kind: 'command'; command: EnrollmentCommand }
+  /** Open the sealed packet, check schema, dates, admin units and quality; then ValidatePacket or RejectPacket. */
+  | { kind: 'validatePacket'; regId: string }
+  /** Ask SIGA or Immigration; then CompleteExternalCheck with the outcome (UNAVAILABLE when it cannot answer). */
+  | { kind: 'verifyExternally'; regId: string; system: ExternalSystem; checkId: string }
+  /** Look for the same person among existing identities; then SuspectDuplicate, or allocateIdentity. */
+  | { kind: 'deduplicate'; regId: string }
+  /** Create the identity under a new UIN; then ApproveEnrollment with it. */
+  | { kind: 'allocateIdentity'; regId: string }
+  /** Add this enrollment to an existing identity (treat-as-update); then ApproveEnrollment with that UIN. */
+  | { kind: 'updateIdentity'; regId: string; uin: string };
+
+export interface ProcessPolicy {
+  /** External checks that came back UNAVAILABLE are asked again this many times before an officer takes over. */
+  maxExternalAttempts: number;
+}
+
+export const DEFAULT_PROCESS_POLICY: ProcessPolicy = { maxExternalAttempts: 3 };
+
+const systemFor = (state: EnrollmentState): ExternalSystem => (state.residency === 'FOREIGNER' ? 'IMMIGRATION' : 'SIGA');
+const checkId = (regId: string, system: ExternalSystem, attempt: number): string => `${regId}:${system}:${attempt}`;
+
+export function nextActions(state: EnrollmentState, event: EnrollmentEvent, policy: ProcessPolicy = DEFAULT_PROCESS_POLICY): ProcessAction[] {
+  const regId = event.data.regId;
+  switch (event.type) {
+    case 'EnrollmentSubmitted':
+      return [{ kind: 'validatePacket', regId }];
+    case 'PacketValidated': {
+      const system = systemFor(state);
+      return [{ kind: 'command', command: { type: 'RequestExternalCheck', regId, system, checkId: checkId(regId, system, 1) } }];
+    }
+    case 'ExternalCheckRequested':
+      return [{ kind: 'verifyExternally', regId, system: event.data.system, checkId: event.data.checkId }];
+    case 'ExternalCheckCompleted':
+      return afterCheck(state, event.data, policy);
+    case 'DuplicateSuspected':
+      if (state.status !== 'VALIDATED') return [];
+      return [
+        {
+          kind: 'command',
+          command: {
+            type: 'RequestAdjudication',
+            regId,
+            adjudicationId: `${regId}:adj:dup:${event.data.candidateUin}`,
+            reasons: [`possible duplicate of ${event.data.candidateUin} (${event.data.method}, score ${event.data.score})`],
+          },
+        },
+      ];
+    case 'AdjudicationDecided':
+      if (event.data.decision === 'APPROVE') return [{ kind: 'allocateIdentity', regId }];
+      if (event.data.decision === 'TREAT_AS_UPDATE') return [{ kind: 'updateIdentity', regId, uin: event.data.targetUin! }];
+      return [];
+    case 'AdjudicationRequested':
+    case 'PacketRejected':
+    case 'EnrollmentApproved':
+    case 'EnrollmentRejected':
+      return [];
+  }
+}
+
+function afterCheck(state: EnrollmentState, data: EnrollmentEventData['ExternalCheckCompleted'], policy: ProcessPolicy): ProcessAction[] {
+  const { regId, system, outcome } = data;
+  if (state.status !== 'VALIDATED') return [];
+  // Everything below is numbered from the event, not from the state, so that a redelivered
+  // event asks for exactly what it asked for the first time (and the decider says: done).
+  const adjudicationId = `${regId}:adj:${data.checkId}`;
+  if (outcome === 'MATCH') return [{ kind: 'deduplicate', regId }];
+  if (outcome === 'UNAVAILABLE') {
+    const attempt = (state.checkAttempts[data.checkId] ?? 1) + 1;
+    if (attempt <= policy.maxExternalAttempts) {
+      return [{ kind: 'command', command: { type: 'RequestExternalCheck', regId, system, checkId: checkId(regId, system, attempt) } }];
+    }
+    // The manual-fallback queue is the adjudication queue with a reason an officer can act on.
+    return [{ kind: 'command', command: { type: 'RequestAdjudication', regId, adjudicationId, reasons: [`${system} unavailable after ${policy.maxExternalAttempts} attempts: check manually`] } }];
+  }
+  const what = outcome === 'NOT_FOUND' ? `${system} has no record` : `${system} disagrees on ${data.discrepancies.join(', ') || 'some fields'}`;
+  return [{ kind: 'command', command: { type: 'RequestAdjudication', regId, adjudicationId, reasons: [what] } }];
+}
