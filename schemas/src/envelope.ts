@@ -77,11 +77,6 @@ export function verifyEnvelope(e: EventEnvelope): void {
   if (computed !== e.hash) throw new IntegrityError(e.position, e.eventId, e.hash, computed);
 }
 
-/** Canonical form of an envelope for Merkle leaves and exports (hash included, position included). */
-export function canonicalEnvelope(e: EventEnvelope): string {
-  return canonicalJson(e);
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -56,15 +56,13 @@ export class RegistoError extends Error {
   }
 }
 
-export type ExpectedRevisionDescription = string;
-
 /** Optimistic concurrency failed: the stream is not where the caller expected it to be. */
 export class WrongExpectedRevisionError extends RegistoError {
   readonly streamId: string;
-  readonly expected: ExpectedRevisionDescription;
+  readonly expected: string;
   readonly actual: number | 'no_stream';
 
-  constructor(streamId: string, expected: ExpectedRevisionDescription, actual: number | 'no_stream') {
+  constructor(streamId: string, expected: string, actual: number | 'no_stream') {
     super('WRONG_EXPECTED_REVISION', `stream ${streamId}: expected revision ${expected}, actual ${actual}`, {
       streamId,
       expected,

@@ -30,7 +30,3 @@ export function parseStreamId(streamId: unknown): ParsedStreamId {
   }
   return { streamId, category, id: m[2]! };
 }
-
-export function streamIdOf(category: Category, id: string): string {
-  return parseStreamId(`${category}-${id}`).streamId;
-}

@@ -12,16 +12,21 @@ function int(v: string): number {
   return n;
 }
 
+/** The options every benchmark shares: the report format and the PostgreSQL server to use. */
+function benchCommand(parent: Command, name: string, description: string): Command {
+  return parent
+    .command(name)
+    .description(description)
+    .option('--json', 'print the report as one JSON line')
+    .option('--database-url <url>', 'PostgreSQL server to create a throw-away database on (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_ADMIN_URL);
+}
+
 export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
     .description('measure a capability against a baseline taken in the same run; with --json the last stdout line is the report');
 
-  bench
-    .command('append')
-    .description('event store appends on PostgreSQL: 100-event batches and concurrent single events, beside plain INSERTs of the same payloads')
-    .option('--json', 'print the report as one JSON line')
-    .option('--database-url <url>', 'PostgreSQL server to create a throw-away database on (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_ADMIN_URL)
+  benchCommand(bench, 'append', 'event store appends on PostgreSQL: 100-event batches and concurrent single events, beside plain INSERTs of the same payloads')
     .option('--batched-events <n>', 'events written in 100-event appends', int, 100_000)
     .option('--batched-writers <n>', 'concurrent writers of 100-event appends', int, 4)
     .option('--single-events <n>', 'events written one per append', int, 20_000)
@@ -37,11 +42,7 @@ export function registerBench(program: Command): void {
       printReport(report, o.json === true);
     });
 
-  bench
-    .command('mirror')
-    .description('events/s mirrored store → Kafka (committed), and append-to-visible latency at a steady rate, beside a plain kafkajs producer')
-    .option('--json', 'print the report as one JSON line')
-    .option('--database-url <url>', 'PostgreSQL server to create a throw-away database on (env DATABASE_URL)', process.env.DATABASE_URL ?? DEFAULT_ADMIN_URL)
+  benchCommand(bench, 'mirror', 'events/s mirrored store → Kafka (committed), and append-to-visible latency at a steady rate, beside a plain kafkajs producer')
     .option('--events <n>', 'events in the throughput run', int, 100_000)
     .option('--rate <n>', 'events/s in the latency run', int, 2000)
     .option('--seconds <n>', 'length of the latency run', int, 10)

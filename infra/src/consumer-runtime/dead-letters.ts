@@ -84,10 +84,16 @@ CREATE TABLE IF NOT EXISTS registo_dead_letters (
 
 /** The embedded form (no Kafka): dead letters in a table beside the log. */
 export class SqlDeadLetterSink implements DeadLetterSink {
+  private migrated: Promise<void> | undefined;
+
   constructor(private readonly driver: SqlDriver) {}
 
   async send(l: DeadLetter): Promise<void> {
-    await this.driver.migrate(DEAD_LETTER_DDL);
+    // Created once per sink; a failed attempt is forgotten so the next letter tries again.
+    await (this.migrated ??= this.driver.migrate(DEAD_LETTER_DDL).catch((e: unknown) => {
+      this.migrated = undefined;
+      throw e;
+    }));
     await this.driver.query(
       'INSERT INTO registo_dead_letters (consumer, source, partition, "offset", event_id, type, reason, attempts) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)',
       [l.consumer, l.coordinates.source, l.coordinates.partition, l.coordinates.offset, l.eventId, l.type, l.reason, l.attempts],

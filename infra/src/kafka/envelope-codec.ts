@@ -31,7 +31,6 @@ export interface RegisteredTopic {
  */
 export class EnvelopeCodec {
   readonly registry: SchemaRegistry;
-  private readonly ids = new Map<Category, number>();
   private readonly writers = new Map<Category, { type: avro.Type; header: Buffer }>();
 
   constructor(
@@ -53,7 +52,6 @@ export class EnvelopeCodec {
         { type: 'AVRO' as never, schema: JSON.stringify(topicValueSchema(category, this.catalog)) } as never,
         { subject, compatibility: COMPATIBILITY.BACKWARD },
       );
-      this.ids.set(category, id);
       // Encode with the exact schema just registered; the registry client's own encode
       // validates every record again, which append-time validation already did.
       const header = Buffer.alloc(5);
@@ -62,12 +60,6 @@ export class EnvelopeCodec {
       out.push({ topic, subject, schemaId: id });
     }
     return out;
-  }
-
-  schemaIdOf(category: Category): number {
-    const id = this.ids.get(category);
-    if (id === undefined) throw new Error(`no registered schema for category ${category}; call registerAll first`);
-    return id;
   }
 
   /** Confluent wire format: magic byte 0, schema id (big-endian), Avro body. */

@@ -46,22 +46,6 @@ interface PreparedTransaction {
 /** Keeps each transaction (and so each partition's record batch) well under the topics' limit. */
 const MAX_TRANSACTION_BYTES = 8 * 1024 * 1024;
 
-function* byteBoundedChunks(events: EventEnvelope[], maxBytes: number): Generator<EventEnvelope[]> {
-  let chunk: EventEnvelope[] = [];
-  let bytes = 0;
-  for (const e of events) {
-    const size = JSON.stringify(e.data).length + 600;
-    if (chunk.length > 0 && bytes + size > maxBytes) {
-      yield chunk;
-      chunk = [];
-      bytes = 0;
-    }
-    chunk.push(e);
-    bytes += size;
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
 export function eventHeaders(e: EventEnvelope): Record<string, string> {
   const h: Record<string, string> = { 'event-id': e.eventId, type: e.type, position: String(e.position), hash: e.hash };
   if (e.metadata.traceparent) h.traceparent = e.metadata.traceparent;
@@ -180,11 +164,9 @@ export class Mirror {
     try {
       for await (const batch of inBatches(subscription, this.options.batchSize ?? 2000, this.options.lingerMs ?? 5)) {
         if (this.stopping || failure) break;
-        const prepared: PreparedTransaction[] = [];
-        for (const chunk of byteBoundedChunks(batch.events, MAX_TRANSACTION_BYTES)) {
-          prepared.push(this.encode(chunk, encodedUpTo));
-          encodedUpTo = chunk[chunk.length - 1]!.position;
-        }
+        if (batch.events.length === 0) continue;
+        const prepared = this.encode(batch.events, encodedUpTo);
+        encodedUpTo = batch.events[batch.events.length - 1]!.position;
         await committing;
         if (failure) break;
         committing = (async () => {
@@ -203,20 +185,35 @@ export class Mirror {
 
   private subscriptionClose: (() => Promise<void>) | undefined;
 
-  /** Encodes a chunk of events that must follow position `after` exactly. */
-  private encode(events: EventEnvelope[], after: number): PreparedTransaction {
-    const t0 = performance.now();
-    const byTopic = new Map<string, Message[]>();
+  /**
+   * Encodes events that must follow position `after` exactly, into as many transactions as
+   * keep each under MAX_TRANSACTION_BYTES of encoded values.
+   */
+  private encode(events: EventEnvelope[], after: number): PreparedTransaction[] {
+    const out: PreparedTransaction[] = [];
+    let current: PreparedTransaction | undefined;
+    let bytes = 0;
     let expected = after + 1;
     for (const e of events) {
+      const t0 = performance.now();
       // The store's positions are gap-free; anything else means the subscription is broken.
       if (e.position !== expected++) throw new Error(`mirror: expected position ${expected - 1}, got ${e.position}`);
+      const value = this.codec.encode(e);
+      if (!current || (current.events > 0 && bytes + value.length > MAX_TRANSACTION_BYTES)) {
+        current = { events: 0, last: e, byTopic: new Map(), encodeMs: 0 };
+        out.push(current);
+        bytes = 0;
+      }
       const topic = categoryTopic(parseStreamId(e.streamId).category, this.options.settings.prefix);
-      const messages = byTopic.get(topic) ?? [];
-      messages.push({ key: e.streamId, value: this.codec.encode(e), headers: eventHeaders(e) });
-      byTopic.set(topic, messages);
+      const messages = current.byTopic.get(topic) ?? [];
+      messages.push({ key: e.streamId, value, headers: eventHeaders(e) });
+      current.byTopic.set(topic, messages);
+      current.events++;
+      current.last = e;
+      current.encodeMs += performance.now() - t0;
+      bytes += value.length;
     }
-    return { events: events.length, last: events[events.length - 1]!, byTopic, encodeMs: performance.now() - t0 };
+    return out;
   }
 
   /** One Kafka transaction: the events, the checkpoint record, the checkpoint offset. */
