@@ -34,6 +34,37 @@ export const ErrorCodes = {
   EXTERNAL_REPLY_INVALID: 502,
   /** An external system refused the request (4xx other than not-found): retrying will not help. */
   EXTERNAL_REJECTED: 502,
+  // Enrollment packets (gateways/intake). Refused at the door: nothing is written unless the
+  // packet is authentic and names its registration id, and then only a PacketRejected.
+  /** Not a JWE compact serialization, truncated, or not JSON inside. */
+  PACKET_MALFORMED: 400,
+  PACKET_TOO_LARGE: 413,
+  /** Not encrypted to the platform's intake key (or the ciphertext was altered). */
+  PACKET_DECRYPTION_FAILED: 400,
+  /** The JWS signature does not verify with the signer certificate's key. */
+  PACKET_SIGNATURE_INVALID: 400,
+  /** The signer certificate does not chain to a registration-client CA the platform trusts. */
+  PACKET_SIGNER_UNTRUSTED: 403,
+  /** The signer certificate was not valid at the time of signing (expired or not yet valid). */
+  PACKET_SIGNER_EXPIRED: 403,
+  /** The packet names a device other than the one its certificate was issued to. */
+  PACKET_SIGNER_MISMATCH: 403,
+  /** The packet content does not match the packet schema. */
+  PACKET_SCHEMA_INVALID: 422,
+  /** A date that cannot be: not a calendar date, in the future, before capture, ... */
+  PACKET_IMPOSSIBLE_DATE: 422,
+  /** An address in an administrative unit São Tomé and Príncipe does not have. */
+  PACKET_UNKNOWN_ADMIN_UNIT: 422,
+  /** Biometric capture below the quality threshold. */
+  PACKET_QUALITY_TOO_LOW: 422,
+  /** The registration id was already used by a different packet. */
+  PACKET_ID_REUSED: 409,
+  /** Missing or unknown bearer token. */
+  UNAUTHENTICATED: 401,
+  /** The caller's role does not allow this. */
+  FORBIDDEN: 403,
+  /** A request body or parameter that the API does not accept. */
+  REQUEST_INVALID: 400,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
