@@ -53,8 +53,6 @@ function run(residency: Residency, world: World, redeliver = false): { log: Enro
     switch (a.kind) {
       case 'command':
         return apply(a.command);
-      case 'validatePacket':
-        return apply(world.validPacket ? { type: 'ValidatePacket', regId: a.regId, checks: ['schema', 'quality'] } : { type: 'RejectPacket', regId: a.regId, code: 'QUALITY_TOO_LOW', reason: 'fingerprint quality 12 < 40' });
       case 'verifyExternally': {
         if (state.completedChecks.some((c) => c.checkId === a.checkId)) return; // answered before the crash
         const outcome = world.checks[Math.min(checksAsked++, world.checks.length - 1)]!;
@@ -69,7 +67,12 @@ function run(residency: Residency, world: World, redeliver = false): { log: Enro
         return apply({ type: 'ApproveEnrollment', regId: a.regId, uin: a.uin });
     }
   };
-  apply({ type: 'SubmitEnrollment', regId: 'R-1', packetType: 'NEW', residency, centreId: 'C', operatorId: 'o', deviceId: 'd', capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
+  // Intake checks the packet at the door: accepted (submitted + validated) or refused.
+  if (world.validPacket) {
+    apply({ type: 'AcceptPacket', checks: ['signature', 'schema', 'quality'], regId: 'R-1', packetType: 'NEW', residency, centreId: 'C', operatorId: 'o', deviceId: 'd', capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
+  } else {
+    apply({ type: 'RejectPacket', regId: 'R-1', code: 'PACKET_QUALITY_TOO_LOW', reason: 'fingerprint quality 12 < 40', packetHash: 'h' });
+  }
   for (let guard = 0; queue.length > 0 && guard < 200; guard++) {
     const event = queue.shift()!;
     for (const action of nextActions(state, event)) perform(action);
@@ -89,7 +92,7 @@ describe('enrollment process (saga decisions)', () => {
     const { log, state, calls } = run('CITIZEN', clean);
     expect(types(log)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     expect(log[2]!.data).to.include({ system: 'SIGA' });
-    expect(calls).to.include.members(['validatePacket', 'verifyExternally', 'deduplicate', 'allocateIdentity']);
+    expect(calls).to.include.members(['verifyExternally', 'deduplicate', 'allocateIdentity']);
     expect(state).to.include({ status: 'APPROVED', uin: '2345678901' });
   });
 
@@ -98,10 +101,10 @@ describe('enrollment process (saga decisions)', () => {
     expect(log[2]!.data).to.include({ system: 'IMMIGRATION' });
   });
 
-  it('a packet failing validation is rejected and nothing else happens', () => {
+  it('a packet refused at intake is only a PacketRejected and nothing else happens', () => {
     const { log, calls } = run('CITIZEN', { ...clean, validPacket: false });
-    expect(types(log)).to.deep.equal(['EnrollmentSubmitted', 'PacketRejected']);
-    expect(calls).to.deep.equal(['validatePacket']);
+    expect(types(log)).to.deep.equal(['PacketRejected']);
+    expect(calls).to.deep.equal([]);
   });
 
   it('a civil-registry discrepancy goes to adjudication, whose approval allocates the identity', () => {

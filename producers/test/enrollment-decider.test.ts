@@ -27,8 +27,12 @@ const submit: EnrollmentCommand = {
 };
 
 /** One command of every kind, valid in shape. */
+const accept: EnrollmentCommand = { ...submit, type: 'AcceptPacket', checks: ['signature', 'schema'] } as EnrollmentCommand;
+const refuseAtDoor: EnrollmentCommand = { type: 'RejectPacket', regId, code: 'PACKET_QUALITY_TOO_LOW', reason: 'quality 12 < 40', packetHash: 'bb' };
 const commands: EnrollmentCommand[] = [
   submit,
+  accept,
+  refuseAtDoor,
   { type: 'ValidatePacket', regId, checks: ['signature'] },
   { type: 'RejectPacket', regId, code: 'BAD_SIGNATURE', reason: 'signature does not verify' },
   { type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-new' },
@@ -66,11 +70,14 @@ function stateIn(status: EnrollmentStatus): EnrollmentState {
 }
 
 /** Which commands each status accepts ('noop': accepted, decides nothing). */
-const allowed: Record<EnrollmentStatus, Partial<Record<EnrollmentCommand['type'], 'events' | 'noop'>>> = {
-  NONE: { SubmitEnrollment: 'events' },
-  SUBMITTED: { SubmitEnrollment: 'noop', ValidatePacket: 'events', RejectPacket: 'events', RejectEnrollment: 'events' },
+type CommandKey = EnrollmentCommand['type'] | 'RejectPacketAtDoor';
+const keyOf = (c: EnrollmentCommand): CommandKey => (c.type === 'RejectPacket' && c.packetHash !== undefined ? 'RejectPacketAtDoor' : c.type);
+const allowed: Record<EnrollmentStatus, Partial<Record<CommandKey, 'events' | 'noop'>>> = {
+  NONE: { SubmitEnrollment: 'events', AcceptPacket: 'events', RejectPacketAtDoor: 'events' },
+  SUBMITTED: { SubmitEnrollment: 'noop', AcceptPacket: 'noop', ValidatePacket: 'events', RejectPacket: 'events', RejectEnrollment: 'events' },
   VALIDATED: {
     SubmitEnrollment: 'noop',
+    AcceptPacket: 'noop',
     RequestExternalCheck: 'events',
     CompleteExternalCheck: 'events',
     SuspectDuplicate: 'events',
@@ -79,14 +86,15 @@ const allowed: Record<EnrollmentStatus, Partial<Record<EnrollmentCommand['type']
   },
   IN_ADJUDICATION: {
     SubmitEnrollment: 'noop',
+    AcceptPacket: 'noop',
     CompleteExternalCheck: 'events',
     SuspectDuplicate: 'events',
     DecideAdjudication: 'events',
     RejectEnrollment: 'events',
   },
   // k-1 completed before approval: completing it again is a harmless repeat.
-  APPROVED: { SubmitEnrollment: 'noop', CompleteExternalCheck: 'noop' },
-  REJECTED: { SubmitEnrollment: 'noop' },
+  APPROVED: { SubmitEnrollment: 'noop', AcceptPacket: 'noop', CompleteExternalCheck: 'noop' },
+  REJECTED: { SubmitEnrollment: 'noop', AcceptPacket: 'noop' },
 };
 
 describe('enrollment decider', () => {
@@ -94,8 +102,8 @@ describe('enrollment decider', () => {
     describe(`in ${status}`, () => {
       it('reaches that status', () => expect(stateIn(status).status).to.equal(status));
       for (const command of commands) {
-        const expected = allowed[status][command.type];
-        it(`${command.type} → ${expected ?? 'rejected'}`, () => {
+        const expected = allowed[status][keyOf(command)];
+        it(`${keyOf(command)} → ${expected ?? 'rejected'}`, () => {
           const state = stateIn(status);
           if (!expected) {
             expect(() => decideEnrollment(command, state)).to.throw(CommandRejected);
@@ -109,6 +117,18 @@ describe('enrollment decider', () => {
       }
     });
   }
+
+  it('a packet refused at the door: the same packet again changes nothing, another under its id is refused', () => {
+    let s = initialEnrollmentState();
+    for (const e of decideEnrollment(refuseAtDoor, s)) s = evolveEnrollment(s, e);
+    expect(s).to.include({ status: 'REJECTED', packetHash: 'bb' });
+    expect(decideEnrollment(refuseAtDoor, s)).to.deep.equal([]);
+    expect(() => decideEnrollment(accept, s)).to.throw(CommandRejected, /already used/);
+  });
+
+  it('accepting a packet submits and validates it in one decision', () => {
+    expect(decideEnrollment(accept, initialEnrollmentState()).map((e) => e.type)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated']);
+  });
 
   it('refuses a different packet under a used registration id', () => {
     expect(() => decideEnrollment({ ...submit, packetHash: 'bb' }, stateIn('SUBMITTED'))).to.throw(CommandRejected, /already used/);
@@ -164,8 +184,8 @@ describe('enrollment decider', () => {
           }
         }
         if (log.length === 0) return s.status === 'NONE';
-        expect(log[0]).to.equal('EnrollmentSubmitted');
-        expect(log.filter((t) => t === 'EnrollmentSubmitted')).to.have.length(1);
+        expect(log[0]).to.be.oneOf(['EnrollmentSubmitted', 'PacketRejected']);
+        expect(log.filter((t) => t === 'EnrollmentSubmitted')).to.have.length.at.most(1);
         const closing = log.findIndex((t) => t === 'EnrollmentApproved' || t === 'EnrollmentRejected' || t === 'PacketRejected');
         if (closing >= 0) expect(closing).to.equal(log.length - 1);
         return true;

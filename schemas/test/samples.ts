@@ -20,7 +20,7 @@ export const samples: { [K in keyof EventDataMap]: EventDataMap[K] } = {
     sealed,
   },
   PacketValidated: { regId: 'R-1', checks: ['signature'] },
-  PacketRejected: { regId: 'R-1', code: 'BAD_SIGNATURE', reason: 'no' },
+  PacketRejected: { regId: 'R-1', code: 'BAD_SIGNATURE', reason: 'no', packetHash: null },
   ExternalCheckRequested: { regId: 'R-1', system: 'SIGA', checkId: 'k', attempt: 1 },
   ExternalCheckCompleted: { regId: 'R-1', system: 'IMMIGRATION', checkId: 'k', outcome: 'MATCH', discrepancies: [] },
   DuplicateSuspected: { regId: 'R-1', candidateUin: '2345678901', method: 'BIOMETRIC', score: 0.9 },

@@ -11,8 +11,6 @@ import type { EnrollmentCommand, EnrollmentEvent, EnrollmentState } from '@regis
  */
 export type ProcessAction =
   | { kind: 'command'; command: EnrollmentCommand }
-  /** Open the sealed packet, check schema, dates, admin units and quality; then ValidatePacket or RejectPacket. */
-  | { kind: 'validatePacket'; regId: string }
   /** Ask SIGA or Immigration; then CompleteExternalCheck with the outcome (UNAVAILABLE when it cannot answer). */
   | { kind: 'verifyExternally'; regId: string; system: ExternalSystem; checkId: string }
   /** Look for the same person among existing identities; then SuspectDuplicate, or allocateIdentity. */
@@ -35,8 +33,6 @@ const checkId = (regId: string, system: ExternalSystem, attempt: number): string
 export function nextActions(state: EnrollmentState, event: EnrollmentEvent, policy: ProcessPolicy = DEFAULT_PROCESS_POLICY): ProcessAction[] {
   const regId = event.data.regId;
   switch (event.type) {
-    case 'EnrollmentSubmitted':
-      return [{ kind: 'validatePacket', regId }];
     case 'PacketValidated': {
       const system = systemFor(state);
       return [{ kind: 'command', command: { type: 'RequestExternalCheck', regId, system, checkId: checkId(regId, system, 1) } }];
@@ -62,6 +58,9 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
       if (event.data.decision === 'APPROVE') return [{ kind: 'allocateIdentity', regId }];
       if (event.data.decision === 'TREAT_AS_UPDATE') return [{ kind: 'updateIdentity', regId, uin: event.data.targetUin! }];
       return [];
+    // Intake checked the packet at the door (signature, chain, schema, dates, quality) and
+    // appended PacketValidated with it: nothing to do until then.
+    case 'EnrollmentSubmitted':
     case 'AdjudicationRequested':
     case 'PacketRejected':
     case 'EnrollmentApproved':

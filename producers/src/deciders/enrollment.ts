@@ -33,8 +33,11 @@ export interface EnrollmentState {
 
 export type EnrollmentCommand =
   | ({ type: 'SubmitEnrollment' } & EnrollmentEventData['EnrollmentSubmitted'])
+  /** Intake: an authentic packet that passed every check at the door, submitted and validated in one append. */
+  | ({ type: 'AcceptPacket'; checks: string[] } & EnrollmentEventData['EnrollmentSubmitted'])
   | { type: 'ValidatePacket'; regId: string; checks: string[] }
-  | { type: 'RejectPacket'; regId: string; code: string; reason: string }
+  /** With `packetHash`: refused at intake (the stream may not exist yet); without: refused after submission. */
+  | { type: 'RejectPacket'; regId: string; code: string; reason: string; packetHash?: string }
   | { type: 'RequestExternalCheck'; regId: string; system: ExternalSystem; checkId: string }
   | { type: 'CompleteExternalCheck'; regId: string; checkId: string; outcome: CheckOutcome; discrepancies: string[] }
   | { type: 'SuspectDuplicate'; regId: string; candidateUin: string; method: DedupMethod; score: number }
@@ -68,6 +71,16 @@ function requireOpen(state: EnrollmentState, command: EnrollmentCommand, allowed
   }
 }
 
+/**
+ * Store-and-forward clients re-upload: the same packet again is not a new fact (true), and a
+ * different packet under a registration id already used is refused.
+ */
+function isResubmission(state: EnrollmentState, packet: { regId: string; packetHash: string }): boolean {
+  if (state.status === 'NONE') return false;
+  if (state.packetHash === packet.packetHash) return true;
+  reject('PACKET_ID_REUSED', `registration id ${packet.regId} was already used by another packet`);
+}
+
 export function initialEnrollmentState(): EnrollmentState {
   return {
     status: 'NONE',
@@ -91,17 +104,25 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
   switch (command.type) {
     case 'SubmitEnrollment': {
       const { type: _t, ...data } = command;
-      if (state.status !== 'NONE') {
-        // Store-and-forward clients re-upload: the same packet again is not a new fact.
-        if (state.packetHash === command.packetHash) return [];
-        reject('PACKET_ID_REUSED', `registration id ${command.regId} was already used by another packet`);
-      }
+      if (isResubmission(state, command)) return [];
       return [{ type: 'EnrollmentSubmitted', data }];
+    }
+    case 'AcceptPacket': {
+      const { type: _t, checks, ...data } = command;
+      if (isResubmission(state, command)) return [];
+      return [
+        { type: 'EnrollmentSubmitted', data },
+        { type: 'PacketValidated', data: { regId: command.regId, checks } },
+      ];
     }
     case 'ValidatePacket':
       requireOpen(state, command, ['SUBMITTED']);
       return [{ type: 'PacketValidated', data: { regId: command.regId, checks: command.checks } }];
     case 'RejectPacket':
+      if (command.packetHash !== undefined) {
+        if (isResubmission(state, { regId: command.regId, packetHash: command.packetHash })) return [];
+        return [{ type: 'PacketRejected', data: { regId: command.regId, code: command.code, reason: command.reason, packetHash: command.packetHash } }];
+      }
       requireOpen(state, command, ['SUBMITTED']);
       return [{ type: 'PacketRejected', data: { regId: command.regId, code: command.code, reason: command.reason } }];
     case 'RequestExternalCheck': {
@@ -180,7 +201,13 @@ export function evolveEnrollment(state: EnrollmentState, event: EnrollmentEvent)
     case 'PacketValidated':
       return { ...state, status: 'VALIDATED' };
     case 'PacketRejected':
-      return { ...state, status: 'REJECTED', rejection: { code: event.data.code, reason: event.data.reason } };
+      return {
+        ...state,
+        status: 'REJECTED',
+        regId: event.data.regId,
+        packetHash: state.packetHash ?? event.data.packetHash ?? null,
+        rejection: { code: event.data.code, reason: event.data.reason },
+      };
     case 'ExternalCheckRequested':
       return {
         ...state,

@@ -23,7 +23,7 @@ export interface EnrollmentEventData {
     sealed: SealedData;
   };
   PacketValidated: { regId: string; checks: string[] };
-  PacketRejected: { regId: string; code: string; reason: string };
+  PacketRejected: { regId: string; code: string; reason: string; packetHash?: string | null };
   ExternalCheckRequested: { regId: string; system: ExternalSystem; checkId: string; attempt: number };
   ExternalCheckCompleted: {
     regId: string;
