@@ -5,6 +5,7 @@ import { registerBench } from './commands/bench.js';
 import { registerReplay } from './commands/replay.js';
 import { registerInfra } from './commands/infra.js';
 import { registerErase } from './commands/erase.js';
+import { registerDemo } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerInfra(program);
   registerErase(program);
+  registerDemo(program);
   registerBench(program);
   return program;
 }

@@ -1,4 +1,10 @@
 import {
+  AbisHttpConnector,
+  ImmigrationHttpConnector,
+  SigaHttpConnector,
+  StreamParallelConsumer,
+  SubjectSealer,
+  loadPlatformKeys,
   type EventSource,
   type EventStore,
   type Logger,
@@ -15,9 +21,17 @@ import {
   openEventStore,
   openSqlDriver,
 } from '@registo/infra';
-import { Mirror } from '@registo/producers';
+import { DEFAULT_UIN_POLICY, Mirror } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
-import { createHttpApp, registerHealthRoutes } from '@registo/gateways';
+import { createEnrollmentProcess } from '@registo/consumers';
+import {
+  ApiTokens,
+  createHttpApp,
+  registerAdjudicationRoutes,
+  registerHealthRoutes,
+  registerIdentityRoutes,
+  registerIntakeRoutes,
+} from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
 
 export interface RunningPlatform {
@@ -72,11 +86,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     eventStore = await SqlEventStore.open(driver);
   }
   const workers: Worker[] = [];
+  const keys = await loadPlatformKeys(config.keysFile);
+  logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  const sealer = driver ? await SubjectSealer.open(driver, keys.keyWrapper) : null;
+  const tokens = ApiTokens.parse(config.apiTokens);
 
+  let external = config.external;
   if (config.simulators) {
-    const sims = await startSimulators({ sigaPort: config.simulators.sigaPort, immigrationPort: config.simulators.immigrationPort, host: '127.0.0.1' });
-    logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl }, 'SIGA and Immigration simulators started');
-    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl }) });
+    const sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
+    logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }, 'SIGA, Immigration and ABIS simulators started');
+    external = { sigaUrl: sims.sigaUrl, immigrationUrl: sims.immigrationUrl, abisUrl: sims.abisUrl, token: sims.token, timeoutMs: config.externalTimeoutMs };
+    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }) });
   }
 
   if (config.roles.includes('mirror') && config.kafka) {
@@ -113,11 +133,56 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     }
   }
 
+  if (config.roles.includes('process')) {
+    if (!driver || !sealer || !external) throw new Error('the process role needs a SQL database (DATABASE_URL, or embedded) and the external systems');
+    const db = driver;
+    const ext = external;
+    const connector = { token: ext.token, timeoutMs: ext.timeoutMs };
+    const handler = createEnrollmentProcess({
+      store: eventStore,
+      db,
+      sealer,
+      siga: new SigaHttpConnector({ baseUrl: ext.sigaUrl, ...connector }),
+      immigration: new ImmigrationHttpConnector({ baseUrl: ext.immigrationUrl, ...connector }),
+      abis: new AbisHttpConnector({ baseUrl: ext.abisUrl, ...connector }),
+      indexKey: keys.indexKey,
+      uinKey: keys.uinKey,
+      uinPolicy: { ...DEFAULT_UIN_POLICY, length: config.uinLength },
+      logger,
+    });
+    await handler.migrate();
+    const source = (): EventSource =>
+      config.kafka
+        ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger })
+        : new StoreEventSource(eventStore);
+    const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
+    let consumer: StreamParallelConsumer | undefined;
+    const s = supervise(
+      'process:enrollment',
+      logger,
+      () => (consumer = new StreamParallelConsumer(db, handler, source(), sink, { logger, concurrency: 32 })).run(),
+      async () => {
+        await consumer?.stop();
+        await sink.close();
+      },
+    );
+    workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
+  }
+
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
   if (config.roles.includes('api')) {
     app = createHttpApp(logger);
     const startedAt = new Date().toISOString();
+    if (driver && sealer) {
+      const db = driver;
+      // The API reads these read models; it may start before their projector has run once.
+      for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
+      const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
+      registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
+      registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+    }
     registerHealthRoutes(app, {
       eventStore,
       describe: () => ({

@@ -1,1 +1,3 @@
 export * from './process/enrollment-process.js';
+export * from './process/dedup-claims.js';
+export * from './process/executor.js';

@@ -5,3 +5,4 @@ export * from './kafka/index.js';
 export * from './consumer-runtime/index.js';
 export * from './crypto/index.js';
 export * from './external/index.js';
+export * from './packets/index.js';

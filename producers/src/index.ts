@@ -4,3 +4,4 @@ export * from './deciders/enrollment.js';
 export * from './deciders/identity.js';
 export * from './mirror/mirror.js';
 export * from './uin/index.js';
+export * from './enrollment/personal-data.js';

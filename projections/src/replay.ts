@@ -1,3 +1,4 @@
+import { adjudicationQueueProjection } from './adjudication-queue/projection.js';
 import type { EventEnvelope } from '@registo/schemas';
 import type { EventStore, SqlDriver, SqlHandler } from '@registo/infra';
 import { enrollmentStatusProjection } from './enrollment-status/projection.js';
@@ -7,6 +8,7 @@ import { identityRegistryProjection } from './identity-registry/projection.js';
 export const PROJECTIONS: Record<string, SqlHandler> = {
   [enrollmentStatusProjection.name]: enrollmentStatusProjection,
   [identityRegistryProjection.name]: identityRegistryProjection,
+  [adjudicationQueueProjection.name]: adjudicationQueueProjection,
 };
 
 export interface ReplayProgress {

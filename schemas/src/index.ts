@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './canonical.js';
+export * from './admin-units.js';
 export * from './stream-id.js';
 export * from './catalog.js';
 export * from './envelope.js';

@@ -5,4 +5,6 @@ export * from './faults.js';
 export { DEFAULT_SERVICE_TOKEN, createSimulatorApp, normalizeText, type SimulatorApp, type SimulatorAppOptions } from './app.js';
 export * from './siga.js';
 export * from './immigration.js';
+export * from './biometrics.js';
+export * from './abis.js';
 export * from './main.js';

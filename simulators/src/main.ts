@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { createAbisServer } from './abis.js';
 import { DEFAULT_SERVICE_TOKEN } from './app.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
 import { createImmigrationServer } from './immigration.js';
@@ -8,26 +9,37 @@ import { createSigaServer } from './siga.js';
 
 export const DEFAULT_SIGA_PORT = 8091;
 export const DEFAULT_IMMIGRATION_PORT = 8092;
+export const DEFAULT_ABIS_PORT = 8093;
 export const DEFAULT_HOST = '127.0.0.1';
 
 export interface StartSimulatorsOptions extends PopulationOptions {
   /** 0 picks a free port (what tests want). */
   sigaPort?: number;
   immigrationPort?: number;
+  /**
+   * Default DEFAULT_ABIS_PORT, or 0 when SIGA and Immigration were both asked for free ports:
+   * callers written before the ABIS existed must not start colliding on 8093.
+   */
+  abisPort?: number;
+  /** The ABIS match threshold, default DEFAULT_MATCH_THRESHOLD (0.9). */
+  abisThreshold?: number;
   host?: string;
   token?: string;
   sigaFaults?: Partial<FaultSettings>;
   immigrationFaults?: Partial<FaultSettings>;
+  abisFaults?: Partial<FaultSettings>;
   logger?: boolean;
 }
 
 export interface RunningSimulators {
   sigaUrl: string;
   immigrationUrl: string;
+  abisUrl: string;
   token: string;
   /** Direct handles on the knobs, for in-process callers; HTTP callers use /_admin/faults. */
   sigaFaults: FaultInjector;
   immigrationFaults: FaultInjector;
+  abisFaults: FaultInjector;
   close(): Promise<void>;
 }
 
@@ -37,31 +49,50 @@ async function listen(app: FastifyInstance, port: number, host: string): Promise
   return `http://${host}:${address.port}`;
 }
 
-/** Starts both simulators over one shared population, so a person exists in one place only. */
+function abisPortOf(options: StartSimulatorsOptions): number {
+  if (options.abisPort !== undefined) return options.abisPort;
+  return options.sigaPort === 0 && options.immigrationPort === 0 ? 0 : DEFAULT_ABIS_PORT;
+}
+
+/**
+ * Starts SIGA and Immigration over one shared population, so a person exists in one place
+ * only, and the ABIS beside them.
+ */
 export async function startSimulators(options: StartSimulatorsOptions = {}): Promise<RunningSimulators> {
   const host = options.host ?? DEFAULT_HOST;
   const token = options.token ?? DEFAULT_SERVICE_TOKEN;
   const population = createPopulation(options);
   const sigaFaults = new FaultInjector(options.sigaFaults);
   const immigrationFaults = new FaultInjector(options.immigrationFaults);
+  const abisFaults = new FaultInjector(options.abisFaults);
   const logger = options.logger ?? false;
   const siga = createSigaServer({ population, token, faults: sigaFaults, logger });
   const immigration = createImmigrationServer({ population, token, faults: immigrationFaults, logger });
+  const abis = createAbisServer({
+    token,
+    faults: abisFaults,
+    logger,
+    ...(options.abisThreshold !== undefined && { threshold: options.abisThreshold }),
+  });
+  const all = [siga, immigration, abis];
   try {
     const sigaUrl = await listen(siga, options.sigaPort ?? DEFAULT_SIGA_PORT, host);
     const immigrationUrl = await listen(immigration, options.immigrationPort ?? DEFAULT_IMMIGRATION_PORT, host);
+    const abisUrl = await listen(abis, abisPortOf(options), host);
     return {
       sigaUrl,
       immigrationUrl,
+      abisUrl,
       token,
       sigaFaults,
       immigrationFaults,
+      abisFaults,
       async close() {
-        await Promise.all([siga.close(), immigration.close()]);
+        await Promise.all(all.map((app) => app.close()));
       },
     };
   } catch (e) {
-    await Promise.allSettled([siga.close(), immigration.close()]);
+    await Promise.allSettled(all.map((app) => app.close()));
     throw e;
   }
 }
@@ -84,6 +115,8 @@ function flag(argv: readonly string[], name: string): string | undefined {
 export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): StartSimulatorsOptions {
   const seed = flag(argv, '--seed') ?? env.REGISTO_SIMULATOR_SEED;
   const token = env.REGISTO_SIMULATOR_TOKEN;
+  // Left out when not given, so startSimulators' default applies (free port when the others are 0).
+  const abisPort = flag(argv, '--abis-port') ?? env.REGISTO_ABIS_PORT;
   return {
     sigaPort: portFrom(flag(argv, '--siga-port') ?? env.REGISTO_SIGA_PORT, 'SIGA port', DEFAULT_SIGA_PORT),
     immigrationPort: portFrom(
@@ -91,17 +124,19 @@ export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.Proces
       'immigration port',
       DEFAULT_IMMIGRATION_PORT,
     ),
+    ...(abisPort !== undefined && abisPort !== '' && { abisPort: portFrom(abisPort, 'ABIS port', DEFAULT_ABIS_PORT) }),
     host: flag(argv, '--host') ?? DEFAULT_HOST,
     ...(seed !== undefined && { seed: Number(seed) }),
     ...(token !== undefined && token !== '' && { token }),
   };
 }
 
-/** The `registo-simulators` command: starts both, says where, stops cleanly on a signal. */
+/** The `registo-simulators` command: starts them all, says where, stops cleanly on a signal. */
 export async function runSimulatorsCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
   const running = await startSimulators(simulatorOptionsFrom(argv, env));
   console.log(`SIGA simulator listening on ${running.sigaUrl}`);
   console.log(`Immigration simulator listening on ${running.immigrationUrl}`);
+  console.log(`ABIS simulator listening on ${running.abisUrl}`);
   const stop = (signal: string): void => {
     console.log(`${signal}: stopping simulators`);
     running.close().then(

@@ -2,3 +2,4 @@ export * from './support/postgres.js';
 export * from './support/events.js';
 export * from './support/kafka.js';
 export * from './support/lifecycles.js';
+export * from './support/hostile-packets.js';

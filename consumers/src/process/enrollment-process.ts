@@ -49,7 +49,7 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
           command: {
             type: 'RequestAdjudication',
             regId,
-            adjudicationId: `${regId}:adj:dup:${event.data.candidateUin}`,
+            adjudicationId: `adj-${regId}:dup:${event.data.candidateUin}`,
             reasons: [`possible duplicate of ${event.data.candidateUin} (${event.data.method}, score ${event.data.score})`],
           },
         },
@@ -74,7 +74,7 @@ function afterCheck(state: EnrollmentState, data: EnrollmentEventData['ExternalC
   if (state.status !== 'VALIDATED') return [];
   // Everything below is numbered from the event, not from the state, so that a redelivered
   // event asks for exactly what it asked for the first time (and the decider says: done).
-  const adjudicationId = `${regId}:adj:${data.checkId}`;
+  const adjudicationId = `adj-${data.checkId}`;
   if (outcome === 'MATCH') return [{ kind: 'deduplicate', regId }];
   if (outcome === 'UNAVAILABLE') {
     const attempt = (state.checkAttempts[data.checkId] ?? 1) + 1;

@@ -16,14 +16,15 @@ export const PROBLEM_TYPE_BASE = 'https://registo.st/problems/';
 
 export function toProblem(error: unknown, instance?: string): Problem {
   if (error instanceof RegistoError) {
+    // Details first: a detail named like a standard member (a decider's `status`) must not replace it.
     return {
+      ...error.details,
       type: `${PROBLEM_TYPE_BASE}${error.code.toLowerCase().replaceAll('_', '-')}`,
       title: error.code,
       status: error.status,
       detail: error.message,
       code: error.code,
       ...(instance ? { instance } : {}),
-      ...error.details,
     };
   }
   const fe = error as Partial<FastifyError>;

@@ -22,10 +22,23 @@ const ConfigSchema = z.object({
   REGISTO_SIMULATORS: z.enum(['on', 'off']).optional(),
   REGISTO_SIGA_PORT: z.coerce.number().int().min(0).max(65535).default(8091),
   REGISTO_IMMIGRATION_PORT: z.coerce.number().int().min(0).max(65535).default(8092),
+  REGISTO_ABIS_PORT: z.coerce.number().int().min(0).max(65535).default(8093),
+  REGISTO_SIGA_URL: z.url().optional(),
+  REGISTO_IMMIGRATION_URL: z.url().optional(),
+  REGISTO_ABIS_URL: z.url().optional(),
+  REGISTO_EXTERNAL_TOKEN: z.string().min(1).optional(),
+  REGISTO_EXTERNAL_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
+  REGISTO_KEYS_FILE: z.string().min(1).optional(),
+  REGISTO_API_TOKENS: z.string().optional(),
+  REGISTO_UIN_LENGTH: z.enum(['10', '12']).default('10'),
 });
 
-/** What one process can run; `all` is api + projector, plus mirror when Kafka is configured. */
-export const ROLES = ['api', 'mirror', 'projector'] as const;
+/** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
+export const DEV_API_TOKENS =
+  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator';
+
+/** What one process can run; `all` is api + projector + process, plus mirror when Kafka is configured. */
+export const ROLES = ['api', 'mirror', 'projector', 'process'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
@@ -36,6 +49,13 @@ export interface RegistoConfig {
   /** SIGA and Immigration simulators to start in-process (embedded mode, by default), or null. */
   simulators: { sigaPort: number; immigrationPort: number } | null;
   http: { port: number; host: string };
+  /** Where SIGA, Immigration and the ABIS answer (null: the simulators', known once they start). */
+  external: { sigaUrl: string; immigrationUrl: string; abisUrl: string; token: string; timeoutMs: number } | null;
+  externalTimeoutMs: number;
+  /** The development key file (created on first start); see docs/keys.md. */
+  keysFile: string;
+  apiTokens: string;
+  uinLength: 10 | 12;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -58,20 +78,44 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
     });
   }
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', 'process', ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }
   // On a bare machine (embedded store) the external systems are simulated unless told otherwise.
   const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on';
-  const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT } : null;
-  return { eventStore, roles, kafka, simulators, http: { port: c.PORT, host: c.HOST }, logLevel: c.LOG_LEVEL };
+  const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT, abisPort: c.REGISTO_ABIS_PORT } : null;
+  const urls = [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL, c.REGISTO_EXTERNAL_TOKEN];
+  if (!simulators && roles.includes('process') && urls.some((u) => u === undefined)) {
+    throw new RegistoError(
+      'CONFIG_INVALID',
+      'invalid configuration:\n  the process role calls SIGA, Immigration and the ABIS: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on',
+      { problems: ['external systems not configured'] },
+    );
+  }
+  const external = simulators || urls.some((u) => u === undefined)
+    ? null
+    : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };
+  return {
+    eventStore,
+    roles,
+    kafka,
+    simulators,
+    http: { port: c.PORT, host: c.HOST },
+    external,
+    externalTimeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS,
+    keysFile: resolve(c.REGISTO_KEYS_FILE ?? `${c.REGISTO_DATA_DIR}/keys/software-keys.json`),
+    apiTokens: c.REGISTO_API_TOKENS ?? (eventStore.kind === 'pglite' ? DEV_API_TOKENS : ''),
+    uinLength: Number(c.REGISTO_UIN_LENGTH) as 10 | 12,
+    logLevel: c.LOG_LEVEL,
+  };
 }
 
-/** Replaces the password of any URL-looking value with ***. */
+/** Replaces the password of any URL-looking value, and any token, with ***. */
 export function maskSecrets<T>(value: T): T {
   return JSON.parse(
-    JSON.stringify(value, (_k, v: unknown) => {
+    JSON.stringify(value, (k, v: unknown) => {
+      if (typeof v === 'string' && /token/i.test(k) && v.length > 0) return '***';
       if (typeof v !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return v;
       try {
         const u = new URL(v);
@@ -83,3 +127,4 @@ export function maskSecrets<T>(value: T): T {
     }),
   ) as T;
 }
+export * from './platform-keys.js';

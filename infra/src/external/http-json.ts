@@ -23,14 +23,14 @@ export interface ExternalCallOptions {
 }
 
 export interface ExternalRequest {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'DELETE';
   path: string;
   body?: unknown;
 }
 
 export interface ExternalReply {
   status: number;
-  /** Parsed JSON for 2xx; undefined for 404. */
+  /** Parsed JSON for 2xx; undefined for 204 and 404. */
   body: unknown;
 }
 
@@ -69,7 +69,7 @@ export class ExternalHttpClient {
   }
 
   /**
-   * Sends one request. 2xx → parsed JSON, 404 → `{ status: 404 }`; everything else throws
+   * Sends one request. 2xx → parsed JSON, 204 and 404 → no body; everything else throws
    * EXTERNAL_UNAVAILABLE (timeouts, network, 5xx), EXTERNAL_REJECTED (other 4xx) or
    * EXTERNAL_REPLY_INVALID (unparseable body, unexpected status).
    */
@@ -102,7 +102,8 @@ export class ExternalHttpClient {
     }
 
     const status = response.status;
-    if (status === 404) {
+    // 204 has no body to parse (a DELETE's usual answer); 404 is an answer the caller interprets.
+    if (status === 404 || status === 204) {
       await discardBody(response);
       return { status, body: undefined };
     }

@@ -1,0 +1,69 @@
+import { issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
+import { createPopulation } from '@registo/simulators';
+import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
+import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';
+
+export interface DemoOptions {
+  url: string;
+  token: string;
+  keysFile: string;
+  enrollments: number;
+  mix: DemoMix;
+  concurrency: number;
+  seed: number;
+  firstPerson: number;
+  timeoutMs: number;
+  onSubmitted?: (n: number) => void;
+  onSettled?: (n: number) => void;
+}
+
+export interface DemoSummary {
+  enrollments: number;
+  submitted: { accepted: number; refused: number; refusedCodes: Record<string, number> };
+  outcomes: Record<Outcome, number>;
+  expected: Record<Expected, number>;
+  /** Packets whose outcome is not the one the generator expected. */
+  surprises: Array<{ regId: string; kind: string; expected: Expected; got: Outcome | 'REFUSED' }>;
+  seconds: { submit: number; total: number };
+  perSecond: number;
+}
+
+/** Generates, uploads and follows `enrollments` packets; compares what happened with what should have. */
+export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
+  const keys = await loadPlatformKeys(o.keysFile);
+  const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'demo-client-01', centreId: '10031' });
+  const factory = new DemoPacketFactory({ population: createPopulation(), device, intake: keys.intakeKey, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
+  const packets: DemoPacket[] = [];
+  for (let i = 0; i < o.enrollments; i++) packets.push(await factory.packet(i));
+  const started = performance.now();
+  let submittedCount = 0;
+  const submitted = await pool(packets, o.concurrency, async (p) => {
+    const r = await submitPacket(o.url, p.regId, p.body);
+    o.onSubmitted?.(++submittedCount);
+    return r;
+  });
+  const submitSeconds = (performance.now() - started) / 1000;
+  const accepted = submitted.filter((s) => s.httpStatus === 202).map((s) => s.regId);
+  const refusedCodes: Record<string, number> = {};
+  for (const s of submitted) if (s.code) refusedCodes[s.code] = (refusedCodes[s.code] ?? 0) + 1;
+  const outcomes = await waitForOutcomes(o.url, o.token, accepted, { timeoutMs: o.timeoutMs, ...(o.onSettled && { onSettled: o.onSettled }) });
+  const total = (performance.now() - started) / 1000;
+  const count: Record<Outcome, number> = { APPROVED: 0, IN_ADJUDICATION: 0, REJECTED: 0, PENDING: 0 };
+  for (const r of outcomes.values()) count[r.outcome]++;
+  const expected: Record<Expected, number> = { APPROVED: 0, IN_ADJUDICATION: 0, REFUSED: 0 };
+  const surprises: DemoSummary['surprises'] = [];
+  packets.forEach((p, i) => {
+    expected[p.expected]++;
+    const got: Outcome | 'REFUSED' = submitted[i]!.httpStatus === 202 ? outcomes.get(p.regId)!.outcome : 'REFUSED';
+    if (got !== p.expected) surprises.push({ regId: p.regId, kind: p.kind, expected: p.expected, got });
+  });
+  return {
+    enrollments: o.enrollments,
+    submitted: { accepted: accepted.length, refused: submitted.length - accepted.length, refusedCodes },
+    outcomes: count,
+    expected,
+    surprises,
+    seconds: { submit: submitSeconds, total },
+    perSecond: (count.APPROVED + count.IN_ADJUDICATION + count.REJECTED) / total,
+  };
+}

@@ -1,0 +1,238 @@
+import {
+  type BiometricIdentification,
+  type CivilRegistry,
+  type EventStore,
+  type ImmigrationRegistry,
+  type Logger,
+  type OutsideWorldHandler,
+  type SqlDriver,
+  type SubjectSealer,
+  blindIndex,
+} from '@registo/infra';
+import {
+  CommandRejected,
+  type EnrollmentCommand,
+  type EnrollmentEvent,
+  type EnrollmentPersonalData,
+  type EnrollmentState,
+  type IdentityRecord,
+  type UinPolicy,
+  changedFields,
+  createIdentityWithNewUin,
+  enrollmentDecider,
+  enrollmentStreamId,
+  fold,
+  handleCommand,
+  identityDecider,
+  identityRecordOf,
+  identityStreamId,
+  keyedDigitSource,
+} from '@registo/producers';
+import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
+import { DedupClaims, pendingCandidate } from './dedup-claims.js';
+import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, nextActions } from './enrollment-process.js';
+
+export interface EnrollmentProcessDeps {
+  store: EventStore;
+  /** Where the process keeps its de-duplication claims (the platform's SQL database). */
+  db: SqlDriver;
+  sealer: SubjectSealer;
+  siga: CivilRegistry;
+  immigration: ImmigrationRegistry;
+  abis: BiometricIdentification;
+  /** Blind-index key: the civil-registry number is searchable only through it. */
+  indexKey: Buffer;
+  /** Keys the UIN digit source per enrollment, so a retried allocation finds what it created. */
+  uinKey: Buffer;
+  uinPolicy?: UinPolicy;
+  policy?: ProcessPolicy;
+  /** Wait before asking an external system again (attempt ≥ 2). */
+  backoffMs?: (attempt: number) => number;
+  logger?: Logger;
+}
+
+const ACTOR = { id: 'enrollment-process', role: 'system' } as const;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export interface EnrollmentProcess extends OutsideWorldHandler {
+  migrate(): Promise<void>;
+}
+
+/**
+ * Performs what `nextActions` decides, for each enrollment event: commands go to the
+ * deciders, the rest ask the outside world (SIGA, Immigration, the ABIS) and come back as
+ * commands. Every step may run twice (at-least-once delivery, a crash in the middle): the
+ * deciders refuse what is already done, external calls carry the event id as idempotency
+ * key, the ABIS answers a reference id the same way twice, and the UIN is drawn from a
+ * sequence keyed by the registration id.
+ */
+export function createEnrollmentProcess(deps: EnrollmentProcessDeps): EnrollmentProcess {
+  const claims = new DedupClaims(deps.db);
+  const policy = deps.policy ?? DEFAULT_PROCESS_POLICY;
+  const backoff = deps.backoffMs ?? ((attempt: number) => Math.min(5_000, 250 * 2 ** (attempt - 2)));
+
+  async function command(event: EventEnvelope, cmd: EnrollmentCommand): Promise<void> {
+    try {
+      await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event) });
+    } catch (e) {
+      // The enrollment moved on (a redelivery, or an officer was faster): nothing to do.
+      if (!(e instanceof CommandRejected)) throw e;
+      deps.logger?.debug({ regId: cmd.regId, command: cmd.type, reason: e.reason }, 'process command already done or no longer applies');
+    }
+  }
+
+  async function submission(regId: string): Promise<{ history: EventEnvelope[]; sealed: SealedData; personal: () => Promise<EnrollmentPersonalData> }> {
+    const history = await deps.store.readStream(enrollmentStreamId(regId));
+    const submitted = history.find((e) => e.type === 'EnrollmentSubmitted');
+    if (!submitted) throw new Error(`enrollment ${regId} has no EnrollmentSubmitted`);
+    const sealed = submitted.data.sealed as SealedData;
+    return { history, sealed, personal: () => deps.sealer.open<EnrollmentPersonalData>(sealed) };
+  }
+
+  async function verifyExternally(event: EventEnvelope, a: Extract<ProcessAction, { kind: 'verifyExternally' }>): Promise<void> {
+    const { history, personal } = await submission(a.regId);
+    const now = fold(enrollmentDecider, history) as EnrollmentState;
+    if (now.completedChecks.some((c) => c.checkId === a.checkId)) return;
+    const attempt = now.checkAttempts[a.checkId] ?? 1;
+    if (attempt > 1) await sleep(backoff(attempt));
+    const data = await personal();
+    const { outcome, discrepancies } = await ask(a.system, data, event.eventId);
+    await command(event, { type: 'CompleteExternalCheck', regId: a.regId, checkId: a.checkId, outcome, discrepancies });
+  }
+
+  async function ask(system: ExternalSystem, data: EnrollmentPersonalData, idempotencyKey: string): Promise<{ outcome: CheckOutcome; discrepancies: string[] }> {
+    const d = data.demographics;
+    try {
+      if (system === 'SIGA') {
+        const demographics = { givenNames: d.givenNames, surname: d.surname, dateOfBirth: d.dateOfBirth, sex: d.sex, ...pick(d, ['placeOfBirth', 'motherName', 'fatherName']) };
+        return await deps.siga.verify({ civilRegistryNumber: d.civilRegistryNumber ?? '', demographics }, { idempotencyKey });
+      }
+      const demographics = { givenNames: d.givenNames, surname: d.surname, dateOfBirth: d.dateOfBirth, sex: d.sex, nationality: d.nationality };
+      const r = await deps.immigration.verify({ permitNumber: d.residencePermitNumber ?? '', demographics }, { idempotencyKey });
+      // A permit that is no longer valid cannot ground residence, whatever else matches.
+      if (r.outcome === 'MATCH' && r.permitStatus !== 'VALID') return { outcome: 'MISMATCH', discrepancies: [`permitStatus:${r.permitStatus}`] };
+      return { outcome: r.outcome, discrepancies: r.discrepancies };
+    } catch (e) {
+      // Down, slow, failing or answering nonsense: all "cannot tell now". The saga asks again
+      // with backoff, then hands the check to an officer.
+      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_')) throw e;
+      deps.logger?.warn({ system, code: e.code, err: e.message }, 'external check could not be answered');
+      return { outcome: 'UNAVAILABLE', discrepancies: [] };
+    }
+  }
+
+  async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState): Promise<void> {
+    const { sealed, personal } = await submission(regId);
+    const data = await personal();
+    if (state.packetType !== 'NEW') {
+      if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
+      return updateIdentity(event, regId, data.uin, data);
+    }
+    const d = data.demographics;
+    const number = state.residency === 'CITIZEN' ? d.civilRegistryNumber : `permit:${d.residencePermitNumber}`;
+    if (number) {
+      const holder = await claims.claim(blindIndex(number, deps.indexKey), regId);
+      if (holder !== regId) {
+        const candidateUin = (await claims.uinOf(holder)) ?? pendingCandidate(holder);
+        return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 });
+      }
+    }
+    const { matches } = await deps.abis.identify({ referenceId: regId, biometrics: data.biometrics }, { idempotencyKey: regId });
+    const best = matches[0];
+    if (best) {
+      const candidateUin = (await claims.uinOf(best.referenceId)) ?? pendingCandidate(best.referenceId);
+      return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'BIOMETRIC', score: best.score });
+    }
+    return allocateIdentity(event, regId, state, sealed, data);
+  }
+
+  async function allocateIdentity(event: EventEnvelope, regId: string, state: EnrollmentState, enrollmentSealed?: SealedData, known?: EnrollmentPersonalData): Promise<void> {
+    let sealedIn = enrollmentSealed;
+    let data = known;
+    if (!sealedIn || !data) {
+      const s = await submission(regId);
+      sealedIn = s.sealed;
+      data = await s.personal();
+    }
+    // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
+    const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
+    const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? blindIndex(data.demographics.civilRegistryNumber, deps.indexKey) : null;
+    const created = await createIdentityWithNewUin(
+      deps.store,
+      { regId, residency: state.residency!, sealed, civilRegistryIndex },
+      { draw: keyedDigitSource(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
+    );
+    await claims.recordUin(regId, created.uin);
+    await command(event, { type: 'ApproveEnrollment', regId, uin: created.uin });
+  }
+
+  async function updateIdentity(event: EventEnvelope, regId: string, uin: string, known?: EnrollmentPersonalData): Promise<void> {
+    const data = known ?? (await (await submission(regId)).personal());
+    const identity = await deps.store.readStream(identityStreamId(uin));
+    const created = identity.find((e) => e.type === 'IdentityCreated');
+    if (!created) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
+    const subjectId = (created.data.sealed as SealedData).subjectId;
+    const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
+    let before: IdentityRecord | null = null;
+    try {
+      before = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+    } catch (e) {
+      if (!isRegistoError(e) || e.code !== 'SUBJECT_KEY_DESTROYED') throw e;
+      return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
+    }
+    const sealed = await deps.sealer.seal(subjectId, identityRecordOf(data));
+    try {
+      await handleCommand(
+        deps.store,
+        identityDecider,
+        identityStreamId(uin),
+        { type: 'UpdateIdentity', uin, regId, changedFields: changedFields(before.demographics, data.demographics), sealed },
+        { metadata: metadataFrom(event) },
+      );
+    } catch (e) {
+      if (!(e instanceof CommandRejected)) throw e;
+      return command(event, { type: 'RejectEnrollment', regId, code: e.reason, reason: e.message });
+    }
+    await claims.recordUin(regId, uin);
+    await command(event, { type: 'ApproveEnrollment', regId, uin });
+  }
+
+  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction): Promise<void> {
+    switch (a.kind) {
+      case 'command':
+        return command(event, a.command);
+      case 'verifyExternally':
+        return verifyExternally(event, a);
+      case 'deduplicate':
+        return deduplicate(event, a.regId, state);
+      case 'allocateIdentity':
+        return allocateIdentity(event, a.regId, state);
+      case 'updateIdentity':
+        return updateIdentity(event, a.regId, a.uin);
+    }
+  }
+
+  return {
+    name: 'enrollment_process',
+    categories: ['enrollment'],
+    migrate: () => claims.migrate(),
+    async handle(event: EventEnvelope): Promise<void> {
+      const history = await deps.store.readStream(event.streamId, { maxCount: event.revision + 1 });
+      // Decide from the state right after this event, so a redelivery asks for exactly what
+      // the first delivery asked for.
+      const state = fold(enrollmentDecider, history.slice(0, event.revision + 1)) as EnrollmentState;
+      const actions = nextActions(state, { type: event.type, data: event.data } as EnrollmentEvent, policy);
+      for (const a of actions) await perform(event, state, a);
+    },
+  };
+}
+
+function metadataFrom(event: EventEnvelope): Partial<Omit<EventMetadata, 'recordedAt'>> {
+  return { correlationId: event.metadata.correlationId, causationId: event.eventId, actor: { ...ACTOR }, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) };
+}
+
+function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out;
+}

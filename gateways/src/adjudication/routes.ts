@@ -1,0 +1,97 @@
+import type { FastifyInstance } from 'fastify';
+import type { EventStore, SqlDriver, SubjectSealer } from '@registo/infra';
+import {
+  type EnrollmentPersonalData,
+  type IdentityRecord,
+  enrollmentDecider,
+  enrollmentStreamId,
+  handleCommand,
+  identityStreamId,
+} from '@registo/producers';
+import { findAdjudication, listAdjudications } from '@registo/projections';
+import { ADJUDICATION_DECISIONS, type AdjudicationDecision, RegistoError, type SealedData, isRegistoError } from '@registo/schemas';
+import type { ApiTokens } from '../auth/tokens.js';
+
+export interface AdjudicationDeps {
+  store: EventStore;
+  db: SqlDriver;
+  sealer: SubjectSealer;
+  tokens: ApiTokens;
+}
+
+const decisionBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['decision', 'reason'],
+  properties: {
+    decision: { type: 'string', enum: [...ADJUDICATION_DECISIONS] },
+    reason: { type: 'string', minLength: 3, maxLength: 2000 },
+    targetUin: { type: 'string', pattern: '^[0-9]{10,12}$' },
+  },
+} as const;
+
+/** Opens sealed data for an adjudicator, or says plainly that it is gone. */
+async function openOrGone<T>(sealer: SubjectSealer, sealed: SealedData | undefined): Promise<T | { erased: true } | null> {
+  if (!sealed) return null;
+  try {
+    return await sealer.open<T>(sealed);
+  } catch (e) {
+    if (isRegistoError(e, 'SUBJECT_KEY_DESTROYED')) return { erased: true };
+    throw e;
+  }
+}
+
+/**
+ * Adjudication (gateways): the officers' queue, one case with the applicant's data beside each
+ * candidate's, and the decision — approve, reject or treat as an update of an existing
+ * identity — recorded with the adjudicator's identity from their token.
+ */
+export function registerAdjudicationRoutes(app: FastifyInstance, deps: AdjudicationDeps): void {
+  app.get<{ Querystring: { status?: string; limit?: string; after?: string } }>('/v1/adjudications', async (request) => {
+    deps.tokens.authorize(request, ['adjudicator', 'identity_officer', 'operator']);
+    const status = (request.query.status ?? 'OPEN').toUpperCase();
+    if (status !== 'OPEN' && status !== 'DECIDED' && status !== 'ALL') throw new RegistoError('REQUEST_INVALID', 'status is OPEN, DECIDED or ALL');
+    const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100));
+    const items = await listAdjudications(deps.db, { ...(status !== 'ALL' && { status }), limit, ...(request.query.after && { after: request.query.after }) });
+    return { items, next: items.length === limit ? items[items.length - 1]!.adjudicationId : null };
+  });
+
+  app.get<{ Params: { id: string } }>('/v1/adjudications/:id', async (request) => {
+    deps.tokens.authorize(request, ['adjudicator']);
+    const row = await findAdjudication(deps.db, request.params.id);
+    if (!row) throw new RegistoError('NOT_FOUND', `no adjudication ${request.params.id}`);
+    const enrollment = await deps.store.readStream(enrollmentStreamId(row.regId));
+    const submitted = enrollment.find((e) => e.type === 'EnrollmentSubmitted');
+    const applicant = await openOrGone<EnrollmentPersonalData>(deps.sealer, submitted?.data.sealed as SealedData | undefined);
+    const candidates = await Promise.all(
+      row.candidates.map(async (candidate) => {
+        if (!/^[0-9]+$/.test(candidate)) return { candidate, identity: null };
+        const identity = await deps.store.readStream(identityStreamId(candidate));
+        const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
+        return { candidate, identity: await openOrGone<IdentityRecord>(deps.sealer, latest?.data.sealed as SealedData | undefined) };
+      }),
+    );
+    // Templates are for the ABIS, not for eyes: the officer sees which were captured and how well.
+    const shown = applicant && 'demographics' in applicant ? { ...applicant, biometrics: applicant.biometrics.map(({ template: _t, ...b }) => b) } : applicant;
+    return { ...row, applicant: shown, candidates, timeline: enrollment.map((e) => ({ type: e.type, at: e.metadata.recordedAt })) };
+  });
+
+  app.post<{ Params: { id: string }; Body: { decision: AdjudicationDecision; reason: string; targetUin?: string } }>(
+    '/v1/adjudications/:id/decision',
+    { schema: { body: decisionBody } },
+    async (request) => {
+      const actor = deps.tokens.authorize(request, ['adjudicator']);
+      const row = await findAdjudication(deps.db, request.params.id);
+      if (!row) throw new RegistoError('NOT_FOUND', `no adjudication ${request.params.id}`);
+      const { decision, reason, targetUin } = request.body;
+      const result = await handleCommand(
+        deps.store,
+        enrollmentDecider,
+        enrollmentStreamId(row.regId),
+        { type: 'DecideAdjudication', regId: row.regId, adjudicationId: row.adjudicationId, decision, reason, adjudicatorId: actor.id, targetUin: targetUin ?? null },
+        { metadata: { correlationId: row.regId, actor: { id: actor.id, role: actor.role } } },
+      );
+      return { adjudicationId: row.adjudicationId, regId: row.regId, decision, adjudicatorId: actor.id, position: result.events[0]?.position ?? null };
+    },
+  );
+}

@@ -1,0 +1,146 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { type EventStore, type SubjectSealer, type EnrollmentPacket, type PacketTrust, REG_ID_PATTERN, openPacket, residencyOf } from '@registo/infra';
+import {
+  CommandRejected,
+  type EnrollmentCommand,
+  type EnrollmentPersonalData,
+  type EnrollmentState,
+  enrollmentDecider,
+  enrollmentStreamId,
+  fold,
+  handleCommand,
+  subjectIdFor,
+} from '@registo/producers';
+import { RegistoError, isRegistoError } from '@registo/schemas';
+import type { ApiTokens } from '../auth/tokens.js';
+import { sendProblem } from '../http/problem.js';
+
+export interface IntakeDeps {
+  store: EventStore;
+  sealer: SubjectSealer;
+  trust: PacketTrust;
+  tokens: ApiTokens;
+}
+
+/** What intake checked before accepting a packet (recorded in PacketValidated). */
+export const INTAKE_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device'];
+
+const PACKET_CONTENT_TYPES = ['application/jose', 'application/octet-stream', 'text/plain'];
+const DEFAULT_MAX_PACKET_BYTES = 2 * 1024 * 1024;
+
+function personalDataOf(packet: EnrollmentPacket): EnrollmentPersonalData {
+  return {
+    demographics: packet.demographics,
+    documents: packet.documents,
+    biometrics: packet.biometrics,
+    ...(packet.uin ? { uin: packet.uin } : {}),
+  } as EnrollmentPersonalData;
+}
+
+/** A different packet under a registration id already used: a conflict, whatever else is wrong with it. */
+function idReused(e: unknown, regId: string): RegistoError | null {
+  if (e instanceof CommandRejected && e.reason === 'PACKET_ID_REUSED') {
+    return new RegistoError('PACKET_ID_REUSED', `registration id ${regId} was already used by another packet`, { regId });
+  }
+  return null;
+}
+
+/**
+ * gateways/intake: registration clients upload packets (JWE over a JWS, DESIGN §1 and
+ * docs/packets.md). Everything is checked at the door so the client learns the verdict in
+ * the upload's answer. An inauthentic packet writes nothing; an authentic one that fails a
+ * check writes one PacketRejected; a good one writes EnrollmentSubmitted + PacketValidated,
+ * once: the same packet again gets the same answer, another packet under its id a 409.
+ */
+export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): void {
+  const maxBytes = deps.trust.maxBytes ?? DEFAULT_MAX_PACKET_BYTES;
+
+  app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBytes + 1024 }, (_req, body, done) => done(null, body));
+    scope.setErrorHandler((error: FastifyError, request, reply) => {
+      if (isRegistoError(error) || (error.statusCode ?? 500) >= 500) return sendProblem(reply, request, error);
+      // Fastify refused the body before our checks ran: say it in the packet vocabulary.
+      const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
+      return sendProblem(reply, request, new RegistoError(tooLarge ? 'PACKET_TOO_LARGE' : 'PACKET_MALFORMED', tooLarge ? `a packet may be at most ${maxBytes} bytes` : error.message));
+    });
+
+    scope.post('/v1/packets', async (request, reply) => {
+      const body = typeof request.body === 'string' ? request.body : '';
+      let opened: Awaited<ReturnType<typeof openPacket>>;
+      try {
+        opened = await openPacket(body, deps.trust);
+      } catch (e) {
+        const details = isRegistoError(e) ? e.details : {};
+        if (details.authenticated === true && typeof details.regId === 'string' && typeof details.packetHash === 'string') {
+          // Authentic and naming its id: the refusal is a fact about that registration id.
+          const regId = details.regId;
+          const refusal: EnrollmentCommand = { type: 'RejectPacket', regId, code: (e as RegistoError).code, reason: (e as RegistoError).message, packetHash: details.packetHash };
+          try {
+            await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(regId), refusal, {
+              metadata: { correlationId: regId, actor: { id: 'intake', role: 'system' } },
+            });
+          } catch (inner) {
+            throw idReused(inner, regId) ?? inner;
+          }
+        }
+        throw e;
+      }
+      const { packet, packetHash, signer } = opened;
+      const regId = packet.regId;
+      const sealed = await deps.sealer.seal(subjectIdFor(regId), personalDataOf(packet));
+      const accept: EnrollmentCommand = {
+        type: 'AcceptPacket',
+        checks: INTAKE_CHECKS,
+        regId,
+        packetType: packet.packetType,
+        residency: residencyOf(packet),
+        centreId: packet.centreId,
+        operatorId: packet.operatorId,
+        deviceId: packet.deviceId,
+        capturedAt: packet.capture.completedAt,
+        packetHash,
+        sealed,
+      };
+      let result;
+      try {
+        result = await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(regId), accept, {
+          maxRetries: 5,
+          metadata: {
+            correlationId: regId,
+            occurredAt: new Date(packet.capture.completedAt).toISOString(),
+            actor: { id: `${packet.operatorId}@${signer.deviceId}`, role: 'registration_operator' },
+          },
+        });
+      } catch (e) {
+        throw idReused(e, regId) ?? e;
+      }
+      if (result.state.status === 'REJECTED' && result.state.rejection) {
+        // Refused at the door before (a check that depends on time, like the signer's validity):
+        // the same packet keeps the same answer.
+        throw new RegistoError('COMMAND_REJECTED', result.state.rejection.reason, { reason: result.state.rejection.code, regId });
+      }
+      return reply.code(202).send({ regId, packetHash, status: 'ACCEPTED', statusUrl: `/v1/packets/${regId}` });
+    });
+  });
+
+  app.get<{ Params: { regId: string } }>('/v1/packets/:regId', async (request) => {
+    deps.tokens.authorize(request, ['registration_client', 'identity_officer', 'adjudicator', 'operator']);
+    const { regId } = request.params;
+    if (!REG_ID_PATTERN.test(regId)) throw new RegistoError('REQUEST_INVALID', `not a registration id: ${regId.slice(0, 40)}`);
+    const history = await deps.store.readStream(enrollmentStreamId(regId));
+    if (history.length === 0) throw new RegistoError('NOT_FOUND', `no packet ${regId}`, { regId });
+    const state = fold(enrollmentDecider, history) as EnrollmentState;
+    return {
+      regId,
+      status: state.status,
+      packetType: state.packetType,
+      residency: state.residency,
+      packetHash: state.packetHash,
+      uin: state.uin,
+      rejection: state.rejection,
+      openAdjudication: state.openAdjudication,
+      timeline: history.map((e) => ({ position: e.position, type: e.type, at: e.metadata.recordedAt, actor: e.metadata.actor })),
+    };
+  });
+}

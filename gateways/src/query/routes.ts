@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { type EventStore, type SqlDriver, blindIndex } from '@registo/infra';
+import { handleCommand, identityDecider, identityStreamId } from '@registo/producers';
+import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
+import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';
+import type { ApiTokens } from '../auth/tokens.js';
+
+export interface QueryDeps {
+  store: EventStore;
+  db: SqlDriver;
+  indexKey: Buffer;
+  tokens: ApiTokens;
+}
+
+const statusBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['status', 'reason'],
+  properties: { status: { type: 'string', enum: [...IDENTITY_STATUSES] }, reason: { type: 'string', minLength: 3, maxLength: 2000 } },
+} as const;
+
+/** What the register says about an identity: never personal data, which stays sealed. */
+const view = (r: IdentityRow) => ({ uin: r.uin, status: r.status, residency: r.residency, enrollments: r.regIds, erased: r.erased, createdAt: r.createdAt, updatedAt: r.updatedAt });
+
+/**
+ * The identity register over HTTP (gateways/query): look an identity up by UIN or by
+ * civil-registry number (through its blind index), and change its status with a reason.
+ */
+export function registerIdentityRoutes(app: FastifyInstance, deps: QueryDeps): void {
+  app.get<{ Params: { uin: string } }>('/v1/identities/:uin', async (request) => {
+    deps.tokens.authorize(request, ['identity_officer', 'adjudicator', 'operator']);
+    const row = await findIdentityByUin(deps.db, request.params.uin);
+    if (!row) throw new RegistoError('NOT_FOUND', `no identity ${request.params.uin}`);
+    return view(row);
+  });
+
+  app.get<{ Querystring: { civilRegistryNumber?: string } }>('/v1/identities', async (request) => {
+    deps.tokens.authorize(request, ['identity_officer', 'adjudicator', 'operator']);
+    const number = request.query.civilRegistryNumber;
+    if (!number) throw new RegistoError('REQUEST_INVALID', 'search by ?civilRegistryNumber=');
+    return { items: (await findIdentitiesByCivilRegistryIndex(deps.db, blindIndex(number, deps.indexKey))).map(view) };
+  });
+
+  app.post<{ Params: { uin: string }; Body: { status: IdentityStatus; reason: string } }>(
+    '/v1/identities/:uin/status',
+    { schema: { body: statusBody } },
+    async (request) => {
+      const actor = deps.tokens.authorize(request, ['identity_officer']);
+      const { uin } = request.params;
+      const result = await handleCommand(
+        deps.store,
+        identityDecider,
+        identityStreamId(uin),
+        { type: 'ChangeIdentityStatus', uin, to: request.body.status, reason: request.body.reason, source: `officer:${actor.id}` },
+        { metadata: { correlationId: `identity-${uin}`, actor: { id: actor.id, role: actor.role } } },
+      );
+      return { uin, status: result.state.status, changed: result.events.length > 0 };
+    },
+  );
+}

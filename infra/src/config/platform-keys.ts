@@ -1,0 +1,92 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { RegistoError } from '@registo/schemas';
+import { SoftwareKeyWrapper } from '../crypto/key-wrapper.js';
+import {
+  type IntakeKey,
+  type RegistrationAuthority,
+  createRegistrationAuthority,
+  exportIntakeKeyJwk,
+  exportRegistrationAuthority,
+  generateIntakeKey,
+  importIntakeKeyJwk,
+  importRegistrationAuthority,
+} from '../packets/authority.js';
+
+/**
+ * The secrets the identity side of the platform needs: the key-encryption key (software for
+ * now, the HSM with the trust-services work), the blind-index key, the UIN key, the intake
+ * key packets are encrypted to, and the registration-client CA whose devices are trusted.
+ * In development they live in one JSON file that is created on first start and labelled as
+ * software keys; nothing signed or sealed with them claims more.
+ */
+export interface PlatformKeys {
+  label: 'non-qualified software keys';
+  file: string;
+  keyWrapper: SoftwareKeyWrapper;
+  indexKey: Buffer;
+  uinKey: Buffer;
+  intakeKey: IntakeKey;
+  registrationCa: RegistrationAuthority;
+}
+
+interface KeyFile {
+  label: string;
+  createdAt: string;
+  kek: string;
+  indexKey: string;
+  uinKey: string;
+  intakeKey: Record<string, unknown>;
+  registrationCa: { certificatePem: string; privateKeyPem: string };
+}
+
+async function createKeyFile(): Promise<KeyFile> {
+  const intake = await generateIntakeKey();
+  const ca = await createRegistrationAuthority({ name: 'Registo registration-client CA (development)', validDays: 3650 });
+  return {
+    label: 'non-qualified software keys',
+    createdAt: new Date().toISOString(),
+    kek: randomBytes(32).toString('base64'),
+    indexKey: randomBytes(32).toString('base64'),
+    uinKey: randomBytes(32).toString('base64'),
+    intakeKey: (await exportIntakeKeyJwk(intake)) as Record<string, unknown>,
+    registrationCa: await exportRegistrationAuthority(ca),
+  };
+}
+
+function key32(value: unknown, name: string, file: string): Buffer {
+  const b = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.alloc(0);
+  if (b.length !== 32) throw new RegistoError('CONFIG_INVALID', `${file}: ${name} must be 32 bytes, base64`, { file, field: name });
+  return b;
+}
+
+/** Reads the key file, creating it (mode 0600) when it does not exist yet. */
+export async function loadPlatformKeys(file: string): Promise<PlatformKeys & { created: boolean }> {
+  let raw: KeyFile;
+  let created = false;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8')) as KeyFile;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new RegistoError('CONFIG_INVALID', `cannot read the key file ${file}: ${(e as Error).message}`, { file });
+    }
+    raw = await createKeyFile();
+    await mkdir(dirname(file), { recursive: true });
+    // Written aside and renamed, so two processes starting together never read half a file.
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, JSON.stringify(raw, null, 2), { mode: 0o600 });
+    await rename(tmp, file);
+    created = true;
+  }
+  return {
+    label: 'non-qualified software keys',
+    file,
+    created,
+    keyWrapper: new SoftwareKeyWrapper(key32(raw.kek, 'kek', file), 'software-kek-1'),
+    indexKey: key32(raw.indexKey, 'indexKey', file),
+    uinKey: key32(raw.uinKey, 'uinKey', file),
+    intakeKey: await importIntakeKeyJwk(raw.intakeKey as never),
+    registrationCa: await importRegistrationAuthority(raw.registrationCa),
+  };
+}

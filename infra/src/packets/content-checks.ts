@@ -1,0 +1,101 @@
+import { RegistoError, isAdminUnit } from '@registo/schemas';
+import { enrollmentPacketSchema, type EnrollmentPacket } from './content.js';
+
+export const DEFAULT_QUALITY_THRESHOLD = 40;
+/** Registration clients keep their own clocks; a capture this far ahead of ours is still believed. */
+export const CAPTURE_CLOCK_SKEW_MS = 5 * 60_000;
+export const EARLIEST_BIRTH_DATE = '1900-01-01';
+
+export interface ContentCheckOptions {
+  now?: Date;
+  qualityThreshold?: number;
+}
+
+/**
+ * The packet content as the platform accepts it: the schema first (PACKET_SCHEMA_INVALID),
+ * then dates (PACKET_IMPOSSIBLE_DATE), administrative units (PACKET_UNKNOWN_ADMIN_UNIT) and
+ * biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
+ */
+export function validatePacketContent(value: unknown, options: ContentCheckOptions = {}): EnrollmentPacket {
+  const parsed = enrollmentPacketSchema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 20).flatMap((i) => {
+      const at = i.path.map(String);
+      // An extra field is reported on its parent; name the field itself.
+      const paths = i.code === 'unrecognized_keys' ? i.keys.map((k) => [...at, k].join('.')) : [at.join('.') || '(root)'];
+      return paths.map((path) => ({ path, message: i.message }));
+    });
+    const paths = [...new Set(issues.map((i) => i.path))].join(', ');
+    throw new RegistoError('PACKET_SCHEMA_INVALID', `packet does not match the schema at: ${paths}`, { issues });
+  }
+  const packet = parsed.data;
+  checkDates(packet, options.now ?? new Date());
+  checkAdminUnits(packet);
+  checkQuality(packet, options.qualityThreshold ?? DEFAULT_QUALITY_THRESHOLD);
+  return packet;
+}
+
+/** True when `yyyy-mm-dd` names a day that exists (no 2023-02-30, no month 13). */
+export function isCalendarDate(date: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date);
+  if (!m) return false;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const t = new Date(Date.UTC(y, mo - 1, d));
+  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d;
+}
+
+/** The instant an ISO timestamp names, or undefined when a field is out of range. */
+export function parseTimestamp(ts: string): Date | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|([+-])(\d{2}):(\d{2}))$/.exec(ts);
+  if (!m || !isCalendarDate(m[1]!)) return undefined;
+  const [h, min, s] = [Number(m[2]), Number(m[3]), Number(m[4])];
+  if (h > 23 || min > 59 || s > 59) return undefined;
+  if (m[5] !== undefined && (Number(m[6]) > 14 || Number(m[7]) > 59)) return undefined;
+  const t = new Date(ts);
+  return Number.isNaN(t.getTime()) ? undefined : t;
+}
+
+function impossible(message: string, field: string): RegistoError {
+  return new RegistoError('PACKET_IMPOSSIBLE_DATE', message, { field });
+}
+
+function checkDates(p: EnrollmentPacket, now: Date): void {
+  const started = parseTimestamp(p.capture.startedAt);
+  if (!started) throw impossible(`capture.startedAt ${p.capture.startedAt} is not a real instant`, 'capture.startedAt');
+  const completed = parseTimestamp(p.capture.completedAt);
+  if (!completed) throw impossible(`capture.completedAt ${p.capture.completedAt} is not a real instant`, 'capture.completedAt');
+  if (completed < started) throw impossible('capture completed before it started', 'capture.completedAt');
+  if (completed.getTime() > now.getTime() + CAPTURE_CLOCK_SKEW_MS) {
+    throw impossible(`capture completed in the future (${p.capture.completedAt})`, 'capture.completedAt');
+  }
+  const dob = p.demographics.dateOfBirth;
+  if (!isCalendarDate(dob)) throw impossible(`date of birth ${dob} is not a calendar date`, 'demographics.dateOfBirth');
+  if (dob < EARLIEST_BIRTH_DATE) throw impossible(`date of birth ${dob} is before ${EARLIEST_BIRTH_DATE}`, 'demographics.dateOfBirth');
+  // Compared as UTC days: a person born today (anywhere) is not refused.
+  if (dob > now.toISOString().slice(0, 10)) throw impossible(`date of birth ${dob} is in the future`, 'demographics.dateOfBirth');
+  if (dob > completed.toISOString().slice(0, 10)) throw impossible(`date of birth ${dob} is after the capture`, 'demographics.dateOfBirth');
+}
+
+function checkAdminUnits(p: EnrollmentPacket): void {
+  const { address, placeOfBirth } = p.demographics;
+  if (!isAdminUnit(address.district)) {
+    throw new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `'${address.district}' is not a district of São Tomé and Príncipe`, {
+      field: 'demographics.address.district',
+    });
+  }
+  if (placeOfBirth !== undefined && !isAdminUnit(placeOfBirth)) {
+    throw new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `'${placeOfBirth}' is not a district of São Tomé and Príncipe`, {
+      field: 'demographics.placeOfBirth',
+    });
+  }
+}
+
+function checkQuality(p: EnrollmentPacket, threshold: number): void {
+  const low = p.biometrics.filter((b) => b.quality < threshold).map((b) => `${b.modality}/${b.position}`);
+  if (low.length > 0) {
+    throw new RegistoError('PACKET_QUALITY_TOO_LOW', `biometric quality below ${threshold}: ${low.join(', ')}`, {
+      threshold,
+      captures: low,
+    });
+  }
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import type { PacketType, Residency } from '@registo/schemas';
+
+/** `<centre:5>-<device sequence:5>-<yyyymmddhhmmss>`, e.g. `10031-00042-20261122093015`. */
+export const REG_ID_PATTERN = /^\d{5}-\d{5}-\d{14}$/;
+
+export const PACKET_DOCUMENT_TYPES = [
+  'BIRTH_CERTIFICATE',
+  'PASSPORT',
+  'RESIDENCE_PERMIT',
+  'PROOF_OF_ADDRESS',
+  'NATIONAL_ID_CARD',
+  'MARRIAGE_CERTIFICATE',
+  'DEATH_CERTIFICATE',
+  'COURT_ORDER',
+  'OTHER',
+] as const;
+
+const PACKET_TYPE_VALUES = ['NEW', 'UPDATE', 'LOST', 'CORRECTION'] as const satisfies readonly PacketType[];
+
+const BIOMETRIC_MODALITIES = ['FINGER', 'FACE', 'IRIS'] as const;
+
+// Shapes only: whether a date exists on the calendar, or lies in the future, is a semantic
+// check (PACKET_IMPOSSIBLE_DATE), not a schema violation.
+const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
+const TIMESTAMP_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+const NO_CONTROL_CHARS = /^[^\p{Cc}]*$/u;
+const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9/._ -]*$/;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL_CHARS, 'control characters are not allowed');
+const identifier = z.string().min(1).max(64).regex(IDENTIFIER);
+const reference = z.string().min(1).max(64).regex(REFERENCE);
+const timestamp = z.string().max(40).regex(TIMESTAMP_SHAPE, 'not an ISO 8601 timestamp with an offset');
+
+const address = z.strictObject({
+  district: text(64),
+  locality: text(100),
+  line: text(200).optional(),
+});
+
+const demographics = z.strictObject({
+  givenNames: text(100),
+  surname: text(100),
+  dateOfBirth: z.string().regex(DATE_SHAPE, 'not a YYYY-MM-DD date'),
+  sex: z.enum(['M', 'F']),
+  nationality: z.string().regex(/^[A-Z]{3}$/, 'not an ISO 3166-1 alpha-3 code'),
+  address,
+  placeOfBirth: text(64).optional(),
+  motherName: text(200).optional(),
+  fatherName: text(200).optional(),
+  civilRegistryNumber: reference.optional(),
+  residencePermitNumber: reference.optional(),
+});
+
+const document = z.strictObject({
+  type: z.enum(PACKET_DOCUMENT_TYPES),
+  reference,
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'not a lowercase hex SHA-256'),
+});
+
+const biometric = z.strictObject({
+  modality: z.enum(BIOMETRIC_MODALITIES),
+  position: z.string().regex(/^[A-Z][A-Z_]{1,31}$/),
+  format: z.literal('SYNTHETIC'),
+  // A packet is at most a few MiB; one template may not take all of it.
+  template: z.string().min(4).max(256 * 1024).regex(BASE64, 'not base64'),
+  quality: z.number().int().min(0).max(100),
+});
+
+export const enrollmentPacketSchema = z
+  .strictObject({
+    regId: z.string().regex(REG_ID_PATTERN, 'not <centre:5>-<sequence:5>-<yyyymmddhhmmss>'),
+    packetType: z.enum(PACKET_TYPE_VALUES),
+    uin: z.string().regex(/^(\d{10}|\d{12})$/, 'not a UIN').optional(),
+    centreId: identifier,
+    operatorId: identifier,
+    deviceId: identifier,
+    capture: z.strictObject({ startedAt: timestamp, completedAt: timestamp }),
+    demographics,
+    documents: z.array(document).max(20),
+    biometrics: z.array(biometric).min(1).max(20),
+  })
+  .superRefine((p, ctx) => {
+    // Rules that tie fields together; still the schema's business, so still PACKET_SCHEMA_INVALID.
+    if (p.packetType === 'NEW' && p.uin !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['uin'], message: 'a NEW packet has no UIN yet' });
+    }
+    if (p.packetType !== 'NEW' && p.uin === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['uin'], message: `a ${p.packetType} packet names the UIN it is about` });
+    }
+    const d = p.demographics;
+    if (d.nationality === 'STP' && d.civilRegistryNumber === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['demographics', 'civilRegistryNumber'], message: 'required for a citizen' });
+    }
+    if (d.nationality !== 'STP' && d.residencePermitNumber === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['demographics', 'residencePermitNumber'], message: 'required for a foreigner' });
+    }
+    const seen = new Set<string>();
+    p.biometrics.forEach((b, i) => {
+      const key = `${b.modality}/${b.position}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: ['biometrics', i], message: `${key} captured twice` });
+      seen.add(key);
+    });
+  });
+
+export type EnrollmentPacket = z.infer<typeof enrollmentPacketSchema>;
+
+export function residencyOf(packet: EnrollmentPacket): Residency {
+  return packet.demographics.nationality === 'STP' ? 'CITIZEN' : 'FOREIGNER';
+}

@@ -1,0 +1,44 @@
+import { expect } from 'chai';
+import { ErrorCodes, isRegistoError } from '@registo/schemas';
+import { openPacket } from '../../src/index.js';
+import { loadPacketFixtures } from './fixtures.js';
+
+// Built before the suite is declared so that every hostile packet is a test of its own.
+const fixtures = await loadPacketFixtures();
+const env = await fixtures.createPacketTestEnv();
+const corpus = await fixtures.buildHostileCorpus(env);
+
+describe('enrollment packets: the hostile corpus', () => {
+  it('has at least 45 distinctly named cases covering every code the codec can decide', () => {
+    expect(corpus.length).to.be.at.least(45);
+    expect(new Set(corpus.map((c) => c.name)).size).to.equal(corpus.length);
+    const decidable = Object.keys(ErrorCodes).filter((c) => c.startsWith('PACKET_') && c !== 'PACKET_ID_REUSED');
+    expect([...new Set(corpus.map((c) => c.expectedCode))].sort()).to.deep.equal(decidable.sort());
+  });
+
+  for (const c of corpus) {
+    const expected = `${c.expectedCode}${c.authenticated ? ', authentic' : ''}${c.regId ? `, regId ${c.regId}` : ''}`;
+    it(`${c.name} → ${expected}`, async () => {
+      let error: unknown;
+      try {
+        await openPacket(c.body, env.trust);
+      } catch (e) {
+        error = e;
+      }
+      expect(isRegistoError(error), `opened, or threw something else: ${String(error)}`).to.equal(true);
+      if (!isRegistoError(error)) return;
+      expect(error.code, error.message).to.equal(c.expectedCode);
+      expect(error.details.authenticated).to.equal(c.authenticated);
+      expect(error.details.regId).to.equal(c.regId);
+      expect(error.details.packetHash).to.equal(c.packetHash);
+    });
+  }
+
+  it('a replayed regId with other content still opens: only the store can refuse it', async () => {
+    const original = fixtures.validPacket({}, env.now);
+    const replay = fixtures.replayedWithOtherContent(original);
+    const [a, b] = await Promise.all([openPacket(await env.seal(original), env.trust), openPacket(await env.seal(replay), env.trust)]);
+    expect(b.packet.regId).to.equal(a.packet.regId);
+    expect(b.packetHash).to.not.equal(a.packetHash);
+  });
+});

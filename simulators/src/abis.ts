@@ -1,0 +1,201 @@
+import type { FastifyInstance } from 'fastify';
+import { DEFAULT_SERVICE_TOKEN, createSimulatorApp } from './app.js';
+import { BIOMETRIC_MODALITIES, decodeTemplate, similarity, type BiometricModality } from './biometrics.js';
+import type { FaultInjector, FaultSettings } from './faults.js';
+
+/**
+ * The automated biometric identification system (ABIS): an in-memory gallery of templates that
+ * answers "who already enrolled matches these?" and adds the newcomer in the same step.
+ */
+
+/** A gallery entry is listed when its best score over the positions both sides have reaches this. */
+export const DEFAULT_MATCH_THRESHOLD = 0.9;
+
+export interface AbisServerOptions {
+  threshold?: number;
+  token?: string;
+  faults?: Partial<FaultSettings> | FaultInjector;
+  logger?: boolean;
+}
+
+export interface AbisSample {
+  modality: BiometricModality;
+  /** e.g. RIGHT_THUMB, FRONTAL, LEFT. */
+  position: string;
+  /** base64, see biometrics.ts. */
+  template: string;
+}
+
+export interface IdentificationRequest {
+  referenceId: string;
+  biometrics: AbisSample[];
+}
+
+export interface AbisMatch {
+  referenceId: string;
+  score: number;
+}
+
+export interface IdentificationAnswer {
+  referenceId: string;
+  /** Highest score first; ties by referenceId so the order never depends on insertion. */
+  matches: AbisMatch[];
+}
+
+interface GalleryEntry {
+  /** `modality/position` → vector. */
+  vectors: Map<string, Int8Array>;
+  modalities: BiometricModality[];
+  /** The request's templates in a canonical order: tells a retry from a reuse of the id. */
+  fingerprint: string;
+  /** Kept so a retry gets exactly the first answer, even after the gallery has changed. */
+  answer: IdentificationAnswer;
+}
+
+export type IdentificationOutcome =
+  | { kind: 'identified' | 'replayed'; answer: IdentificationAnswer }
+  | { kind: 'conflict' };
+
+function sampleKey(sample: { modality: string; position: string }): string {
+  return `${sample.modality}/${sample.position}`;
+}
+
+function byText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function fingerprintOf(samples: readonly AbisSample[]): string {
+  return JSON.stringify(samples.map((s) => [s.modality, s.position, s.template]).sort((a, b) => byText(a.join('\0'), b.join('\0'))));
+}
+
+/** The gallery itself. Identify-and-insert runs without an await, so it is atomic in Node. */
+export class AbisGallery {
+  private readonly entries = new Map<string, GalleryEntry>();
+  private identifications = 0;
+  private replays = 0;
+
+  constructor(readonly threshold: number = DEFAULT_MATCH_THRESHOLD) {
+    if (!(threshold > 0 && threshold <= 1)) throw new Error('the match threshold must be in (0, 1]');
+  }
+
+  /** Throws when a template does not decode; the caller has checked the request's shape. */
+  identify(request: IdentificationRequest): IdentificationOutcome {
+    const fingerprint = fingerprintOf(request.biometrics);
+    const existing = this.entries.get(request.referenceId);
+    if (existing) {
+      if (existing.fingerprint !== fingerprint) return { kind: 'conflict' };
+      this.replays++;
+      return { kind: 'replayed', answer: structuredClone(existing.answer) };
+    }
+    const probe = new Map(request.biometrics.map((s) => [sampleKey(s), decodeTemplate(s.template)]));
+    const matches: AbisMatch[] = [];
+    for (const [referenceId, entry] of this.entries) {
+      let best = 0;
+      for (const [key, vector] of probe) {
+        const candidate = entry.vectors.get(key);
+        if (candidate) best = Math.max(best, similarity(vector, candidate));
+      }
+      if (best >= this.threshold) matches.push({ referenceId, score: best });
+    }
+    matches.sort((a, b) => b.score - a.score || byText(a.referenceId, b.referenceId));
+    const answer = { referenceId: request.referenceId, matches };
+    const modalities = BIOMETRIC_MODALITIES.filter((m) => request.biometrics.some((s) => s.modality === m));
+    this.entries.set(request.referenceId, { vectors: probe, modalities, fingerprint, answer });
+    this.identifications++;
+    return { kind: 'identified', answer: structuredClone(answer) };
+  }
+
+  modalitiesOf(referenceId: string): BiometricModality[] | undefined {
+    return this.entries.get(referenceId)?.modalities.slice();
+  }
+
+  /** Erasure: the templates and the stored answer go; true when there was something to remove. */
+  remove(referenceId: string): boolean {
+    return this.entries.delete(referenceId);
+  }
+
+  get stats(): { gallerySize: number; identifications: number; replays: number } {
+    return { gallerySize: this.entries.size, identifications: this.identifications, replays: this.replays };
+  }
+}
+
+const identificationBody = {
+  type: 'object',
+  required: ['referenceId', 'biometrics'],
+  additionalProperties: false,
+  properties: {
+    referenceId: { type: 'string', minLength: 1, maxLength: 128 },
+    biometrics: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 32,
+      items: {
+        type: 'object',
+        required: ['modality', 'position', 'template'],
+        additionalProperties: false,
+        properties: {
+          modality: { type: 'string', enum: [...BIOMETRIC_MODALITIES] },
+          position: { type: 'string', minLength: 1, maxLength: 64 },
+          template: { type: 'string', minLength: 1, maxLength: 4096 },
+        },
+      },
+    },
+  },
+} as const;
+
+/** Problems a JSON schema cannot express: duplicate positions, templates that do not decode. */
+function sampleProblems(samples: readonly AbisSample[]): string[] {
+  const problems: string[] = [];
+  const seen = new Set<string>();
+  samples.forEach((sample, i) => {
+    const key = sampleKey(sample);
+    if (seen.has(key)) problems.push(`biometrics[${i}]: ${key} given twice`);
+    seen.add(key);
+    try {
+      decodeTemplate(sample.template);
+    } catch (e) {
+      problems.push(`biometrics[${i}].template: ${(e as Error).message}`);
+    }
+  });
+  return problems;
+}
+
+export function createAbisServer(options: AbisServerOptions = {}): FastifyInstance {
+  const gallery = new AbisGallery(options.threshold);
+  const { app } = createSimulatorApp({
+    system: 'ABIS',
+    token: options.token ?? DEFAULT_SERVICE_TOKEN,
+    ...(options.faults !== undefined && { faults: options.faults }),
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+
+  app.post<{ Body: IdentificationRequest }>('/v1/identifications', { schema: { body: identificationBody } }, async (request, reply) => {
+    const problems = sampleProblems(request.body.biometrics);
+    if (problems.length > 0) return reply.code(400).send({ error: 'Bad Request', message: problems.join('; ') });
+    const outcome = gallery.identify(request.body);
+    if (outcome.kind === 'conflict') {
+      return reply.code(409).send({ error: 'Conflict', message: 'this referenceId was identified with other templates' });
+    }
+    return outcome.answer;
+  });
+
+  app.get<{ Params: { referenceId: string } }>('/v1/references/:referenceId', async (request, reply) => {
+    const modalities = gallery.modalitiesOf(request.params.referenceId);
+    if (!modalities) return reply.code(404).send({ error: 'Not Found', message: 'no such reference' });
+    return { referenceId: request.params.referenceId, modalities };
+  });
+
+  // Idempotent: erasing someone already gone is a success, so an erasure can be retried blindly.
+  app.delete<{ Params: { referenceId: string } }>('/v1/references/:referenceId', async (request, reply) => {
+    gallery.remove(request.params.referenceId);
+    return reply.code(204).send();
+  });
+
+  // /_admin/stats belongs to the fault layer (request counts); the gallery's counts join its answer.
+  app.addHook('preSerialization', async (request, _reply, payload) => {
+    if (request.method !== 'GET' || request.routeOptions.url !== '/_admin/stats') return payload;
+    return { ...(payload as object), ...gallery.stats };
+  });
+
+  return app;
+}
