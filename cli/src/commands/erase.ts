@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { SqlEventStore, SubjectSealer, loadConfig, openSqlDriver, type KeyWrapper } from '@registo/infra';
-import { handleCommand, identityDecider, identityStreamId } from '@registo/producers';
+import { handleCommand, identityDecider, identityStreamId, subjectIdFor } from '@registo/producers';
 import { RegistoError } from '@registo/schemas';
 
 /** Destroying keys needs no key-encryption key: refuse any attempt to use one here. */
@@ -36,8 +36,11 @@ the person's sealed data (event store, Kafka topics, backups) can be opened agai
         const created = history.find((e) => e.type === 'IdentityCreated');
         if (!created) throw new RegistoError('NOT_FOUND', `no identity ${o.uin}`, { uin: o.uin });
         const subjectId = (created.data.sealed as { subjectId: string }).subjectId;
+        // Every enrollment of the person sealed its packet under a subject named after it
+        // (update packets included): all of those keys go, not only the identity's.
+        const enrollments = history.filter((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated').map((e) => subjectIdFor(e.data.regId as string));
         const sealer = await SubjectSealer.open(driver, NO_WRAPPING);
-        await sealer.destroy(subjectId);
+        for (const subject of new Set([subjectId, ...enrollments])) await sealer.destroy(subject);
         const result = await handleCommand(
           store,
           identityDecider,

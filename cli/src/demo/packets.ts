@@ -23,7 +23,11 @@ export const DEFAULT_MIX: DemoMix = { foreigners: 0.15, discrepancies: 0.05, dup
 
 export type DemoKind = 'clean' | 'discrepancy' | 'duplicate' | 'invalid' | 'deceased' | 'permit-not-valid';
 
-/** The final state the platform should reach: the generator's ground truth. */
+/**
+ * The final state the platform should reach: the generator's ground truth. For a person
+ * enrolled more than once, the platform may see either packet first: exactly one of the
+ * group is approved, and which one is not part of the truth.
+ */
 export type Expected = 'APPROVED' | 'IN_ADJUDICATION' | 'REFUSED';
 
 export interface DemoPacket {
@@ -74,7 +78,7 @@ interface Person {
 export class DemoPacketFactory {
   private readonly mix: DemoMix;
   private readonly seed: number;
-  private readonly made: Array<{ person: Person; index: number }> = [];
+  private readonly made: Array<{ person: Person; index: number; kind: DemoKind }> = [];
   private nextCitizen: number;
   private nextForeigner: number;
   private readonly stamp: string;
@@ -108,7 +112,9 @@ export class DemoPacketFactory {
     let kind: DemoKind = 'clean';
     let duplicateOf: number | null = null;
     let person: Person;
-    const earlier = this.made.filter((x) => x.person.citizen?.civilStatus !== 'DECEASED');
+    // Only people whose first packet is clean are enrolled again: then, whichever of the two
+    // the platform sees first, exactly one is approved and the other goes to an officer.
+    const earlier = this.made.filter((x) => x.kind === 'clean');
     if (roll < m.duplicates && earlier.length > 0) {
       const original = earlier[Math.floor(random() * earlier.length)]!;
       person = original.person;
@@ -122,7 +128,7 @@ export class DemoPacketFactory {
     // The registry itself may say no: a deceased citizen, a permit that expired or was revoked.
     if (kind === 'clean' && person.citizen?.civilStatus === 'DECEASED') kind = 'deceased';
     if (kind === 'clean' && person.foreigner && person.foreigner.status !== 'VALID') kind = 'permit-not-valid';
-    if (kind !== 'duplicate' && kind !== 'invalid') this.made.push({ person, index });
+    if (kind !== 'duplicate' && kind !== 'invalid') this.made.push({ person, index, kind });
 
     const regId = `${this.centreId}-${pad(index % 100_000, 5)}-${this.stamp}`;
     const packet = this.content(regId, person, kind, index, random);

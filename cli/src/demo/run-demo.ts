@@ -52,10 +52,21 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   for (const r of outcomes.values()) count[r.outcome]++;
   const expected: Record<Expected, number> = { APPROVED: 0, IN_ADJUDICATION: 0, REFUSED: 0 };
   const surprises: DemoSummary['surprises'] = [];
+  const got = (i: number): Outcome | 'REFUSED' => (submitted[i]!.httpStatus === 202 ? outcomes.get(packets[i]!.regId)!.outcome : 'REFUSED');
+  // People enrolled more than once: one approved, the others with an officer, in any order.
+  const groups = new Map<number, number[]>();
+  for (const p of packets) if (p.duplicateOf !== null) groups.set(p.duplicateOf, [...(groups.get(p.duplicateOf) ?? [p.duplicateOf]), p.index]);
+  const grouped = new Set([...groups.values()].flat());
+  for (const members of groups.values()) {
+    const approved = members.filter((i) => got(i) === 'APPROVED').length;
+    for (const i of members) {
+      if (approved === 1 && got(i) !== 'APPROVED' && got(i) !== 'IN_ADJUDICATION') surprises.push({ regId: packets[i]!.regId, kind: packets[i]!.kind, expected: packets[i]!.expected, got: got(i) });
+    }
+    if (approved !== 1) for (const i of members) surprises.push({ regId: packets[i]!.regId, kind: packets[i]!.kind, expected: packets[i]!.expected, got: got(i) });
+  }
   packets.forEach((p, i) => {
     expected[p.expected]++;
-    const got: Outcome | 'REFUSED' = submitted[i]!.httpStatus === 202 ? outcomes.get(p.regId)!.outcome : 'REFUSED';
-    if (got !== p.expected) surprises.push({ regId: p.regId, kind: p.kind, expected: p.expected, got });
+    if (!grouped.has(i) && got(i) !== p.expected) surprises.push({ regId: p.regId, kind: p.kind, expected: p.expected, got: got(i) });
   });
   return {
     enrollments: o.enrollments,

@@ -102,9 +102,10 @@ async function decrypt(body: string | Uint8Array, intakePrivateKey: Key): Promis
   // AES-GCM always has a 96-bit IV and a 128-bit tag: anything else is a truncated or mangled packet.
   if (decodeBase64Url(ivPart)?.length !== 12 || decodeBase64Url(tagPart)?.length !== 16) throw malformed('bad IV or tag');
 
-  const undecryptable = (why: string) => packetError('PACKET_DECRYPTION_FAILED', `cannot decrypt with the intake key: ${why}`, ANONYMOUS, { kid: String(header.kid ?? '') });
+  const undecryptable = (why: string) =>
+    packetError('PACKET_DECRYPTION_FAILED', `cannot decrypt with the intake key: ${why}`, ANONYMOUS, { kid: clip(header.kid) });
   if (header.alg !== PACKET_KEY_MANAGEMENT_ALG || header.enc !== PACKET_CONTENT_ENCRYPTION) {
-    throw undecryptable(`alg ${String(header.alg)} / enc ${String(header.enc)} is not ${PACKET_KEY_MANAGEMENT_ALG} / ${PACKET_CONTENT_ENCRYPTION}`);
+    throw undecryptable(`alg ${clip(header.alg)} / enc ${clip(header.enc)} is not ${PACKET_KEY_MANAGEMENT_ALG} / ${PACKET_CONTENT_ENCRYPTION}`);
   }
   if ('zip' in header || 'crit' in header) throw undecryptable('compressed or critical-extension packets are not accepted');
   let plaintext: Uint8Array;
@@ -131,7 +132,7 @@ async function verifySignature(jws: string, trust: PacketTrust, now: Date): Prom
   if ('crit' in header || 'b64' in header) throw malformed('critical or unencoded-payload JWS headers are not accepted');
   // Only ES256: `none`, HMAC (key confusion with the certificate's public key) and everything else fail here.
   if (header.alg !== PACKET_SIGNATURE_ALG) {
-    throw packetError('PACKET_SIGNATURE_INVALID', `JWS alg ${JSON.stringify(header.alg)} is not ${PACKET_SIGNATURE_ALG}`, ANONYMOUS);
+    throw packetError('PACKET_SIGNATURE_INVALID', `JWS alg ${clip(header.alg)} is not ${PACKET_SIGNATURE_ALG}`, ANONYMOUS);
   }
   const chain = parseX5c(header.x5c);
   if (!chain) throw malformed('x5c is missing or is not a list of base64 DER certificates');
@@ -147,6 +148,11 @@ async function verifySignature(jws: string, trust: PacketTrust, now: Date): Prom
   } catch {
     throw packetError('PACKET_SIGNATURE_INVALID', `the signature does not verify with the key of signer '${signer.deviceId}'`, ANONYMOUS);
   }
+}
+
+/** Header values come from anyone: quote them, and keep them short, before they reach a log. */
+function clip(value: unknown): string {
+  return (JSON.stringify(value) ?? 'undefined').slice(0, 64);
 }
 
 function parseX5c(x5c: unknown): x509.X509Certificate[] | undefined {
@@ -172,9 +178,9 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
     content = JSON.parse(text ?? '');
     packetHash = packetHashOf(content);
   } catch {
-    // Authentic but not JSON: the hash is then over the signed bytes themselves.
+    // Authentic but not JSON (or nested too deeply to canonicalise): the hash is then over the signed bytes.
     const context = { authenticated: true, packetHash: sha256Hex(payload), deviceId: signer.deviceId };
-    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON', context);
+    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, or is nested too deeply', context);
   }
   const regId = (content as { regId?: unknown } | null)?.regId;
   const context: PacketErrorContext = {

@@ -41,7 +41,11 @@ export function parseTrustedCas(pems: readonly string[]): x509.X509Certificate[]
  * trusted registration-client CAs: first that the path exists (PACKET_SIGNER_UNTRUSTED), then
  * that every certificate on it is valid at `now` (PACKET_SIGNER_EXPIRED).
  */
-export async function verifySignerChain(chain: readonly x509.X509Certificate[], trusted: readonly x509.X509Certificate[], now: Date): Promise<PacketSigner> {
+export async function verifySignerChain(
+  chain: readonly x509.X509Certificate[],
+  trusted: readonly x509.X509Certificate[],
+  now: Date,
+): Promise<PacketSigner> {
   const [leaf, ...intermediates] = chain;
   if (!leaf) throw packetError('PACKET_MALFORMED', 'no signer certificate', NOT_TRUSTED);
   if (isCa(leaf)) throw packetError('PACKET_SIGNER_UNTRUSTED', 'a CA certificate may not sign packets', NOT_TRUSTED);

@@ -2,6 +2,7 @@ import { createHmac, webcrypto } from 'node:crypto';
 import { canonicalJson, sha256Hex, type ErrorCode } from '@registo/schemas';
 import {
   DEFAULT_MAX_PACKET_BYTES,
+  REG_ID_PATTERN,
   createRegistrationAuthority,
   encryptForIntake,
   generateIntakeKey,
@@ -10,6 +11,7 @@ import {
   sealPacket,
   signPacketPayload,
   type DeviceCredentials,
+  type DeviceSigner,
   type EnrollmentPacket,
   type IntakeKey,
   type PacketTrust,
@@ -44,6 +46,8 @@ export interface PacketTestEnv {
   seal(content: unknown, signer?: DeviceCredentials): Promise<string>;
 }
 
+const daysFrom = (t: Date, days: number) => new Date(t.getTime() + days * DAY_MS);
+
 export async function createPacketTestEnv(): Promise<PacketTestEnv> {
   const now = new Date();
   const ca = await createRegistrationAuthority({ name: 'Registo Test Registration Client CA' });
@@ -66,8 +70,8 @@ export async function createPacketTestEnv(): Promise<PacketTestEnv> {
     foreignDevice: foreign,
     impostorDevice: await issueDeviceCertificate(impostorCa, id),
     selfSignedDevice,
-    expiredDevice: await issueDeviceCertificate(ca, { ...id, notBefore: new Date(now.getTime() - 400 * DAY_MS), notAfter: new Date(now.getTime() - DAY_MS) }),
-    notYetValidDevice: await issueDeviceCertificate(ca, { ...id, notBefore: new Date(now.getTime() + DAY_MS), notAfter: new Date(now.getTime() + 400 * DAY_MS) }),
+    expiredDevice: await issueDeviceCertificate(ca, { ...id, notBefore: daysFrom(now, -400), notAfter: daysFrom(now, -1) }),
+    notYetValidDevice: await issueDeviceCertificate(ca, { ...id, notBefore: daysFrom(now, 1), notAfter: daysFrom(now, 400) }),
     intake,
     otherIntake: await generateIntakeKey(),
     trust: { intakePrivateKey: intake.privateKey, trustedCaPems: [ca.certificatePem], now: () => now },
@@ -159,6 +163,7 @@ export function mutated(packet: EnrollmentPacket, change: (p: any) => void): unk
 // ---- hand-made JOSE, for what the real codec would never produce ----
 
 const b64url = (v: string | Uint8Array) => Buffer.from(v).toString('base64url');
+const b64 = (v: string | Uint8Array) => Buffer.from(v).toString('base64');
 const derBase64 = (d: DeviceCredentials | RegistrationAuthority) => Buffer.from(d.certificate.rawData).toString('base64');
 
 /** A JWS compact with any header, signed ES256 by `key` (raw r‖s, as JWS wants). */
@@ -212,7 +217,9 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   const goodJws = await signPacketPayload(goodJson, env.device);
 
   // Authentic packets with bad content: the id (when well-formed) and hash must reach the caller.
-  const authentic = async (name: string, content: unknown, expectedCode: ErrorCode, signer = env.device) => {
+  // Each gets an id of its own, so the whole corpus can go through one intake and one store.
+  const authentic = async (name: string, original: unknown, expectedCode: ErrorCode, signer = env.device) => {
+    const content = isPlainObject(original) && original.regId === good.regId ? { ...original, regId: nextRegId(env.now) } : original;
     const regId = (content as { regId?: unknown } | null)?.regId;
     cases.push({
       name,
@@ -220,9 +227,17 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
       expectedCode,
       authenticated: true,
       packetHash: packetHashOf(content),
-      ...(typeof regId === 'string' && /^\d{5}-\d{5}-\d{14}$/.test(regId) ? { regId } : {}),
+      ...(typeof regId === 'string' && REG_ID_PATTERN.test(regId) ? { regId } : {}),
     });
   };
+
+  const sealAs = (device: DeviceSigner, content: unknown = good) =>
+    sealPacket(content, { device, intakePublicKey: env.intake.publicKey, intakeKid: env.intake.kid });
+  const withJweHeader = (changes: Record<string, unknown>) => replacePart(sealed, 0, b64url(JSON.stringify({ ...decodeHeader(sealed), ...changes })));
+  const signedWith = async (header: Record<string, unknown>, key = env.device.privateKey) => encrypt(await signJwsWith(header, goodJson, key));
+  const withSignature = (header: Record<string, unknown> | string, signature: string) =>
+    encrypt(`${typeof header === 'string' ? header : b64url(JSON.stringify(header))}.${b64url(goodJson)}.${signature}`);
+  const parts = sealed.split('.');
 
   // Not a JWE compact at all.
   refuse('empty body', '', 'PACKET_MALFORMED');
@@ -230,65 +245,72 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   refuse('plain text', 'hello, intake', 'PACKET_MALFORMED');
   refuse('not base64url', '!!!!.####.$$$$.%%%%.^^^^', 'PACKET_MALFORMED');
   refuse('JSON instead of a JWE', JSON.stringify(good), 'PACKET_MALFORMED');
-  refuse('JWE JSON serialization instead of compact', JSON.stringify({ protected: sealed.split('.')[0], ciphertext: sealed.split('.')[3] }), 'PACKET_MALFORMED');
+  refuse('JWE JSON serialization instead of compact', JSON.stringify({ protected: parts[0], ciphertext: parts[3] }), 'PACKET_MALFORMED');
   refuse('signed but not encrypted (bare JWS)', goodJws, 'PACKET_MALFORMED');
   refuse('not UTF-8 bytes', Buffer.from([0xff, 0xfe, 0x00, 0x2e, 0xc3, 0x28]), 'PACKET_MALFORMED');
   refuse('header is not JSON', replacePart(sealed, 0, b64url('not json')), 'PACKET_MALFORMED');
   refuse('truncated inside the header', sealed.slice(0, 10), 'PACKET_MALFORMED');
-  refuse('truncated after the encrypted key', sealed.split('.').slice(0, 2).join('.'), 'PACKET_MALFORMED');
+  refuse('truncated after the encrypted key', parts.slice(0, 2).join('.'), 'PACKET_MALFORMED');
   refuse('truncated to half', sealed.slice(0, Math.floor(sealed.length / 2)), 'PACKET_MALFORMED');
-  refuse('truncated: tag missing', sealed.split('.').slice(0, 4).join('.') + '.', 'PACKET_MALFORMED');
+  refuse('truncated: tag missing', `${parts.slice(0, 4).join('.')}.`, 'PACKET_MALFORMED');
   refuse('truncated: last character of the tag', sealed.slice(0, -1), 'PACKET_MALFORMED');
   refuse('truncated: last four characters of the tag', sealed.slice(0, -4), 'PACKET_MALFORMED');
   refuse('six parts', `${sealed}.AAAA`, 'PACKET_MALFORMED');
   refuse('oversized garbage', 'A'.repeat(DEFAULT_MAX_PACKET_BYTES + 1), 'PACKET_TOO_LARGE');
   const huge = validPacket({}, env.now);
-  huge.biometrics = Array.from({ length: 12 }, (_, i) => ({ modality: 'FINGER', position: `F_${String.fromCharCode(65 + i)}`, format: 'SYNTHETIC', template: 'A'.repeat(200_000), quality: 90 }));
+  huge.biometrics = 'ABCDEFGHIJKL'.split('').map((c) => ({
+    modality: 'FINGER',
+    position: `F_${c}`,
+    format: 'SYNTHETIC',
+    template: 'A'.repeat(200_000),
+    quality: 90,
+  }));
   refuse('oversized authentic packet', Buffer.from(await env.seal(huge)), 'PACKET_TOO_LARGE');
 
   // A JWE, but not one the intake key opens.
-  refuse('encrypted to another key', await sealPacket(good, { device: env.device, intakePublicKey: env.otherIntake.publicKey, intakeKid: env.intake.kid }), 'PACKET_DECRYPTION_FAILED');
+  const toOtherKey = await sealPacket(good, { device: env.device, intakePublicKey: env.otherIntake.publicKey, intakeKid: env.intake.kid });
+  refuse('encrypted to another key', toOtherKey, 'PACKET_DECRYPTION_FAILED');
   refuse('altered encrypted key', flipInPart(sealed, 1), 'PACKET_DECRYPTION_FAILED');
   refuse('altered IV', flipInPart(sealed, 2), 'PACKET_DECRYPTION_FAILED');
   refuse('altered ciphertext', flipInPart(sealed, 3), 'PACKET_DECRYPTION_FAILED');
-  refuse('altered tag', replacePart(sealed, 4, (sealed.split('.')[4]![0] === 'A' ? 'B' : 'A') + sealed.split('.')[4]!.slice(1)), 'PACKET_DECRYPTION_FAILED');
-  refuse('altered header (extra field)', replacePart(sealed, 0, b64url(JSON.stringify({ ...decodeHeader(sealed), x: 1 }))), 'PACKET_DECRYPTION_FAILED');
-  refuse('header alg changed to dir', replacePart(sealed, 0, b64url(JSON.stringify({ ...decodeHeader(sealed), alg: 'dir' }))), 'PACKET_DECRYPTION_FAILED');
-  refuse('header enc changed to A128GCM', replacePart(sealed, 0, b64url(JSON.stringify({ ...decodeHeader(sealed), enc: 'A128GCM' }))), 'PACKET_DECRYPTION_FAILED');
-  const otherEpk = decodeHeader(await env.seal(good)).epk;
-  refuse('ephemeral key swapped', replacePart(sealed, 0, b64url(JSON.stringify({ ...decodeHeader(sealed), epk: otherEpk }))), 'PACKET_DECRYPTION_FAILED');
+  refuse('altered tag', replacePart(sealed, 4, (parts[4]![0] === 'A' ? 'B' : 'A') + parts[4]!.slice(1)), 'PACKET_DECRYPTION_FAILED');
+  refuse('altered header (extra field)', withJweHeader({ x: 1 }), 'PACKET_DECRYPTION_FAILED');
+  refuse('header alg changed to dir', withJweHeader({ alg: 'dir' }), 'PACKET_DECRYPTION_FAILED');
+  refuse('header enc changed to A128GCM', withJweHeader({ enc: 'A128GCM' }), 'PACKET_DECRYPTION_FAILED');
+  refuse('ephemeral key swapped', withJweHeader({ epk: decodeHeader(await env.seal(good)).epk }), 'PACKET_DECRYPTION_FAILED');
 
   // Decrypts, but the inside is not a signed packet the platform accepts.
-  refuse('encrypted JSON, not a JWS', await encrypt(goodJson), 'PACKET_MALFORMED');
-  refuse('JWS missing x5c', await encrypt(await signJwsWith({ alg: 'ES256' }, goodJson, env.device.privateKey)), 'PACKET_MALFORMED');
-  refuse('JWS with an empty x5c', await encrypt(await signJwsWith({ alg: 'ES256', x5c: [] }, goodJson, env.device.privateKey)), 'PACKET_MALFORMED');
-  refuse('JWS x5c not a certificate', await encrypt(await signJwsWith({ alg: 'ES256', x5c: ['bm90IGEgY2VydGlmaWNhdGU='] }, goodJson, env.device.privateKey)), 'PACKET_MALFORMED');
   const x5c = [derBase64(env.device)];
-  refuse('JWS alg none', await encrypt(`${b64url(JSON.stringify({ alg: 'none', x5c }))}.${b64url(goodJson)}.`), 'PACKET_SIGNATURE_INVALID');
-  const hsInput = `${b64url(JSON.stringify({ alg: 'HS256', x5c }))}.${b64url(goodJson)}`;
+  refuse('encrypted JSON, not a JWS', await encrypt(goodJson), 'PACKET_MALFORMED');
+  refuse('JWS missing x5c', await signedWith({ alg: 'ES256' }), 'PACKET_MALFORMED');
+  refuse('JWS with an empty x5c', await signedWith({ alg: 'ES256', x5c: [] }), 'PACKET_MALFORMED');
+  refuse('JWS x5c not a certificate', await signedWith({ alg: 'ES256', x5c: [b64('not a certificate')] }), 'PACKET_MALFORMED');
+  refuse('JWS alg none', await withSignature({ alg: 'none', x5c }, ''), 'PACKET_SIGNATURE_INVALID');
   // The classic confusion: HMAC keyed with the signer's public certificate.
-  const hsSig = createHmac('sha256', env.device.certificatePem).update(hsInput).digest('base64url');
-  refuse('JWS alg HS256 keyed with the certificate', await encrypt(`${hsInput}.${hsSig}`), 'PACKET_SIGNATURE_INVALID');
-  refuse('JWS alg ES384 claimed', await encrypt(await signJwsWith({ alg: 'ES384', x5c }, goodJson, env.device.privateKey)), 'PACKET_SIGNATURE_INVALID');
+  const hsHeader = b64url(JSON.stringify({ alg: 'HS256', x5c }));
+  const hsSignature = createHmac('sha256', env.device.certificatePem).update(`${hsHeader}.${b64url(goodJson)}`).digest('base64url');
+  refuse('JWS alg HS256 keyed with the certificate', await withSignature(hsHeader, hsSignature), 'PACKET_SIGNATURE_INVALID');
+  refuse('JWS alg ES384 claimed', await signedWith({ alg: 'ES384', x5c }), 'PACKET_SIGNATURE_INVALID');
 
   // Signer not trusted, or not valid now.
-  refuse('self-signed signer', await env.seal(good, env.selfSignedDevice), 'PACKET_SIGNER_UNTRUSTED');
-  refuse('signer certified by another CA', await env.seal(good, env.foreignDevice), 'PACKET_SIGNER_UNTRUSTED');
-  refuse('signer certified by a CA forging the trusted name', await env.seal(good, env.impostorDevice), 'PACKET_SIGNER_UNTRUSTED');
+  refuse('self-signed signer', await sealAs(env.selfSignedDevice), 'PACKET_SIGNER_UNTRUSTED');
+  refuse('signer certified by another CA', await sealAs(env.foreignDevice), 'PACKET_SIGNER_UNTRUSTED');
+  refuse('signer certified by a CA forging the trusted name', await sealAs(env.impostorDevice), 'PACKET_SIGNER_UNTRUSTED');
   const caAsDevice = { certificatePem: env.ca.certificatePem, privateKey: env.ca.keys.privateKey };
-  refuse('the trusted CA certificate used as signer', await sealPacket(good, { device: caAsDevice, intakePublicKey: env.intake.publicKey, intakeKid: env.intake.kid }), 'PACKET_SIGNER_UNTRUSTED');
-  const withTrustedCaInChain = { ...env.foreignDevice, chainPems: [env.ca.certificatePem] };
-  refuse('foreign signer with the trusted CA appended to x5c', await sealPacket(good, { device: withTrustedCaInChain, intakePublicKey: env.intake.publicKey, intakeKid: env.intake.kid }), 'PACKET_SIGNER_UNTRUSTED');
-  refuse('expired signer', await env.seal(good, env.expiredDevice), 'PACKET_SIGNER_EXPIRED');
-  refuse('not-yet-valid signer', await env.seal(good, env.notYetValidDevice), 'PACKET_SIGNER_EXPIRED');
+  refuse('the trusted CA certificate used as signer', await sealAs(caAsDevice), 'PACKET_SIGNER_UNTRUSTED');
+  const trustedCaAppended = { ...env.foreignDevice, chainPems: [env.ca.certificatePem] };
+  refuse('foreign signer with the trusted CA appended to x5c', await sealAs(trustedCaAppended), 'PACKET_SIGNER_UNTRUSTED');
+  refuse('expired signer', await sealAs(env.expiredDevice), 'PACKET_SIGNER_EXPIRED');
+  refuse('not-yet-valid signer', await sealAs(env.notYetValidDevice), 'PACKET_SIGNER_EXPIRED');
 
   // Signature that does not hold.
-  const [h, , s] = goodJws.split('.') as [string, string, string];
+  const [jwsHeader, , signature] = goodJws.split('.') as [string, string, string];
   const altered = canonicalJson({ ...good, demographics: { ...good.demographics, surname: 'Trovoada' } });
-  refuse('altered payload, original signature', await encrypt(`${h}.${b64url(altered)}.${s}`), 'PACKET_SIGNATURE_INVALID');
-  refuse('signed by another key than the certificate', await encrypt(await signJwsWith({ alg: 'ES256', x5c }, goodJson, env.otherDevice.privateKey)), 'PACKET_SIGNATURE_INVALID');
-  refuse('signature bytes truncated', await encrypt(`${h}.${b64url(goodJson)}.${b64url(Buffer.from(s, 'base64url').subarray(0, 48))}`), 'PACKET_SIGNATURE_INVALID');
-  refuse('signature all zeros', await encrypt(`${h}.${b64url(goodJson)}.${b64url(new Uint8Array(64))}`), 'PACKET_SIGNATURE_INVALID');
+  refuse('altered payload, original signature', await encrypt(`${jwsHeader}.${b64url(altered)}.${signature}`), 'PACKET_SIGNATURE_INVALID');
+  refuse('signed by another key than the certificate', await signedWith({ alg: 'ES256', x5c }, env.otherDevice.privateKey), 'PACKET_SIGNATURE_INVALID');
+  const truncatedSignature = b64url(Buffer.from(signature, 'base64url').subarray(0, 48));
+  refuse('signature bytes truncated', await withSignature(jwsHeader, truncatedSignature), 'PACKET_SIGNATURE_INVALID');
+  refuse('signature all zeros', await withSignature(jwsHeader, b64url(new Uint8Array(64))), 'PACKET_SIGNATURE_INVALID');
 
   // Authentic, but the payload is not a packet.
   const notJson = 'regId=10031-00001-20260101000000';
@@ -299,7 +321,17 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
     authenticated: true,
     packetHash: sha256Hex(notJson),
   });
+  const deep = `${'['.repeat(200_000)}${']'.repeat(200_000)}`;
+  cases.push({
+    name: 'signed payload nested 200 000 deep',
+    body: await encrypt(await signPacketPayload(deep, env.device)),
+    expectedCode: 'PACKET_MALFORMED',
+    authenticated: true,
+    packetHash: sha256Hex(deep),
+  });
   await authentic('payload is a JSON array', [good], 'PACKET_SCHEMA_INVALID');
+  const withProto = JSON.parse(JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},')) as unknown;
+  await authentic('payload with a __proto__ key', withProto, 'PACKET_SCHEMA_INVALID');
   await authentic('payload is null', null, 'PACKET_SCHEMA_INVALID');
   await authentic('missing demographics', mutated(good, (p) => delete p.demographics), 'PACKET_SCHEMA_INVALID');
   await authentic('missing regId', mutated(good, (p) => delete p.regId), 'PACKET_SCHEMA_INVALID');
@@ -330,10 +362,12 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   const minutesFromNow = (m: number) => new Date(env.now.getTime() + m * 60_000).toISOString();
   await authentic('date of birth on February 30', mutated(good, (p) => (p.demographics.dateOfBirth = '2023-02-30')), 'PACKET_IMPOSSIBLE_DATE');
   await authentic('date of birth in month 13', mutated(good, (p) => (p.demographics.dateOfBirth = '2001-13-01')), 'PACKET_IMPOSSIBLE_DATE');
-  await authentic('date of birth in the future', mutated(good, (p) => (p.demographics.dateOfBirth = `${env.now.getUTCFullYear() + 1}-01-01`)), 'PACKET_IMPOSSIBLE_DATE');
+  const nextYear = `${env.now.getUTCFullYear() + 1}-01-01`;
+  await authentic('date of birth in the future', mutated(good, (p) => (p.demographics.dateOfBirth = nextYear)), 'PACKET_IMPOSSIBLE_DATE');
   await authentic('date of birth before 1900', mutated(good, (p) => (p.demographics.dateOfBirth = '1899-12-31')), 'PACKET_IMPOSSIBLE_DATE');
-  await authentic('capture ended before it started', mutated(good, (p) => (p.capture = { startedAt: minutesFromNow(-10), completedAt: minutesFromNow(-20) })), 'PACKET_IMPOSSIBLE_DATE');
-  await authentic('capture in the future', mutated(good, (p) => (p.capture = { startedAt: minutesFromNow(50), completedAt: minutesFromNow(60) })), 'PACKET_IMPOSSIBLE_DATE');
+  const captured = (start: number, end: number) => mutated(good, (p) => (p.capture = { startedAt: minutesFromNow(start), completedAt: minutesFromNow(end) }));
+  await authentic('capture ended before it started', captured(-10, -20), 'PACKET_IMPOSSIBLE_DATE');
+  await authentic('capture in the future', captured(50, 60), 'PACKET_IMPOSSIBLE_DATE');
   await authentic('capture timestamp on February 30', mutated(good, (p) => (p.capture.startedAt = '2024-02-30T10:00:00Z')), 'PACKET_IMPOSSIBLE_DATE');
   await authentic(
     'born after the capture',

@@ -1,0 +1,118 @@
+import { expect } from 'chai';
+import type { FastifyInstance } from 'fastify';
+import { type EventStore, PostgresDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, createLogger } from '@registo/infra';
+import { ApiTokens, createHttpApp, registerIntakeRoutes } from '@registo/gateways';
+import { ErrorCodes, type ErrorCode } from '@registo/schemas';
+import {
+  type PacketTestEnv,
+  buildHostileCorpus,
+  createPacketTestEnv,
+  createTestDatabase,
+  replayedWithOtherContent,
+  validPacket,
+  type TestDatabase,
+} from '../src/index.js';
+
+interface Answer {
+  status: number;
+  contentType: string;
+  body: Record<string, unknown>;
+}
+
+describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel submissions', function () {
+  this.timeout(300_000);
+  let db: TestDatabase;
+  let driver: PostgresDriver;
+  let store: EventStore;
+  let app: FastifyInstance;
+  let url: string;
+  let env: PacketTestEnv;
+
+  const post = async (body: string | Buffer): Promise<Answer> => {
+    const res = await fetch(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body });
+    return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: (await res.json()) as Record<string, unknown> };
+  };
+
+  before(async () => {
+    env = await createPacketTestEnv();
+    db = await createTestDatabase();
+    driver = new PostgresDriver({ connectionString: db.url });
+    store = await SqlEventStore.open(driver);
+    const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    app = createHttpApp(createLogger('silent'));
+    registerIntakeRoutes(app, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
+    url = await app.listen({ port: 0, host: '127.0.0.1' });
+  });
+  after(async () => {
+    await app?.close();
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('refuses every hostile packet with its stable code; only authentic packets naming their id leave a PacketRejected', async () => {
+    const corpus = await buildHostileCorpus(env);
+    expect(corpus.length).to.be.at.least(40);
+    const before = await store.headPosition();
+    for (const c of corpus) {
+      const a = await post(c.body);
+      expect(a.status, c.name).to.equal(ErrorCodes[c.expectedCode as ErrorCode]);
+      expect(a.status, c.name).to.be.below(500);
+      expect(a.contentType, c.name).to.match(/^application\/problem\+json/);
+      expect(a.body.code, c.name).to.equal(c.expectedCode);
+    }
+    const written = (await store.readAll({ fromPosition: before + 1 })).filter((e) => e.position > before);
+    const known = corpus.filter((c) => c.regId !== undefined);
+    expect(written.map((e) => e.type)).to.deep.equal(known.map(() => 'PacketRejected'));
+    for (const c of known) {
+      const stream = await store.readStream(`enrollment-${c.regId}`);
+      expect(stream, c.name).to.have.length(1);
+      expect(stream[0]!.data, c.name).to.include({ code: c.expectedCode, packetHash: c.packetHash ?? stream[0]!.data.packetHash });
+    }
+    // The same hostile packets again: the same answers, nothing more written.
+    const head = await store.headPosition();
+    for (const c of corpus) expect((await post(c.body)).body.code, c.name).to.equal(c.expectedCode);
+    expect(await store.headPosition()).to.equal(head);
+  });
+
+  it('a re-upload gets the same answer; another packet under a used registration id is refused and changes nothing', async () => {
+    const packet = validPacket();
+    const body = await env.seal(packet);
+    const first = await post(body);
+    expect(first.status).to.equal(202);
+    expect(first.body).to.include({ regId: packet.regId, status: 'ACCEPTED' });
+    // Store-and-forward clients re-upload, possibly re-encrypted: the content decides.
+    const again = await post(await env.seal(packet));
+    expect(again).to.deep.equal(first);
+    const stream = await store.readStream(`enrollment-${packet.regId}`);
+    expect(stream.map((e) => e.type)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated']);
+    const other = await post(await env.seal(replayedWithOtherContent(packet)));
+    expect(other.status).to.equal(409);
+    expect(other.body.code).to.equal('PACKET_ID_REUSED');
+    expect(await store.readStream(`enrollment-${packet.regId}`)).to.have.length(2);
+  });
+
+  it('the same packet submitted 20 times in parallel makes one enrollment', async () => {
+    const packet = validPacket();
+    const body = await env.seal(packet);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => post(body)));
+    for (const a of answers) expect(a).to.deep.equal(answers[0]);
+    expect(answers[0]!.status).to.equal(202);
+    const stream = await store.readStream(`enrollment-${packet.regId}`);
+    expect(stream.map((e) => e.type)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated']);
+    const all = await store.readAll();
+    expect(all.filter((e) => e.type === 'EnrollmentSubmitted' && e.data.regId === packet.regId)).to.have.length(1);
+  });
+
+  it('packet status and timeline need a token and name the steps', async () => {
+    const packet = validPacket();
+    await post(await env.seal(packet));
+    const anonymous = await fetch(`${url}/v1/packets/${packet.regId}`);
+    expect(anonymous.status).to.equal(401);
+    const res = await fetch(`${url}/v1/packets/${packet.regId}`, { headers: { authorization: 'Bearer tok' } });
+    const status = (await res.json()) as { status: string; timeline: Array<{ type: string }> };
+    expect(status.status).to.equal('VALIDATED');
+    expect(status.timeline.map((t) => t.type)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated']);
+    expect((await fetch(`${url}/v1/packets/10031-00001-20990101000000`, { headers: { authorization: 'Bearer tok' } })).status).to.equal(404);
+    expect((await fetch(`${url}/v1/packets/not-an-id`, { headers: { authorization: 'Bearer tok' } })).status).to.equal(400);
+  });
+});
