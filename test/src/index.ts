@@ -3,3 +3,4 @@ export * from './support/events.js';
 export * from './support/kafka.js';
 export * from './support/lifecycles.js';
 export * from './support/hostile-packets.js';
+export * from './support/population-packets.js';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
+import { benchEnroll } from '../bench/enroll.js';
 import { printReport } from '../bench/report.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -49,6 +50,18 @@ export function registerBench(program: Command): void {
     .addHelpText('after', '\nBrings up the local Kafka and registry first (registo infra up); uses KAFKA_BROKERS / SCHEMA_REGISTRY_URL if set.')
     .action(async (o: { json?: boolean; databaseUrl: string; events: number; rate: number; seconds: number }) => {
       const report = await benchMirror({ adminUrl: o.databaseUrl, settings: kafkaSettings(), events: o.events, rate: o.rate, seconds: o.seconds });
+      printReport(report, o.json === true);
+    });
+
+  benchCommand(bench, 'enroll', 'enrollments/s from packet upload to identity created, and upload→identity p50/p99, with all real components and simulators, beside the store\'s own append rate for the same number of events')
+    .option('--enrollments <n>', 'clean packets to enrol', int, 2000)
+    .option('--concurrency <n>', 'uploads in flight', int, 32)
+    .option('--transport <kind>', 'consumers read Kafka topics (kafka) or the store subscription (store)', 'kafka')
+    .option('--foreigners <share>', 'share of foreigners (checked with Immigration)', Number, 0.15)
+    .addHelpText('after', '\nStarts the whole platform in this process on a throw-away database: intake, mirror, process, projector, SIGA/Immigration/ABIS simulators.\nThe baseline appends the same number of events the run wrote, one per append, 32 writers, and is shown in enrollments/s (÷ events per enrollment).')
+    .action(async (o: { json?: boolean; databaseUrl: string; enrollments: number; concurrency: number; transport: string; foreigners: number }) => {
+      if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
+      const report = await benchEnroll({ adminUrl: o.databaseUrl, enrollments: o.enrollments, concurrency: o.concurrency, transport: o.transport, settings: kafkaSettings(), share: { foreigners: o.foreigners } });
       printReport(report, o.json === true);
     });
 }

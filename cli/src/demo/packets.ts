@@ -52,6 +52,8 @@ export interface DemoPacketOptions {
   /** Index of the first citizen and foreigner to enrol (so that a second run enrols new people). */
   firstPerson?: number;
   operatorId?: string;
+  /** Skip people the registries would refuse (deceased citizens, permits not valid): every clean packet then ends approved. */
+  eligibleOnly?: boolean;
   /** The time in the registration ids (default: now), so runs never reuse an id. */
   now?: Date;
 }
@@ -94,6 +96,14 @@ export class DemoPacketFactory {
   }
 
   private newPerson(foreigner: boolean): Person {
+    for (;;) {
+      const person = this.anyPerson(foreigner);
+      if (!this.options.eligibleOnly) return person;
+      if (person.citizen?.civilStatus !== 'DECEASED' && (!person.foreigner || person.foreigner.status === 'VALID')) return person;
+    }
+  }
+
+  private anyPerson(foreigner: boolean): Person {
     const p = this.options.population;
     if (foreigner && this.nextForeigner < p.foreignerCount) {
       const f = p.foreigner(this.nextForeigner++);

@@ -17,18 +17,19 @@ import {
   type EnrollmentState,
   type IdentityRecord,
   type UinPolicy,
+  DEFAULT_UIN_POLICY,
   changedFields,
-  createIdentityWithNewUin,
   enrollmentDecider,
   enrollmentStreamId,
   fold,
+  generateUin,
   handleCommand,
   identityDecider,
   identityRecordOf,
   identityStreamId,
   keyedDigitSource,
 } from '@registo/producers';
-import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
+import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type IdentityEventData, type SealedData, isRegistoError } from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
 import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, nextActions } from './enrollment-process.js';
 
@@ -52,6 +53,9 @@ export interface EnrollmentProcessDeps {
 }
 
 const ACTOR = { id: 'enrollment-process', role: 'system' } as const;
+/** Numbers of the keyed sequence tried before giving up, when they belong to other enrollments. */
+const MAX_UIN_COLLISIONS = 20;
+type IdentityCommandData = IdentityEventData['IdentityCreated'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface EnrollmentProcess extends OutsideWorldHandler {
@@ -122,12 +126,16 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
   }
 
   async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState): Promise<void> {
-    const { sealed, personal } = await submission(regId);
+    const { history, sealed, personal } = await submission(regId);
     const data = await personal();
     if (state.packetType !== 'NEW') {
       if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
       return updateIdentity(event, regId, data.uin, data);
     }
+    // Already found a possible duplicate (this is a redelivery): the officer has the case. Asking
+    // again could name the same person differently — by now under their UIN rather than their
+    // pending enrollment — and add a second suspicion to a case already queued.
+    if ((fold(enrollmentDecider, history) as EnrollmentState).suspectedDuplicates.length > 0) return;
     const d = data.demographics;
     const number = state.residency === 'CITIZEN' ? d.civilRegistryNumber : `permit:${d.residencePermitNumber}`;
     if (number) {
@@ -157,13 +165,30 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
     const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
     const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? blindIndex(data.demographics.civilRegistryNumber, deps.indexKey) : null;
-    const created = await createIdentityWithNewUin(
-      deps.store,
-      { regId, residency: state.residency!, sealed, civilRegistryIndex },
-      { draw: keyedDigitSource(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
-    );
-    await claims.recordUin(regId, created.uin);
-    await command(event, { type: 'ApproveEnrollment', regId, uin: created.uin });
+    const uin = await createIdentity(event, { regId, residency: state.residency!, sealed, civilRegistryIndex });
+    await claims.recordUin(regId, uin);
+    await command(event, { type: 'ApproveEnrollment', regId, uin });
+  }
+
+  /**
+   * Creates the enrollment's identity under the first number of its keyed sequence that is not
+   * someone else's, or finds the one it created before. Two deliveries of the same event may
+   * allocate at the same moment: both draw the same number and one append wins. The other must
+   * not take that number for someone else's and draw on (a second identity for one person): it
+   * reads the stream again (handleCommand's retry), where the decider answers "already created
+   * by this enrollment". Only a number held by another enrollment makes it draw the next one.
+   */
+  async function createIdentity(event: EventEnvelope, data: Omit<IdentityCommandData, 'uin'>): Promise<string> {
+    const draw = keyedDigitSource(deps.uinKey, data.regId);
+    for (let collisions = 0; ; collisions++) {
+      const uin = generateUin(deps.uinPolicy ?? DEFAULT_UIN_POLICY, draw);
+      try {
+        await handleCommand(deps.store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { metadata: metadataFrom(event) });
+        return uin;
+      } catch (e) {
+        if (!(e instanceof CommandRejected && e.reason === 'IDENTITY_EXISTS') || collisions >= MAX_UIN_COLLISIONS) throw e;
+      }
+    }
   }
 
   async function updateIdentity(event: EventEnvelope, regId: string, uin: string, known?: EnrollmentPersonalData): Promise<void> {

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type EventStore, type SqlDriver, blindIndex } from '@registo/infra';
-import { handleCommand, identityDecider, identityStreamId } from '@registo/producers';
+import { CommandRejected, handleCommand, identityDecider, identityStreamId } from '@registo/producers';
 import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
 import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
@@ -14,7 +14,9 @@ export interface QueryDeps {
 
 const statusBody = {
   type: 'object',
-  additionalProperties: false,
+  // Not `additionalProperties: false`: Fastify's validator silently strips what that keyword
+  // forbids (removeAdditional), so an unknown field would be dropped instead of refused.
+  propertyNames: { enum: ['status', 'reason'] },
   required: ['status', 'reason'],
   properties: { status: { type: 'string', enum: [...IDENTITY_STATUSES] }, reason: { type: 'string', minLength: 3, maxLength: 2000 } },
 } as const;
@@ -43,17 +45,25 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: QueryDeps): v
 
   app.post<{ Params: { uin: string }; Body: { status: IdentityStatus; reason: string } }>(
     '/v1/identities/:uin/status',
-    { schema: { body: statusBody } },
+    // Who is asking comes before what they send: an anonymous or unentitled caller gets 401/403, not the body's schema.
+    { schema: { body: statusBody }, onRequest: async (request) => void deps.tokens.authorize(request, ['identity_officer']) },
     async (request) => {
       const actor = deps.tokens.authorize(request, ['identity_officer']);
       const { uin } = request.params;
-      const result = await handleCommand(
-        deps.store,
-        identityDecider,
-        identityStreamId(uin),
-        { type: 'ChangeIdentityStatus', uin, to: request.body.status, reason: request.body.reason, source: `officer:${actor.id}` },
-        { metadata: { correlationId: `identity-${uin}`, actor: { id: actor.id, role: actor.role } } },
-      );
+      let result;
+      try {
+        result = await handleCommand(
+          deps.store,
+          identityDecider,
+          identityStreamId(uin),
+          { type: 'ChangeIdentityStatus', uin, to: request.body.status, reason: request.body.reason, source: `officer:${actor.id}` },
+          { metadata: { correlationId: `identity-${uin}`, actor: { id: actor.id, role: actor.role } } },
+        );
+      } catch (e) {
+        // No such identity is a 404, as for GET /v1/identities/:uin, not a refused command.
+        if (e instanceof CommandRejected && e.reason === 'IDENTITY_NOT_FOUND') throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
+        throw e;
+      }
       return { uin, status: result.state.status, changed: result.events.length > 0 };
     },
   );

@@ -134,20 +134,53 @@ async function verifySignature(jws: string, trust: PacketTrust, now: Date): Prom
   if (header.alg !== PACKET_SIGNATURE_ALG) {
     throw packetError('PACKET_SIGNATURE_INVALID', `JWS alg ${clip(header.alg)} is not ${PACKET_SIGNATURE_ALG}`, ANONYMOUS);
   }
-  const chain = parseX5c(header.x5c);
-  if (!chain) throw malformed('x5c is missing or is not a list of base64 DER certificates');
-
-  const signer = await verifySignerChain(chain, parseTrustedCas(trust.trustedCaPems), now);
-  const key = createPublicKey({ key: Buffer.from(chain[0]!.publicKey.rawData), format: 'der', type: 'spki' });
-  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
-    throw packetError('PACKET_SIGNATURE_INVALID', 'the signer certificate does not hold a P-256 key', ANONYMOUS);
-  }
+  const { signer, key } = await trustedSigner(header.x5c, trust, now, malformed);
   try {
     const { payload } = await compactVerify(jws, key, { algorithms: [PACKET_SIGNATURE_ALG] });
     return { payload, signer };
   } catch {
     throw packetError('PACKET_SIGNATURE_INVALID', `the signature does not verify with the key of signer '${signer.deviceId}'`, ANONYMOUS);
   }
+}
+
+interface TrustedSigner {
+  signer: PacketSigner;
+  key: KeyObject;
+  /** The window in which every certificate on the path (and every trusted CA) is valid. */
+  validFrom: number;
+  validUntil: number;
+}
+
+/**
+ * Chains already verified, by x5c and trust anchors. A registration client signs thousands of
+ * packets with one certificate: parsing and verifying its chain once, then only checking the
+ * time against the path's validity window, keeps the certificate work off the per-packet path.
+ */
+const SIGNER_CACHE = new Map<string, TrustedSigner>();
+const SIGNER_CACHE_SIZE = 1024;
+
+async function trustedSigner(x5c: unknown, trust: PacketTrust, now: Date, malformed: (why: string) => Error): Promise<TrustedSigner> {
+  const cacheKey = `${JSON.stringify(x5c)}\n${trust.trustedCaPems.join('\n')}`;
+  const cached = SIGNER_CACHE.get(cacheKey);
+  if (cached && now.getTime() >= cached.validFrom && now.getTime() <= cached.validUntil) return cached;
+  const chain = parseX5c(x5c);
+  if (!chain) throw malformed('x5c is missing or is not a list of base64 DER certificates');
+  const anchors = parseTrustedCas(trust.trustedCaPems);
+  const signer = await verifySignerChain(chain, anchors, now);
+  const key = createPublicKey({ key: Buffer.from(chain[0]!.publicKey.rawData), format: 'der', type: 'spki' });
+  if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw packetError('PACKET_SIGNATURE_INVALID', 'the signer certificate does not hold a P-256 key', ANONYMOUS);
+  }
+  const certs = [...chain, ...anchors];
+  const entry: TrustedSigner = {
+    signer,
+    key,
+    validFrom: Math.max(...certs.map((c) => c.notBefore.getTime())),
+    validUntil: Math.min(...certs.map((c) => c.notAfter.getTime())),
+  };
+  if (SIGNER_CACHE.size >= SIGNER_CACHE_SIZE) SIGNER_CACHE.delete(SIGNER_CACHE.keys().next().value!);
+  SIGNER_CACHE.set(cacheKey, entry);
+  return entry;
 }
 
 /** Header values come from anyone: quote them, and keep them short, before they reach a log. */

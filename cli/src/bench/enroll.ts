@@ -1,0 +1,150 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ensureInfra } from '@registo/deploy';
+import { type KafkaSettings, createLogger, issueDeviceCertificate, loadConfig, loadPlatformKeys, openEventStore } from '@registo/infra';
+import { createPopulation } from '@registo/simulators';
+import { startPlatform } from '../platform.js';
+import { type DemoPacket, DemoPacketFactory } from '../demo/packets.js';
+import { pool, submitPacket } from '../demo/client.js';
+import { type BenchReport, metric, percentile, progress } from './report.js';
+import { benchEvent, withBenchDatabase } from './fixtures.js';
+
+export interface EnrollBenchOptions {
+  adminUrl: string;
+  enrollments: number;
+  concurrency: number;
+  /** Where consumers read the log: Kafka topics (deployed form) or the store's subscription (embedded form). */
+  transport: 'kafka' | 'store';
+  settings: KafkaSettings;
+  share: { foreigners: number };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Single-event appends by `writers` concurrent writers: the store's own rate for the same number of events. */
+async function appendBaseline(url: string, events: number, writers: number): Promise<{ perSecond: number; latencies: number[] }> {
+  const store = await openEventStore({ kind: 'postgres', url, maxConnections: 16 });
+  const latencies: number[] = [];
+  const bar = progress('baseline: single-event appends', events);
+  let next = 0;
+  const started = performance.now();
+  try {
+    await Promise.all(
+      Array.from({ length: writers }, async () => {
+        for (let i = next++; i < events; i = next++) {
+          const t = performance.now();
+          await store.append(`enrollment-baseline${i}`, [benchEvent(`B${i}`)], { expectedRevision: 'no_stream' });
+          latencies.push(performance.now() - t);
+          bar.tick();
+        }
+      }),
+    );
+  } finally {
+    bar.stop();
+    await store.close();
+  }
+  return { perSecond: events / ((performance.now() - started) / 1000), latencies };
+}
+
+/**
+ * Enrollments from upload to identity, with everything real: the intake over HTTP, PostgreSQL,
+ * Kafka (mirror, process and projector reading topics), the SIGA, Immigration and ABIS
+ * simulators over HTTP. Clean packets only, so every one should end with an identity.
+ */
+export async function benchEnroll(o: EnrollBenchOptions): Promise<BenchReport> {
+  if (o.transport === 'kafka') await ensureInfra();
+  const keysDir = mkdtempSync(join(tmpdir(), 'registo-bench-keys-'));
+  try {
+    return await withBenchDatabase(o.adminUrl, async (url) => {
+      const env: NodeJS.ProcessEnv = {
+        DATABASE_URL: url,
+        REGISTO_DB_POOL_SIZE: '20',
+        REGISTO_SIMULATORS: 'on',
+        REGISTO_SIGA_PORT: '0',
+        REGISTO_IMMIGRATION_PORT: '0',
+        REGISTO_ABIS_PORT: '0',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        REGISTO_KEYS_FILE: join(keysDir, 'keys.json'),
+        REGISTO_API_TOKENS: 'bench:bench:operator',
+        ...(o.transport === 'kafka'
+          ? { KAFKA_BROKERS: o.settings.brokers.join(','), SCHEMA_REGISTRY_URL: o.settings.registryUrl, REGISTO_TOPIC_PREFIX: `benchenroll${Date.now().toString(36)}` }
+          : {}),
+      };
+      // LOG_LEVEL=warn shows what the platform says during the run (on stderr-like stdout lines).
+      const platform = await startPlatform(loadConfig(env), createLogger((process.env.LOG_LEVEL as 'warn' | undefined) ?? 'silent'));
+      const db = new pg.Pool({ connectionString: url, max: 2 });
+      let events = 0;
+      let perSecond = 0;
+      const latencies: number[] = [];
+      try {
+        const keys = await loadPlatformKeys(env.REGISTO_KEYS_FILE!);
+        const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'bench-client-01', centreId: '10031' });
+        const factory = new DemoPacketFactory({
+          population: createPopulation({ citizens: Math.max(10_000, o.enrollments), foreigners: Math.max(1_000, o.enrollments) }),
+          device,
+          intake: keys.intakeKey,
+          mix: { foreigners: o.share.foreigners, discrepancies: 0, duplicates: 0, invalid: 0 },
+          eligibleOnly: true,
+        });
+        const gen = progress('generating signed, encrypted packets', o.enrollments);
+        const packets: DemoPacket[] = [];
+        for (let i = 0; i < o.enrollments; i++) {
+          packets.push(await factory.packet(i));
+          gen.tick();
+        }
+        gen.stop();
+        const submittedAt = new Map<string, number>();
+        const started = Date.now();
+        const up = progress('uploading', o.enrollments);
+        const uploads = pool(packets, o.concurrency, async (p) => {
+          submittedAt.set(p.regId, Date.now());
+          const r = await submitPacket(platform.url!, p.regId, p.body);
+          up.tick();
+          if (r.httpStatus !== 202) throw new Error(`packet ${p.regId} refused: ${r.code}`);
+        });
+        const identities = async (): Promise<number> => (await db.query(`SELECT count(*)::int AS n FROM registo_events WHERE type = 'IdentityCreated'`)).rows[0].n as number;
+        await uploads;
+        up.stop();
+        const done = progress('identities created', o.enrollments);
+        let seen = 0;
+        const deadline = Date.now() + Math.max(120_000, o.enrollments * 200);
+        while (seen < o.enrollments && Date.now() < deadline) {
+          const n = await identities();
+          done.tick(n - seen);
+          seen = n;
+          if (seen < o.enrollments) await sleep(200);
+        }
+        done.stop();
+        if (seen < o.enrollments) throw new Error(`only ${seen} of ${o.enrollments} identities were created in time`);
+        const created = (await db.query(`SELECT data->>'regId' AS reg_id, metadata->>'recordedAt' AS at FROM registo_events WHERE type = 'IdentityCreated'`)).rows as Array<{ reg_id: string; at: string }>;
+        let last = 0;
+        for (const c of created) {
+          const at = Date.parse(c.at);
+          last = Math.max(last, at);
+          latencies.push(at - submittedAt.get(c.reg_id)!);
+        }
+        perSecond = o.enrollments / ((last - started) / 1000);
+        events = Number((await db.query('SELECT count(*)::int AS n FROM registo_events')).rows[0].n);
+      } finally {
+        await db.end();
+        await platform.close();
+      }
+      const eventsPerEnrollment = events / o.enrollments;
+      const baseline = await appendBaseline(url, events, 32);
+      return {
+        bench: 'enroll',
+        results: [
+          metric('enrollments_per_s', perSecond, 'enroll/s', 'store_append_rate_as_enrollments_per_s', baseline.perSecond / eventsPerEnrollment),
+          metric('submit_to_identity_p99_ms', percentile(latencies, 99), 'ms', 'single_append_p99_ms', percentile(baseline.latencies, 99)),
+          metric('submit_to_identity_p50_ms', percentile(latencies, 50), 'ms', 'single_append_p50_ms', percentile(baseline.latencies, 50)),
+          metric('events_per_enrollment', eventsPerEnrollment, 'events', 'events_appended_in_baseline', events),
+        ],
+      };
+    });
+  } finally {
+    rmSync(keysDir, { recursive: true, force: true });
+  }
+}
