@@ -55,7 +55,9 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
         },
       ];
     case 'AdjudicationDecided':
-      if (event.data.decision === 'APPROVE') return [{ kind: 'allocateIdentity', regId }];
+      // An officer's approval of a registry question (a mismatch, an outage) does not say the
+      // person is new: de-duplicate first. Approving a suspected duplicate does say it.
+      if (event.data.decision === 'APPROVE') return [state.suspectedDuplicates.length > 0 ? { kind: 'allocateIdentity', regId } : { kind: 'deduplicate', regId }];
       if (event.data.decision === 'TREAT_AS_UPDATE') return [{ kind: 'updateIdentity', regId, uin: event.data.targetUin! }];
       return [];
     // Intake checked the packet at the door (signature, chain, schema, dates, quality) and

@@ -17,19 +17,18 @@ import {
   type EnrollmentState,
   type IdentityRecord,
   type UinPolicy,
-  DEFAULT_UIN_POLICY,
   changedFields,
   enrollmentDecider,
   enrollmentStreamId,
   fold,
-  generateUin,
+  createIdentityWithNewUin,
   handleCommand,
   identityDecider,
   identityRecordOf,
   identityStreamId,
   keyedDigitSource,
 } from '@registo/producers';
-import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type IdentityEventData, type SealedData, isRegistoError } from '@registo/schemas';
+import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
 import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, nextActions } from './enrollment-process.js';
 
@@ -53,9 +52,6 @@ export interface EnrollmentProcessDeps {
 }
 
 const ACTOR = { id: 'enrollment-process', role: 'system' } as const;
-/** Numbers of the keyed sequence tried before giving up, when they belong to other enrollments. */
-const MAX_UIN_COLLISIONS = 20;
-type IdentityCommandData = IdentityEventData['IdentityCreated'];
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface EnrollmentProcess extends OutsideWorldHandler {
@@ -85,16 +81,22 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     }
   }
 
-  async function submission(regId: string): Promise<{ history: EventEnvelope[]; sealed: SealedData; personal: () => Promise<EnrollmentPersonalData> }> {
-    const history = await deps.store.readStream(enrollmentStreamId(regId));
+  /** The enrollment as read once per delivery: its whole stream, and its sealed packet (opened at most once). */
+  interface Submission {
+    history: EventEnvelope[];
+    sealed: SealedData;
+    personal(): Promise<EnrollmentPersonalData>;
+  }
+
+  function submissionOf(regId: string, history: EventEnvelope[]): Submission {
     const submitted = history.find((e) => e.type === 'EnrollmentSubmitted');
     if (!submitted) throw new Error(`enrollment ${regId} has no EnrollmentSubmitted`);
     const sealed = submitted.data.sealed as SealedData;
-    return { history, sealed, personal: () => deps.sealer.open<EnrollmentPersonalData>(sealed) };
+    let opened: Promise<EnrollmentPersonalData> | undefined;
+    return { history, sealed, personal: () => (opened ??= deps.sealer.open<EnrollmentPersonalData>(sealed)) };
   }
 
-  async function verifyExternally(event: EventEnvelope, a: Extract<ProcessAction, { kind: 'verifyExternally' }>): Promise<void> {
-    const { history, personal } = await submission(a.regId);
+  async function verifyExternally(event: EventEnvelope, a: Extract<ProcessAction, { kind: 'verifyExternally' }>, { history, personal }: Submission): Promise<void> {
     const now = fold(enrollmentDecider, history) as EnrollmentState;
     if (now.completedChecks.some((c) => c.checkId === a.checkId)) return;
     const attempt = now.checkAttempts[a.checkId] ?? 1;
@@ -125,12 +127,12 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     }
   }
 
-  async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState): Promise<void> {
-    const { history, sealed, personal } = await submission(regId);
+  async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission): Promise<void> {
+    const { history, personal } = submission;
     const data = await personal();
     if (state.packetType !== 'NEW') {
       if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
-      return updateIdentity(event, regId, data.uin, data);
+      return updateIdentity(event, regId, data.uin, submission);
     }
     // Already found a possible duplicate (this is a redelivery): the officer has the case. Asking
     // again could name the same person differently — by now under their UIN rather than their
@@ -151,48 +153,26 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       const candidateUin = (await claims.uinOf(best.referenceId)) ?? pendingCandidate(best.referenceId);
       return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'BIOMETRIC', score: best.score });
     }
-    return allocateIdentity(event, regId, state, sealed, data);
+    return allocateIdentity(event, regId, state, submission);
   }
 
-  async function allocateIdentity(event: EventEnvelope, regId: string, state: EnrollmentState, enrollmentSealed?: SealedData, known?: EnrollmentPersonalData): Promise<void> {
-    let sealedIn = enrollmentSealed;
-    let data = known;
-    if (!sealedIn || !data) {
-      const s = await submission(regId);
-      sealedIn = s.sealed;
-      data = await s.personal();
-    }
+  async function allocateIdentity(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission): Promise<void> {
+    const sealedIn = submission.sealed;
+    const data = await submission.personal();
     // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
     const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
     const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? blindIndex(data.demographics.civilRegistryNumber, deps.indexKey) : null;
-    const uin = await createIdentity(event, { regId, residency: state.residency!, sealed, civilRegistryIndex });
+    const { uin } = await createIdentityWithNewUin(
+      deps.store,
+      { regId, residency: state.residency!, sealed, civilRegistryIndex },
+      { draw: keyedDigitSource(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
+    );
     await claims.recordUin(regId, uin);
     await command(event, { type: 'ApproveEnrollment', regId, uin });
   }
 
-  /**
-   * Creates the enrollment's identity under the first number of its keyed sequence that is not
-   * someone else's, or finds the one it created before. Two deliveries of the same event may
-   * allocate at the same moment: both draw the same number and one append wins. The other must
-   * not take that number for someone else's and draw on (a second identity for one person): it
-   * reads the stream again (handleCommand's retry), where the decider answers "already created
-   * by this enrollment". Only a number held by another enrollment makes it draw the next one.
-   */
-  async function createIdentity(event: EventEnvelope, data: Omit<IdentityCommandData, 'uin'>): Promise<string> {
-    const draw = keyedDigitSource(deps.uinKey, data.regId);
-    for (let collisions = 0; ; collisions++) {
-      const uin = generateUin(deps.uinPolicy ?? DEFAULT_UIN_POLICY, draw);
-      try {
-        await handleCommand(deps.store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { metadata: metadataFrom(event) });
-        return uin;
-      } catch (e) {
-        if (!(e instanceof CommandRejected && e.reason === 'IDENTITY_EXISTS') || collisions >= MAX_UIN_COLLISIONS) throw e;
-      }
-    }
-  }
-
-  async function updateIdentity(event: EventEnvelope, regId: string, uin: string, known?: EnrollmentPersonalData): Promise<void> {
-    const data = known ?? (await (await submission(regId)).personal());
+  async function updateIdentity(event: EventEnvelope, regId: string, uin: string, submission: Submission): Promise<void> {
+    const data = await submission.personal();
     const identity = await deps.store.readStream(identityStreamId(uin));
     const created = identity.find((e) => e.type === 'IdentityCreated');
     if (!created) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
@@ -222,18 +202,18 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     await command(event, { type: 'ApproveEnrollment', regId, uin });
   }
 
-  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction): Promise<void> {
+  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, submission: () => Submission): Promise<void> {
     switch (a.kind) {
       case 'command':
         return command(event, a.command);
       case 'verifyExternally':
-        return verifyExternally(event, a);
+        return verifyExternally(event, a, submission());
       case 'deduplicate':
-        return deduplicate(event, a.regId, state);
+        return deduplicate(event, a.regId, state, submission());
       case 'allocateIdentity':
-        return allocateIdentity(event, a.regId, state);
+        return allocateIdentity(event, a.regId, state, submission());
       case 'updateIdentity':
-        return updateIdentity(event, a.regId, a.uin);
+        return updateIdentity(event, a.regId, a.uin, submission());
     }
   }
 
@@ -242,12 +222,14 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     categories: ['enrollment'],
     migrate: () => claims.migrate(),
     async handle(event: EventEnvelope): Promise<void> {
-      const history = await deps.store.readStream(event.streamId, { maxCount: event.revision + 1 });
+      const history = await deps.store.readStream(event.streamId);
       // Decide from the state right after this event, so a redelivery asks for exactly what
-      // the first delivery asked for.
+      // the first delivery asked for; act on the stream as it is now.
       const state = fold(enrollmentDecider, history.slice(0, event.revision + 1)) as EnrollmentState;
       const actions = nextActions(state, { type: event.type, data: event.data } as EnrollmentEvent, policy);
-      for (const a of actions) await perform(event, state, a);
+      let submission: Submission | undefined;
+      const regId = (event.data as { regId: string }).regId;
+      for (const a of actions) await perform(event, state, a, () => (submission ??= submissionOf(regId, history)));
     },
   };
 }

@@ -10,6 +10,8 @@ export function createHttpApp(logger: Logger): FastifyInstance {
     // Request logs would drown the event log; errors are logged where they are handled.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 2 * 1024 * 1024,
+    // Bodies are taken as sent: a number is not a reason, and a field nobody asked for is refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
   });
   app.setErrorHandler((error, request, reply) => sendProblem(reply, request, error));
   app.setNotFoundHandler((request, reply) =>

@@ -29,7 +29,8 @@ export function toProblem(error: unknown, instance?: string): Problem {
   }
   const fe = error as Partial<FastifyError>;
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500) {
-    const code = fe.validation ? 'REQUEST_INVALID' : (fe.code ?? 'BAD_REQUEST');
+    // Bodies the framework could not parse or validate are the caller's mistake, with one code.
+    const code = fe.validation || fe.code?.startsWith('FST_ERR_CTP') ? 'REQUEST_INVALID' : (fe.code ?? 'BAD_REQUEST');
     return {
       type: `${PROBLEM_TYPE_BASE}${code.toLowerCase().replaceAll('_', '-')}`,
       title: code,

@@ -28,12 +28,15 @@ export async function createIdentityWithNewUin(
   for (let collisions = 0; ; collisions++) {
     const uin = generateUin(options.policy ?? DEFAULT_UIN_POLICY, options.draw);
     try {
-      const result = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: 0 });
+      // Losing the append race is not "taken": the winner may be this same enrollment (two
+      // deliveries allocating at once), so the stream is read again and the decider says
+      // whether the number is ours (no events) or someone else's (IDENTITY_EXISTS).
+      const result = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: Math.max(1, options.maxRetries ?? 1) });
       // No events: this enrollment created this identity before (a retried allocation with a
       // keyed digit source walks the same numbers) — the same answer again, nothing new.
       return { ...result, uin, collisions };
     } catch (e) {
-      const taken = isRegistoError(e, 'WRONG_EXPECTED_REVISION') || (isRegistoError(e, 'COMMAND_REJECTED') && e.details.reason === 'IDENTITY_EXISTS');
+      const taken = isRegistoError(e, 'COMMAND_REJECTED') && e.details.reason === 'IDENTITY_EXISTS';
       if (!taken || collisions >= maxCollisions) throw e;
     }
   }
