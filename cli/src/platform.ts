@@ -33,10 +33,13 @@ import {
   registerIntakeRoutes,
 } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
+import { RegistoError } from '@registo/schemas';
 
 export interface RunningPlatform {
   /** Where the HTTP server listens (when the api role runs), e.g. http://127.0.0.1:8080 */
   url: string | null;
+  /** Where SIGA, Immigration and the ABIS answer (the in-process simulators' addresses when they run). */
+  external: RegistoConfig['external'];
   eventStore: EventStore;
   close(): Promise<void>;
 }
@@ -134,7 +137,14 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   }
 
   if (config.roles.includes('process')) {
-    if (!driver || !sealer || !external) throw new Error('the process role needs a SQL database (DATABASE_URL, or embedded) and the external systems');
+    if (!driver || !sealer) throw new Error('the process role keeps its claims in SQL: set DATABASE_URL (or run embedded)');
+    if (!external) {
+      throw new RegistoError(
+        'CONFIG_INVALID',
+        'the process role calls SIGA, Immigration and the ABIS: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on',
+        { problems: ['external systems not configured'] },
+      );
+    }
     const db = driver;
     const ext = external;
     const connector = { token: ext.token, timeoutMs: ext.timeoutMs };
@@ -204,6 +214,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   let closing: Promise<void> | undefined;
   return {
     url,
+    external,
     eventStore,
     close: () =>
       (closing ??= (async () => {

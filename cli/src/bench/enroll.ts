@@ -21,6 +21,8 @@ export interface EnrollBenchOptions {
   share: { foreigners: number };
 }
 
+/** Packets enrolled before the clock starts. */
+const WARM_UP = 20;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Single-event appends by `writers` concurrent writers: the store's own rate for the same number of events. */
@@ -89,50 +91,59 @@ export async function benchEnroll(o: EnrollBenchOptions): Promise<BenchReport> {
           mix: { foreigners: o.share.foreigners, discrepancies: 0, duplicates: 0, invalid: 0 },
           eligibleOnly: true,
         });
-        const gen = progress('generating signed, encrypted packets', o.enrollments);
+        const gen = progress('generating signed, encrypted packets', o.enrollments + WARM_UP);
         const packets: DemoPacket[] = [];
-        for (let i = 0; i < o.enrollments; i++) {
+        for (let i = 0; i < o.enrollments + WARM_UP; i++) {
           packets.push(await factory.packet(i));
           gen.tick();
         }
         gen.stop();
+        const identities = async (): Promise<number> => (await db.query(`SELECT count(*)::int AS n FROM registo_events WHERE type = 'IdentityCreated'`)).rows[0].n as number;
+        const waitForIdentities = async (target: number, label: string): Promise<void> => {
+          const bar = progress(label, target);
+          let seen = 0;
+          const deadline = Date.now() + Math.max(120_000, target * 200);
+          while (seen < target && Date.now() < deadline) {
+            const n = await identities();
+            bar.tick(n - seen);
+            seen = n;
+            if (seen < target) await sleep(200);
+          }
+          bar.stop();
+          if (seen < target) throw new Error(`only ${seen} of ${target} identities were created in time`);
+        };
+        // Warm-up, not timed: consumers join their groups, connections and caches fill.
+        const warm = packets.slice(0, WARM_UP);
+        await pool(warm, o.concurrency, async (p) => void (await submitPacket(platform.url!, p.regId, p.body)));
+        await waitForIdentities(warm.length, 'warm-up');
+        const measured = packets.slice(WARM_UP);
         const submittedAt = new Map<string, number>();
         const started = Date.now();
-        const up = progress('uploading', o.enrollments);
-        const uploads = pool(packets, o.concurrency, async (p) => {
+        const up = progress('uploading', measured.length);
+        await pool(measured, o.concurrency, async (p) => {
           submittedAt.set(p.regId, Date.now());
           const r = await submitPacket(platform.url!, p.regId, p.body);
           up.tick();
           if (r.httpStatus !== 202) throw new Error(`packet ${p.regId} refused: ${r.code}`);
         });
-        const identities = async (): Promise<number> => (await db.query(`SELECT count(*)::int AS n FROM registo_events WHERE type = 'IdentityCreated'`)).rows[0].n as number;
-        await uploads;
         up.stop();
-        const done = progress('identities created', o.enrollments);
-        let seen = 0;
-        const deadline = Date.now() + Math.max(120_000, o.enrollments * 200);
-        while (seen < o.enrollments && Date.now() < deadline) {
-          const n = await identities();
-          done.tick(n - seen);
-          seen = n;
-          if (seen < o.enrollments) await sleep(200);
-        }
-        done.stop();
-        if (seen < o.enrollments) throw new Error(`only ${seen} of ${o.enrollments} identities were created in time`);
+        await waitForIdentities(packets.length, 'identities created');
         const created = (await db.query(`SELECT data->>'regId' AS reg_id, metadata->>'recordedAt' AS at FROM registo_events WHERE type = 'IdentityCreated'`)).rows as Array<{ reg_id: string; at: string }>;
         let last = 0;
         for (const c of created) {
+          const sent = submittedAt.get(c.reg_id);
+          if (sent === undefined) continue; // a warm-up packet
           const at = Date.parse(c.at);
           last = Math.max(last, at);
-          latencies.push(at - submittedAt.get(c.reg_id)!);
+          latencies.push(at - sent);
         }
-        perSecond = o.enrollments / ((last - started) / 1000);
+        perSecond = measured.length / ((last - started) / 1000);
         events = Number((await db.query('SELECT count(*)::int AS n FROM registo_events')).rows[0].n);
       } finally {
         await db.end();
         await platform.close();
       }
-      const eventsPerEnrollment = events / o.enrollments;
+      const eventsPerEnrollment = events / (o.enrollments + WARM_UP);
       const baseline = await appendBaseline(url, events, 32);
       return {
         bench: 'enroll',

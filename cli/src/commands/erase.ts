@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { SqlEventStore, SubjectSealer, loadConfig, openSqlDriver, type KeyWrapper } from '@registo/infra';
+import { AbisHttpConnector, SqlEventStore, SubjectSealer, loadConfig, openSqlDriver, type KeyWrapper, type RegistoConfig } from '@registo/infra';
+import { DEFAULT_SERVICE_TOKEN } from '@registo/simulators';
 import { handleCommand, identityDecider, identityStreamId, subjectIdFor } from '@registo/producers';
 import { RegistoError } from '@registo/schemas';
 
@@ -10,6 +11,13 @@ const NO_WRAPPING: KeyWrapper = {
   wrap: () => Promise.reject(new Error('erase never wraps keys')),
   unwrap: () => Promise.reject(new Error('erase never unwraps keys')),
 };
+
+/** The ABIS holding the person's templates: the configured one, or the embedded simulator. */
+function abisOf(config: RegistoConfig): AbisHttpConnector | null {
+  if (config.external) return new AbisHttpConnector({ baseUrl: config.external.abisUrl, token: config.external.token, timeoutMs: config.external.timeoutMs });
+  if (config.simulators) return new AbisHttpConnector({ baseUrl: `http://127.0.0.1:${config.simulators.abisPort}`, token: DEFAULT_SERVICE_TOKEN, timeoutMs: 5_000 });
+  return null;
+}
 
 export function registerErase(program: Command): void {
   program
@@ -22,8 +30,9 @@ export function registerErase(program: Command): void {
     .addHelpText(
       'after',
       `
-The key is destroyed first, then the event is appended; both steps are idempotent, so if
-anything fails half-way, running the same command again completes it. Afterwards no copy of
+The key is destroyed first, then the event is appended, then the person's biometric templates
+are removed from the ABIS; every step is idempotent, so if anything fails half-way, running
+the same command again completes it. Afterwards no copy of
 the person's sealed data (event store, Kafka topics, backups) can be opened again.`,
     )
     .action(async (o: { uin: string; legalBasis: string; orderRef?: string; actor: string }) => {
@@ -52,6 +61,20 @@ the person's sealed data (event store, Kafka topics, backups) can be opened agai
         process.stdout.write(
           at ? `erased ${o.uin}: subject key destroyed, SubjectKeyDestroyed at position ${at}\n` : `${o.uin} was already erased; the subject key is destroyed\n`,
         );
+        // The biometric templates live in the ABIS gallery, outside the log: remove them too.
+        const abis = abisOf(config);
+        const regIds = history.filter((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated').map((e) => e.data.regId as string);
+        if (abis) {
+          try {
+            for (const regId of regIds) await abis.remove(regId);
+            process.stdout.write(`biometric templates removed from the ABIS (${regIds.length} enrollment(s))\n`);
+          } catch (e) {
+            process.exitCode = 1;
+            process.stderr.write(`the ABIS did not confirm removing the templates (${(e as Error).message}); run the same command again\n`);
+          }
+        } else {
+          process.stdout.write('no ABIS configured (REGISTO_ABIS_URL): remove the templates of enrollments ' + regIds.join(', ') + ' there\n');
+        }
       } finally {
         await store.close();
       }

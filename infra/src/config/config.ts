@@ -47,7 +47,7 @@ export interface RegistoConfig {
   /** Set when KAFKA_BROKERS is: consumers read topics and the mirror may run; otherwise consumers read the store. */
   kafka: KafkaSettings | null;
   /** SIGA and Immigration simulators to start in-process (embedded mode, by default), or null. */
-  simulators: { sigaPort: number; immigrationPort: number } | null;
+  simulators: { sigaPort: number; immigrationPort: number; abisPort: number } | null;
   http: { port: number; host: string };
   /** Where SIGA, Immigration and the ABIS answer (null: the simulators', known once they start). */
   external: { sigaUrl: string; immigrationUrl: string; abisUrl: string; token: string; timeoutMs: number } | null;
@@ -86,13 +86,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on';
   const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT, abisPort: c.REGISTO_ABIS_PORT } : null;
   const urls = [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL, c.REGISTO_EXTERNAL_TOKEN];
-  if (!simulators && roles.includes('process') && urls.some((u) => u === undefined)) {
-    throw new RegistoError(
-      'CONFIG_INVALID',
-      'invalid configuration:\n  the process role calls SIGA, Immigration and the ABIS: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on',
-      { problems: ['external systems not configured'] },
-    );
-  }
   const external = simulators || urls.some((u) => u === undefined)
     ? null
     : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };

@@ -45,6 +45,17 @@ export class KafkaEventSource implements EventSource {
     this.consumer = consumer;
     if (this.stopRequested) return;
     await consumer.connect();
+    try {
+      await this.consume(consumer, spec);
+    } catch (e) {
+      // A run that fails (a topic not created yet, a crash) must not leave its connection
+      // behind: the supervisor starts a new source, and nothing would ever close this one.
+      await consumer.disconnect().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  private async consume(consumer: Consumer, spec: SourceSpec): Promise<void> {
     await consumer.subscribe({ topics: spec.categories.map((c) => categoryTopic(c, this.settings.prefix)), fromBeginning: true });
     const crashed = new Promise<never>((_, reject) => {
       consumer.on(consumer.events.CRASH, (e) => {

@@ -122,8 +122,22 @@ describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', fun
 
     // Erasure of one approved citizen: no copy of their sealed data opens any more.
     const approved = (await sql(db.url, `SELECT uin, reg_id FROM enrollment_status WHERE status = 'APPROVED' AND residency = 'CITIZEN' ORDER BY reg_id LIMIT 1`)).rows[0] as { uin: string; reg_id: string };
-    const erase = spawnSync(process.execPath, [CLI, 'erase', '--uin', approved.uin, '--legal-basis', 'court order 3/2026'], { env, encoding: 'utf8' });
+    const ext = platform.external!;
+    const eraseEnv = {
+      ...env,
+      REGISTO_SIMULATORS: 'off',
+      REGISTO_SIGA_URL: ext.sigaUrl,
+      REGISTO_IMMIGRATION_URL: ext.immigrationUrl,
+      REGISTO_ABIS_URL: ext.abisUrl,
+      REGISTO_EXTERNAL_TOKEN: ext.token,
+    };
+    const reference = `${ext.abisUrl}/v1/references/${approved.reg_id}`;
+    const auth = { headers: { authorization: `Bearer ${ext.token}` } };
+    expect((await fetch(reference, auth)).status, 'templates in the ABIS before').to.equal(200);
+    const erase = spawnSync(process.execPath, [CLI, 'erase', '--uin', approved.uin, '--legal-basis', 'court order 3/2026'], { env: eraseEnv, encoding: 'utf8' });
     expect(erase.status, erase.stderr).to.equal(0);
+    expect(erase.stdout).to.match(/templates removed from the ABIS/);
+    expect((await fetch(reference, auth)).status, 'templates in the ABIS after').to.equal(404);
     const keys = await loadPlatformKeys(env.REGISTO_KEYS_FILE!);
     const driver = new PostgresDriver({ connectionString: db.url });
     try {
