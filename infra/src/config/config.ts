@@ -37,7 +37,7 @@ const ConfigSchema = z.object({
 export const DEV_API_TOKENS =
   'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator';
 
-/** What one process can run; `all` is api + projector + process, plus mirror when Kafka is configured. */
+/** What one process can run; `all` is api + projector, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
 export const ROLES = ['api', 'mirror', 'projector', 'process'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -78,7 +78,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
     });
   }
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', 'process', ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
+  const canProcess = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on' || [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL, c.REGISTO_EXTERNAL_TOKEN].every((u) => u !== undefined);
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }
