@@ -19,6 +19,8 @@ export interface EnrollBenchOptions {
   transport: 'kafka' | 'store';
   settings: KafkaSettings;
   share: { foreigners: number };
+  /** Uploads per second (paced); omitted: as fast as `concurrency` uploads in flight allow. */
+  rate?: number;
 }
 
 /** Packets enrolled before the clock starts. */
@@ -120,7 +122,9 @@ export async function benchEnroll(o: EnrollBenchOptions): Promise<BenchReport> {
         const submittedAt = new Map<string, number>();
         const started = Date.now();
         const up = progress('uploading', measured.length);
-        await pool(measured, o.concurrency, async (p) => {
+        await pool(measured, o.concurrency, async (p, i) => {
+          // Paced: packet i leaves at i/rate seconds, so latency is measured below saturation.
+          if (o.rate) await sleep(started + (i * 1000) / o.rate - Date.now());
           submittedAt.set(p.regId, Date.now());
           const r = await submitPacket(platform.url!, p.regId, p.body);
           up.tick();

@@ -58,10 +58,19 @@ export function registerBench(program: Command): void {
     .option('--concurrency <n>', 'uploads in flight', int, 32)
     .option('--transport <kind>', 'consumers read Kafka topics (kafka) or the store subscription (store)', 'kafka')
     .option('--foreigners <share>', 'share of foreigners (checked with Immigration)', Number, 0.15)
+    .option('--rate <n>', 'pace uploads at n packets/s (latency below saturation); default: as fast as --concurrency allows', int)
     .addHelpText('after', '\nStarts the whole platform in this process on a throw-away database: intake, mirror, process, projector, SIGA/Immigration/ABIS simulators.\nThe baseline appends the same number of events the run wrote, one per append, 32 writers, and is shown in enrollments/s (÷ events per enrollment).')
-    .action(async (o: { json?: boolean; databaseUrl: string; enrollments: number; concurrency: number; transport: string; foreigners: number }) => {
+    .action(async (o: { json?: boolean; databaseUrl: string; enrollments: number; concurrency: number; transport: string; foreigners: number; rate?: number }) => {
       if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
-      const report = await benchEnroll({ adminUrl: o.databaseUrl, enrollments: o.enrollments, concurrency: o.concurrency, transport: o.transport, settings: kafkaSettings(), share: { foreigners: o.foreigners } });
+      const report = await benchEnroll({
+        adminUrl: o.databaseUrl,
+        enrollments: o.enrollments,
+        concurrency: o.concurrency,
+        transport: o.transport,
+        settings: kafkaSettings(),
+        share: { foreigners: o.foreigners },
+        ...(o.rate && { rate: o.rate }),
+      });
       printReport(report, o.json === true);
     });
 }
