@@ -4,3 +4,4 @@
  */
 export * from './local-infra/index.js';
 export * from './partner-tools/index.js';
+export * from './softhsm/index.js';

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   SUBJECT_KEY_DESTROYED: 410,
   SUBJECT_KEY_UNAVAILABLE: 500,
   SEALED_DATA_INVALID: 400,
+  /** The PKCS#11 token (HSM) stopped answering, or the signer / key wrapper using it was closed. */
+  HSM_UNAVAILABLE: 503,
   /** An external system (SIGA, immigration) timed out, failed (5xx), is down or unreachable; retryable. */
   EXTERNAL_UNAVAILABLE: 503,
   /** An external system answered with something that is not the documented reply. */

@@ -38,6 +38,8 @@ export class SoftwareKeyWrapper implements KeyWrapper {
 
   async unwrap(wrapped: Buffer): Promise<Buffer> {
     try {
+      // RFC 3394 output is n+1 64-bit blocks, n >= 2; OpenSSL "unwraps" an empty input to an empty key.
+      if (wrapped.length < 24 || wrapped.length % 8 !== 0) throw new Error('not an RFC 3394 wrapped key');
       const d = createDecipheriv('id-aes256-wrap', this.kek, SoftwareKeyWrapper.IV);
       return Buffer.concat([d.update(wrapped), d.final()]);
     } catch {
