@@ -161,9 +161,10 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       logger,
     });
     await handler.migrate();
+    // Enrollments on different partitions never share a stream: the process takes them all at once.
     const source = (): EventSource =>
       config.kafka
-        ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger })
+        ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger, partitionsConsumedConcurrently: config.kafka.partitions })
         : new StoreEventSource(eventStore);
     const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
     let consumer: StreamParallelConsumer | undefined;

@@ -29,7 +29,13 @@ export class KafkaEventSource implements EventSource {
   constructor(
     private readonly settings: KafkaSettings,
     private readonly codec: EnvelopeCodec,
-    private readonly options: { sessionTimeout?: number; logger?: Logger } = {},
+    private readonly options: {
+      sessionTimeout?: number;
+      logger?: Logger;
+      /** Partitions handed to the consumer at the same time (default 1). Only for consumers whose
+       *  batches for different partitions are independent (no lock shared across partitions). */
+      partitionsConsumedConcurrently?: number;
+    } = {},
   ) {
     this.kafka = kafkaClient(settings, 'consumer', options.logger);
   }
@@ -64,6 +70,7 @@ export class KafkaEventSource implements EventSource {
     });
     await consumer.run({
       autoCommit: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.messages.length === 0) return;
