@@ -1,5 +1,8 @@
 import {
   AbisHttpConnector,
+  Pkcs11KeyWrapper,
+  Pkcs11Token,
+  type KeyWrapper,
   ImmigrationHttpConnector,
   SigaHttpConnector,
   StreamParallelConsumer,
@@ -78,6 +81,29 @@ function supervise(name: string, logger: Logger, run: () => Promise<void>, stop:
   };
 }
 
+/** The key-encryption key's label on the token, created by `registo keys init`. */
+export const KEK_LABEL = 'registo-kek';
+
+/**
+ * Qualified mode: the KEK is the token's, and there is no software fallback — a missing token,
+ * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
+ * development key file's software KEK.
+ */
+async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
+  if (config.signer.mode !== 'qualified') return software;
+  const p = config.signer.pkcs11!;
+  const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
+  try {
+    return await Pkcs11KeyWrapper.open(token, KEK_LABEL, { ownsToken: true });
+  } catch (e) {
+    await token.close();
+    if (e instanceof RegistoError && e.code === 'CONFIG_INVALID') {
+      throw new RegistoError('CONFIG_INVALID', `${e.message}; run \`registo keys init\` with the same PKCS#11 settings first`, e.details);
+    }
+    throw e;
+  }
+}
+
 /** The composition root: opens the event store, starts the configured roles. */
 export async function startPlatform(config: RegistoConfig, logger: Logger): Promise<RunningPlatform> {
   logger.info({ config: maskSecrets(config) }, 'configuration');
@@ -90,8 +116,10 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   }
   const workers: Worker[] = [];
   const keys = await loadPlatformKeys(config.keysFile);
-  logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
-  const sealer = driver ? await SubjectSealer.open(driver, keys.keyWrapper) : null;
+  const keyWrapper = await openKeyWrapper(config, keys.keyWrapper);
+  if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
+  const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
   const tokens = ApiTokens.parse(config.apiTokens);
 
   let external = config.external;
@@ -200,6 +228,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });
@@ -222,6 +251,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         await app?.close();
         await Promise.allSettled(workers.map((w) => w.stop()));
         await eventStore.close();
+        if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
         logger.info('registo stopped');
       })()),
   };

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
 import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
+import { type SignerConfig, loadSignerConfig } from './signer-config.js';
 
 /**
  * Everything the platform reads from its environment, validated once at start-up.
@@ -56,6 +57,8 @@ export interface RegistoConfig {
   keysFile: string;
   apiTokens: string;
   uinLength: 10 | 12;
+  /** Trust-services signer mode and, in qualified mode, the PKCS#11 token (signer-config.ts). */
+  signer: SignerConfig;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -102,15 +105,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     keysFile: resolve(c.REGISTO_KEYS_FILE ?? `${c.REGISTO_DATA_DIR}/keys/software-keys.json`),
     apiTokens: c.REGISTO_API_TOKENS ?? (eventStore.kind === 'pglite' ? DEV_API_TOKENS : ''),
     uinLength: Number(c.REGISTO_UIN_LENGTH) as 10 | 12,
+    signer: loadSignerConfig(env),
     logLevel: c.LOG_LEVEL,
   };
 }
 
-/** Replaces the password of any URL-looking value, and any token, with ***. */
+/** Replaces the password of any URL-looking value, and any token or PIN, with ***. */
 export function maskSecrets<T>(value: T): T {
   return JSON.parse(
     JSON.stringify(value, (k, v: unknown) => {
-      if (typeof v === 'string' && /token/i.test(k) && v.length > 0) return '***';
+      if (typeof v === 'string' && /(token|tokens|pin)$/i.test(k) && v.length > 0) return '***';
       if (typeof v !== 'string' || !/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) return v;
       try {
         const u = new URL(v);

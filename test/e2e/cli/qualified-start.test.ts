@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGliteDriver, Pkcs11Token } from '@registo/infra';
+import { testSoftHsm, type TestSoftHsm } from '../../src/support/softhsm.js';
+import { exitOf, runCli, startCli } from './run-cli.js';
+
+describe('registo start in qualified mode (SoftHSM2)', function () {
+  this.timeout(180_000);
+  let hsm: TestSoftHsm;
+
+  before(async () => {
+    hsm = await testSoftHsm();
+  });
+
+  const qualified = (dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv => ({
+    REGISTO_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    REGISTO_SIGA_PORT: '0',
+    REGISTO_IMMIGRATION_PORT: '0',
+    REGISTO_ABIS_PORT: '0',
+    REGISTO_SIGNER_MODE: 'qualified',
+    REGISTO_PKCS11_MODULE: hsm.module,
+    REGISTO_PKCS11_TOKEN: token,
+    REGISTO_PKCS11_PIN: hsm.userPin,
+    SOFTHSM2_CONF: hsm.conf,
+  });
+
+  it('refuses to start without its token, naming it; no software fallback', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
+    const r = await runCli(['start', '--port', '0'], qualified(dataDir, 'no-such-token'));
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/no-such-token/);
+    expect(r.stderr).to.not.match(/ready on/);
+  });
+
+  it('refuses to start while the token has no key-encryption key, and says how to make one', async function () {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
+    const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
+    const present = await token.findAesKey('registo-kek');
+    await token.close();
+    if (present) this.skip(); // another suite of this process made it already
+    const r = await runCli(['start', '--port', '0'], qualified(dataDir));
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/registo-kek/);
+    expect(r.stderr).to.match(/registo keys init/);
+  });
+
+  it('with the KEK in the token: starts, seals with it, says so in /readyz; the PIN is never printed', async () => {
+    const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
+    await token.ensureAesKey('registo-kek');
+    await token.close();
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
+    const { child, url, output } = await startCli(['start', '--port', '0'], qualified(dataDir));
+    try {
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { signer: { mode: string; kekKind: string; kek: string } };
+      expect(ready.signer).to.deep.include({ mode: 'qualified', kekKind: 'pkcs11', kek: `pkcs11:${hsm.tokenLabel}/registo-kek` });
+      // A few enrollments, so that personal data is sealed under data keys the token wraps.
+      const demo = await runCli(['demo', '--enrollments', '3', '--url', url, '--invalid', '0', '--wait', '60'], qualified(dataDir));
+      expect(demo.code, demo.stderr).to.equal(0);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exitOf(child)).to.equal(0);
+    expect(output()).to.not.include(hsm.userPin);
+    expect(output()).to.include('"userPin": "***"');
+    // Every data key was wrapped by the token's KEK; the key file's software KEK was never used.
+    const db = await PGliteDriver.open(dataDir);
+    try {
+      const kekIds = (await db.query<{ kek_id: string }>('SELECT DISTINCT kek_id FROM registo_subject_keys')).map((r) => r.kek_id);
+      expect(kekIds).to.deep.equal([`pkcs11:${hsm.tokenLabel}/registo-kek`]);
+    } finally {
+      await db.close();
+    }
+  });
+});
