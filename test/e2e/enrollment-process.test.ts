@@ -370,6 +370,36 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     expect(await identitiesCreatedFor(packet.regId)).to.deep.equal([]);
   });
 
+  it('ABIS down: the consumer tries three times, then an officer checks duplicates by hand; their approval allocates without the ABIS', async () => {
+    sims.abisFaults.update({ outageUntil: new Date(Date.now() + 10 * 60_000).toISOString() });
+    try {
+      const packet = citizenPacket(picker.citizen());
+      await submit(packet);
+      await settled();
+      const events = await stream(enrollmentStreamId(packet.regId));
+      expect(types(events).slice(-1)).to.deep.equal(['AdjudicationRequested']);
+      expect(events.at(-1)!.data).to.deep.include({
+        adjudicationId: `adj-${packet.regId}:abis`,
+        reasons: ['ABIS unavailable after 3 attempts: check biometric duplicates manually'],
+      });
+      await handleCommand(store, enrollmentDecider, enrollmentStreamId(packet.regId), {
+        type: 'DecideAdjudication',
+        regId: packet.regId,
+        adjudicationId: `adj-${packet.regId}:abis`,
+        decision: 'APPROVE',
+        reason: 'no duplicate found by hand',
+        adjudicatorId: 'adj-1',
+        targetUin: null,
+      });
+      await settled();
+      const after = await stream(enrollmentStreamId(packet.regId));
+      expect(after.at(-1)!.type).to.equal('EnrollmentApproved');
+      expect(await identitiesCreatedFor(packet.regId)).to.have.length(1);
+    } finally {
+      sims.abisFaults.reset();
+    }
+  });
+
   it('SIGA failing on the first attempt only: the second attempt matches and the enrollment is approved', async () => {
     sims.sigaFaults.update({ errorRate: 1 });
     // SIGA recovers while the process waits to ask again.

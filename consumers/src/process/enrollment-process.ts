@@ -27,6 +27,9 @@ export interface ProcessPolicy {
 
 export const DEFAULT_PROCESS_POLICY: ProcessPolicy = { maxExternalAttempts: 3 };
 
+/** The adjudication that asks an officer to look for biometric duplicates by hand. */
+export const manualDedupAdjudicationId = (regId: string): string => `adj-${regId}:abis`;
+
 const systemFor = (state: EnrollmentState): ExternalSystem => (state.residency === 'FOREIGNER' ? 'IMMIGRATION' : 'SIGA');
 const checkId = (regId: string, system: ExternalSystem, attempt: number): string => `${regId}:${system}:${attempt}`;
 
@@ -57,7 +60,11 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
     case 'AdjudicationDecided':
       // An officer's approval of a registry question (a mismatch, an outage) does not say the
       // person is new: de-duplicate first. Approving a suspected duplicate does say it.
-      if (event.data.decision === 'APPROVE') return [state.suspectedDuplicates.length > 0 ? { kind: 'allocateIdentity', regId } : { kind: 'deduplicate', regId }];
+      // An officer who checked duplicates by hand (the ABIS was unavailable) has de-duplicated.
+      if (event.data.decision === 'APPROVE') {
+        const deduplicated = state.suspectedDuplicates.length > 0 || event.data.adjudicationId === manualDedupAdjudicationId(regId);
+        return [deduplicated ? { kind: 'allocateIdentity', regId } : { kind: 'deduplicate', regId }];
+      }
       if (event.data.decision === 'TREAT_AS_UPDATE') return [{ kind: 'updateIdentity', regId, uin: event.data.targetUin! }];
       return [];
     // Intake checked the packet at the door (signature, chain, schema, dates, quality) and

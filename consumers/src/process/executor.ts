@@ -30,7 +30,7 @@ import {
 } from '@registo/producers';
 import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
-import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, nextActions } from './enrollment-process.js';
+import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, manualDedupAdjudicationId, nextActions } from './enrollment-process.js';
 
 export interface EnrollmentProcessDeps {
   store: EventStore;
@@ -46,6 +46,11 @@ export interface EnrollmentProcessDeps {
   uinKey: Buffer;
   uinPolicy?: UinPolicy;
   policy?: ProcessPolicy;
+  /**
+   * Deliveries of one event during which an unreachable ABIS is left to the consumer's retries
+   * (default 3); on the next, the enrollment goes to an officer, as for SIGA and Immigration.
+   */
+  abisAttempts?: number;
   /** Wait before asking an external system again (attempt ≥ 2). */
   backoffMs?: (attempt: number) => number;
   logger?: Logger;
@@ -127,7 +132,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     }
   }
 
-  async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission): Promise<void> {
+  async function deduplicate(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission, delivery: number): Promise<void> {
     const { history, personal } = submission;
     const data = await personal();
     if (state.packetType !== 'NEW') {
@@ -147,7 +152,17 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
         return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 });
       }
     }
-    const { matches } = await deps.abis.identify({ referenceId: regId, biometrics: data.biometrics }, { idempotencyKey: regId });
+    let matches: Array<{ referenceId: string; score: number }>;
+    try {
+      ({ matches } = await deps.abis.identify({ referenceId: regId, biometrics: data.biometrics }, { idempotencyKey: regId }));
+    } catch (e) {
+      // The ABIS down, slow or answering nonsense: the consumer delivers the event again after
+      // a pause; once those deliveries are spent, an officer checks the biometrics by hand.
+      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || delivery < (deps.abisAttempts ?? 3)) throw e;
+      deps.logger?.warn({ regId, code: e.code, delivery }, 'ABIS unavailable; handing the enrollment to an officer');
+      const reasons = [`ABIS unavailable after ${delivery} attempts: check biometric duplicates manually`];
+      return command(event, { type: 'RequestAdjudication', regId, adjudicationId: manualDedupAdjudicationId(regId), reasons });
+    }
     const best = matches[0];
     if (best) {
       const candidateUin = (await claims.uinOf(best.referenceId)) ?? pendingCandidate(best.referenceId);
@@ -202,14 +217,14 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     await command(event, { type: 'ApproveEnrollment', regId, uin });
   }
 
-  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, submission: () => Submission): Promise<void> {
+  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, submission: () => Submission, delivery: number): Promise<void> {
     switch (a.kind) {
       case 'command':
         return command(event, a.command);
       case 'verifyExternally':
         return verifyExternally(event, a, submission());
       case 'deduplicate':
-        return deduplicate(event, a.regId, state, submission());
+        return deduplicate(event, a.regId, state, submission(), delivery);
       case 'allocateIdentity':
         return allocateIdentity(event, a.regId, state, submission());
       case 'updateIdentity':
@@ -221,7 +236,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     name: 'enrollment_process',
     categories: ['enrollment'],
     migrate: () => claims.migrate(),
-    async handle(event: EventEnvelope): Promise<void> {
+    async handle(event: EventEnvelope, delivery = 1): Promise<void> {
       const history = await deps.store.readStream(event.streamId);
       // Decide from the state right after this event, so a redelivery asks for exactly what
       // the first delivery asked for; act on the stream as it is now.
@@ -229,7 +244,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       const actions = nextActions(state, { type: event.type, data: event.data } as EnrollmentEvent, policy);
       let submission: Submission | undefined;
       const regId = (event.data as { regId: string }).regId;
-      for (const a of actions) await perform(event, state, a, () => (submission ??= submissionOf(regId, history)));
+      for (const a of actions) await perform(event, state, a, () => (submission ??= submissionOf(regId, history)), delivery);
     },
   };
 }
