@@ -7,6 +7,12 @@ export interface HandleOptions {
   /** Re-load, re-decide and re-append this many times after losing a race (default 3). */
   maxRetries?: number;
   metadata?: NewEvent['metadata'];
+  /**
+   * The stream as the caller has just read it: the first decision is taken on it instead of
+   * reading again. Safe even if it is stale: the append then fails on the revision and the
+   * stream is read afresh, as after any lost race.
+   */
+  history?: readonly EventEnvelope[];
 }
 
 export interface HandleResult<State> {
@@ -31,7 +37,7 @@ export async function handleCommand<Command, State, EventMap>(
 ): Promise<HandleResult<State>> {
   const maxRetries = options.maxRetries ?? 3;
   for (let attempt = 1; ; attempt++) {
-    const history = await store.readStream(streamId);
+    const history = attempt === 1 && options.history ? options.history : await store.readStream(streamId);
     let state = fold(decider as Decider<unknown, State, EventMap>, history);
     const revision = history.length === 0 ? -1 : history[history.length - 1]!.revision;
     const decided = decider.decide(command, state);

@@ -27,8 +27,12 @@ export class DedupClaims {
 
   /** Claims the key for regId; returns the registration id that holds it (regId itself if it won). */
   async claim(personKey: string, regId: string): Promise<string> {
-    await this.db.query('INSERT INTO registo_dedup_claims (person_key, reg_id) VALUES ($1, $2) ON CONFLICT (person_key) DO NOTHING', [personKey, regId]);
-    const rows = await this.db.query<{ reg_id: string }>('SELECT reg_id FROM registo_dedup_claims WHERE person_key = $1', [personKey]);
+    // One statement: the no-op update makes the conflicting row come back with its holder.
+    const rows = await this.db.query<{ reg_id: string }>(
+      `INSERT INTO registo_dedup_claims (person_key, reg_id) VALUES ($1, $2)
+       ON CONFLICT (person_key) DO UPDATE SET person_key = EXCLUDED.person_key RETURNING reg_id`,
+      [personKey, regId],
+    );
     return rows[0]!.reg_id;
   }
 

@@ -76,9 +76,19 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
   const policy = deps.policy ?? DEFAULT_PROCESS_POLICY;
   const backoff = deps.backoffMs ?? ((attempt: number) => Math.min(5_000, 250 * 2 ** (attempt - 2)));
 
-  async function command(event: EventEnvelope, cmd: EnrollmentCommand): Promise<void> {
+  /**
+   * Sends a command to the enrollment, deciding first on the stream as this delivery read it
+   * (one read less per step). A refusal is only believed on a fresh read: the stream read at
+   * the start of the delivery may be behind an officer's decision.
+   */
+  async function command(event: EventEnvelope, cmd: EnrollmentCommand, history?: EventEnvelope[]): Promise<void> {
     try {
-      await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event) });
+      try {
+        await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event), ...(history && { history }) });
+      } catch (e) {
+        if (!(e instanceof CommandRejected) || !history) throw e;
+        await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event) });
+      }
     } catch (e) {
       // The enrollment moved on (a redelivery, or an officer was faster): nothing to do.
       if (!(e instanceof CommandRejected)) throw e;
@@ -108,7 +118,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     if (attempt > 1) await sleep(backoff(attempt));
     const data = await personal();
     const { outcome, discrepancies } = await ask(a.system, data, event.eventId);
-    await command(event, { type: 'CompleteExternalCheck', regId: a.regId, checkId: a.checkId, outcome, discrepancies });
+    await command(event, { type: 'CompleteExternalCheck', regId: a.regId, checkId: a.checkId, outcome, discrepancies }, history);
   }
 
   async function ask(system: ExternalSystem, data: EnrollmentPersonalData, idempotencyKey: string): Promise<{ outcome: CheckOutcome; discrepancies: string[] }> {
@@ -149,7 +159,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       const holder = await claims.claim(blindIndex(number, deps.indexKey), regId);
       if (holder !== regId) {
         const candidateUin = (await claims.uinOf(holder)) ?? pendingCandidate(holder);
-        return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 });
+        return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 }, history);
       }
     }
     let matches: Array<{ referenceId: string; score: number }>;
@@ -161,12 +171,12 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || delivery < (deps.abisAttempts ?? 3)) throw e;
       deps.logger?.warn({ regId, code: e.code, delivery }, 'ABIS unavailable; handing the enrollment to an officer');
       const reasons = [`ABIS unavailable after ${delivery} attempts: check biometric duplicates manually`];
-      return command(event, { type: 'RequestAdjudication', regId, adjudicationId: manualDedupAdjudicationId(regId), reasons });
+      return command(event, { type: 'RequestAdjudication', regId, adjudicationId: manualDedupAdjudicationId(regId), reasons }, history);
     }
     const best = matches[0];
     if (best) {
       const candidateUin = (await claims.uinOf(best.referenceId)) ?? pendingCandidate(best.referenceId);
-      return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'BIOMETRIC', score: best.score });
+      return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'BIOMETRIC', score: best.score }, history);
     }
     return allocateIdentity(event, regId, state, submission);
   }
@@ -183,7 +193,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       { draw: keyedDigitSource(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
     );
     await claims.recordUin(regId, uin);
-    await command(event, { type: 'ApproveEnrollment', regId, uin });
+    await command(event, { type: 'ApproveEnrollment', regId, uin }, submission.history);
   }
 
   async function updateIdentity(event: EventEnvelope, regId: string, uin: string, submission: Submission): Promise<void> {
@@ -214,13 +224,13 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       return command(event, { type: 'RejectEnrollment', regId, code: e.reason, reason: e.message });
     }
     await claims.recordUin(regId, uin);
-    await command(event, { type: 'ApproveEnrollment', regId, uin });
+    await command(event, { type: 'ApproveEnrollment', regId, uin }, submission.history);
   }
 
-  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, submission: () => Submission, delivery: number): Promise<void> {
+  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, history: EventEnvelope[], submission: () => Submission, delivery: number): Promise<void> {
     switch (a.kind) {
       case 'command':
-        return command(event, a.command);
+        return command(event, a.command, history);
       case 'verifyExternally':
         return verifyExternally(event, a, submission());
       case 'deduplicate':
@@ -244,7 +254,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       const actions = nextActions(state, { type: event.type, data: event.data } as EnrollmentEvent, policy);
       let submission: Submission | undefined;
       const regId = (event.data as { regId: string }).regId;
-      for (const a of actions) await perform(event, state, a, () => (submission ??= submissionOf(regId, history)), delivery);
+      for (const a of actions) await perform(event, state, a, history, () => (submission ??= submissionOf(regId, history)), delivery);
     },
   };
 }
