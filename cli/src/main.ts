@@ -6,6 +6,7 @@ import { registerReplay } from './commands/replay.js';
 import { registerInfra } from './commands/infra.js';
 import { registerErase } from './commands/erase.js';
 import { registerDemo } from './commands/demo.js';
+import { registerKeys } from './commands/keys.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerReplay(program);
   registerInfra(program);
   registerErase(program);
+  registerKeys(program);
   registerDemo(program);
   registerBench(program);
   return program;

@@ -8,3 +8,4 @@ export * from './crypto/index.js';
 export * from './external/index.js';
 export * from './packets/index.js';
 export * from './hsm/index.js';
+export * from './trust/index.js';

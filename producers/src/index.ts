@@ -5,3 +5,4 @@ export * from './deciders/identity.js';
 export * from './mirror/mirror.js';
 export * from './uin/index.js';
 export * from './enrollment/personal-data.js';
+export * from './deciders/trust.js';

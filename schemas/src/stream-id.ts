@@ -1,7 +1,7 @@
 import { RegistoError } from './errors.js';
 
 /** Stream categories known to the platform (DESIGN §2). */
-export const CATEGORIES = ['enrollment', 'identity', 'credential', 'sync', 'access', 'audit'] as const;
+export const CATEGORIES = ['enrollment', 'identity', 'credential', 'sync', 'access', 'audit', 'trust'] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 // `<category>-<id>`: the id may itself contain dashes (UUIDs), so split at the first one.

@@ -32,4 +32,27 @@ export const samples: { [K in keyof EventDataMap]: EventDataMap[K] } = {
   IdentityUpdated: { uin: '2345678901', regId: 'R-2', changedFields: ['address'], sealed },
   IdentityStatusChanged: { uin: '2345678901', from: 'ACTIVE', to: 'DECEASED', reason: 'SIGA death record', source: 'SIGA' },
   SubjectKeyDestroyed: { uin: '2345678901', subjectId: 'sub-1', legalBasis: 'court order', orderRef: null },
+  KeyCeremonyPerformed: {
+    mode: 'non_qualified',
+    policyOid: '1.3.6.1.4.1.99999.1.2',
+    tokenLabel: null,
+    performedBy: 'custodian-1',
+    keys: [
+      {
+        label: 'registo-root-ca',
+        role: 'root_ca',
+        created: true,
+        publicKeySha256: 'ab'.repeat(32),
+        certificate: {
+          serialNumber: '751651D74917621B3931EBCACAA644BE',
+          sha256: 'cd'.repeat(32),
+          notAfter: '2046-11-17T03:19:54.000Z',
+          subject: 'O=Registo, OU=Trust Services, CN=Registo Root CA (non-qualified)',
+          issuer: 'O=Registo, OU=Trust Services, CN=Registo Root CA (non-qualified)',
+          issued: true,
+        },
+      },
+      { label: 'registo-kek', role: 'kek', created: false, publicKeySha256: null, certificate: null },
+    ],
+  },
 };

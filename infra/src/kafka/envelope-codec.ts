@@ -19,6 +19,11 @@ export function topicValueSchema(category: Category, catalog: SchemaCatalog = sc
 
 const recordName = (category: string, type: string): string => `registo.${category}.${type}`;
 
+/** Whether the envelope type's `data` union is written wrapped (`{ <record name>: value }`). */
+function isWrappedUnion(envelope: avro.Type): boolean {
+  return (envelope as avro.types.RecordType).field('data')?.type.typeName === 'union:wrapped';
+}
+
 export interface RegisteredTopic {
   topic: string;
   subject: string;
@@ -67,13 +72,19 @@ export class EnvelopeCodec {
     const { category } = parseStreamId(e.streamId);
     const writer = this.writers.get(category);
     if (!writer) throw new Error(`no registered schema for category ${category}; call registerAll first`);
-    return Buffer.concat([writer.header, writer.type.toBuffer({ ...e, data: { [recordName(category, e.type)]: e.data } })]);
+    // avsc leaves a union unwrapped when its branches cannot be confused: a category with a single
+    // event type has a one-record union, written as the bare record.
+    const data = isWrappedUnion(writer.type) ? { [recordName(category, e.type)]: e.data } : e.data;
+    return Buffer.concat([writer.header, writer.type.toBuffer({ ...e, data })]);
   }
 
   /** Decodes with the writer's schema (fetched by id, cached) back to the stored envelope. */
   async decode(value: Buffer): Promise<EventEnvelope> {
     const decoded = JSON.parse(JSON.stringify(await this.registry.decode(value))) as EventEnvelope & { data: Record<string, Record<string, unknown>> };
-    const branch = Object.values(decoded.data)[0];
-    return { ...decoded, data: branch ?? {} };
+    // Wrapped: `{ "registo.<category>.<Type>": {...} }` (Avro field names never hold a dot);
+    // otherwise the writer's union had one branch and `data` is the record itself.
+    const keys = Object.keys(decoded.data ?? {});
+    if (keys.length === 1 && keys[0]!.startsWith('registo.')) return { ...decoded, data: decoded.data[keys[0]!] ?? {} };
+    return { ...decoded, data: decoded.data ?? {} };
   }
 }

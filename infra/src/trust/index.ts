@@ -1,0 +1,3 @@
+export * from './certificates.js';
+export * from './profiles.js';
+export * from './ceremony.js';
