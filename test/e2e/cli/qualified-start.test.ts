@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { initToken } from '@registo/deploy';
 import { PGliteDriver, Pkcs11Token } from '@registo/infra';
 import { testSoftHsm, type TestSoftHsm } from '../../src/support/softhsm.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
@@ -35,13 +36,11 @@ describe('registo start in qualified mode (SoftHSM2)', function () {
     expect(r.stderr).to.not.match(/ready on/);
   });
 
-  it('refuses to start while the token has no key-encryption key, and says how to make one', async function () {
+  it('refuses to start while the token has no key-encryption key, and says how to make one', async () => {
+    // A token of its own, seen only by the child process: other suites may have put a KEK on the shared one.
+    const empty = await initToken({ label: 'registo-no-kek', soPin: hsm.soPin, userPin: hsm.userPin, conf: hsm.conf, module: hsm.module });
     const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
-    const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
-    const present = await token.findAesKey('registo-kek');
-    await token.close();
-    if (present) this.skip(); // another suite of this process made it already
-    const r = await runCli(['start', '--port', '0'], qualified(dataDir));
+    const r = await runCli(['start', '--port', '0'], qualified(dataDir, empty.label));
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.match(/registo-kek/);
     expect(r.stderr).to.match(/registo keys init/);
