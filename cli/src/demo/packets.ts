@@ -71,6 +71,35 @@ function shiftDay(date: string): string {
   return `${date.slice(0, 8)}${pad(day === 28 ? 27 : day + 1, 2)}`;
 }
 
+/** What SIGA holds about a citizen, as a registration client captures it. */
+export function citizenDemographics(c: Citizen): Record<string, unknown> & { dateOfBirth: string } {
+  return {
+    givenNames: c.givenNames,
+    surname: c.surname,
+    dateOfBirth: c.dateOfBirth,
+    sex: c.sex,
+    nationality: 'STP',
+    address: { district: c.placeOfBirth.district, locality: c.placeOfBirth.locality },
+    placeOfBirth: c.placeOfBirth.district,
+    motherName: `${c.mother.givenNames} ${c.mother.surname}`,
+    fatherName: `${c.father.givenNames} ${c.father.surname}`,
+    civilRegistryNumber: c.civilRegistryNumber,
+  };
+}
+
+/** What Immigration holds about a foreign resident, as a registration client captures it. */
+export function foreignerDemographics(f: Foreigner): Record<string, unknown> & { dateOfBirth: string } {
+  return {
+    givenNames: f.givenNames,
+    surname: f.surname,
+    dateOfBirth: f.dateOfBirth,
+    sex: f.sex,
+    nationality: f.nationality,
+    address: { district: 'Água Grande', locality: 'São Tomé' },
+    residencePermitNumber: f.permitNumber,
+  };
+}
+
 interface Person {
   key: string;
   citizen?: Citizen;
@@ -156,28 +185,8 @@ export class DemoPacketFactory {
     const started = new Date(completed.getTime() - 8 * 60_000);
     const c = person.citizen;
     const f = person.foreigner;
-    const demographics: Record<string, unknown> = c
-      ? {
-          givenNames: c.givenNames,
-          surname: c.surname,
-          dateOfBirth: kind === 'discrepancy' ? shiftDay(c.dateOfBirth) : c.dateOfBirth,
-          sex: c.sex,
-          nationality: 'STP',
-          address: { district: c.placeOfBirth.district, locality: c.placeOfBirth.locality },
-          placeOfBirth: c.placeOfBirth.district,
-          motherName: `${c.mother.givenNames} ${c.mother.surname}`,
-          fatherName: `${c.father.givenNames} ${c.father.surname}`,
-          civilRegistryNumber: c.civilRegistryNumber,
-        }
-      : {
-          givenNames: f!.givenNames,
-          surname: f!.surname,
-          dateOfBirth: kind === 'discrepancy' ? shiftDay(f!.dateOfBirth) : f!.dateOfBirth,
-          sex: f!.sex,
-          nationality: f!.nationality,
-          address: { district: 'Água Grande', locality: 'São Tomé' },
-          residencePermitNumber: f!.permitNumber,
-        };
+    const demographics: Record<string, unknown> = c ? citizenDemographics(c) : foreignerDemographics(f!);
+    if (kind === 'discrepancy') demographics.dateOfBirth = shiftDay(demographics.dateOfBirth as string);
     const quality = (): number => (kind === 'invalid' ? 10 + Math.floor(random() * 20) : 60 + Math.floor(random() * 36));
     const capture = index + 1; // a new capture of the same fingers: close, never identical
     const biometrics = [

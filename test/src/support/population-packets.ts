@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { EnrollmentPacket } from '@registo/infra';
 import { type Citizen, type Foreigner, type Population, syntheticTemplate } from '@registo/simulators';
+import { citizenDemographics, foreignerDemographics } from '@registo/cli';
 import { TEST_CENTRE_ID, TEST_DEVICE_ID, nextRegId } from './hostile-packets.js';
 
 /**
@@ -62,41 +63,12 @@ function base(personKey: string, demographics: EnrollmentPacket['demographics'],
 
 /** A citizen's packet whose demographics are exactly what SIGA holds. */
 export function citizenPacket(c: Citizen, options: PopulationPacketOptions = {}): EnrollmentPacket {
-  return base(
-    c.civilRegistryNumber,
-    {
-      givenNames: c.givenNames,
-      surname: c.surname,
-      dateOfBirth: c.dateOfBirth,
-      sex: c.sex,
-      nationality: 'STP',
-      address: { district: c.placeOfBirth.district, locality: c.placeOfBirth.locality },
-      placeOfBirth: c.placeOfBirth.district,
-      motherName: `${c.mother.givenNames} ${c.mother.surname}`,
-      fatherName: `${c.father.givenNames} ${c.father.surname}`,
-      civilRegistryNumber: c.civilRegistryNumber,
-    },
-    'BIRTH_CERTIFICATE',
-    options,
-  );
+  return base(c.civilRegistryNumber, citizenDemographics(c) as EnrollmentPacket['demographics'], 'BIRTH_CERTIFICATE', options);
 }
 
 /** A foreign resident's packet whose demographics are exactly what Immigration holds. */
 export function foreignerPacket(f: Foreigner, options: PopulationPacketOptions = {}): EnrollmentPacket {
-  return base(
-    f.permitNumber,
-    {
-      givenNames: f.givenNames,
-      surname: f.surname,
-      dateOfBirth: f.dateOfBirth,
-      sex: f.sex,
-      nationality: f.nationality,
-      address: { district: 'Água Grande', locality: 'São Tomé' },
-      residencePermitNumber: f.permitNumber,
-    },
-    'RESIDENCE_PERMIT',
-    options,
-  );
+  return base(f.permitNumber, foreignerDemographics(f) as EnrollmentPacket['demographics'], 'RESIDENCE_PERMIT', options);
 }
 
 /** Hands out people of the population one by one, so that no two scenarios enrol the same person by accident. */
