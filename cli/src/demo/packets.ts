@@ -109,7 +109,8 @@ interface Person {
 export class DemoPacketFactory {
   private readonly mix: DemoMix;
   private readonly seed: number;
-  private readonly made: Array<{ person: Person; index: number; kind: DemoKind }> = [];
+  /** People whose first packet is clean, in order: the only ones enrolled again as duplicates. */
+  private readonly cleanOriginals: Array<{ person: Person; index: number }> = [];
   private nextCitizen: number;
   private nextForeigner: number;
   private readonly stamp: string;
@@ -153,7 +154,7 @@ export class DemoPacketFactory {
     let person: Person;
     // Only people whose first packet is clean are enrolled again: then, whichever of the two
     // the platform sees first, exactly one is approved and the other goes to an officer.
-    const earlier = this.made.filter((x) => x.kind === 'clean');
+    const earlier = this.cleanOriginals;
     if (roll < m.duplicates && earlier.length > 0) {
       const original = earlier[Math.floor(random() * earlier.length)]!;
       person = original.person;
@@ -167,7 +168,7 @@ export class DemoPacketFactory {
     // The registry itself may say no: a deceased citizen, a permit that expired or was revoked.
     if (kind === 'clean' && person.citizen?.civilStatus === 'DECEASED') kind = 'deceased';
     if (kind === 'clean' && person.foreigner && person.foreigner.status !== 'VALID') kind = 'permit-not-valid';
-    if (kind !== 'duplicate' && kind !== 'invalid') this.made.push({ person, index, kind });
+    if (kind === 'clean') this.cleanOriginals.push({ person, index });
 
     const regId = `${this.centreId}-${pad(index % 100_000, 5)}-${this.stamp}`;
     const packet = this.content(regId, person, kind, index, random);

@@ -8,7 +8,7 @@ import {
   handleCommand,
   identityStreamId,
 } from '@registo/producers';
-import { type AdjudicationRow, findAdjudication, listAdjudications } from '@registo/projections';
+import { findAdjudication, listAdjudications } from '@registo/projections';
 import { ADJUDICATION_DECISIONS, type AdjudicationDecision, RegistoError, type SealedData, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 
@@ -21,9 +21,8 @@ export interface AdjudicationDeps {
 
 const decisionBody = {
   type: 'object',
-  // Not `additionalProperties: false`: Fastify's validator silently strips what that keyword
-  // forbids (removeAdditional), so an unknown field would be dropped instead of refused.
-  propertyNames: { enum: ['decision', 'reason', 'targetUin'] },
+  // Refused, not stripped: the app's validator runs with removeAdditional off (http/app.ts).
+  additionalProperties: false,
   required: ['decision', 'reason'],
   properties: {
     decision: { type: 'string', enum: [...ADJUDICATION_DECISIONS] },
@@ -31,23 +30,6 @@ const decisionBody = {
     targetUin: { type: 'string', pattern: '^[0-9]{10,12}$' },
   },
 } as const;
-
-/**
- * One page of the queue in the order officers work it (oldest request first), continuing after
- * the case named by `after` in that same order: a cursor compared by id alone would skip or
- * repeat cases whose ids sort differently from their requests.
- */
-async function pageOfAdjudications(db: SqlDriver, status: 'OPEN' | 'DECIDED' | null, limit: number, after: string | null): Promise<AdjudicationRow[]> {
-  if (after === null) return listAdjudications(db, { ...(status && { status }), limit });
-  const ids = await db.query<{ adjudication_id: string }>(
-    `SELECT q.adjudication_id FROM adjudication_queue q JOIN adjudication_queue c ON c.adjudication_id = $2
-      WHERE ($1::text IS NULL OR q.status = $1) AND (q.requested_at, q.adjudication_id) > (c.requested_at, c.adjudication_id)
-      ORDER BY q.requested_at, q.adjudication_id LIMIT $3`,
-    [status, after, limit],
-  );
-  const rows = await Promise.all(ids.map((r) => findAdjudication(db, r.adjudication_id)));
-  return rows.filter((r): r is AdjudicationRow => r !== undefined);
-}
 
 /** Opens sealed data for an adjudicator, or says plainly that it is gone. */
 async function openOrGone<T>(sealer: SubjectSealer, sealed: SealedData | undefined): Promise<T | { erased: true } | null> {
@@ -71,7 +53,7 @@ export function registerAdjudicationRoutes(app: FastifyInstance, deps: Adjudicat
     const status = (request.query.status ?? 'OPEN').toUpperCase();
     if (status !== 'OPEN' && status !== 'DECIDED' && status !== 'ALL') throw new RegistoError('REQUEST_INVALID', 'status is OPEN, DECIDED or ALL');
     const limit = Math.min(500, Math.max(1, Number(request.query.limit ?? 100) || 100));
-    const items = await pageOfAdjudications(deps.db, status === 'ALL' ? null : status, limit, request.query.after ?? null);
+    const items = await listAdjudications(deps.db, { ...(status !== 'ALL' && { status }), limit, ...(request.query.after && { after: request.query.after }) });
     return { items, next: items.length === limit ? items[items.length - 1]!.adjudicationId : null };
   });
 

@@ -14,9 +14,8 @@ export interface QueryDeps {
 
 const statusBody = {
   type: 'object',
-  // Not `additionalProperties: false`: Fastify's validator silently strips what that keyword
-  // forbids (removeAdditional), so an unknown field would be dropped instead of refused.
-  propertyNames: { enum: ['status', 'reason'] },
+  // Refused, not stripped: the app's validator runs with removeAdditional off (http/app.ts).
+  additionalProperties: false,
   required: ['status', 'reason'],
   properties: { status: { type: 'string', enum: [...IDENTITY_STATUSES] }, reason: { type: 'string', minLength: 3, maxLength: 2000 } },
 } as const;

@@ -81,12 +81,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
     });
   }
-  // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
-  const canProcess = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on' || [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL, c.REGISTO_EXTERNAL_TOKEN].every((u) => u !== undefined);
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
-  if (roles.includes('mirror') && !kafka) {
-    throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
-  }
   // On a bare machine (embedded store) the external systems are simulated unless told otherwise.
   const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on';
   const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT, abisPort: c.REGISTO_ABIS_PORT } : null;
@@ -94,6 +88,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   const external = simulators || urls.some((u) => u === undefined)
     ? null
     : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };
+  // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
+  const canProcess = simulators !== null || external !== null;
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  if (roles.includes('mirror') && !kafka) {
+    throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
+  }
   return {
     eventStore,
     roles,

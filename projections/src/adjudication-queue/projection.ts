@@ -63,10 +63,17 @@ export async function findAdjudication(tx: SqlTx, adjudicationId: string, lock =
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
+/**
+ * One page of the queue in the order officers work it (oldest request first), continuing
+ * after the case named by `after` in that same order: a cursor compared by id alone would
+ * skip or repeat cases whose ids sort differently from their requests.
+ */
 export async function listAdjudications(tx: SqlTx, options: { status?: AdjudicationRow['status']; limit?: number; after?: string } = {}): Promise<AdjudicationRow[]> {
   const rows = await tx.query<Row>(
-    `SELECT * FROM adjudication_queue WHERE ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR adjudication_id > $2)
-     ORDER BY requested_at, adjudication_id LIMIT $3`,
+    `SELECT q.* FROM adjudication_queue q LEFT JOIN adjudication_queue c ON c.adjudication_id = $2
+     WHERE ($1::text IS NULL OR q.status = $1)
+       AND ($2::text IS NULL OR (q.requested_at, q.adjudication_id) > (c.requested_at, c.adjudication_id))
+     ORDER BY q.requested_at, q.adjudication_id LIMIT $3`,
     [options.status ?? null, options.after ?? null, options.limit ?? 100],
   );
   return rows.map(fromRow);
