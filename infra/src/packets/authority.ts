@@ -1,7 +1,7 @@
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modules
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { calculateJwkThumbprint, exportJWK, exportPKCS8, exportSPKI, importJWK, importPKCS8, type JWK } from 'jose';
+import { calculateJwkThumbprint, exportJWK, exportPKCS8, importJWK, importPKCS8, type JWK } from 'jose';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -127,11 +127,6 @@ export function parseCertificatePem(pem: string): x509.X509Certificate {
 /** PKCS#8 PEM of any private key made here. */
 export function exportPrivateKeyPem(key: CryptoKey): Promise<string> {
   return exportPKCS8(key);
-}
-
-/** SPKI PEM of any public key made here. */
-export function exportPublicKeyPem(key: CryptoKey): Promise<string> {
-  return exportSPKI(key);
 }
 
 export async function exportRegistrationAuthority(ca: RegistrationAuthority): Promise<{ certificatePem: string; privateKeyPem: string }> {

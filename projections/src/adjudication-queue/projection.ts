@@ -79,13 +79,6 @@ export async function listAdjudications(tx: SqlTx, options: { status?: Adjudicat
   return rows.map(fromRow);
 }
 
-export async function countAdjudications(tx: SqlTx): Promise<Record<AdjudicationRow['status'], number>> {
-  const rows = await tx.query<{ status: AdjudicationRow['status']; n: string | number }>('SELECT status, count(*) AS n FROM adjudication_queue GROUP BY status');
-  const out = { OPEN: 0, DECIDED: 0 };
-  for (const r of rows) out[r.status] = Number(r.n);
-  return out;
-}
-
 async function save(tx: SqlTx, r: AdjudicationRow): Promise<void> {
   await tx.query(
     `INSERT INTO adjudication_queue (adjudication_id, reg_id, status, reasons, candidates, requested_at, decision, decision_reason, adjudicator_id, target_uin, decided_at, last_position)
