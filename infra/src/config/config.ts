@@ -4,6 +4,7 @@ import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
 import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
 import { type SignerConfig, loadSignerConfig } from './signer-config.js';
+import { loadTrustConfig } from '../trust/profiles.js';
 
 /**
  * Everything the platform reads from its environment, validated once at start-up.
@@ -59,6 +60,10 @@ export interface RegistoConfig {
   uinLength: 10 | 12;
   /** Trust-services signer mode and, in qualified mode, the PKCS#11 token (signer-config.ts). */
   signer: SignerConfig;
+  /** `REGISTO_DATA_DIR`: the embedded store, development keys and the trust folder (`<dataDir>/trust`). */
+  dataDir: string;
+  /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
+  publicUrl: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -106,6 +111,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     apiTokens: c.REGISTO_API_TOKENS ?? (eventStore.kind === 'pglite' ? DEV_API_TOKENS : ''),
     uinLength: Number(c.REGISTO_UIN_LENGTH) as 10 | 12,
     signer: loadSignerConfig(env),
+    dataDir: resolve(c.REGISTO_DATA_DIR),
+    publicUrl: loadTrustConfig(env).publicUrl,
     logLevel: c.LOG_LEVEL,
   };
 }

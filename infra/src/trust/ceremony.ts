@@ -68,7 +68,7 @@ const SOFTWARE_KEYS_HEADER =
 const spkiSha256 = (spki: Buffer): string => createHash('sha256').update(spki).digest('hex');
 
 /** Parses the software key file: `label: <name>` followed by a PKCS#8 PEM block, per key. */
-function parseSoftwareKeys(text: string, file: string): Map<string, string> {
+export function parseSoftwareKeys(text: string, file: string): Map<string, string> {
   const keys = new Map<string, string>();
   const block = /^label: (\S+)\s*\n(-----BEGIN PRIVATE KEY-----[A-Za-z0-9+/=\s]+?-----END PRIVATE KEY-----)/gm;
   for (let m = block.exec(text); m; m = block.exec(text)) {
