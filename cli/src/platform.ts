@@ -8,6 +8,8 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   loadPlatformKeys,
+  openTrustKeys,
+  type TrustKeys,
   type EventSource,
   type EventStore,
   type Logger,
@@ -44,6 +46,8 @@ export interface RunningPlatform {
   /** Where SIGA, Immigration and the ABIS answer (the in-process simulators' addresses when they run). */
   external: RegistoConfig['external'];
   eventStore: EventStore;
+  /** The CA hierarchy's signers and certificates (software keys in non_qualified mode, the token's in qualified). */
+  trust: TrustKeys;
   close(): Promise<void>;
 }
 
@@ -120,6 +124,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
+  // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
+  // qualified platform needs `registo keys init` to have been run on its token.
+  let trust: TrustKeys;
+  try {
+    trust = await openTrustKeys({ signer: config.signer, dataDir: config.dataDir, publicUrl: config.publicUrl, ensureSoftwareHierarchy: true });
+  } catch (e) {
+    if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
+    await eventStore.close();
+    throw e;
+  }
+  logger.info({ mode: trust.mode, policyOid: trust.policyOid, trustDir: trust.trustDir }, `trust services sign ${trust.mode === 'qualified' ? 'inside the PKCS#11 token (qualified)' : 'with software keys (non-qualified)'}`);
   const tokens = ApiTokens.parse(config.apiTokens);
 
   let external = config.external;
@@ -228,7 +243,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
-        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind },
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });
@@ -246,11 +261,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     url,
     external,
     eventStore,
+    trust,
     close: () =>
       (closing ??= (async () => {
         await app?.close();
         await Promise.allSettled(workers.map((w) => w.stop()));
         await eventStore.close();
+        await trust.close();
         if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
         logger.info('registo stopped');
       })()),

@@ -71,6 +71,7 @@ export async function benchEnroll(o: EnrollBenchOptions): Promise<BenchReport> {
         REGISTO_ABIS_PORT: '0',
         PORT: '0',
         HOST: '127.0.0.1',
+        REGISTO_DATA_DIR: keysDir,
         REGISTO_KEYS_FILE: join(keysDir, 'keys.json'),
         REGISTO_API_TOKENS: 'bench:bench:operator',
         ...(o.transport === 'kafka'

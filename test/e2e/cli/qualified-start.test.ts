@@ -46,15 +46,26 @@ describe('registo start in qualified mode (SoftHSM2)', function () {
     expect(r.stderr).to.match(/registo keys init/);
   });
 
-  it('with the KEK in the token: starts, seals with it, says so in /readyz; the PIN is never printed', async () => {
-    const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
+  it('refuses to start while the token has a KEK but no CA hierarchy, and says how to make one', async () => {
+    const bare = await initToken({ label: 'registo-kek-only', soPin: hsm.soPin, userPin: hsm.userPin, conf: hsm.conf, module: hsm.module });
+    const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: bare.label, userPin: hsm.userPin, env: hsm.env });
     await token.ensureAesKey('registo-kek');
     await token.close();
     const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
+    const r = await runCli(['start', '--port', '0'], qualified(dataDir, bare.label));
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.match(/root-ca\.pem is missing/);
+    expect(r.stderr).to.match(/registo keys init/);
+  });
+
+  it('after the key ceremony: starts, seals with the KEK, says so in /readyz; the PIN is never printed', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');
+    const ceremony = await runCli(['keys', 'init'], qualified(dataDir));
+    expect(ceremony.code, ceremony.stderr).to.equal(0);
     const { child, url, output } = await startCli(['start', '--port', '0'], qualified(dataDir));
     try {
       const ready = (await (await fetch(`${url}/readyz`)).json()) as { signer: { mode: string; kekKind: string; kek: string } };
-      expect(ready.signer).to.deep.include({ mode: 'qualified', kekKind: 'pkcs11', kek: `pkcs11:${hsm.tokenLabel}/registo-kek` });
+      expect(ready.signer).to.deep.include({ mode: 'qualified', kekKind: 'pkcs11', kek: `pkcs11:${hsm.tokenLabel}/registo-kek`, policyOid: '1.3.6.1.4.1.99999.1.1' });
       // A few enrollments, so that personal data is sealed under data keys the token wraps.
       const demo = await runCli(['demo', '--enrollments', '3', '--url', url, '--invalid', '0', '--wait', '60'], qualified(dataDir));
       expect(demo.code, demo.stderr).to.equal(0);

@@ -47,6 +47,7 @@ describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', fun
       REGISTO_ABIS_PORT: '0',
       PORT: '0',
       HOST: '127.0.0.1',
+      REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), 'registo-data-')),
       REGISTO_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'registo-keys-')), 'keys.json'),
       REGISTO_API_TOKENS: TOKENS,
     };
