@@ -1,0 +1,92 @@
+import { id_pkix_ocsp_basic, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
+import type { Signer } from '../hsm/signer.js';
+import { keyIdentifier } from './certificates.js';
+import { bitString, enumerated, explicit, generalizedTime, octetString, oid, seq, tlv } from './der.js';
+import { type CertificateStatus, REVOCATION_REASON_CODES } from './ports.js';
+
+/*
+ * Encoding OCSP responses (RFC 6960 §4.2.1). What is the same for every response — the responder
+ * ID by key, the signature algorithm, the OCSP signer's certificate, the response type — is encoded
+ * once; per response only the SingleResponses, the times and the nonce are, and the signer signs
+ * the ResponseData's DER.
+ */
+
+/** OCSPResponseStatus (RFC 6960 §4.2.1); 4 is not used. */
+export const OCSP_RESPONSE_STATUS = {
+  successful: 0,
+  malformedRequest: 1,
+  internalError: 2,
+  tryLater: 3,
+  sigRequired: 5,
+  unauthorized: 6,
+} as const;
+export type OcspResponseStatus = keyof typeof OCSP_RESPONSE_STATUS;
+
+/** An OCSPResponse without responseBytes: `SEQUENCE { ENUMERATED status }`, five bytes. */
+export const OCSP_ERROR_RESPONSES: Readonly<Record<Exclude<OcspResponseStatus, 'successful'>, Buffer>> = {
+  malformedRequest: seq(enumerated(1)),
+  internalError: seq(enumerated(2)),
+  tryLater: seq(enumerated(3)),
+  sigRequired: seq(enumerated(5)),
+  unauthorized: seq(enumerated(6)),
+};
+
+const ECDSA_WITH_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
+const GOOD = Buffer.from([0x80, 0x00]);
+const UNKNOWN = Buffer.from([0x82, 0x00]);
+const NONCE_OID = oid(id_pkix_ocsp_nonce);
+const SUCCESSFUL = enumerated(0);
+const BASIC_OID = oid(id_pkix_ocsp_basic);
+
+export interface SingleAnswer {
+  /** The request's CertID, re-encoded. */
+  certIdDer: Buffer;
+  status: CertificateStatus;
+}
+
+export interface OcspResponseEncoderOptions {
+  signer: Signer;
+  /** DER of the OCSP signer's certificate, sent in `certs` so the client can check the delegation. */
+  signerCertificateDer: Buffer;
+  /** DER SubjectPublicKeyInfo of the signer (for the responder ID by key). */
+  signerPublicKeySpki: Buffer;
+}
+
+function certStatus(status: CertificateStatus): Buffer {
+  switch (status.status) {
+    case 'good':
+      return GOOD;
+    case 'unknown':
+      return UNKNOWN;
+    case 'revoked': {
+      // revoked [1] IMPLICIT RevokedInfo { revocationTime, [0] EXPLICIT CRLReason OPTIONAL }
+      const reason = explicit(0, enumerated(REVOCATION_REASON_CODES[status.reason]));
+      return tlv(0xa1, generalizedTime(status.revokedAt), reason);
+    }
+  }
+}
+
+/** Builds and signs BasicOCSPResponses with one signer; the constant parts are encoded once. */
+export class OcspResponseEncoder {
+  private readonly responderId: Buffer;
+  private readonly certs: Buffer;
+
+  constructor(private readonly options: OcspResponseEncoderOptions) {
+    // ResponderID ::= CHOICE { byName [1] Name, byKey [2] KeyHash } — EXPLICIT tags in RFC 6960's module.
+    this.responderId = explicit(2, octetString(keyIdentifier(options.signerPublicKeySpki)));
+    this.certs = explicit(0, seq(options.signerCertificateDer));
+  }
+
+  /** A complete, signed OCSPResponse (status successful). */
+  async encode(answers: readonly SingleAnswer[], times: { producedAt: Date; nextUpdate: Date }, nonceExtnValue: Buffer | null): Promise<Buffer> {
+    const thisUpdate = generalizedTime(times.producedAt);
+    const nextUpdate = explicit(0, generalizedTime(times.nextUpdate));
+    const singles = answers.map((a) => seq(a.certIdDer, certStatus(a.status), thisUpdate, nextUpdate));
+    const extensions = nonceExtnValue ? [explicit(1, seq(seq(NONCE_OID, octetString(nonceExtnValue))))] : [];
+    // ResponseData: version v1 is the DEFAULT and so left out (DER).
+    const responseData = seq(this.responderId, thisUpdate, seq(...singles), ...extensions);
+    const signature = await this.options.signer.sign(responseData);
+    const basic = seq(responseData, ECDSA_WITH_SHA256, bitString(signature), this.certs);
+    return seq(SUCCESSFUL, explicit(0, seq(BASIC_OID, octetString(basic))));
+  }
+}
