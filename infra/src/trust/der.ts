@@ -58,18 +58,3 @@ export function generalizedTime(at: Date): Buffer {
   const text = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
   return tlv(0x18, Buffer.from(text, 'latin1'));
 }
-
-/**
- * The length of the DER element at the start of `der` (header and body), or -1 when the header is
- * cut short or uses the indefinite form. Used to refuse trailing bytes after a request.
- */
-export function elementLength(der: Buffer): number {
-  if (der.length < 2) return -1;
-  const first = der[1]!;
-  if (first < 0x80) return 2 + first;
-  const count = first & 0x7f;
-  if (count === 0 || count > 4 || der.length < 2 + count) return -1;
-  let n = 0;
-  for (let i = 0; i < count; i++) n = n * 256 + der[2 + i]!;
-  return 2 + count + n;
-}

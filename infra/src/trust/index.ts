@@ -12,3 +12,4 @@ export * from './crl-encoding.js';
 export * from './crl.js';
 export * from './in-memory-status-source.js';
 export * from './status-services.js';
+export * from './ocsp-client.js';

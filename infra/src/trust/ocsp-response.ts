@@ -1,4 +1,4 @@
-import { id_pkix_ocsp_basic, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
+import { ID_PKIX_OCSP_NONCE } from './ocsp-request.js';
 import type { Signer } from '../hsm/signer.js';
 import { keyIdentifier } from './certificates.js';
 import { bitString, enumerated, explicit, generalizedTime, octetString, oid, seq, tlv } from './der.js';
@@ -34,9 +34,10 @@ export const OCSP_ERROR_RESPONSES: Readonly<Record<Exclude<OcspResponseStatus, '
 const ECDSA_WITH_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
 const GOOD = Buffer.from([0x80, 0x00]);
 const UNKNOWN = Buffer.from([0x82, 0x00]);
-const NONCE_OID = oid(id_pkix_ocsp_nonce);
+const NONCE_OID = oid(ID_PKIX_OCSP_NONCE);
 const SUCCESSFUL = enumerated(0);
-const BASIC_OID = oid(id_pkix_ocsp_basic);
+/** id-pkix-ocsp-basic */
+const BASIC_OID = oid('1.3.6.1.5.5.7.48.1.1');
 
 export interface SingleAnswer {
   /** The request's CertID, re-encoded. */

@@ -1,13 +1,17 @@
 import { verify } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
-import { Nonce, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
-import { CRLReasons } from '@peculiar/asn1-x509';
+import { Nonce, OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
+import { CRLReasons, GeneralName } from '@peculiar/asn1-x509';
+import fc from 'fast-check';
 import { expect } from 'chai';
 import { RegistoError } from '@registo/schemas';
 import {
   type CertificateStatusSource,
   InMemoryCertificateStatusSource,
   MAX_CERT_IDS,
+  buildOcspRequest,
+  readOcspResponse,
+  OCSP_ERROR_RESPONSES,
   OcspResponder,
   type TrustKeys,
   decodeOcspRequest,
@@ -186,5 +190,111 @@ describe('OcspResponder', () => {
     const answer = await responder.respond(request);
     expect(answer.responseStatus).to.equal('internalError');
     expect(parseOcspResponse(answer.der).status).to.equal(2);
+  });
+});
+
+describe('buildOcspRequest', () => {
+  it('builds requests the decoder reads back, with the issuer hashes of the CA', async () => {
+    const trust = await softwareTrustKeys();
+    try {
+      const der = buildOcspRequest({ issuerCertificateDer: trust.certificates.identity_ca.der, serialHexes: ['01', 'ff00'], hash: 'sha256', nonceOctets: 32 });
+      const decoded = decodeOcspRequest(der);
+      if ('problem' in decoded) throw new Error(decoded.detail);
+      expect(decoded.certIds.map((c) => c.serialHex)).to.deep.equal(['01', 'ff00']);
+      const expected = decodeOcspRequest(ocspRequest([certIdOf(trust.certificates.identity_ca.der, '01', 'sha256')]));
+      if ('problem' in expected) throw new Error(expected.detail);
+      expect(decoded.certIds[0]!.der.equals(expected.certIds[0]!.der)).to.equal(true);
+      expect(decoded.nonceExtnValue!.length).to.equal(34);
+    } finally {
+      await trust.close();
+    }
+  });
+});
+
+describe('OCSP request decoding agrees with @peculiar/asn1-ocsp', function () {
+  this.timeout(60_000);
+  let caDer: Buffer;
+  before(async () => {
+    const trust = await softwareTrustKeys();
+    caDer = trust.certificates.identity_ca.der;
+    await trust.close();
+  });
+
+  it('reads every well-formed request as the schema decoder does', () => {
+    const serialArb = fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => {
+      const s = Buffer.from(b);
+      s[0] = (s[0]! & 0x7f) | 0x01;
+      return s.toString('hex');
+    });
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(serialArb, fc.constantFrom<'sha1' | 'sha256'>('sha1', 'sha256')), { minLength: 1, maxLength: 4 }),
+        fc.option(fc.integer({ min: 1, max: 32 }), { nil: undefined }),
+        fc.boolean(),
+        (ids, nonce, requestor) => {
+          const der = ocspRequest(ids.map(([s, h]) => certIdOf(caDer, s, h)), nonce);
+          const withName = requestor ? (() => {
+            const r = AsnConvert.parse(der, OCSPRequest);
+            r.tbsRequest.requestorName = new GeneralName({ dNSName: 'client.example' });
+            return Buffer.from(AsnConvert.serialize(r));
+          })() : der;
+          const reference = AsnConvert.parse(withName, OCSPRequest);
+          const decoded = decodeOcspRequest(withName);
+          if ('problem' in decoded) throw new Error(decoded.detail);
+          expect(decoded.certIds.map((c) => c.der.toString('hex'))).to.deep.equal(reference.tbsRequest.requestList.map((r) => Buffer.from(AsnConvert.serialize(r.reqCert)).toString('hex')));
+          expect(decoded.certIds.map((c) => c.hashAlgorithm)).to.deep.equal(reference.tbsRequest.requestList.map((r) => r.reqCert.hashAlgorithm.algorithm));
+          expect(decoded.certIds.map((c) => c.serialHex)).to.deep.equal(ids.map(([s]) => s.replace(/^(00)+/, '')));
+          const refNonce = reference.tbsRequest.requestExtensions?.find((e) => e.extnID === id_pkix_ocsp_nonce);
+          expect(decoded.nonceExtnValue?.toString('hex') ?? null).to.equal(refNonce ? Buffer.from(refNonce.extnValue.buffer).toString('hex') : null);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('never throws on damaged requests: each is answered or refused', () => {
+    const valid = ocspRequest([certIdOf(caDer, '0a0b0c'), certIdOf(caDer, '01', 'sha256')], 16);
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat(valid.length), (edits, cut) => {
+        const damaged = Buffer.from(valid);
+        for (const [at, byte] of edits) damaged[at] = byte;
+        const result = decodeOcspRequest(damaged.subarray(0, cut === 0 ? valid.length : cut));
+        expect(result).to.satisfy((r: object) => 'problem' in r || 'certIds' in r);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('readOcspResponse', () => {
+  it('reads what the responder wrote: statuses, nonce, and a signature that verifies (and fails once altered)', async () => {
+    const trust = await softwareTrustKeys();
+    const status = new InMemoryCertificateStatusSource();
+    const responder = await OcspResponder.create({ trust, status, pollMs: 0 });
+    try {
+      status.issue('0a');
+      status.issue('0b');
+      status.revoke('0b', 'privilegeWithdrawn', new Date('2026-09-09T09:09:09Z'));
+      const request = buildOcspRequest({ issuerCertificateDer: trust.certificates.identity_ca.der, serialHexes: ['0a', '0b', '0c'], nonceOctets: 12 });
+      const answer = await responder.respond(request);
+      const read = readOcspResponse(answer.der);
+      expect(read.responseStatus).to.equal('successful');
+      expect(read.signatureValid).to.equal(true);
+      expect(read.answers.map((a) => [a.serialHex, a.status])).to.deep.equal([
+        ['0a', { status: 'good' }],
+        ['0b', { status: 'revoked', reason: 'privilegeWithdrawn', revokedAt: new Date('2026-09-09T09:09:09Z') }],
+        ['0c', { status: 'unknown' }],
+      ]);
+      expect(read.nonceExtnValue!.equals((decodeOcspRequest(request) as { nonceExtnValue: Buffer }).nonceExtnValue)).to.equal(true);
+      // The producedAt GeneralizedTime sits in the signed data: change one digit of it.
+      const tampered = Buffer.from(answer.der);
+      const at = tampered.indexOf(Buffer.from([0x18, 0x0f])) + 15;
+      tampered[at] = tampered[at] === 0x30 ? 0x31 : 0x30;
+      expect(readOcspResponse(tampered).signatureValid).to.equal(false);
+      expect(readOcspResponse(OCSP_ERROR_RESPONSES.unauthorized)).to.deep.equal({ responseStatus: 'unauthorized', answers: [] });
+    } finally {
+      responder.close();
+      await trust.close();
+    }
   });
 });
