@@ -35,6 +35,10 @@ process.once('message', (setup: OcspBenchServerSetup) => {
     process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
     process.on('message', (m: unknown) => {
       if (m === 'stats') process.send!({ stats: services.ocsp.stats, cache: services.ocsp.cacheSize });
+      else if (typeof m === 'object' && m !== null && 'cpu' in m) {
+        const used = process.cpuUsage();
+        process.send!({ id: (m as { cpu: number }).cpu, cpu: used.user + used.system });
+      }
     });
     process.once('disconnect', () => {
       void app.close().finally(() => {

@@ -15,6 +15,8 @@ export interface OcspBenchOptions {
   seconds: number;
   /** Certificates asked about (a tenth of them revoked, and a few unknown serials on top). */
   serials: number;
+  /** Requests/s of the paced runs, whose p99 is the latency at that load rather than at saturation. */
+  rate: number;
 }
 
 interface LoadResult {
@@ -22,6 +24,9 @@ interface LoadResult {
   p99: number;
   p50: number;
   requests: number;
+  /** Cores' worth of CPU the server and the load generator got (on a shared machine, less than they wanted). */
+  serverCpuShare: number;
+  loadGeneratorCpuShare: number;
 }
 
 const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -32,34 +37,85 @@ function serial(): string {
   return normaliseSerialHex(b);
 }
 
-async function load(label: string, url: string, o: { concurrency: number; seconds: number; path: (i: number) => string; body?: (i: number) => Buffer; method: 'GET' | 'POST' }): Promise<LoadResult> {
-  const bar = progress(label, o.seconds);
-  const tick = setInterval(() => bar.tick(), 1000);
-  let i = 0;
+interface LoadSpec {
+  label: string;
+  method: 'GET' | 'POST';
+  /** Requests sent in turn by every connection, built once (per-request set-up in the load generator would be its own bottleneck). */
+  requests: Array<{ path: string; body?: Buffer }>;
+  /** Requests/s over all connections; none: as fast as the answers come (closed loop). */
+  rate?: number;
+}
+
+/** autocannon's own merge of raw results (histograms added, not percentiles averaged); not in its type declarations. */
+const aggregate = (autocannon as unknown as { aggregateResult(results: unknown[], opts: object): autocannon.Result }).aggregateResult;
+
+/**
+ * Runs every spec in turn, in slices of `sliceSeconds`, round after round, and merges each spec's
+ * slices. On a machine shared with other work the background load changes from second to second;
+ * interleaving puts each figure and its baseline under the same load.
+ */
+async function interleaved(
+  url: string,
+  specs: LoadSpec[],
+  o: { concurrency: number; seconds: number; sliceSeconds: number; serverCpu: () => Promise<number> },
+): Promise<Map<string, LoadResult>> {
+  const rounds = Math.max(1, Math.round(o.seconds / o.sliceSeconds));
+  const raw = new Map<string, unknown[]>(specs.map((s) => [s.label, []]));
+  /** CPU µs used by the server process and by this one (the load generator) during each spec's slices. */
+  const cpu = new Map(specs.map((s) => [s.label, { server: 0, loadGenerator: 0 }]));
+  const bar = progress(`${specs.length} loads × ${rounds} slices of ${o.sliceSeconds} s`, specs.length * rounds);
   try {
-    const result = await autocannon({
-      url,
-      connections: o.concurrency,
-      duration: o.seconds,
-      requests: [
-        {
-          method: o.method,
-          headers: o.method === 'POST' ? { 'content-type': 'application/ocsp-request' } : {},
-          setupRequest: (request) => {
-            const n = i++;
-            return { ...request, path: o.path(n), ...(o.body && { body: o.body(n) }) };
-          },
-        },
-      ],
-    });
-    if (result.errors > 0 || result.timeouts > 0 || result.non2xx > 0) {
-      throw new Error(`${label}: ${result.errors} errors, ${result.timeouts} timeouts, ${result.non2xx} non-2xx answers`);
+    for (let round = 0; round < rounds; round++) {
+      for (const spec of specs) {
+        const headers = spec.method === 'POST' ? { 'content-type': 'application/ocsp-request' } : {};
+        const before = { server: await o.serverCpu(), loadGenerator: process.cpuUsage() };
+        const result = await autocannon({
+          url,
+          connections: o.concurrency,
+          duration: o.sliceSeconds,
+          skipAggregateResult: true,
+          ...(spec.rate && { overallRate: spec.rate }),
+          requests: spec.requests.map((r) => ({ method: spec.method, path: r.path, headers, ...(r.body && { body: r.body }) })),
+        });
+        raw.get(spec.label)!.push(result);
+        const c = cpu.get(spec.label)!;
+        const after = { server: await o.serverCpu(), loadGenerator: process.cpuUsage() };
+        c.server += after.server - before.server;
+        c.loadGenerator += after.loadGenerator.user + after.loadGenerator.system - before.loadGenerator.user - before.loadGenerator.system;
+        bar.tick();
+      }
     }
-    return { perSecond: result.requests.total / (result.duration || o.seconds), p99: result.latency.p99, p50: result.latency.p50, requests: result.requests.total };
   } finally {
-    clearInterval(tick);
     bar.stop();
   }
+  const out = new Map<string, LoadResult>();
+  for (const spec of specs) {
+    const merged = aggregate(raw.get(spec.label)!, { url, connections: o.concurrency });
+    if (merged.errors > 0 || merged.timeouts > 0 || merged.non2xx > 0) {
+      throw new Error(`${spec.label}: ${merged.errors} errors, ${merged.timeouts} timeouts, ${merged.non2xx} non-2xx answers`);
+    }
+    const seconds = raw.get(spec.label)!.reduce((sum: number, r) => sum + (r as { duration: number }).duration, 0);
+    const c = cpu.get(spec.label)!;
+    out.set(spec.label, {
+      perSecond: merged.requests.total / seconds,
+      p99: merged.latency.p99,
+      p50: merged.latency.p50,
+      requests: merged.requests.total,
+      serverCpuShare: c.server / 1e6 / seconds,
+      loadGeneratorCpuShare: c.loadGenerator / 1e6 / seconds,
+    });
+  }
+  return out;
+}
+
+/** A deterministic shuffle, so that connections do not all ask about the same serials in the same order. */
+function shuffled<T>(items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 /**
@@ -79,7 +135,7 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
     const asked = [...good, ...revoked, ...unknown];
     const issuerCertificateDer = trust.certificates.identity_ca.der;
     const plain = asked.map((s) => buildOcspRequest({ issuerCertificateDer, serialHexes: [s] }));
-    const withNonce = Array.from({ length: 5000 }, (_, i) => buildOcspRequest({ issuerCertificateDer, serialHexes: [asked[i % asked.length]!], nonceOctets: 16 }));
+    const withNonce = Array.from({ length: 1000 }, (_, i) => buildOcspRequest({ issuerCertificateDer, serialHexes: [asked[i % asked.length]!], nonceOctets: 16 }));
     const getPaths = plain.map((der) => `/ocsp/${encodeURIComponent(der.toString('base64'))}`);
 
     const ready = new Promise<number>((resolve, reject) => {
@@ -112,31 +168,58 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
     process.stderr.write(`OCSP bench: ${asked.length} serials (${revoked.length} revoked, ${unknown.length} unknown), ${o.concurrency} connections, ${o.seconds} s a run; answers of ${probe.answerBytes} bytes\n`);
     const signRate = await measureSignRate(trust.signers.ocsp_signer, 2);
 
-    const opts = { concurrency: o.concurrency, seconds: o.seconds };
-    // Warm-up (JIT, connection set-up, the responder's cache): not measured.
-    await load('warm-up', base, { ...opts, seconds: 2, method: 'POST', path: () => '/ocsp', body: (i) => plain[i % plain.length]! });
-    const fixedBody = plain[0]!;
-    const fixed = await load('baseline: fixed body', base, { ...opts, method: 'POST', path: () => '/bench/fixed', body: () => fixedBody });
-    const post = await load('OCSP POST, no nonce', base, { ...opts, method: 'POST', path: () => '/ocsp', body: (i) => plain[Math.floor(Math.random() * plain.length)]! });
-    const get = await load('OCSP GET, no nonce', base, { ...opts, method: 'GET', path: () => getPaths[Math.floor(Math.random() * getPaths.length)]! });
-    const nonce = await load('OCSP POST, nonce', base, { ...opts, method: 'POST', path: () => '/ocsp', body: (i) => withNonce[i % withNonce.length]! });
+    const c = o.concurrency;
+    const post = (bodies: Buffer[], path = '/ocsp') => shuffled(bodies).map((body) => ({ path, body }));
+    // The baseline sends the same requests (the load generator's cost grows with the number of distinct ones).
+    const fixedRequests = post(plain, '/bench/fixed');
+    // Warm-up (JIT, connections, the responder's cache): not measured.
+    let cpuAsked = 0;
+    const serverCpu = () =>
+      new Promise<number>((resolve) => {
+        const id = ++cpuAsked;
+        const onMessage = (m: { cpu?: number; id?: number }) => {
+          if (m.id === id && m.cpu !== undefined) {
+            child.off('message', onMessage);
+            resolve(m.cpu);
+          }
+        };
+        child.on('message', onMessage);
+        child.send({ cpu: id });
+      });
+    await interleaved(base, [{ label: 'warm-up', method: 'POST', requests: post(plain) }], { concurrency: c, seconds: 2, sliceSeconds: 2, serverCpu });
+    const runs = await interleaved(
+      base,
+      [
+        { label: 'fixed', method: 'POST', requests: fixedRequests },
+        { label: 'post', method: 'POST', requests: post(plain) },
+        { label: 'get', method: 'GET', requests: shuffled(getPaths).map((path) => ({ path })) },
+        { label: 'nonce', method: 'POST', requests: post(withNonce) },
+        { label: 'fixedPaced', method: 'POST', requests: fixedRequests, rate: o.rate },
+        { label: 'postPaced', method: 'POST', requests: post(plain), rate: o.rate },
+      ],
+      { concurrency: c, seconds: o.seconds, sliceSeconds: 2, serverCpu },
+    );
+    const [fixed, postRun, get, nonce, fixedPaced, postPaced] = ['fixed', 'post', 'get', 'nonce', 'fixedPaced', 'postPaced'].map((l) => runs.get(l)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
 
     const stats = await new Promise<{ stats: { requests: number; cacheHits: number; signed: number } }>((resolve) => {
       child.once('message', (m: { stats: { requests: number; cacheHits: number; signed: number } }) => resolve(m));
       child.send('stats');
     });
     process.stderr.write(`OCSP responder: ${stats.stats.requests} requests, ${stats.stats.cacheHits} from the cache, ${stats.stats.signed} signatures\n`);
-    process.stderr.write(`p50: fixed ${fixed.p50} ms, POST ${post.p50} ms, GET ${get.p50} ms, nonce ${nonce.p50} ms\n`);
+    for (const [label, r] of runs) {
+      process.stderr.write(`${label.padEnd(10)} ${Math.round(r.perSecond)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.serverCpuShare.toFixed(2)} cores, load generator ${r.loadGeneratorCpuShare.toFixed(2)} cores\n`);
+    }
 
     return {
       bench: 'ocsp',
       results: [
-        metric(`ocsp_post_requests_per_s_c${o.concurrency}`, post.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${o.concurrency}`, fixed.perSecond),
-        metric(`ocsp_post_p99_ms_c${o.concurrency}`, post.p99, 'ms', `http_fixed_body_p99_ms_c${o.concurrency}`, fixed.p99),
-        metric(`ocsp_get_requests_per_s_c${o.concurrency}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${o.concurrency}`, fixed.perSecond),
-        metric(`ocsp_get_p99_ms_c${o.concurrency}`, get.p99, 'ms', `http_fixed_body_p99_ms_c${o.concurrency}`, fixed.p99),
-        metric(`ocsp_nonce_requests_per_s_c${o.concurrency}`, nonce.perSecond, 'req/s', 'ocsp_signer_signatures_per_s', signRate),
-        metric(`ocsp_nonce_p99_ms_c${o.concurrency}`, nonce.p99, 'ms', `http_fixed_body_p99_ms_c${o.concurrency}`, fixed.p99),
+        metric(`ocsp_post_requests_per_s_c${c}`, postRun.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
+        metric(`ocsp_post_p99_ms_at_${o.rate}_per_s_c${c}`, postPaced.p99, 'ms', `http_fixed_body_p99_ms_at_${o.rate}_per_s_c${c}`, fixedPaced.p99),
+        metric(`ocsp_post_p99_ms_c${c}`, postRun.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
+        metric(`ocsp_get_requests_per_s_c${c}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
+        metric(`ocsp_get_p99_ms_c${c}`, get.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
+        metric(`ocsp_nonce_requests_per_s_c${c}`, nonce.perSecond, 'req/s', 'ocsp_signer_signatures_per_s', signRate),
+        metric(`ocsp_nonce_p99_ms_c${c}`, nonce.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
       ],
     };
   } finally {

@@ -52,9 +52,19 @@ export function oid(dotted: string): Buffer {
   return out;
 }
 
-/** GeneralizedTime in whole seconds, `YYYYMMDDHHMMSSZ` (RFC 5280 §4.1.2.5.2: no fractions). */
+let lastSecond = -1;
+let lastTime: Buffer = Buffer.alloc(0);
+/** GeneralizedTime in whole seconds, `YYYYMMDDHHMMSSZ` (RFC 5280 §4.1.2.5.2: no fractions); the last one is kept (answers in the same second share it). */
 export function generalizedTime(at: Date): Buffer {
+  const second = Math.floor(at.getTime() / 1000);
+  if (second === lastSecond) return lastTime;
   const iso = at.toISOString(); // 2026-12-01T18:39:06.123Z
   const text = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 10)}${iso.slice(11, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
-  return tlv(0x18, Buffer.from(text, 'latin1'));
+  const out = tlv(0x18, Buffer.from(text, 'latin1'));
+  // Only "now"-like times are worth keeping; a revocation time asked once is not.
+  if (Math.abs(second * 1000 - Date.now()) < 2000) {
+    lastSecond = second;
+    lastTime = out;
+  }
+  return out;
 }
