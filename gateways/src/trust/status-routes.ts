@@ -32,11 +32,14 @@ const OCSP_RESPONSE = 'application/ocsp-response';
 /** CRLs change on every revocation: shared caches keep them a minute at most. */
 const CRL_MAX_AGE_SECONDS = 60;
 
+/** A header-safe, short form of a problem's description. */
+const headerText = (detail: string): string => detail.slice(0, 200).replace(/[^\x20-\x7e]/g, '?');
+
 function sendOcsp(reply: FastifyReply, answer: OcspAnswer, cacheable: boolean): FastifyReply {
   reply.type(OCSP_RESPONSE);
   if (answer.responseStatus !== 'successful') {
     reply.header('cache-control', 'no-store');
-    if (answer.detail) reply.header('x-ocsp-problem', answer.detail.slice(0, 200).replace(/[^\x20-\x7e]/g, '?'));
+    if (answer.detail) reply.header('x-ocsp-problem', headerText(answer.detail));
   } else if (cacheable && answer.maxAgeSeconds > 0 && answer.producedAt) {
     // RFC 5019 §6.2: max-age within the answer's validity, with Last-Modified, Expires and ETag.
     reply
@@ -51,7 +54,7 @@ function sendOcsp(reply: FastifyReply, answer: OcspAnswer, cacheable: boolean): 
 }
 
 function refuse(reply: FastifyReply, httpStatus: number, detail: string): FastifyReply {
-  return reply.code(httpStatus).type(OCSP_RESPONSE).header('cache-control', 'no-store').header('x-ocsp-problem', detail).send(OCSP_ERROR_RESPONSES.malformedRequest);
+  return reply.code(httpStatus).type(OCSP_RESPONSE).header('cache-control', 'no-store').header('x-ocsp-problem', headerText(detail)).send(OCSP_ERROR_RESPONSES.malformedRequest);
 }
 
 /** base64 (standard or URL-safe, padding optional) of a GET request's path, after URL decoding. */
@@ -89,7 +92,7 @@ export async function registerTrustStatusRoutes(app: FastifyInstance, deps: Trus
     scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: MAX_REQUEST_OCTETS }, (_req, body, done) => done(null, body));
     scope.setErrorHandler((error, _request, reply) => {
       const status = (error as { statusCode?: number }).statusCode;
-      return refuse(reply, status !== undefined && status >= 400 && status < 500 ? status : 400, String((error as Error).message ?? error).slice(0, 200));
+      return refuse(reply, status !== undefined && status >= 400 && status < 500 ? status : 400, String((error as Error).message ?? error));
     });
 
     scope.post('/ocsp', async (request, reply) => {

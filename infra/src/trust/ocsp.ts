@@ -188,7 +188,7 @@ export class OcspResponder {
       const changes = await this.options.status.changesSince(last);
       const serials = new Set([...this.unknownSerials, ...changes.map((c) => c.serialHex)]);
       this.invalidate(serials);
-      this.lastRevision = Math.max(revision, ...changes.map((c) => c.revision));
+      this.lastRevision = changes.reduce((max, c) => Math.max(max, c.revision), revision);
     } catch (error) {
       this.options.logger?.warn({ err: error }, 'OCSP: status changes unavailable; cache dropped');
       this.clear();
