@@ -216,8 +216,8 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
         metric(`ocsp_post_requests_per_s_c${c}`, postRun.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
         // Per second of CPU the server got: what the figures above would be with a core of its own,
         // on a machine whose other work takes a varying share.
-        metric('ocsp_post_requests_per_server_cpu_s', postRun.perSecond / postRun.serverCpuShare, 'req/cpu-s', 'http_fixed_body_requests_per_server_cpu_s', fixed.perSecond / fixed.serverCpuShare),
-        metric('ocsp_nonce_requests_per_server_cpu_s', nonce.perSecond / nonce.serverCpuShare, 'req/cpu-s', 'ocsp_signer_signatures_per_s', signRate),
+        metric('ocsp_post_requests_per_server_cpu_s', postRun.perSecond / Math.max(postRun.serverCpuShare, 1e-6), 'req/cpu-s', 'http_fixed_body_requests_per_server_cpu_s', fixed.perSecond / Math.max(fixed.serverCpuShare, 1e-6)),
+        metric('ocsp_nonce_requests_per_server_cpu_s', nonce.perSecond / Math.max(nonce.serverCpuShare, 1e-6), 'req/cpu-s', 'ocsp_signer_signatures_per_s', signRate),
         metric(`ocsp_post_p99_ms_at_${o.rate}_per_s_c${c}`, postPaced.p99, 'ms', `http_fixed_body_p99_ms_at_${o.rate}_per_s_c${c}`, fixedPaced.p99),
         metric(`ocsp_post_p99_ms_c${c}`, postRun.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
         metric(`ocsp_get_requests_per_s_c${c}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
