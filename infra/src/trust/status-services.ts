@@ -18,7 +18,9 @@ export interface StatusServicesConfig {
   ocspMaxAgeSeconds: number;
 }
 
-const seconds = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A week: CRLs are republished at least that often (and timers stay far below their 24.8-day limit). */
+const MAX_SECONDS = 7 * 24 * 3600;
+const seconds = (fallback: number) => z.coerce.number().int().positive().max(MAX_SECONDS).default(fallback);
 const Schema = z.object({
   REGISTO_CRL_INTERVAL_S: seconds(3600),
   REGISTO_OCSP_VALIDITY_S: seconds(600),
