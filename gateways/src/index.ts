@@ -5,3 +5,4 @@ export * from './auth/tokens.js';
 export * from './intake/routes.js';
 export * from './adjudication/routes.js';
 export * from './query/routes.js';
+export * from './trust/tsa-routes.js';
