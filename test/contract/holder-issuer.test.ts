@@ -303,6 +303,25 @@ function issuerSuite(name: string, mode: 'qualified' | 'non_qualified', signerCo
       expect(issuer.mode).to.equal(mode);
     });
 
+    it('CSR refusals come back from the worker threads with their codes and details', async () => {
+      const a = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const b = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      const foreign = encodeCsr(b.privateKey, a.publicKey.export({ type: 'spki', format: 'der' }));
+      expect((await refusal(issuer.issue(requestFor(foreign)))).code).to.equal('CSR_SIGNATURE_INVALID');
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 });
+      const e = await refusal(issuer.issue(requestFor(encodeCsr(a.privateKey, rsa.publicKey.export({ type: 'spki', format: 'der' })))));
+      expect(e.code).to.equal('CSR_KEY_UNSUPPORTED');
+      expect(e.details.keyAlgorithm).to.equal('rsa');
+      const onMainThread = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, csrWorkers: 0 });
+      try {
+        expect((await refusal(onMainThread.issue(requestFor(foreign)))).code).to.equal('CSR_SIGNATURE_INVALID');
+        const { csr } = p256Csr();
+        expect(new X509Certificate((await onMainThread.issue(requestFor(csr))).certificateDer).verify(trust.certificates.identity_ca.x509.publicKey)).to.equal(true);
+      } finally {
+        await onMainThread.close();
+      }
+    });
+
     it('a serial with the high bit set is encoded positive (a leading zero byte) and reported without it', async () => {
       const { csr } = p256Csr();
       const issued = await issuer.issue(requestFor(csr, { serialNumber: Buffer.from('ff01', 'hex') }));

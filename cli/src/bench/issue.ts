@@ -30,6 +30,8 @@ export interface IssueBenchOptions {
   concurrency: number;
   /** PKCS#11 sessions signing at once (qualified). */
   sessions: number;
+  /** Worker threads checking CSRs (0: on the main thread). Default: the issuer's. */
+  csrWorkers?: number;
   /** Length of the raw sign-rate run. */
   signSeconds: number;
   /** Force software keys even when a token could be used. */
@@ -131,7 +133,7 @@ export async function benchIssue(options: IssueBenchOptions): Promise<BenchRepor
     process.stderr.write(`raw ECDSA signatures of the identity CA key, one at a time, ${options.signSeconds} s\n`);
     const rawSignRate = await measureSignRate(trust.signers.identity_ca, options.signSeconds);
 
-    const issuer = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: options.sessions });
+    const issuer = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: options.sessions, ...(options.csrWorkers !== undefined && { csrWorkers: options.csrWorkers }) });
     let fastRate: number;
     try {
       // Warm up (JIT, token sessions) before measuring.
@@ -141,7 +143,7 @@ export async function benchIssue(options: IssueBenchOptions): Promise<BenchRepor
       await issuer.close();
     }
 
-    const reference = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: 1 });
+    const reference = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: 1, csrWorkers: 0 });
     let genericRate: number;
     try {
       genericRate = await drive('generic issueCertificate', options.genericCertificates, options.concurrency, async (i) => {

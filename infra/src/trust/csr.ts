@@ -157,11 +157,11 @@ export function parseCsr(der: Buffer): ParsedCsr {
 }
 
 /**
- * Parses the CSR and verifies its self-signature with the key it carries (proof of possession).
- * The key is imported from its raw point (the cheapest import Node offers) and the signature is
- * verified asynchronously, off the JavaScript thread.
+ * Parses the CSR and verifies its self-signature with the key it carries (proof of possession),
+ * in this thread. The key is imported from its raw point (the cheapest import Node offers);
+ * `synchronous` verifies on this thread (a worker's), otherwise on libuv's worker threads.
  */
-export async function checkCsr(der: Buffer): Promise<ParsedCsr> {
+export async function checkCsrHere(der: Buffer, synchronous = false): Promise<ParsedCsr> {
   const csr = parseCsr(der);
   let key: KeyObject;
   try {
@@ -169,12 +169,25 @@ export async function checkCsr(der: Buffer): Promise<ParsedCsr> {
   } catch {
     throw malformed('the public key is not a point on P-256');
   }
-  const ok = await new Promise<boolean>((resolve) => {
-    nodeVerify(csr.signatureHash, csr.certificationRequestInfo, key, csr.signature, (error, valid) => resolve(!error && valid));
-  });
+  const ok = synchronous
+    ? safeVerify(() => nodeVerify(csr.signatureHash, csr.certificationRequestInfo, key, csr.signature))
+    : await new Promise<boolean>((resolve) => {
+        nodeVerify(csr.signatureHash, csr.certificationRequestInfo, key, csr.signature, (error, valid) => resolve(!error && valid));
+      });
   if (!ok) throw new RegistoError('CSR_SIGNATURE_INVALID', 'the request\'s signature does not verify with its own key: no proof of possession');
   return csr;
 }
+
+function safeVerify(verify: () => boolean): boolean {
+  try {
+    return verify();
+  } catch {
+    return false; // a signature that is not DER
+  }
+}
+
+/** `checkCsrHere` on this thread: see `CsrCheckPool` for the fast path. */
+export const checkCsr = (der: Buffer): Promise<ParsedCsr> => checkCsrHere(der);
 
 /**
  * A PKCS#10 request for `publicKeySpki`, signed with `privateKey` (ECDSA with SHA-256): what a

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
 import { RegistoError } from '@registo/schemas';
@@ -13,6 +14,7 @@ import {
   buildExtensions,
 } from './certificates.js';
 import { checkCsr } from './csr.js';
+import { type CheckedCsrKey, CsrCheckPool } from './csr-pool.js';
 import { derSequence, derTime, derTlv, unsignedIntegerContent } from './der.js';
 import { type HolderCertificateIssuer, type HolderCertificateRequest, type IssuedHolderCertificate, normaliseSerialHex } from './ports.js';
 import { crlUrl, ocspUrl, trustKey } from './profiles.js';
@@ -130,6 +132,12 @@ export interface HolderIssuerOptions {
    * on the JavaScript thread; several run C_Sign on libuv's worker threads side by side. Default 2.
    */
   sessions?: number;
+  /**
+   * Worker threads checking CSRs (key import and signature verification, the costliest part of
+   * issuance). 0 checks on the calling thread (the signature is still verified off it). Default:
+   * the number of CPUs, at most 2.
+   */
+  csrWorkers?: number;
 }
 
 export interface HolderIssuer extends HolderCertificateIssuer {
@@ -150,12 +158,15 @@ export async function createHolderCertificateIssuer(trust: TrustKeys, options: H
   const template = buildTemplate(caCertificate.der, caSpki, profile);
   const signer: Signer = caSigner instanceof Pkcs11Signer ? caSigner.parallel(options.sessions ?? 2) : caSigner;
   const issuerName = trust.certificates.identity_ca.x509.subject;
+  const workers = options.csrWorkers ?? Math.min(2, availableParallelism());
+  const pool = workers > 0 ? new CsrCheckPool(workers) : null;
+  const checked = (der: Buffer): Promise<CheckedCsrKey> => (pool ? pool.check(der) : checkCsr(der));
 
   return {
     mode,
     async issue(request: HolderCertificateRequest): Promise<IssuedHolderCertificate> {
       const { serial, notBefore, notAfter } = checkRequest(request, caNotAfter);
-      const csr = await checkCsr(request.csrDer);
+      const csr = await checked(request.csrDer);
       const tbs = tbsFromTemplate(template, serial, notBefore, notAfter, request.uin, csr.subjectPublicKeyInfo, csr.point);
       const certificateDer = certificateFrom(tbs, await signer.sign(tbs));
       return {
@@ -181,6 +192,7 @@ export async function createHolderCertificateIssuer(trust: TrustKeys, options: H
       };
     },
     async close() {
+      await pool?.close();
       if (signer !== caSigner) await signer.close?.();
     },
   };

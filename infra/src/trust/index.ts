@@ -8,3 +8,4 @@ export * from './tsa.js';
 export * from './tsa-protocol.js';
 export * from './csr.js';
 export * from './holder-issuer.js';
+export * from './csr-pool.js';
