@@ -25,7 +25,7 @@ import {
 } from '@peculiar/asn1-x509';
 import type { Signer } from '../hsm/signer.js';
 import { ECDSA_WITH_SHA256, keyIdentifier } from './certificates.js';
-import { bitString, seq } from './der.js';
+import { bitString, derSequence } from './der.js';
 import { REVOCATION_REASON_CODES, type RevocationReason } from './ports.js';
 
 /*
@@ -121,5 +121,5 @@ export async function encodeCrl(spec: CrlSpec): Promise<Buffer> {
   });
   const tbsDer = Buffer.from(AsnConvert.serialize(tbs));
   const signature = await spec.signer.sign(tbsDer);
-  return seq(tbsDer, Buffer.from('300a06082a8648ce3d040302', 'hex'), bitString(signature));
+  return derSequence(tbsDer, Buffer.from('300a06082a8648ce3d040302', 'hex'), bitString(signature));
 }

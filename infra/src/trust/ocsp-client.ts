@@ -3,7 +3,7 @@ import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicOCSPResponse, OCSPResponse } from '@peculiar/asn1-ocsp';
 import { Certificate } from '@peculiar/asn1-x509';
 import { RegistoError } from '@registo/schemas';
-import { explicit, octetString, oid, seq, unsignedInteger } from './der.js';
+import { explicit, octetString, oid, derSequence, unsignedInteger } from './der.js';
 import { ID_PKIX_OCSP_NONCE } from './ocsp-request.js';
 import { OCSP_RESPONSE_STATUS, type OcspResponseStatus } from './ocsp-response.js';
 import { type CertificateStatus, REVOCATION_REASON_CODES, type RevocationReason, normaliseSerialHex } from './ports.js';
@@ -31,10 +31,10 @@ export function buildOcspRequest(o: OcspRequestOptions): Buffer {
   const ca = AsnConvert.parse(o.issuerCertificateDer, Certificate);
   const nameHash = createHash(hash).update(Buffer.from(AsnConvert.serialize(ca.tbsCertificate.subject))).digest();
   const keyHash = createHash(hash).update(Buffer.from(ca.tbsCertificate.subjectPublicKeyInfo.subjectPublicKey)).digest();
-  const algorithm = seq(oid(HASHES[hash]), Buffer.from([0x05, 0x00]));
-  const requests = o.serialHexes.map((s) => seq(seq(algorithm, octetString(nameHash), octetString(keyHash), unsignedInteger(Buffer.from(s, 'hex')))));
-  const extensions = o.nonceOctets ? [explicit(2, seq(seq(oid(ID_PKIX_OCSP_NONCE), octetString(octetString(randomBytes(o.nonceOctets))))))] : [];
-  return seq(seq(seq(...requests), ...extensions));
+  const algorithm = derSequence(oid(HASHES[hash]), Buffer.from([0x05, 0x00]));
+  const requests = o.serialHexes.map((s) => derSequence(derSequence(algorithm, octetString(nameHash), octetString(keyHash), unsignedInteger(Buffer.from(s, 'hex')))));
+  const extensions = o.nonceOctets ? [explicit(2, derSequence(derSequence(oid(ID_PKIX_OCSP_NONCE), octetString(octetString(randomBytes(o.nonceOctets))))))] : [];
+  return derSequence(derSequence(derSequence(...requests), ...extensions));
 }
 
 export interface ReadOcspAnswer {

@@ -1,7 +1,7 @@
 import { ID_PKIX_OCSP_NONCE } from './ocsp-request.js';
 import type { Signer } from '../hsm/signer.js';
 import { keyIdentifier } from './certificates.js';
-import { bitString, enumerated, explicit, generalizedTime, octetString, oid, seq, tlv } from './der.js';
+import { bitString, enumerated, explicit, generalizedTime, octetString, oid, derSequence, derTlv } from './der.js';
 import { type CertificateStatus, REVOCATION_REASON_CODES } from './ports.js';
 
 /*
@@ -24,11 +24,11 @@ export type OcspResponseStatus = keyof typeof OCSP_RESPONSE_STATUS;
 
 /** An OCSPResponse without responseBytes: `SEQUENCE { ENUMERATED status }`, five bytes. */
 export const OCSP_ERROR_RESPONSES: Readonly<Record<Exclude<OcspResponseStatus, 'successful'>, Buffer>> = {
-  malformedRequest: seq(enumerated(1)),
-  internalError: seq(enumerated(2)),
-  tryLater: seq(enumerated(3)),
-  sigRequired: seq(enumerated(5)),
-  unauthorized: seq(enumerated(6)),
+  malformedRequest: derSequence(enumerated(1)),
+  internalError: derSequence(enumerated(2)),
+  tryLater: derSequence(enumerated(3)),
+  sigRequired: derSequence(enumerated(5)),
+  unauthorized: derSequence(enumerated(6)),
 };
 
 const ECDSA_WITH_SHA256 = Buffer.from('300a06082a8648ce3d040302', 'hex');
@@ -62,7 +62,7 @@ function certStatus(status: CertificateStatus): Buffer {
     case 'revoked': {
       // revoked [1] IMPLICIT RevokedInfo { revocationTime, [0] EXPLICIT CRLReason OPTIONAL }
       const reason = explicit(0, enumerated(REVOCATION_REASON_CODES[status.reason]));
-      return tlv(0xa1, generalizedTime(status.revokedAt), reason);
+      return derTlv(0xa1, generalizedTime(status.revokedAt), reason);
     }
   }
 }
@@ -75,19 +75,19 @@ export class OcspResponseEncoder {
   constructor(private readonly options: OcspResponseEncoderOptions) {
     // ResponderID ::= CHOICE { byName [1] Name, byKey [2] KeyHash } — EXPLICIT tags in RFC 6960's module.
     this.responderId = explicit(2, octetString(keyIdentifier(options.signerPublicKeySpki)));
-    this.certs = explicit(0, seq(options.signerCertificateDer));
+    this.certs = explicit(0, derSequence(options.signerCertificateDer));
   }
 
   /** A complete, signed OCSPResponse (status successful). */
   async encode(answers: readonly SingleAnswer[], times: { producedAt: Date; nextUpdate: Date }, nonceExtnValue: Buffer | null): Promise<Buffer> {
     const thisUpdate = generalizedTime(times.producedAt);
     const nextUpdate = explicit(0, generalizedTime(times.nextUpdate));
-    const singles = answers.map((a) => seq(a.certIdDer, certStatus(a.status), thisUpdate, nextUpdate));
-    const extensions = nonceExtnValue ? [explicit(1, seq(seq(NONCE_OID, octetString(nonceExtnValue))))] : [];
+    const singles = answers.map((a) => derSequence(a.certIdDer, certStatus(a.status), thisUpdate, nextUpdate));
+    const extensions = nonceExtnValue ? [explicit(1, derSequence(derSequence(NONCE_OID, octetString(nonceExtnValue))))] : [];
     // ResponseData: version v1 is the DEFAULT and so left out (DER).
-    const responseData = seq(this.responderId, thisUpdate, seq(...singles), ...extensions);
+    const responseData = derSequence(this.responderId, thisUpdate, derSequence(...singles), ...extensions);
     const signature = await this.options.signer.sign(responseData);
-    const basic = seq(responseData, ECDSA_WITH_SHA256, bitString(signature), this.certs);
-    return seq(SUCCESSFUL, explicit(0, seq(BASIC_OID, octetString(basic))));
+    const basic = derSequence(responseData, ECDSA_WITH_SHA256, bitString(signature), this.certs);
+    return derSequence(SUCCESSFUL, explicit(0, derSequence(BASIC_OID, octetString(basic))));
   }
 }
