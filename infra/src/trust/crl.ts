@@ -99,12 +99,22 @@ export class CrlPublisher {
     return this.published.get(name)!;
   }
 
-  /** Republishes the identity CA's CRLs if the source's revision moved since they were made. */
+  /**
+   * Republishes the identity CA's CRLs if a status changed since they were made. The revision may
+   * also move for other reasons (a read model's position grows with every event it applies, an
+   * issuance among them): only a change `changesSince` names is worth two signatures and a new list.
+   */
   notify(): Promise<void> {
     this.pending ??= this.enqueue(async () => {
       this.pending = null;
       const revision = await this.options.status.revision();
-      if (revision !== this.publishedRevision) await this.publishIdentity(false, revision);
+      const published = this.publishedRevision;
+      if (revision === published) return;
+      if (published !== null && revision > published && (await this.options.status.changesSince(published)).length === 0) {
+        this.publishedRevision = revision;
+        return;
+      }
+      await this.publishIdentity(false, revision);
     });
     return this.pending;
   }

@@ -104,7 +104,10 @@ describe('CRLs and the CrlPublisher', function () {
     expect(delta.entries.get(a!)?.reason).to.equal(CRLReasons.cessationOfOperation);
     expect(delta.entries.get(b!)).to.deep.equal({ reason: CRLReasons.removeFromCRL, at: '2026-02-05T00:00:00.000Z' });
     expect(delta.entries.get(c!)?.reason).to.equal(CRLReasons.certificateHold);
-    // Nothing changed: nothing republished.
+    // Nothing changed: nothing republished; nor for a revision that moved without a status change (an issuance).
+    await p.notify();
+    expect(parseCrl(p.current('identity-ca').der, trust.certificates.identity_ca).number).to.equal(full.number);
+    source.issue((await issueHolder(trust)).serialHex);
     await p.notify();
     expect(parseCrl(p.current('identity-ca').der, trust.certificates.identity_ca).number).to.equal(full.number);
   });
