@@ -127,7 +127,9 @@ function shuffled<T>(items: readonly T[]): T[] {
 export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
   const dataDir = mkdtempSync(join(tmpdir(), 'registo-bench-ocsp-'));
   const trust = await openTrustKeys({ signer: { mode: 'non_qualified', pkcs11: null }, dataDir, publicUrl: PUBLIC_URL, ensureSoftwareHierarchy: true });
-  const child = fork(fileURLToPath(new URL('./ocsp-server.js', import.meta.url)), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // The server's log lines go to stderr: stdout ends with the JSON report.
+  const child = fork(fileURLToPath(new URL('./ocsp-server.js', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  child.stdout?.pipe(process.stderr);
   try {
     const good = Array.from({ length: o.serials - Math.floor(o.serials / 10) }, serial);
     const revoked = Array.from({ length: Math.floor(o.serials / 10) }, serial);
