@@ -1,0 +1,5 @@
+export * from './merkle.js';
+export * from './note.js';
+export * from './leaf.js';
+export * from './tree-store.js';
+export * from './export-format.js';
