@@ -276,23 +276,48 @@ export class CompactRange {
 
 /**
  * Every perfect node of a tree, in memory (the offline verifier and tests): level L holds the
- * completed nodes of width 2^L. Answers roots and proofs for any size up to its own.
+ * completed nodes of width 2^L, packed 32 bytes apiece. Answers roots and proofs for any size from
+ * its starting size up. A tree may start from a compact range (an export that does not begin at
+ * position 1): its edge nodes are then the only nodes it holds below that size.
  */
 export class MemoryTree {
-  private readonly levels: Buffer[][] = [[]];
-  private readonly range = CompactRange.empty();
+  private levels: Buffer[] = [];
+  private counts: number[] = [];
+  private readonly range: CompactRange;
+
+  constructor(start?: { size: number; edge: readonly Buffer[] }) {
+    this.range = start ? CompactRange.fromEdge(start.size, start.edge) : CompactRange.empty();
+    if (start) CompactRange.edgeKeys(start.size).forEach((k, i) => this.put(k.level, k.index, start.edge[i]!));
+  }
 
   get size(): number {
     return this.range.size;
   }
 
-  append(leafHash: Buffer): void {
-    this.range.append(leafHash, (level, index, hash) => {
-      (this.levels[level] ??= [])[index] = hash;
-    });
+  private put(level: number, index: number, hash: Buffer): void {
+    while (this.levels.length <= level) {
+      this.levels.push(Buffer.alloc(0));
+      this.counts.push(0);
+    }
+    let buf = this.levels[level]!;
+    const end = (index + 1) * HASH_SIZE;
+    if (buf.length < end) {
+      const grown = Buffer.alloc(Math.max(end, buf.length * 2, 1024 * HASH_SIZE));
+      buf.copy(grown);
+      this.levels[level] = buf = grown;
+    }
+    hash.copy(buf, index * HASH_SIZE);
+    this.counts[level] = Math.max(this.counts[level]!, index + 1);
   }
 
-  readonly get: NodeGetter = (level, index) => this.levels[level]?.[index];
+  append(leafHash: Buffer): void {
+    this.range.append(leafHash, (level, index, hash) => this.put(level, index, hash));
+  }
+
+  readonly get: NodeGetter = (level, index) => {
+    if (level >= this.levels.length || index >= this.counts[level]!) return undefined;
+    return this.levels[level]!.subarray(index * HASH_SIZE, (index + 1) * HASH_SIZE);
+  };
 
   root(): Buffer {
     return this.range.root();
