@@ -1,4 +1,5 @@
 import {
+  AUDIT_TREE_DDL,
   AbisHttpConnector,
   Pkcs11KeyWrapper,
   Pkcs11Token,
@@ -261,6 +262,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
       const c = trust.certificates;
+      await db.migrate(AUDIT_TREE_DDL);
       registerAuditRoutes(app, {
         db,
         store: eventStore,

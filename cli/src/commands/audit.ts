@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { ecdsaKeyId } from '@registo/infra';
-import { fetchPublishedKey, openExport, readPublicKey, verifyExportStream } from '../audit/verify.js';
+import { ecdsaKeyId, fetchPublishedKey, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {

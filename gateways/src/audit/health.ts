@@ -7,6 +7,7 @@ import {
   eventLeafHash,
   extensionValue,
   noteDigest,
+  orderFindings,
   parseCheckpointBody,
   parseNote,
   verifyNoteSignature,
@@ -84,13 +85,13 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
     }
     previous = { treeSize: c.treeSize, noteSha256: noteDigest(c.note) };
   }
-  findings.sort((a, b) => a.position - b.position);
+  const ordered = orderFindings(findings);
   return {
     status: findings.length === 0 ? 'ok' : 'failed',
     treeSize: size,
     headPosition: head,
     checked: { from, to: end, events, checkpoints },
-    firstBadPosition: findings[0]?.position ?? null,
-    findings,
+    firstBadPosition: ordered[0]?.position ?? null,
+    findings: ordered,
   };
 }

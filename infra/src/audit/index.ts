@@ -5,3 +5,4 @@ export * from './tree-store.js';
 export * from './export-format.js';
 export * from './verifier.js';
 export * from './timestamp-check.js';
+export * from './verify-stream.js';

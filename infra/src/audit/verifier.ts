@@ -158,7 +158,8 @@ export class ExportVerifier {
     }
     const keyName = this.options.origin ?? body.origin;
     if (!verifyNoteSignature(parsed, keyName, this.options.publicKeySpki)) {
-      this.find({ position: p.at, check: 'checkpoint-signature', message: `checkpoint at ${p.at} (size ${body.treeSize}) is not signed by the checkpoint key` });
+      // An unsigned root proves nothing: it is not compared, and the chain goes on from the last good one.
+      return this.find({ position: p.at, check: 'checkpoint-signature', message: `checkpoint at ${p.at} (size ${body.treeSize}) is not signed by the checkpoint key` });
     }
     if (body.treeSize !== data.treeSize || (data.rootHash !== undefined && data.rootHash !== body.rootHash.toString('hex'))) {
       this.find({ position: p.at, check: 'checkpoint-format', message: `checkpoint event at ${p.at} says size ${data.treeSize}, its note ${body.treeSize}` });
@@ -224,7 +225,6 @@ export class ExportVerifier {
     if (this.nextPosition - 1 < h.to) {
       this.find({ position: this.nextPosition, check: 'sequence', message: `the export ends at ${this.nextPosition - 1}; its header says ${h.to}` });
     }
-    this.findings.sort((a, b) => a.position - b.position);
     return {
       ok: this.findings.length === 0,
       from: h.from,
@@ -234,7 +234,21 @@ export class ExportVerifier {
       checkpointsUnchecked: this.unchecked,
       timestampsVerified: this.timestamps,
       uncoveredAfter: this.coveredTo,
-      findings: [...this.findings],
+      findings: orderFindings(this.findings),
     };
   }
+}
+
+/**
+ * Orders findings so that the first names the first exact position: a finding that can only name
+ * a range (a signed root that does not match) sorts at the first exact finding inside it, if any.
+ */
+export function orderFindings(findings: readonly Finding[]): Finding[] {
+  const exact = findings.filter((f) => f.through === undefined || f.through === f.position).map((f) => f.position);
+  const key = (f: Finding): number => {
+    if (f.through === undefined || f.through === f.position) return f.position;
+    const inside = exact.filter((p) => p >= f.position && p <= f.through!);
+    return inside.length > 0 ? Math.min(...inside) + 0.5 : f.position;
+  };
+  return [...findings].sort((a, b) => key(a) - key(b));
 }

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { Readable } from 'node:stream';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { ExportVerifier, type TimestampCheck, type VerificationReport } from '@registo/infra';
+import { ExportVerifier, type TimestampCheck, type VerificationReport } from './verifier.js';
 import { RegistoError } from '@registo/schemas';
 
 /** Where an export comes from: a file, or the auditor API (`…/v1/audit/export`, or the platform's base URL). */

@@ -1,0 +1,334 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import type { FastifyInstance } from 'fastify';
+import {
+  AUDIT_TREE_DDL,
+  PGliteDriver,
+  PostgresDriver,
+  SoftwareSigner,
+  SqlEventStore,
+  SqlTreeStore,
+  createLogger,
+  ecdsaKeyId,
+  hashLeaf,
+  parseNote,
+  signNote,
+  verifyConsistency,
+  verifyInclusion,
+  type SqlDriver,
+  type VerificationReport,
+  readPublicKey,
+  verifyExportStream,
+} from '@registo/infra';
+import { Checkpointer } from '@registo/consumers';
+import { ApiTokens, type AuditHealthReport, createHttpApp, registerAuditRoutes } from '@registo/gateways';
+import { type TestDatabase, createTestDatabase, lifecycle, randomId, sql } from '../src/index.js';
+
+const run = promisify(execFile);
+const REGISTO = fileURLToPath(new URL('../../../cli/bin/registo.js', import.meta.url));
+const ORIGIN = 'registo.test/audit';
+const AUDITOR = { authorization: 'Bearer aud' };
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('audit: checkpointer, auditor API and offline verification on PostgreSQL', function () {
+  this.timeout(120_000);
+  let database: TestDatabase;
+  let driver: SqlDriver;
+  let store: SqlEventStore;
+  let app: FastifyInstance;
+  let base: string;
+  let checkpointer: Checkpointer;
+  let running: Promise<void>;
+  let dir: string;
+  const signer = SoftwareSigner.generate('checkpoint-test');
+  const tree = new SqlTreeStore();
+
+  const startCheckpointer = (): void => {
+    checkpointer = new Checkpointer({ store, db: driver, signer, origin: ORIGIN, cadence: { every: 40, intervalMs: 100 }, logger: createLogger('silent') });
+    running = checkpointer.run();
+  };
+  const stopCheckpointer = async (): Promise<void> => {
+    await checkpointer.stop();
+    await running;
+  };
+  const get = async <T>(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T }> => {
+    const res = await fetch(`${base}${path}`, { headers });
+    return { status: res.status, body: (res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text()) as T };
+  };
+  const latest = async (): Promise<{ treeSize: number; rootHash: string; note: string; position: number }> => (await get<{ treeSize: number; rootHash: string; note: string; position: number }>('/v1/audit/checkpoints/latest')).body;
+  const verifyViaApi = async (): Promise<VerificationReport> => {
+    const res = await fetch(`${base}/v1/audit/export`, { headers: AUDITOR });
+    expect(res.status).to.equal(200);
+    return verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki() });
+  };
+  const health = async (): Promise<AuditHealthReport> => (await get<AuditHealthReport>('/v1/audit/health', AUDITOR)).body;
+
+  async function appendEnrollments(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) {
+      const id = randomId();
+      await store.append(`enrollment-${id}`, lifecycle(id, 1 + (i % 5), 'approve'), { expectedRevision: 'no_stream' });
+    }
+  }
+
+  before(async () => {
+    database = await createTestDatabase('registo_audit');
+    driver = new PostgresDriver({ connectionString: database.url, maxConnections: 6 });
+    store = await SqlEventStore.open(driver);
+    dir = await mkdtemp(join(tmpdir(), 'registo-audit-'));
+    await appendEnrollments(30);
+    await driver.migrate(AUDIT_TREE_DDL);
+    startCheckpointer();
+    app = createHttpApp(createLogger('silent'));
+    const spki = await signer.publicKeySpki();
+    registerAuditRoutes(app, {
+      db: driver,
+      store,
+      tokens: ApiTokens.parse('aud:auditor-1:auditor,cli:client-1:registration_client'),
+      keys: { origin: ORIGIN, checkpointSpki: spki, checkpointCertificatePem: '(test: no certificate)', tsaCertificatePem: null, caCertificatePems: [], signerMode: 'non_qualified' },
+    });
+    base = await app.listen({ port: 0, host: '127.0.0.1' });
+    const head = await store.headPosition();
+    await until('a checkpoint covering the first events', async () => (await tree.checkpoints(driver, { latest: true, limit: 1 }))[0]?.treeSize === head);
+  });
+
+  after(async () => {
+    await checkpointer?.stop().catch(() => undefined);
+    await app?.close();
+    await store?.close();
+    await database?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('signs chained checkpoints that cover the log, and an idle log stops signing', async () => {
+    const first = await latest();
+    expect(first.note).to.match(/^registo\.test\/audit\n\d+\n[A-Za-z0-9+/]{43}=\n/);
+    expect(first.note).to.include('\nsigner-mode non_qualified\n');
+    // Idle: at most the checkpoint that covers the last checkpoint's own event... and then nothing.
+    await new Promise((r) => setTimeout(r, 800));
+    const idle = (await get<{ items: unknown[] }>('/v1/audit/checkpoints?limit=1000')).body.items.length;
+    await new Promise((r) => setTimeout(r, 800));
+    expect((await get<{ items: unknown[] }>('/v1/audit/checkpoints?limit=1000')).body.items.length).to.equal(idle);
+    const head = await store.headPosition();
+    expect((await latest()).treeSize).to.equal(head - 1); // everything but the last checkpoint's own event
+
+    await appendEnrollments(40);
+    const started = Date.now();
+    const target = await store.headPosition();
+    await until('a checkpoint over the new events', async () => (await latest()).treeSize >= target);
+    process.stderr.write(`      (checkpoint ${Date.now() - started} ms after the last append)\n`);
+
+    const items = (await get<{ items: Array<{ treeSize: number; note: string }> }>('/v1/audit/checkpoints?limit=1000')).body.items;
+    expect(items.length).to.be.greaterThan(2);
+    for (let i = 1; i < items.length; i++) {
+      expect(items[i]!.treeSize).to.be.greaterThan(items[i - 1]!.treeSize);
+      const previous = (await import('node:crypto')).createHash('sha256').update(items[i - 1]!.note).digest('base64');
+      expect(items[i]!.note, `checkpoint ${i}`).to.include(`\nprevious ${previous}\n`);
+    }
+    expect(items[0]!.note).not.to.include('\nprevious ');
+  });
+
+  it('answers inclusion proofs for every position and consistency proofs between checkpoints, which verify', async () => {
+    const c = await latest();
+    const root = Buffer.from(c.rootHash, 'hex');
+    const events = await store.readAll({ fromPosition: 1, maxCount: c.treeSize });
+    for (const e of events) {
+      const { body } = await get<{ leafHash: string; proof: string[]; rootHash: string }>(`/v1/audit/proofs/inclusion?position=${e.position}&treeSize=${c.treeSize}`);
+      const leaf = hashLeaf(Buffer.from((await import('@registo/schemas')).hashInput(e)));
+      expect(body.leafHash).to.equal(leaf.toString('hex'));
+      expect(body.rootHash).to.equal(c.rootHash);
+      expect(verifyInclusion(leaf, e.position - 1, c.treeSize, body.proof.map((h) => Buffer.from(h, 'hex')), root), `position ${e.position}`).to.equal(true);
+    }
+    const all = (await get<{ items: Array<{ treeSize: number; rootHash: string }> }>('/v1/audit/checkpoints?limit=1000')).body.items;
+    for (const earlier of all.slice(0, -1)) {
+      const { body } = await get<{ proof: string[]; firstRootHash: string }>(`/v1/audit/proofs/consistency?from=${earlier.treeSize}&to=${c.treeSize}`);
+      expect(body.firstRootHash).to.equal(earlier.rootHash);
+      expect(verifyConsistency(earlier.treeSize, Buffer.from(earlier.rootHash, 'hex'), c.treeSize, root, body.proof.map((h) => Buffer.from(h, 'hex')))).to.equal(true);
+    }
+    const beyond = await get<{ code: string }>(`/v1/audit/proofs/inclusion?position=1&treeSize=${c.treeSize + 1000}`);
+    expect(beyond.status).to.equal(400);
+    expect(beyond.body.code).to.equal('AUDIT_TREE_SIZE_INVALID');
+    expect((await get<{ code: string }>('/v1/audit/proofs/inclusion?position=abc')).body.code).to.equal('REQUEST_INVALID');
+    expect((await get<{ code: string }>('/v1/audit/export')).status).to.equal(401);
+    expect((await get<{ code: string }>('/v1/audit/export', { authorization: 'Bearer cli' })).status).to.equal(403);
+  });
+
+  it('the checkpoint signature verifies with openssl dgst over the note body, with the published key', async () => {
+    const note = (await get<string>('/v1/audit/checkpoint')).body;
+    const keys = (await get<{ checkpoint: { publicKeyPem: string; keyId: string; keyName: string } }>('/v1/audit/keys')).body;
+    const parsed = parseNote(note);
+    expect(parsed.signatures[0]!.keyId.toString('hex')).to.equal(keys.checkpoint.keyId);
+    expect(keys.checkpoint.keyId).to.equal(ecdsaKeyId(await signer.publicKeySpki()).toString('hex'));
+    await writeFile(join(dir, 'body.txt'), parsed.body);
+    await writeFile(join(dir, 'sig.der'), parsed.signatures[0]!.signature);
+    await writeFile(join(dir, 'checkpoint.pem'), keys.checkpoint.publicKeyPem);
+    const ok = await run('openssl', ['dgst', '-sha256', '-verify', join(dir, 'checkpoint.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'body.txt')]);
+    expect(ok.stdout.trim()).to.equal('Verified OK');
+    await writeFile(join(dir, 'body.txt'), parsed.body.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`));
+    const bad = await run('openssl', ['dgst', '-sha256', '-verify', join(dir, 'checkpoint.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'body.txt')]).catch((e: { stdout: string }) => e);
+    expect(bad.stdout.trim()).to.equal('Verification failure');
+  });
+
+  it('an export verifies offline, with the library and with `registo audit verify`; the health view is ok', async () => {
+    await stopCheckpointer();
+    const report = await verifyViaApi();
+    expect(report.findings).to.deep.equal([]);
+    expect(report.ok).to.equal(true);
+    expect(report.events).to.equal(await store.headPosition());
+    expect(report.checkpoints).to.be.greaterThan(2);
+    expect((await health()).status).to.equal('ok');
+
+    const file = join(dir, 'export.ndjson');
+    await writeFile(file, await (await fetch(`${base}/v1/audit/export`, { headers: AUDITOR })).text());
+    const cli = await run(process.execPath, [REGISTO, 'audit', 'verify', file, '--public-key', join(dir, 'checkpoint.pem'), '--json']);
+    expect(JSON.parse(cli.stdout.trim().split('\n').pop()!)).to.include({ ok: true });
+    // A partial export (from the middle) verifies against the checkpoints it holds.
+    const res = await fetch(`${base}/v1/audit/export?from=37`, { headers: AUDITOR });
+    const partial = await verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki() });
+    expect(partial.findings).to.deep.equal([]);
+    expect(partial.from).to.equal(37);
+    // Another key: every checkpoint signature fails, and the exit code says so.
+    await writeFile(join(dir, 'other.pem'), (await import('node:crypto')).createPublicKey({ key: await SoftwareSigner.generate('x').publicKeySpki(), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }));
+    const wrong = await run(process.execPath, [REGISTO, 'audit', 'verify', file, '--public-key', join(dir, 'other.pem')]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect((wrong as { code: number }).code).to.equal(1);
+    expect((wrong as { stderr: string }).stderr).to.include('AUDIT_VERIFICATION_FAILED');
+  });
+
+  async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number, checks: string[]): Promise<void> {
+    await tamper();
+    try {
+      const report = await verifyViaApi();
+      expect(report.ok, label).to.equal(false);
+      expect(report.findings[0]!.position, `${label}: verify locates it`).to.equal(expectedPosition);
+      expect(checks, `${label}: ${report.findings[0]!.check}`).to.include(report.findings[0]!.check);
+      const h = await health();
+      expect(h.status, label).to.equal('failed');
+      expect(h.firstBadPosition, `${label}: health locates it`).to.equal(expectedPosition);
+    } finally {
+      await restore();
+    }
+    expect((await verifyViaApi()).ok, `${label}: restored`).to.equal(true);
+  }
+
+  it('tampering with the stored events or checkpoints is detected and located, by `audit verify` and the health view', async () => {
+    const url = database.url;
+    const target = 17;
+    const [row] = (await sql(url, 'SELECT data::text AS data, hash FROM registo_events WHERE position = $1', [target])).rows as Array<{ data: string; hash: string }>;
+    // 1. One byte of one event changed.
+    await tamperCase(
+      'one byte changed',
+      () => sql(url, `UPDATE registo_events SET data = jsonb_set(data, '{regId}', to_jsonb(regexp_replace(data->>'regId', '^.', 'Z'))) WHERE position = $1`, [target]).then(() => undefined),
+      () => sql(url, 'UPDATE registo_events SET data = $2::jsonb WHERE position = $1', [target, row!.data]).then(() => undefined),
+      target,
+      ['event-hash'],
+    );
+    // 1b. The same, with the stored hash recomputed to match: the tree still knows.
+    const { computeHash } = await import('@registo/schemas');
+    await tamperCase(
+      'one byte changed and the hash recomputed',
+      async () => {
+        const [e] = await store.readAll({ fromPosition: target, maxCount: 1 });
+        const changed = { ...e!, data: { ...e!.data, regId: `Z${String(e!.data.regId).slice(1)}` } };
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, JSON.stringify(changed.data), computeHash(changed)]);
+      },
+      () => sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, row!.data, row!.hash]).then(() => undefined),
+      target,
+      ['leaf-hash'],
+    );
+    // 2. An event deleted.
+    const [saved] = (await sql(url, 'SELECT * FROM registo_events WHERE position = $1', [target])).rows as Array<Record<string, unknown>>;
+    await tamperCase(
+      'event deleted',
+      () => sql(url, 'DELETE FROM registo_events WHERE position = $1', [target]).then(() => undefined),
+      () =>
+        sql(url, 'INSERT INTO registo_events (position, event_id, stream_id, category, revision, type, schema_version, data, metadata, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
+          saved!.position, saved!.event_id, saved!.stream_id, saved!.category, saved!.revision, saved!.type, saved!.schema_version, JSON.stringify(saved!.data), JSON.stringify(saved!.metadata), saved!.hash,
+        ]).then(() => undefined),
+      target,
+      ['sequence'],
+    );
+    // 3. Two events swapped.
+    const swap = (a: number, b: number) => async () => {
+      await sql(url, 'UPDATE registo_events SET position = -1 WHERE position = $1', [a]);
+      await sql(url, 'UPDATE registo_events SET position = $1 WHERE position = $2', [a, b]);
+      await sql(url, 'UPDATE registo_events SET position = $1 WHERE position = -1', [b]);
+    };
+    await tamperCase('two events reordered', swap(12, 20), swap(12, 20), 12, ['leaf-hash']);
+    // 4. A checkpoint replaced: a well-formed note over another root, signed by another key, hash recomputed.
+    const [cp] = await store.readStream('audit-checkpoints', { maxCount: 1 });
+    const forger = SoftwareSigner.generate('forger');
+    const forgedBody = `${ORIGIN}\n${(cp!.data as { treeSize: number }).treeSize}\n${Buffer.alloc(32, 7).toString('base64')}\nsigner-mode non_qualified\n`;
+    const forgedNote = await signNote(forgedBody, ORIGIN, await forger.publicKeySpki(), (d) => forger.sign(d));
+    const [cpRow] = (await sql(url, 'SELECT data::text AS data, hash FROM registo_events WHERE position = $1', [cp!.position])).rows as Array<{ data: string; hash: string }>;
+    await tamperCase(
+      'checkpoint replaced',
+      async () => {
+        const forged = { ...cp!, data: { ...cp!.data, note: forgedNote, rootHash: Buffer.alloc(32, 7).toString('hex') } };
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [cp!.position, JSON.stringify(forged.data), computeHash(forged)]);
+      },
+      () => sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [cp!.position, cpRow!.data, cpRow!.hash]).then(() => undefined),
+      cp!.position,
+      ['leaf-hash', 'checkpoint-signature'],
+    );
+  });
+
+  it('after a restart it carries on from its committed tree; an event changed before it was seen stops the tree there', async () => {
+    await appendEnrollments(5);
+    startCheckpointer();
+    await until('caught up after restart', async () => (await tree.size(driver)) === (await store.headPosition()));
+    await stopCheckpointer();
+    const before = await tree.size(driver);
+    // An event altered before the checkpointer reads it is never made a leaf.
+    await appendEnrollments(3);
+    const victim = await store.headPosition();
+    await sql(database.url, `UPDATE registo_events SET data = jsonb_set(data, '{regId}', '"tampered"') WHERE position = $1`, [victim]);
+    startCheckpointer();
+    const failure = (await running.catch((e: unknown) => e)) as { code?: string; details?: { position?: number } };
+    expect(failure?.code).to.equal('EVENT_INTEGRITY_VIOLATION');
+    expect(failure.details?.position).to.equal(victim);
+    expect(await tree.size(driver)).to.be.lessThan(victim).and.at.least(before);
+    expect((await latest()).treeSize).to.be.lessThan(victim);
+  });
+});
+
+describe('audit: the checkpointer on embedded PGlite', function () {
+  this.timeout(60_000);
+  it('builds the same tree and signs a checkpoint that the verifier accepts', async () => {
+    const driver = await PGliteDriver.open();
+    const store = await SqlEventStore.open(driver);
+    for (let i = 0; i < 12; i++) {
+      const id = randomId();
+      await store.append(`enrollment-${id}`, lifecycle(id, 3, 'approve'), { expectedRevision: 'no_stream' });
+    }
+    const signer = SoftwareSigner.generate('pglite');
+    await driver.migrate(AUDIT_TREE_DDL);
+    const checkpointer = new Checkpointer({ store, db: driver, signer, origin: ORIGIN, cadence: { every: 10_000, intervalMs: 50 } });
+    const running = checkpointer.run();
+    const tree = new SqlTreeStore();
+    await until('checkpoint', async () => (await tree.checkpoints(driver, { latest: true, limit: 1 }))[0]?.treeSize === 36);
+    await checkpointer.stop();
+    await running;
+    const lines: string[] = [JSON.stringify({ kind: 'registo-audit-export', version: 1, origin: ORIGIN, from: 1, to: 37, prefix: { size: 0, edge: [] }, exportedAt: new Date().toISOString() })];
+    const { exportEventLine } = await import('@registo/infra');
+    const leaves = await tree.leafHashes(driver, 0, 37);
+    for (const e of await store.readAll({ fromPosition: 1, maxCount: 100 })) lines.push(exportEventLine(e, leaves.get(e.position - 1)!));
+    const report = await verifyExportStream(Readable.from([Buffer.from(`${lines.join('\n')}\n`)]), { publicKeySpki: readPublicKey((await import('node:crypto')).createPublicKey({ key: await signer.publicKeySpki(), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string) });
+    expect(report.findings).to.deep.equal([]);
+    expect(report.checkpoints).to.equal(1);
+    await store.close();
+  });
+});
