@@ -10,6 +10,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  createTimestamper,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -38,6 +39,7 @@ import {
   registerIdentityRoutes,
   registerIntakeRoutes,
   registerAuditRoutes,
+  registerTsaRoutes,
 } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
 import { RegistoError } from '@registo/schemas';
@@ -239,7 +241,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
           db,
           signer: trust.signers.checkpoint_signer,
           origin: config.audit.origin,
-          timestamper: null,
+          // Each checkpoint's note is timestamped by the platform's own RFC 3161 authority.
+          timestamper: createTimestamper(trust),
           cadence: { every: config.audit.checkpointEvery, intervalMs: config.audit.checkpointIntervalMs },
           logger,
         })).run(),
@@ -277,6 +280,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         },
       });
     }
+    // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
+    registerTsaRoutes(app, { tsa: createTimestamper(trust) });
     registerHealthRoutes(app, {
       eventStore,
       describe: () => ({

@@ -7,3 +7,4 @@ export * from './adjudication/routes.js';
 export * from './query/routes.js';
 export * from './audit/routes.js';
 export * from './audit/health.js';
+export * from './trust/tsa-routes.js';
