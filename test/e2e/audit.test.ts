@@ -332,3 +332,66 @@ describe('audit: the checkpointer on embedded PGlite', function () {
     await store.close();
   });
 });
+
+describe('audit: checkpoints signed with the hierarchy checkpoint key and timestamped by its TSA', function () {
+  this.timeout(120_000);
+  it('the token verifies with openssl ts -verify over the note, and in `audit verify`', async () => {
+    const { openTrustKeys, createTimestamper, checkTimestampToken, noteDigest } = await import('@registo/infra');
+    const dir = await mkdtemp(join(tmpdir(), 'registo-audit-tsa-'));
+    const database = await createTestDatabase('registo_audit_tsa');
+    const driver = new PostgresDriver({ connectionString: database.url, maxConnections: 4 });
+    const store = await SqlEventStore.open(driver);
+    const trust = await openTrustKeys({ signer: { mode: 'non_qualified', pkcs11: null }, dataDir: dir, publicUrl: 'http://127.0.0.1:8080', ensureSoftwareHierarchy: true });
+    try {
+      await driver.migrate(AUDIT_TREE_DDL);
+      for (let i = 0; i < 8; i++) {
+        const id = randomId();
+        await store.append(`enrollment-${id}`, lifecycle(id, 2, 'approve'), { expectedRevision: 'no_stream' });
+      }
+      const checkpointer = new Checkpointer({ store, db: driver, signer: trust.signers.checkpoint_signer, timestamper: createTimestamper(trust), origin: ORIGIN, cadence: { every: 10_000, intervalMs: 50 } });
+      const running = checkpointer.run();
+      await until('a timestamped checkpoint', async () => (await store.readStream('audit-checkpoints').catch(() => [])).length > 0);
+      await until('its event in the tree', async () => (await new SqlTreeStore().size(driver)) === (await store.headPosition()));
+      await checkpointer.stop();
+      await running;
+      const [event] = await store.readStream('audit-checkpoints');
+      const data = event!.data as { note: string; timestampToken: string; signerMode: string };
+      expect(data.signerMode).to.equal('non_qualified');
+      expect(data.timestampToken).to.be.a('string');
+      await writeFile(join(dir, 'note.txt'), data.note);
+      await writeFile(join(dir, 'token.der'), Buffer.from(data.timestampToken, 'base64'));
+      await writeFile(join(dir, 'chain.pem'), trust.certificates.identity_ca.pem + trust.certificates.tsa_signer.pem);
+      const ts = await run('openssl', ['ts', '-verify', '-token_in', '-in', join(dir, 'token.der'), '-data', join(dir, 'note.txt'), '-CAfile', join(trust.trustDir, 'root-ca.pem'), '-untrusted', join(dir, 'chain.pem')]);
+      expect(ts.stdout).to.include('Verification: OK');
+      await writeFile(join(dir, 'note.txt'), `${data.note} `);
+      const bad = await run('openssl', ['ts', '-verify', '-token_in', '-in', join(dir, 'token.der'), '-data', join(dir, 'note.txt'), '-CAfile', join(trust.trustDir, 'root-ca.pem'), '-untrusted', join(dir, 'chain.pem')]).catch((e: { stdout: string; stderr: string }) => e);
+      expect(`${bad.stdout}${bad.stderr}`).to.include('Verification: FAILED');
+
+      const token = Buffer.from(data.timestampToken, 'base64');
+      expect(() => checkTimestampToken(token, noteDigest(data.note), trust.certificates.tsa_signer.pem, trust.certificates.identity_ca.pem)).not.to.throw();
+      expect(() => checkTimestampToken(token, noteDigest(`${data.note}x`), trust.certificates.tsa_signer.pem)).to.throw(/message imprint/);
+      expect(() => checkTimestampToken(token, noteDigest(data.note), trust.certificates.ocsp_signer.pem)).to.throw(/signature/);
+      expect(() => checkTimestampToken(token, noteDigest(data.note), trust.certificates.tsa_signer.pem, trust.certificates.root_ca.pem)).to.throw(/issued/);
+
+      // The checkpoint key as its certificate publishes it; the export verified with timestamps.
+      const { exportEventLine } = await import('@registo/infra');
+      const tree = new SqlTreeStore();
+      const head = await store.headPosition();
+      const leaves = await tree.leafHashes(driver, 0, head);
+      const lines = [JSON.stringify({ kind: 'registo-audit-export', version: 1, origin: ORIGIN, from: 1, to: head, prefix: { size: 0, edge: [] }, exportedAt: new Date().toISOString() })];
+      for (const e of await store.readAll({ fromPosition: 1, maxCount: head })) lines.push(exportEventLine(e, leaves.get(e.position - 1)!));
+      await writeFile(join(dir, 'export.ndjson'), `${lines.join('\n')}\n`);
+      await writeFile(join(dir, 'identity-ca.pem'), trust.certificates.identity_ca.pem);
+      const cli = await run(process.execPath, [REGISTO, 'audit', 'verify', join(dir, 'export.ndjson'), '--public-key', join(trust.trustDir, 'checkpoint.pem'), '--tsa-cert', join(trust.trustDir, 'tsa.pem'), '--ca', join(dir, 'identity-ca.pem'), '--json']);
+      const report = JSON.parse(cli.stdout.trim().split('\n').pop()!) as VerificationReport;
+      expect(report.ok).to.equal(true);
+      expect(report.checkpoints).to.equal(1);
+      expect(report.timestampsVerified).to.equal(1);
+    } finally {
+      await store.close();
+      await trust.close();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

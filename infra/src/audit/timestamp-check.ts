@@ -1,5 +1,5 @@
 import { X509Certificate, createHash, verify as nodeVerify } from 'node:crypto';
-import { AsnConvert, AsnParser } from '@peculiar/asn1-schema';
+import { AsnParser } from '@peculiar/asn1-schema';
 import { ContentInfo, SignedData, id_signedData } from '@peculiar/asn1-cms';
 import { RegistoError } from '@registo/schemas';
 
@@ -59,6 +59,30 @@ function decodeOid(bytes: Buffer): string {
   return parts.join('.');
 }
 
+/** The bytes of the first SignerInfo's [0] signedAttrs, found by walking the DER. */
+function signedAttributesBytes(token: Buffer): Buffer | null {
+  const content = tlv(token, 0); // ContentInfo
+  const type = tlv(token, content.start);
+  const explicit = tlv(token, type.end); // [0]
+  const sd = tlv(token, explicit.start); // SignedData
+  let at = sd.start;
+  let signerInfos: { tag: number; start: number; end: number } | null = null;
+  while (at < sd.end) {
+    const field = tlv(token, at);
+    signerInfos = field; // the last field is signerInfos
+    at = field.end;
+  }
+  if (!signerInfos || signerInfos.tag !== 0x31) return null;
+  const si = tlv(token, signerInfos.start);
+  at = si.start;
+  while (at < si.end) {
+    const field = tlv(token, at);
+    if (field.tag === 0xa0) return Buffer.from(token.subarray(at, field.end));
+    at = field.end;
+  }
+  return null;
+}
+
 export interface TimestampInfo {
   genTime: string;
 }
@@ -88,7 +112,9 @@ export function checkTimestampToken(token: Buffer, digest: Buffer, tsaCertificat
   const mdValue = md ? Buffer.from(md.attrValues[0]!).subarray(2) : null;
   if (!mdValue || !mdValue.equals(createHash('sha256').update(tstInfo).digest())) fail('the signed digest is not that of the TSTInfo');
   // The signature is over the DER SET OF the signed attributes (RFC 5652 §5.4).
-  const attrs = Buffer.from(AsnConvert.serialize(signer!.signedAttrs!));
+  // The signature is over the DER SET OF the signed attributes (RFC 5652 §5.4): their own bytes, re-tagged.
+  const attrs = signedAttributesBytes(token);
+  if (!attrs) return fail('no signed attributes');
   attrs[0] = 0x31;
   const tsa = new X509Certificate(tsaCertificatePem);
   if (!nodeVerify('sha256', attrs, tsa.publicKey, Buffer.from(signer!.signature.buffer))) fail('the signature does not verify with the TSA certificate');
