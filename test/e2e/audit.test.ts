@@ -71,10 +71,10 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     return { status: res.status, body: (res.headers.get('content-type')?.includes('json') ? await res.json() : await res.text()) as T };
   };
   const latest = async (): Promise<{ treeSize: number; rootHash: string; note: string; position: number }> => (await get<{ treeSize: number; rootHash: string; note: string; position: number }>('/v1/audit/checkpoints/latest')).body;
-  const verifyViaApi = async (): Promise<VerificationReport> => {
+  const verifyViaApi = async (workers = 0): Promise<VerificationReport> => {
     const res = await fetch(`${base}/v1/audit/export`, { headers: AUDITOR });
     expect(res.status).to.equal(200);
-    return verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki() });
+    return verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki(), workers });
   };
   const health = async (): Promise<AuditHealthReport> => (await get<AuditHealthReport>('/v1/audit/health', AUDITOR)).body;
 
@@ -191,6 +191,9 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect(report.events).to.equal(await store.headPosition());
     expect(report.checkpoints).to.be.greaterThan(2);
     expect((await health()).status).to.equal('ok');
+    // The hashing spread over worker threads gives the same report.
+    const threaded = await verifyExportStream(Readable.fromWeb((await fetch(`${base}/v1/audit/export`, { headers: AUDITOR })).body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki(), workers: 2 });
+    expect(threaded).to.deep.equal(report);
 
     const file = join(dir, 'export.ndjson');
     await writeFile(file, await (await fetch(`${base}/v1/audit/export`, { headers: AUDITOR })).text());
@@ -213,6 +216,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     try {
       const report = await verifyViaApi();
       expect(report.ok, label).to.equal(false);
+      expect(await verifyViaApi(2), `${label}: threads`).to.deep.equal(report);
       expect(report.findings[0]!.position, `${label}: verify locates it`).to.equal(expectedPosition);
       expect(checks, `${label}: ${report.findings[0]!.check}`).to.include(report.findings[0]!.check);
       const h = await health();

@@ -22,12 +22,13 @@ export function registerAudit(program: Command): void {
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
     .option('--ca <file>', 'CA certificates (PEM) the TSA certificate must chain to')
     .option('--token <token>', 'bearer token for a URL export (env REGISTO_AUDIT_TOKEN)', process.env.REGISTO_AUDIT_TOKEN)
+    .option('--threads <n>', 'worker threads that hash (default 0: one thread; helps only with idle cores)', (v) => Number(v), 0)
     .option('--json', 'print the report as one JSON line')
     .addHelpText(
       'after',
       '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca root-ca.pem',
     )
-    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean }) => {
+    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean; threads: number }) => {
       let spki: Buffer;
       if (o.publicKey) spki = readPublicKey(await readFile(o.publicKey, 'utf8'));
       else if (/^https?:\/\//.test(source)) {
@@ -39,7 +40,7 @@ export function registerAudit(program: Command): void {
       const bar = bytesBar(input.bytes);
       const started = performance.now();
       const verifyTimestamp = o.tsaCert ? await timestampChecker(await readFile(o.tsaCert, 'utf8'), o.ca ? await readFile(o.ca, 'utf8') : undefined) : undefined;
-      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, verifyTimestamp, onProgress: (n) => bar.update(n) });
+      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, verifyTimestamp, workers: o.threads, onProgress: (n) => bar.update(n) });
       bar.stop();
       const seconds = (performance.now() - started) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ ...report, keyId: ecdsaKeyId(spki).toString('hex'), seconds })}\n`);

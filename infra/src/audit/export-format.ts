@@ -68,3 +68,39 @@ export function parseOtherLine(line: string, lineNumber: number): ExportHeader |
   if (o?.kind === 'checkpoint' && typeof o.note === 'string' && Number.isSafeInteger(o.treeSize)) return o as unknown as ExportCheckpoint;
   throw new RegistoError('AUDIT_EXPORT_INVALID', `line ${lineNumber} is neither an event, a header nor a checkpoint`, { line: lineNumber });
 }
+
+// Keys of the canonical JSON are sorted: `type` is the last member of the envelope.
+export const CHECKPOINT_TAIL = Buffer.from('"type":"CheckpointSigned"}');
+
+const P = (s: string): Buffer => Buffer.from(s, 'latin1');
+const L_POSITION = P('{"position":');
+const L_HASH = P(',"hash":"');
+const L_LEAF = P('","leafHash":"');
+const L_EVENT = P('","event":');
+/** True when `tag` is at `offset` (a plain loop: the tags are a dozen bytes, a native call costs more). */
+function at(buf: Buffer, tag: Buffer, offset: number, end: number): boolean {
+  if (offset + tag.length > end) return false;
+  for (let k = 0; k < tag.length; k++) if (buf[offset + k] !== tag[k]) return false;
+  return true;
+}
+
+/**
+ * The offsets of an event line's parts, or null when the bytes are not one (docs/audit.md, export
+ * format). The two hashes are not checked for being hex here: one that is not can never equal a
+ * recomputed hash, so it is reported as a mismatch where it stands.
+ */
+export function matchEventLine(buf: Buffer, start: number, end: number): { position: number; hashStart: number; leafStart: number; bodyStart: number } | null {
+  if (!at(buf, L_POSITION, start, end)) return null;
+  let i = start + L_POSITION.length;
+  let position = 0;
+  const first = i;
+  while (i < end && buf[i]! >= 48 && buf[i]! <= 57 && i - first < 16) position = position * 10 + (buf[i++]! - 48);
+  if (i === first || buf[first] === 48 || !at(buf, L_HASH, i, end)) return null;
+  const hashStart = i + L_HASH.length;
+  const leafTag = hashStart + 64;
+  if (!at(buf, L_LEAF, leafTag, end)) return null;
+  const leafStart = leafTag + L_LEAF.length;
+  if (!at(buf, L_EVENT, leafStart + 64, end)) return null;
+  if (buf[end - 1] !== 125) return null;
+  return { position, hashStart, leafStart, bodyStart: leafStart + 64 + L_EVENT.length };
+}

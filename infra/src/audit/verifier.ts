@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { hash as oneShot } from 'node:crypto';
 import { type AuditEventData, type EventEnvelope, RegistoError } from '@registo/schemas';
-import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, parseOtherLine, splitEventLine } from './export-format.js';
-import { MemoryTree, hashLeaf, verifyConsistency } from './merkle.js';
+import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, CHECKPOINT_TAIL, matchEventLine, parseOtherLine, splitEventLine } from './export-format.js';
+import { MemoryTree, hashLeafText, verifyConsistency } from './merkle.js';
 import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, parseCheckpointBody, parseNote, verifyNoteSignature } from './note.js';
 
 /*
@@ -51,6 +51,10 @@ export interface VerificationReport {
 }
 
 type CheckpointSigned = AuditEventData['CheckpointSigned'];
+
+let leafScratch = Buffer.alloc(4096);
+
+
 
 interface PendingCheckpoint {
   at: number;
@@ -108,9 +112,41 @@ export class ExportVerifier {
     this.tree = h.from === 1 ? new MemoryTree() : new MemoryTree({ size: h.from - 1, edge: h.prefix.edge.map((e) => Buffer.from(e, 'hex')) });
   }
 
-  private event(position: number, hash: string, leafHash: string, body: string): void {
+  /**
+   * One line given as bytes [start, end) of `buf` (without its newline): the fast path. An event
+   * line is split by its fixed layout and its event bytes hashed where they lie; anything else
+   * goes through `line`.
+   */
+  lineBytes(buf: Buffer, start: number, end: number): void {
+    const m = matchEventLine(buf, start, end);
+    if (!m) return this.line(buf.toString('utf8', start, end));
+    const body = buf.subarray(m.bodyStart, end - 1);
+    const hashOk = oneShot('sha256', body, 'hex') === buf.toString('latin1', m.hashStart, m.hashStart + 64);
+    if (leafScratch.length < body.length + 1) leafScratch = Buffer.alloc(Math.max(body.length + 1, leafScratch.length * 2));
+    body.copy(leafScratch, 1);
+    const leaf = oneShot('sha256', leafScratch.subarray(0, body.length + 1), 'buffer') as Buffer;
+    const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
+    const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
+    this.hashedEvent(m.position, leaf, hashOk, leafOk, isCheckpoint ? body.toString('utf8') : null);
+  }
+
+  /** An event line whose hashes were computed elsewhere (a worker thread): `leaf` is the recomputed leaf hash. */
+  hashedEvent(position: number, leaf: Buffer, hashOk: boolean, leafOk: boolean, checkpointBody: string | null): void {
+    this.lineNumber++;
     this.requireHeader();
     this.checkPending();
+    this.sequence(position);
+    if (!hashOk) this.find({ position, check: 'event-hash', message: `event ${position} does not match its hash (its content was changed)` });
+    if (!leafOk) this.find({ position, check: 'leaf-hash', message: `event ${position} is not the leaf the tree holds at that position` });
+    this.tree!.append(leaf);
+    this.events++;
+    if (checkpointBody !== null) {
+      const event = JSON.parse(checkpointBody) as EventEnvelope<CheckpointSigned>;
+      this.pending.push({ at: position, data: event.data });
+    }
+  }
+
+  private sequence(position: number): void {
     if (position !== this.nextPosition) {
       this.find({
         position: Math.min(position, this.nextPosition),
@@ -119,10 +155,15 @@ export class ExportVerifier {
       });
     }
     this.nextPosition = Math.max(this.nextPosition, position) + 1;
-    const bytes = Buffer.from(body, 'utf8');
-    const computed = createHash('sha256').update(bytes).digest('hex');
+  }
+
+  private event(position: number, hash: string, leafHash: string, body: string): void {
+    this.requireHeader();
+    this.checkPending();
+    this.sequence(position);
+    const computed = oneShot('sha256', body, 'hex');
     if (computed !== hash) this.find({ position, check: 'event-hash', message: `event ${position} does not match its hash (its content was changed)` });
-    const leaf = hashLeaf(bytes);
+    const leaf = hashLeafText(body);
     if (leaf.toString('hex') !== leafHash) this.find({ position, check: 'leaf-hash', message: `event ${position} is not the leaf the tree holds at that position` });
     this.tree!.append(leaf);
     this.events++;
