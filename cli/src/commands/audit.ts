@@ -30,16 +30,21 @@ export function registerAudit(program: Command): void {
     )
     .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean; threads: number }) => {
       let spki: Buffer;
+      let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
+      let caPem = o.ca ? await readFile(o.ca, 'utf8') : undefined;
       if (o.publicKey) spki = readPublicKey(await readFile(o.publicKey, 'utf8'));
       else if (/^https?:\/\//.test(source)) {
+        // Trust on first use: say which key, so that the auditor can compare it with one they hold.
         const published = await fetchPublishedKey(source);
         spki = published.spki;
+        tsaPem ??= published.tsaCertificatePem ?? undefined;
+        caPem ??= published.issuerPem ?? undefined;
         process.stderr.write(`using the key the platform publishes for ${published.origin}: key ID ${published.keyId} (pass --public-key to pin it)\n`);
       } else throw new Error('--public-key is required to verify a file');
       const input = await openExport(source, o.token);
       const bar = bytesBar(input.bytes);
       const started = performance.now();
-      const verifyTimestamp = o.tsaCert ? await timestampChecker(await readFile(o.tsaCert, 'utf8'), o.ca ? await readFile(o.ca, 'utf8') : undefined) : undefined;
+      const verifyTimestamp = tsaPem ? await timestampChecker(tsaPem, caPem) : undefined;
       const report = await verifyExportStream(input.stream, { publicKeySpki: spki, verifyTimestamp, workers: o.threads, onProgress: (n) => bar.update(n) });
       bar.stop();
       const seconds = (performance.now() - started) / 1000;
@@ -48,7 +53,7 @@ export function registerAudit(program: Command): void {
         process.stdout.write(
           `${report.ok ? 'OK' : 'FAILED'}: positions ${report.from}–${report.to}, ${report.events} events, ${report.checkpoints} checkpoints (${report.checkpointsUnchecked} before the export), ${report.timestampsVerified} timestamps verified, signed up to ${report.uncoveredAfter}; ${seconds.toFixed(1)} s\n`,
         );
-        if (!o.tsaCert && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
+        if (!tsaPem && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
         for (const f of report.findings) process.stdout.write(`  position ${f.position}${f.through && f.through !== f.position ? `–${f.through}` : ''} [${f.check}]: ${f.message}\n`);
       }
       if (!report.ok) {

@@ -45,14 +45,20 @@ export function readPublicKey(pem: string): Buffer {
 }
 
 /** The public key the auditor API publishes (trust on first use: the caller should compare its key ID). */
-export async function fetchPublishedKey(source: string): Promise<{ spki: Buffer; keyId: string; origin: string }> {
+export async function fetchPublishedKey(source: string): Promise<{ spki: Buffer; keyId: string; origin: string; tsaCertificatePem: string | null; issuerPem: string | null }> {
   const u = new URL(source);
   u.pathname = u.pathname.replace(/\/v1\/audit\/.*$/, '').replace(/\/$/, '') + '/v1/audit/keys';
   u.search = '';
   const res = await fetch(u);
   if (!res.ok) throw new RegistoError('AUDIT_EXPORT_INVALID', `${u} answered ${res.status}`);
-  const body = (await res.json()) as { checkpoint: { publicKeyPem: string; keyId: string; keyName: string } };
-  return { spki: readPublicKey(body.checkpoint.publicKeyPem), keyId: body.checkpoint.keyId, origin: body.checkpoint.keyName };
+  const body = (await res.json()) as { checkpoint: { publicKeyPem: string; keyId: string; keyName: string }; timestamping: { certificatePem: string } | null; caCertificatePems: string[] };
+  return {
+    spki: readPublicKey(body.checkpoint.publicKeyPem),
+    keyId: body.checkpoint.keyId,
+    origin: body.checkpoint.keyName,
+    tsaCertificatePem: body.timestamping?.certificatePem ?? null,
+    issuerPem: body.caCertificatePems?.[0] ?? null,
+  };
 }
 
 export interface VerifyOptions {
