@@ -10,6 +10,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  parseWitnessKey,
   createTimestamper,
   type TrustKeys,
   type EventSource,
@@ -278,6 +279,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
           caCertificatePems: [c.identity_ca.pem, c.root_ca.pem],
           signerMode: trust.mode,
         },
+        witnesses: config.audit.witnessKeys.map(parseWitnessKey),
       });
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).

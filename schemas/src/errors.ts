@@ -78,6 +78,8 @@ export const ErrorCodes = {
   AUDIT_NOTE_INVALID: 400,
   /** An audit export that cannot be read (not NDJSON, no header, a line of unknown kind). */
   AUDIT_EXPORT_INVALID: 400,
+  /** A witness cosignature from an unknown witness, malformed, or whose signature does not verify. */
+  AUDIT_COSIGNATURE_INVALID: 400,
   /** Offline verification found the log altered, incomplete or its checkpoints wrong; names the first position. */
   AUDIT_VERIFICATION_FAILED: 422,
 } as const;

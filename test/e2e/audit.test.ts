@@ -25,7 +25,13 @@ import {
   type VerificationReport,
   readPublicKey,
   verifyExportStream,
+  cosignedMessage,
+  parseWitnessKey,
+  verifyNoteSignature,
+  witnessKeyId,
+  witnessVerifierKey,
 } from '@registo/infra';
+import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { Checkpointer } from '@registo/consumers';
 import { ApiTokens, type AuditHealthReport, createHttpApp, registerAuditRoutes } from '@registo/gateways';
 import { type TestDatabase, createTestDatabase, lifecycle, randomId, sql } from '../src/index.js';
@@ -57,6 +63,9 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
   let dir: string;
   const signer = SoftwareSigner.generate('checkpoint-test');
   const tree = new SqlTreeStore();
+  const WITNESS = 'witness.test/w1';
+  const witnessKeys = generateKeyPairSync('ed25519');
+  const witnessPublic = Buffer.from(witnessKeys.publicKey.export({ format: 'jwk' }).x!, 'base64url');
 
   const startCheckpointer = (): void => {
     checkpointer = new Checkpointer({ store, db: driver, signer, origin: ORIGIN, cadence: { every: 40, intervalMs: 100 }, logger: createLogger('silent') });
@@ -100,6 +109,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
       store,
       tokens: ApiTokens.parse('aud:auditor-1:auditor,cli:client-1:registration_client'),
       keys: { origin: ORIGIN, checkpointSpki: spki, checkpointCertificatePem: '(test: no certificate)', tsaCertificatePem: null, caCertificatePems: [], signerMode: 'non_qualified' },
+      witnesses: [parseWitnessKey(witnessVerifierKey(WITNESS, witnessPublic))],
     });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
     const head = await store.headPosition();
@@ -181,6 +191,37 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     await writeFile(join(dir, 'body.txt'), parsed.body.replace(/\n(\d+)\n/, (_m, n: string) => `\n${Number(n) + 1}\n`));
     const bad = await run('openssl', ['dgst', '-sha256', '-verify', join(dir, 'checkpoint.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'body.txt')]).catch((e: { stdout: string }) => e);
     expect(bad.stdout.trim()).to.equal('Verification failure');
+  });
+
+  it('accepts C2SP witness cosignatures from known witnesses and shows them on the checkpoint', async () => {
+    const c = await latest();
+    const body = parseNote(c.note).body;
+    const cosign = (key = witnessKeys.privateKey, name = WITNESS, t = Math.floor(Date.now() / 1000)): string => {
+      const ts = Buffer.alloc(8);
+      ts.writeBigUInt64BE(BigInt(t));
+      return `— ${name} ${Buffer.concat([witnessKeyId(name, witnessPublic), ts, edSign(null, cosignedMessage(body, t), key)]).toString('base64')}`;
+    };
+    const post = (text: string) => fetch(`${base}/v1/audit/checkpoints/${c.treeSize}/cosignatures`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: text });
+    const line = cosign();
+    const ok = await post(`${line}\n`);
+    expect(ok.status).to.equal(200);
+    expect(((await ok.json()) as { accepted: Array<{ witness: string }> }).accepted.map((a) => a.witness)).to.deep.equal([WITNESS]);
+    const note = (await get<string>('/v1/audit/checkpoint')).body;
+    expect(note).to.equal(`${c.note}${line}\n`);
+    const parsed = parseNote(note);
+    expect(parsed.signatures.map((s) => s.keyName)).to.deep.equal([ORIGIN, WITNESS]);
+    expect(verifyNoteSignature(parsed, ORIGIN, await signer.publicKeySpki())).to.equal(true);
+    expect((await get<{ cosignatures: Array<{ witness: string }> }>(`/v1/audit/checkpoints/${c.treeSize}`)).body.cosignatures.map((s) => s.witness)).to.deep.equal([WITNESS]);
+    expect((await get<{ witnesses: string[] }>('/v1/audit/keys')).body.witnesses).to.deep.equal([witnessVerifierKey(WITNESS, witnessPublic)]);
+    // Refused: another key under the witness's name, a forged signature, a checkpoint that does not exist.
+    const stranger = await post(cosign(generateKeyPairSync('ed25519').privateKey));
+    expect(stranger.status).to.equal(400);
+    expect(((await stranger.json()) as { code: string }).code).to.equal('AUDIT_COSIGNATURE_INVALID');
+    const raw = Buffer.from(line.split(' ')[2]!, 'base64');
+    raw[20]! ^= 1;
+    expect((await post(`— ${WITNESS} ${raw.toString('base64')}`)).status).to.equal(400);
+    expect((await post(cosign(undefined, 'unknown.test/w'))).status).to.equal(400);
+    expect((await fetch(`${base}/v1/audit/checkpoints/999999/cosignatures`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: line })).status).to.equal(404);
   });
 
   it('an export verifies offline, with the library and with `registo audit verify`; the health view is ok', async () => {

@@ -31,6 +31,7 @@ Environment:
   REGISTO_UIN_LENGTH    10                                   10 or 12 digits
   REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name (docs/audit.md)
   REGISTO_CHECKPOINT_EVERY, REGISTO_CHECKPOINT_INTERVAL_MS  10000, 1000  sign a checkpoint every N events or T ms
+  REGISTO_AUDIT_WITNESSES  none                              witness verifier keys (name+keyid+base64) whose cosignatures are accepted
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

@@ -7,8 +7,12 @@ import {
   type EventStore,
   type SqlDriver,
   type StoredCheckpoint,
+  type Witness,
   ecdsaKeyId,
   exportEventLine,
+  parseNote,
+  verifyCosignature,
+  witnessVerifierKey,
 } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
@@ -32,6 +36,8 @@ export interface AuditDeps {
   store: EventStore;
   tokens: ApiTokens;
   keys: AuditKeys;
+  /** Witnesses whose C2SP cosignatures are accepted (REGISTO_AUDIT_WITNESSES). */
+  witnesses?: readonly Witness[];
 }
 
 const tree = new SqlTreeStore();
@@ -74,12 +80,43 @@ async function treeSize(db: SqlDriver): Promise<number> {
 export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void {
   const { db } = deps;
 
-  app.get('/v1/audit/checkpoint', async (_request, reply) => {
-    const c = await latest(db);
-    return reply.type('text/plain; charset=utf-8').send(c.note);
+  const witnesses = deps.witnesses ?? [];
+  const withCosignatures = async (c: StoredCheckpoint) => ({
+    ...checkpointView(c),
+    cosignatures: (await tree.cosignatures(db, c.treeSize)).map(({ witness, keyId, timestamp }) => ({ witness, keyId, timestamp })),
   });
 
-  app.get('/v1/audit/checkpoints/latest', async () => checkpointView(await latest(db)));
+  // The latest note with every witness cosignature appended as a further signature line (C2SP
+  // signed-note: verifiers ignore lines of keys they do not know).
+  app.get('/v1/audit/checkpoint', async (_request, reply) => {
+    const c = await latest(db);
+    const lines = (await tree.cosignatures(db, c.treeSize)).map((s) => `${s.line}\n`).join('');
+    return reply.type('text/plain; charset=utf-8').send(`${c.note}${lines}`);
+  });
+
+  app.get('/v1/audit/checkpoints/latest', async () => withCosignatures(await latest(db)));
+
+  app.get<{ Params: { treeSize: string } }>('/v1/audit/checkpoints/:treeSize', async (request) => {
+    const size = wholeNumber('treeSize', request.params.treeSize, 1)!;
+    const [c] = await tree.checkpoints(db, { fromSize: size, toSize: size, limit: 1 });
+    if (!c) throw new RegistoError('AUDIT_NO_CHECKPOINT', `no checkpoint of size ${size}`, { treeSize: size });
+    return withCosignatures(c);
+  });
+
+  // A witness (c2sp.org/tlog-witness) answers the checkpoint it was sent with cosignature lines;
+  // they are accepted here from known witnesses only, each checked over the checkpoint body.
+  app.post<{ Params: { treeSize: string }; Body: string }>('/v1/audit/checkpoints/:treeSize/cosignatures', { bodyLimit: 16 * 1024 }, async (request) => {
+    const size = wholeNumber('treeSize', request.params.treeSize, 1)!;
+    if (typeof request.body !== 'string') throw new RegistoError('REQUEST_INVALID', 'send the cosignature lines as text/plain');
+    const [c] = await tree.checkpoints(db, { fromSize: size, toSize: size, limit: 1 });
+    if (!c) throw new RegistoError('AUDIT_NO_CHECKPOINT', `no checkpoint of size ${size}`, { treeSize: size });
+    const body = parseNote(c.note).body;
+    const lines = request.body.split('\n').filter((l) => l.trim().length > 0);
+    if (lines.length === 0) throw new RegistoError('REQUEST_INVALID', 'no cosignature line in the body');
+    const accepted = lines.map((line) => verifyCosignature(line, body, witnesses));
+    for (const a of accepted) await tree.insertCosignature(db, size, a);
+    return { treeSize: size, accepted: accepted.map(({ witness, keyId, timestamp }) => ({ witness, keyId, timestamp })) };
+  });
 
   app.get<{ Querystring: { fromSize?: string; toSize?: string; limit?: string } }>('/v1/audit/checkpoints', async (request) => {
     const fromSize = wholeNumber('fromSize', request.query.fromSize, 0) ?? 0;
@@ -126,6 +163,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
       timestamping: k.tsaCertificatePem ? { certificatePem: k.tsaCertificatePem } : null,
       caCertificatePems: k.caCertificatePems,
       signerMode: k.signerMode,
+      witnesses: witnesses.map((w) => witnessVerifierKey(w.name, w.publicKey)),
     };
   });
 

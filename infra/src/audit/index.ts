@@ -6,3 +6,4 @@ export * from './export-format.js';
 export * from './verifier.js';
 export * from './timestamp-check.js';
 export * from './verify-stream.js';
+export * from './cosignature.js';

@@ -1,5 +1,6 @@
 import { RegistoError } from '@registo/schemas';
 import type { SqlTx } from '../event-store/sql-driver.js';
+import type { Cosignature } from './cosignature.js';
 import {
   CompactRange,
   HASH_SIZE,
@@ -35,6 +36,15 @@ CREATE TABLE IF NOT EXISTS registo_audit_checkpoints (
   note text NOT NULL,
   timestamp_token bytea,
   signed_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS registo_audit_cosignatures (
+  tree_size bigint NOT NULL,
+  witness text NOT NULL,
+  key_id text NOT NULL,
+  signed_at_unix bigint NOT NULL,
+  line text NOT NULL,
+  received_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (tree_size, witness, key_id)
 );`;
 
 export interface TreeRow {
@@ -151,6 +161,23 @@ export class SqlTreeStore {
        VALUES ($1, $2, decode($3, 'hex'), $4, decode($5, 'hex'), $6) ON CONFLICT DO NOTHING`,
       [c.treeSize, c.position, c.rootHash.toString('hex'), c.note, c.timestampToken?.toString('hex') ?? null, c.signedAt],
     );
+  }
+
+  /** Keeps a verified witness cosignature (the newest per witness and checkpoint). */
+  async insertCosignature(db: SqlTx, treeSize: number, c: Cosignature): Promise<void> {
+    await db.query(
+      `INSERT INTO registo_audit_cosignatures (tree_size, witness, key_id, signed_at_unix, line) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tree_size, witness, key_id) DO UPDATE SET signed_at_unix = EXCLUDED.signed_at_unix, line = EXCLUDED.line, received_at = now()`,
+      [treeSize, c.witness, c.keyId, c.timestamp, c.line],
+    );
+  }
+
+  async cosignatures(db: SqlTx, treeSize: number): Promise<Cosignature[]> {
+    const rows = await db.query<{ witness: string; key_id: string; signed_at_unix: string; line: string }>(
+      'SELECT witness, key_id, signed_at_unix, line FROM registo_audit_cosignatures WHERE tree_size = $1 ORDER BY witness',
+      [treeSize],
+    );
+    return rows.map((r) => ({ witness: r.witness, keyId: r.key_id, timestamp: Number(r.signed_at_unix), line: r.line }));
   }
 
   async checkpoints(db: SqlTx, options: { fromSize?: number; toSize?: number; limit?: number; latest?: boolean } = {}): Promise<StoredCheckpoint[]> {

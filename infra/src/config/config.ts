@@ -36,6 +36,7 @@ const ConfigSchema = z.object({
   REGISTO_AUDIT_ORIGIN: z.string().regex(/^[^\s+]+$/, 'no spaces or +').optional(),
   REGISTO_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(10_000),
   REGISTO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  REGISTO_AUDIT_WITNESSES: z.string().optional(),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
@@ -69,7 +70,7 @@ export interface RegistoConfig {
   publicUrl: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
-  audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number };
+  audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
@@ -127,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
       checkpointEvery: c.REGISTO_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.REGISTO_CHECKPOINT_INTERVAL_MS,
+      witnessKeys: (c.REGISTO_AUDIT_WITNESSES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
     },
   };
 }
