@@ -5,7 +5,13 @@ import { ecdsaKeyId, fetchPublishedKey, openExport, readPublicKey, verifyExportS
 import { timestampChecker } from '../audit/timestamps.js';
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
-  if (!process.stderr.isTTY || total === null) return { update: () => undefined, stop: () => undefined };
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  if (total === null) {
+    // A streamed export has no length: say how much has been read.
+    const bar = new SingleBar({ format: 'verify {value} MiB read', stream: process.stderr }, Presets.shades_classic);
+    bar.start(0, 0);
+    return { update: (n) => bar.update(Math.round(n / 2 ** 20)), stop: () => bar.stop() };
+  }
   const bar = new SingleBar({ format: 'verify [{bar}] {percentage}% {value}/{total} MiB {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
   const mib = (n: number): number => Math.round(n / 2 ** 20);
   bar.start(mib(total), 0);
@@ -20,13 +26,13 @@ export function registerAudit(program: Command): void {
     .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
     .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
-    .option('--ca <file>', 'CA certificates (PEM) the TSA certificate must chain to')
+    .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
     .option('--token <token>', 'bearer token for a URL export (env REGISTO_AUDIT_TOKEN)', process.env.REGISTO_AUDIT_TOKEN)
-    .option('--threads <n>', 'worker threads that hash (default 0: one thread; helps only with idle cores)', (v) => Number(v), 0)
+    .option('--threads <n>', 'worker threads that hash (0: this thread; helps only with idle cores)', (v) => Number(v), 0)
     .option('--json', 'print the report as one JSON line')
     .addHelpText(
       'after',
-      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca root-ca.pem',
+      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
     )
     .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean; threads: number }) => {
       let spki: Buffer;
