@@ -112,10 +112,11 @@ export class Checkpointer {
     const size = await this.storedSize();
     this.range = await this.tree.loadRange(db, size);
     await this.loadLastCheckpoint();
-    // Whether the newest leaf is "other" decides if the timer may sign again after a restart.
+    // After a restart the timer may sign again unless all that is new is the last checkpoint's own event.
     if (size > 0) {
       const [head] = await store.readAll({ fromPosition: size, maxCount: 1, verify: false });
-      this.lastOtherPosition = head && head.type !== CHECKPOINT_TYPE ? size : this.last && this.last.treeSize < size - 1 ? size : 0;
+      const onlyItsOwnEvent = head?.type === CHECKPOINT_TYPE && (this.last?.treeSize ?? 0) >= size - 1;
+      this.lastOtherPosition = onlyItsOwnEvent ? 0 : size;
     }
     if (this.stopping) return;
     const tickMs = Math.max(20, Math.min(250, Math.floor(this.cadence.intervalMs / 4)));
