@@ -8,3 +8,4 @@ export * from './query/routes.js';
 export * from './audit/routes.js';
 export * from './audit/health.js';
 export * from './trust/tsa-routes.js';
+export * from './trust/status-routes.js';

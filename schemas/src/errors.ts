@@ -82,6 +82,15 @@ export const ErrorCodes = {
   AUDIT_COSIGNATURE_INVALID: 400,
   /** Offline verification found the log altered, incomplete or its checkpoints wrong; names the first position. */
   AUDIT_VERIFICATION_FAILED: 422,
+  // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
+  /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
+  CSR_MALFORMED: 400,
+  /** The CSR's self-signature does not verify: no proof of possession of the key. */
+  CSR_SIGNATURE_INVALID: 400,
+  /** The CSR's key is not an EC key (RSA, Ed25519, …): only ECDSA P-256 keys are certified. */
+  CSR_KEY_UNSUPPORTED: 422,
+  /** The CSR's key is EC on a curve other than P-256 (or with explicit curve parameters). */
+  CSR_CURVE_UNSUPPORTED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
