@@ -440,3 +440,53 @@ describe('audit: checkpoints signed with the hierarchy checkpoint key and timest
     }
   });
 });
+
+describe('audit: checkpoints signed inside a SoftHSM2 token (qualified)', function () {
+  this.timeout(180_000);
+  it('the note carries no software label, and its signature and timestamp verify with openssl', async () => {
+    const { openTrustKeys, performKeyCeremony, createTimestamper } = await import('@registo/infra');
+    const { testSoftHsm } = await import('../src/support/softhsm.js');
+    const hsm = await testSoftHsm();
+    const signerConfig = { mode: 'qualified' as const, pkcs11: { module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env } };
+    const dir = await mkdtemp(join(tmpdir(), 'registo-audit-hsm-'));
+    const database = await createTestDatabase('registo_audit_hsm');
+    const driver = new PostgresDriver({ connectionString: database.url, maxConnections: 4 });
+    const store = await SqlEventStore.open(driver);
+    await performKeyCeremony({ signer: signerConfig, dataDir: dir, publicUrl: 'http://127.0.0.1:8080' });
+    const trust = await openTrustKeys({ signer: signerConfig, dataDir: dir, publicUrl: 'http://127.0.0.1:8080' });
+    try {
+      expect(trust.signers.checkpoint_signer.mode).to.equal('qualified');
+      await driver.migrate(AUDIT_TREE_DDL);
+      for (let i = 0; i < 5; i++) {
+        const id = randomId();
+        await store.append(`enrollment-${id}`, lifecycle(id, 2, 'approve'), { expectedRevision: 'no_stream' });
+      }
+      const checkpointer = new Checkpointer({ store, db: driver, signer: trust.signers.checkpoint_signer, timestamper: createTimestamper(trust), origin: ORIGIN, cadence: { every: 10_000, intervalMs: 50 } });
+      const running = checkpointer.run();
+      await until('a checkpoint signed in the token', async () => (await store.readStream('audit-checkpoints').catch(() => [])).length > 0);
+      await checkpointer.stop();
+      await running;
+      const [event] = await store.readStream('audit-checkpoints');
+      const data = event!.data as { note: string; timestampToken: string; signerMode: string };
+      expect(data.signerMode).to.equal('qualified');
+      expect(data.note).not.to.include('signer-mode');
+      const parsed = parseNote(data.note);
+      await writeFile(join(dir, 'body.txt'), parsed.body);
+      await writeFile(join(dir, 'sig.der'), parsed.signatures[0]!.signature);
+      const { createPublicKey } = await import('node:crypto');
+      await writeFile(join(dir, 'checkpoint-key.pem'), createPublicKey(trust.certificates.checkpoint_signer.pem).export({ type: 'spki', format: 'pem' }));
+      const dgst = await run('openssl', ['dgst', '-sha256', '-verify', join(dir, 'checkpoint-key.pem'), '-signature', join(dir, 'sig.der'), join(dir, 'body.txt')]);
+      expect(dgst.stdout.trim()).to.equal('Verified OK');
+      await writeFile(join(dir, 'note.txt'), data.note);
+      await writeFile(join(dir, 'token.der'), Buffer.from(data.timestampToken, 'base64'));
+      await writeFile(join(dir, 'chain.pem'), trust.certificates.identity_ca.pem + trust.certificates.tsa_signer.pem);
+      const ts = await run('openssl', ['ts', '-verify', '-token_in', '-in', join(dir, 'token.der'), '-data', join(dir, 'note.txt'), '-CAfile', join(trust.trustDir, 'root-ca.pem'), '-untrusted', join(dir, 'chain.pem')]);
+      expect(ts.stdout).to.include('Verification: OK');
+    } finally {
+      await store.close();
+      await trust.close();
+      await database.drop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
