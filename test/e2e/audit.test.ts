@@ -245,6 +245,16 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     const partial = await verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki() });
     expect(partial.findings).to.deep.equal([]);
     expect(partial.from).to.equal(37);
+    // An export that ends at the last signed size carries that checkpoint as a trailing line.
+    const last = await latest();
+    const upTo = await fetch(`${base}/v1/audit/export?to=${last.treeSize}`, { headers: AUDITOR });
+    const text = await upTo.text();
+    expect(text.trim().split('\n').pop()).to.include('"kind":"checkpoint"');
+    const upToReport = await verifyExportStream(Readable.from([Buffer.from(text)]), { publicKeySpki: await signer.publicKeySpki() });
+    expect(upToReport.findings).to.deep.equal([]);
+    expect(upToReport.to).to.equal(last.treeSize);
+    expect(upToReport.uncoveredAfter).to.equal(last.treeSize);
+    expect(upToReport.checkpoints).to.equal((await get<{ items: unknown[] }>('/v1/audit/checkpoints?limit=1000')).body.items.length);
     // Another key: every checkpoint signature fails, and the exit code says so.
     await writeFile(join(dir, 'other.pem'), (await import('node:crypto')).createPublicKey({ key: await SoftwareSigner.generate('x').publicKeySpki(), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }));
     const wrong = await run(process.execPath, [REGISTO, 'audit', 'verify', file, '--public-key', join(dir, 'other.pem')]).catch((e: { code: number; stdout: string; stderr: string }) => e);

@@ -66,7 +66,8 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
 
   let checkpoints = 0;
   let previous: { treeSize: number; noteSha256: Buffer } | null = null;
-  for (const c of await tree.checkpoints(db, { limit: 10_000 })) {
+  // The checkpoints over the range asked (every one when no range is given), up to 10,000.
+  for (const c of await tree.checkpoints(db, { fromSize: args.from ? from - 1 : 0, toSize: args.to ?? Number.MAX_SAFE_INTEGER, limit: 10_000 })) {
     checkpoints++;
     try {
       const note = parseNote(c.note);

@@ -198,8 +198,8 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
         next = inRange[inRange.length - 1]!.position + 1;
       }
       // Checkpoints over leaves of this export whose own events come after it.
-      for (const c of await tree.checkpoints(db, { fromSize: from - 1, toSize: to, limit: 1000 })) {
-        if (c.position > to) yield `${JSON.stringify({ kind: 'checkpoint', treeSize: c.treeSize, position: c.position, note: c.note, timestampToken: c.timestampToken?.toString('base64') ?? null })}\n`;
+      for (const c of await tree.checkpoints(db, { fromSize: from - 1, toSize: to, afterPosition: to, limit: 1000 })) {
+        yield `${JSON.stringify({ kind: 'checkpoint', treeSize: c.treeSize, position: c.position, note: c.note, timestampToken: c.timestampToken?.toString('base64') ?? null })}\n`;
       }
     }
     return reply.type('application/x-ndjson').header('content-disposition', `attachment; filename="registo-audit-${from}-${to}.ndjson"`).send(Readable.from(lines()));

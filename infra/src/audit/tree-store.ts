@@ -180,11 +180,12 @@ export class SqlTreeStore {
     return rows.map((r) => ({ witness: r.witness, keyId: r.key_id, timestamp: Number(r.signed_at_unix), line: r.line }));
   }
 
-  async checkpoints(db: SqlTx, options: { fromSize?: number; toSize?: number; limit?: number; latest?: boolean } = {}): Promise<StoredCheckpoint[]> {
+  /** Checkpoints by tree size; `afterPosition` keeps those whose CheckpointSigned event lies after it. */
+  async checkpoints(db: SqlTx, options: { fromSize?: number; toSize?: number; limit?: number; latest?: boolean; afterPosition?: number } = {}): Promise<StoredCheckpoint[]> {
     const rows = await db.query<{ tree_size: string; position: string; root_hash: Uint8Array; note: string; timestamp_token: Uint8Array | null; signed_at: Date | string }>(
       `SELECT tree_size, position, root_hash, note, timestamp_token, signed_at FROM registo_audit_checkpoints
-        WHERE tree_size >= $1 AND tree_size <= $2 ORDER BY tree_size ${options.latest ? 'DESC' : 'ASC'} LIMIT $3`,
-      [options.fromSize ?? 0, options.toSize ?? Number.MAX_SAFE_INTEGER, options.limit ?? 100],
+        WHERE tree_size >= $1 AND tree_size <= $2 AND position > $4 ORDER BY tree_size ${options.latest ? 'DESC' : 'ASC'} LIMIT $3`,
+      [options.fromSize ?? 0, options.toSize ?? Number.MAX_SAFE_INTEGER, options.limit ?? 100, options.afterPosition ?? 0],
     );
     return rows.map((r) => ({
       treeSize: Number(r.tree_size),
