@@ -1,4 +1,5 @@
 import {
+  AUDIT_TREE_DDL,
   AbisHttpConnector,
   Pkcs11KeyWrapper,
   Pkcs11Token,
@@ -9,6 +10,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  parseWitnessKey,
   createTimestamper,
   type TrustKeys,
   type EventSource,
@@ -29,7 +31,7 @@ import {
 } from '@registo/infra';
 import { DEFAULT_UIN_POLICY, Mirror } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
-import { createEnrollmentProcess } from '@registo/consumers';
+import { Checkpointer, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
@@ -37,6 +39,7 @@ import {
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
+  registerAuditRoutes,
   registerTsaRoutes,
 } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
@@ -225,6 +228,30 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
   }
 
+  if (config.roles.includes('checkpointer')) {
+    if (!driver) throw new Error('the checkpointer keeps the Merkle tree in SQL: set DATABASE_URL (or run embedded)');
+    const db = driver;
+    // Checkpoints are signed with the hierarchy's checkpoint key (the token's in qualified mode).
+    let checkpointer: Checkpointer | undefined;
+    const s = supervise(
+      'checkpointer',
+      logger,
+      () =>
+        (checkpointer = new Checkpointer({
+          store: eventStore,
+          db,
+          signer: trust.signers.checkpoint_signer,
+          origin: config.audit.origin,
+          // Each checkpoint's note is timestamped by the platform's own RFC 3161 authority.
+          timestamper: createTimestamper(trust),
+          cadence: { every: config.audit.checkpointEvery, intervalMs: config.audit.checkpointIntervalMs },
+          logger,
+        })).run(),
+      async () => checkpointer?.stop(),
+    );
+    workers.push({ name: 'checkpointer', stop: () => s.stop(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, restarts: s.restarts() }) });
+  }
+
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
   if (config.roles.includes('api')) {
@@ -234,10 +261,26 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
-      registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
+      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      const c = trust.certificates;
+      await db.migrate(AUDIT_TREE_DDL);
+      registerAuditRoutes(app, {
+        db,
+        store: eventStore,
+        tokens,
+        keys: {
+          origin: config.audit.origin,
+          checkpointSpki: c.checkpoint_signer.x509.publicKey.export({ type: 'spki', format: 'der' }),
+          checkpointCertificatePem: c.checkpoint_signer.pem,
+          tsaCertificatePem: c.tsa_signer.pem,
+          caCertificatePems: [c.identity_ca.pem, c.root_ca.pem],
+          signerMode: trust.mode,
+        },
+        witnesses: config.audit.witnessKeys.map(parseWitnessKey),
+      });
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });

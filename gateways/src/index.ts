@@ -5,5 +5,7 @@ export * from './auth/tokens.js';
 export * from './intake/routes.js';
 export * from './adjudication/routes.js';
 export * from './query/routes.js';
+export * from './audit/routes.js';
+export * from './audit/health.js';
 export * from './trust/tsa-routes.js';
 export * from './trust/status-routes.js';

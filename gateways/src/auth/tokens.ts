@@ -8,7 +8,7 @@ export interface ApiActor {
   role: ApiRole;
 }
 
-export const API_ROLES = ['identity_officer', 'adjudicator', 'registration_client', 'operator'] as const;
+export const API_ROLES = ['identity_officer', 'adjudicator', 'registration_client', 'operator', 'auditor'] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /**
