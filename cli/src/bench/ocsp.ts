@@ -15,8 +15,6 @@ export interface OcspBenchOptions {
   seconds: number;
   /** Certificates asked about (a tenth of them revoked, and a few unknown serials on top). */
   serials: number;
-  /** Requests/s of the paced runs, whose p99 is the latency at that load rather than at saturation. */
-  rate: number;
 }
 
 interface LoadResult {
@@ -42,8 +40,6 @@ interface LoadSpec {
   method: 'GET' | 'POST';
   /** Requests sent in turn by every connection, built once (per-request set-up in the load generator would be its own bottleneck). */
   requests: Array<{ path: string; body?: Buffer }>;
-  /** Requests/s over all connections; none: as fast as the answers come (closed loop). */
-  rate?: number;
 }
 
 /** autocannon's own merge of raw results (histograms added, not percentiles averaged); not in its type declarations. */
@@ -74,7 +70,6 @@ async function interleaved(
           connections: o.concurrency,
           duration: o.sliceSeconds,
           skipAggregateResult: true,
-          ...(spec.rate && { overallRate: spec.rate }),
           requests: spec.requests.map((r) => ({ method: spec.method, path: r.path, headers, ...(r.body && { body: r.body }) })),
         });
         raw.get(spec.label)!.push(result);
@@ -196,23 +191,16 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
         { label: 'post', method: 'POST', requests: post(plain) },
         { label: 'get', method: 'GET', requests: shuffled(getPaths).map((path) => ({ path })) },
         { label: 'nonce', method: 'POST', requests: post(withNonce) },
-        { label: 'fixedPaced', method: 'POST', requests: fixedRequests, rate: o.rate },
-        { label: 'postPaced', method: 'POST', requests: post(plain), rate: o.rate },
       ],
       { concurrency: c, seconds: o.seconds, sliceSeconds: 2, serverCpu },
     );
-    const [fixed, postRun, get, nonce, fixedPaced, postPaced] = ['fixed', 'post', 'get', 'nonce', 'fixedPaced', 'postPaced'].map((l) => runs.get(l)!) as [LoadResult, LoadResult, LoadResult, LoadResult, LoadResult, LoadResult];
+    const [fixed, postRun, get, nonce] = ['fixed', 'post', 'get', 'nonce'].map((l) => runs.get(l)!) as [LoadResult, LoadResult, LoadResult, LoadResult];
 
     const stats = await new Promise<{ stats: { requests: number; cacheHits: number; signed: number } }>((resolve) => {
       child.once('message', (m: { stats: { requests: number; cacheHits: number; signed: number } }) => resolve(m));
       child.send('stats');
     });
     process.stderr.write(`OCSP responder: ${stats.stats.requests} requests, ${stats.stats.cacheHits} from the cache, ${stats.stats.signed} signatures\n`);
-    for (const r of [fixedPaced, postPaced]) {
-      if (r.perSecond < 0.95 * o.rate) {
-        process.stderr.write(`note: a paced load reached ${Math.round(r.perSecond)}/s of the ${o.rate}/s asked: its p99 is queueing at saturation, not latency at that rate\n`);
-      }
-    }
     for (const [label, r] of runs) {
       process.stderr.write(`${label.padEnd(10)} ${Math.round(r.perSecond)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.serverCpuShare.toFixed(2)} cores, load generator ${r.loadGeneratorCpuShare.toFixed(2)} cores\n`);
     }
@@ -225,7 +213,6 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
         // on a machine whose other work takes a varying share.
         metric('ocsp_post_requests_per_server_cpu_s', postRun.perSecond / Math.max(postRun.serverCpuShare, 1e-6), 'req/cpu-s', 'http_fixed_body_requests_per_server_cpu_s', fixed.perSecond / Math.max(fixed.serverCpuShare, 1e-6)),
         metric('ocsp_nonce_requests_per_server_cpu_s', nonce.perSecond / Math.max(nonce.serverCpuShare, 1e-6), 'req/cpu-s', 'ocsp_signer_signatures_per_s', signRate),
-        metric(`ocsp_post_p99_ms_at_${o.rate}_per_s_c${c}`, postPaced.p99, 'ms', `http_fixed_body_p99_ms_at_${o.rate}_per_s_c${c}`, fixedPaced.p99),
         metric(`ocsp_post_p99_ms_c${c}`, postRun.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
         metric(`ocsp_get_requests_per_s_c${c}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
         metric(`ocsp_get_p99_ms_c${c}`, get.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),

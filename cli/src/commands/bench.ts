@@ -109,14 +109,13 @@ export function registerBench(program: Command): void {
 
   bench
     .command('ocsp')
-    .description('OCSP requests/s and p99 over HTTP (server in a child process): without a nonce (POST, GET; p99 at saturation and at --rate) beside the same server answering a fixed body, with a nonce beside the OCSP signer\'s raw signing rate')
+    .description('OCSP requests/s and p99 over HTTP (server in a child process): without a nonce (POST, GET) beside the same server answering a fixed body, with a nonce beside the OCSP signer\'s raw signing rate')
     .option('--json', 'print the report as one JSON line')
     .option('--concurrency <n>', 'connections kept busy', int, 64)
     .option('--seconds <n>', 'length of each measured run', int, 10)
     .option('--serials <n>', 'certificates asked about (a tenth revoked, 2% unknown on top)', int, 1000)
-    .option('--rate <n>', 'requests/s of the paced runs (p99 at that load, beside p99 at saturation)', int, 5000)
     .addHelpText('after', '\nNeeds no database or Kafka: software keys in a temporary folder and an in-memory status source.')
-    .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number; rate: number }) => {
-      printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials, rate: o.rate }), o.json === true);
+    .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number }) => {
+      printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials }), o.json === true);
     });
 }
