@@ -3,6 +3,10 @@ import avro from 'avsc';
 import {
   ADJUDICATION_DECISIONS,
   CATEGORIES,
+  CREDENTIAL_KINDS,
+  CREDENTIAL_REVOCATION_REASONS,
+  CREDENTIAL_STATUS_ACTIONS,
+  REVOCATION_SOURCES,
   CHECK_OUTCOMES,
   DEDUP_METHODS,
   EXTERNAL_SYSTEMS,
@@ -34,6 +38,10 @@ describe('schema catalog', () => {
       'IdentityCreated', 'IdentityUpdated', 'IdentityStatusChanged', 'SubjectKeyDestroyed',
     ]);
     expect(catalog.typesOf('trust').map((s) => s.type)).to.have.members(['KeyCeremonyPerformed']);
+    expect(catalog.typesOf('credential').map((s) => s.type)).to.have.members([
+      'CredentialIssued', 'CredentialStatusChangeRequested', 'CredentialStatusChangeApproved', 'CredentialStatusChangeRejected',
+      'CredentialSuspended', 'CredentialReinstated', 'CredentialRevoked',
+    ]);
   });
 
   it('every hand-kept TS sample passes its Avro schema, with no undeclared field', () => {
@@ -53,6 +61,10 @@ describe('schema catalog', () => {
     expect(enumSymbols(catalog, 'AdjudicationDecided', ['decision'])).to.deep.equal(ADJUDICATION_DECISIONS);
     expect(enumSymbols(catalog, 'IdentityStatusChanged', ['to'])).to.deep.equal(IDENTITY_STATUSES);
     expect(enumSymbols(catalog, 'KeyCeremonyPerformed', ['mode'])).to.deep.equal(TRUST_SIGNER_MODES);
+    expect(enumSymbols(catalog, 'CredentialIssued', ['kind'])).to.deep.equal(CREDENTIAL_KINDS);
+    expect(enumSymbols(catalog, 'CredentialRevoked', ['reason'])).to.deep.equal(CREDENTIAL_REVOCATION_REASONS);
+    expect(enumSymbols(catalog, 'CredentialRevoked', ['source'])).to.deep.equal(REVOCATION_SOURCES);
+    expect(enumSymbols(catalog, 'CredentialStatusChangeRequested', ['action'])).to.deep.equal(CREDENTIAL_STATUS_ACTIONS);
   });
 
   it("each category's types can share one Avro union (one topic value schema per category)", () => {
