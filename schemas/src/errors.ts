@@ -67,6 +67,15 @@ export const ErrorCodes = {
   FORBIDDEN: 403,
   /** A request body or parameter that the API does not accept. */
   REQUEST_INVALID: 400,
+  // Credentials (gateways/credentials, infra/credentials).
+  /** Not a compact JWS/JWT, or its header or payload is not the JSON of a credential. */
+  CREDENTIAL_MALFORMED: 400,
+  /** A QR payload that is not `RGV1:` + Base45(zlib(JWT)). */
+  CREDENTIAL_QR_INVALID: 400,
+  /** A holder CSR that is not a PKCS#10 request, or whose signature (proof of possession) or key does not pass. */
+  CSR_INVALID: 400,
+  /** Dual control: the person who requested a status change tried to approve it too. */
+  DUAL_CONTROL_VIOLATION: 403,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
