@@ -7,3 +7,5 @@ export * from './uin/index.js';
 export * from './enrollment/personal-data.js';
 export * from './deciders/trust.js';
 export * from './deciders/credential.js';
+export * from './credentials/status-allocator.js';
+export * from './credentials/issuance.js';

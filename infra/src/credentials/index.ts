@@ -3,3 +3,4 @@ export * from './base45.js';
 export * from './qr.js';
 export * from './status-list.js';
 export * from './vc-jwt.js';
+export * from './csr.js';
