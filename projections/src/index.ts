@@ -4,4 +4,7 @@ export * from './identity-registry/reducer.js';
 export * from './identity-registry/projection.js';
 export * from './adjudication-queue/reducer.js';
 export * from './adjudication-queue/projection.js';
+export * from './credential-status/reducer.js';
+export * from './credential-status/projection.js';
+export * from './credential-status/status-source.js';
 export * from './replay.js';
