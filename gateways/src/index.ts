@@ -5,3 +5,6 @@ export * from './auth/tokens.js';
 export * from './intake/routes.js';
 export * from './adjudication/routes.js';
 export * from './query/routes.js';
+export * from './credentials/routes.js';
+export * from './credentials/status-lists.js';
+export * from './credentials/verify.js';

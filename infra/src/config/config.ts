@@ -37,7 +37,8 @@ const ConfigSchema = z.object({
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
 export const DEV_API_TOKENS =
-  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator';
+  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,' +
+  'dev-approver:approver-1:approver,dev-holder-channel:holder-channel-1:holder_channel,dev-print-bureau:print-bureau-1:print_bureau';
 
 /** What one process can run; `all` is api + projector, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
 export const ROLES = ['api', 'mirror', 'projector', 'process'] as const;
