@@ -9,6 +9,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  createTimestamper,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -36,6 +37,7 @@ import {
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
+  registerTsaRoutes,
 } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
 import { RegistoError } from '@registo/schemas';
@@ -237,6 +239,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
     }
+    // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
+    registerTsaRoutes(app, { tsa: createTimestamper(trust) });
     registerHealthRoutes(app, {
       eventStore,
       describe: () => ({

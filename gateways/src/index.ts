@@ -8,3 +8,4 @@ export * from './query/routes.js';
 export * from './credentials/routes.js';
 export * from './credentials/status-lists.js';
 export * from './credentials/verify.js';
+export * from './trust/tsa-routes.js';
