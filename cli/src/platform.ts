@@ -27,13 +27,14 @@ import {
   openEventStore,
   openSqlDriver,
 } from '@registo/infra';
-import { DEFAULT_UIN_POLICY, Mirror } from '@registo/producers';
+import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
-import { createEnrollmentProcess } from '@registo/consumers';
+import { createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
   registerAdjudicationRoutes,
+  registerCredentialRoutes,
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
@@ -225,6 +226,30 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
   }
 
+  // Credentials: VCs and holder certificates signed by the identity CA. The credentials role
+  // issues a VC per identity event and revokes on DECEASED/BLOCKED; the api serves them.
+  let credentialIssuer: CredentialIssuerContext | undefined;
+  const credentialAnchors = { identityCa: trust.certificates.identity_ca.x509, root: trust.certificates.root_ca.x509 };
+  if (driver && sealer) {
+    const allocator = new StatusListAllocator(driver);
+    await allocator.migrate();
+    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl });
+  }
+  if (config.roles.includes('credentials')) {
+    if (!driver || !credentialIssuer) throw new Error('the credentials role keeps its status-list places in SQL: set DATABASE_URL (or run embedded)');
+    const db = driver;
+    const handler = createCredentialIssuance(credentialIssuer, logger);
+    const source = (): EventSource =>
+      config.kafka ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger }) : new StoreEventSource(eventStore);
+    const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
+    let consumer: StreamParallelConsumer | undefined;
+    const s = supervise('credentials:issuance', logger, () => (consumer = new StreamParallelConsumer(db, handler, source(), sink, { logger, concurrency: 16 })).run(), async () => {
+      await consumer?.stop();
+      await sink.close();
+    });
+    workers.push({ name: 'credentials:issuance', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
+  }
+
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
   if (config.roles.includes('api')) {
@@ -238,6 +263,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });

@@ -40,8 +40,8 @@ export const DEV_API_TOKENS =
   'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,' +
   'dev-approver:approver-1:approver,dev-holder-channel:holder-channel-1:holder_channel,dev-print-bureau:print-bureau-1:print_bureau';
 
-/** What one process can run; `all` is api + projector, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
-export const ROLES = ['api', 'mirror', 'projector', 'process'] as const;
+/** What one process can run; `all` is api + projector + credentials, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
+export const ROLES = ['api', 'mirror', 'projector', 'process', 'credentials'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
@@ -96,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };
   // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
   const canProcess = simulators !== null || external !== null;
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', 'credentials', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }

@@ -7,6 +7,8 @@ x509.cryptoProvider.set(webcrypto);
 
 export interface HolderCsr {
   der: Buffer;
+  /** The requested SubjectPublicKeyInfo (DER). */
+  publicKeySpki: Buffer;
   /** Hex SHA-256 of the requested SubjectPublicKeyInfo: one credential per holder key. */
   publicKeySha256: string;
 }
@@ -46,5 +48,6 @@ export async function parseHolderCsr(input: unknown): Promise<HolderCsr> {
     ok = false;
   }
   if (!ok) throw new RegistoError('CSR_INVALID', 'the CSR signature does not verify with its own key: no proof of possession');
-  return { der: Buffer.from(csr.rawData), publicKeySha256: createHash('sha256').update(Buffer.from(csr.publicKey.rawData)).digest('hex') };
+  const publicKeySpki = Buffer.from(csr.publicKey.rawData);
+  return { der: Buffer.from(csr.rawData), publicKeySpki, publicKeySha256: createHash('sha256').update(publicKeySpki).digest('hex') };
 }
