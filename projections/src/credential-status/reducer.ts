@@ -77,7 +77,8 @@ export function reduceCredentialStatus(input: CredentialReduceInput, event: Even
   if (event.revision < expected) return { kind: 'skip' };
   if (event.revision > expected) return { kind: 'gap', expectedRevision: expected };
   const e = event as Ev;
-  const at = e.metadata.recordedAt;
+  // When it was decided (the command's time; the store's when the caller gave none): what OCSP and CRLs report.
+  const at = e.metadata.occurredAt ?? e.metadata.recordedAt;
   const c = input.credential;
   const changed = (status: CredentialStatusValue, reason: CredentialRevocationReason | null): CredentialRow | undefined =>
     c && { ...c, status, reason, statusChangedAt: at, statusPosition: e.position };
