@@ -44,7 +44,16 @@ const statusRequestBody = {
     comment: { type: 'string', minLength: 3, maxLength: 2000 },
   },
 } as const;
-const decisionBody = { type: 'object', additionalProperties: false, properties: { comment: { type: 'string', minLength: 1, maxLength: 2000 } } } as const;
+/** An approval or rejection may come with no body at all; when it has one, only a comment. */
+function decisionComment(body: unknown): string | null {
+  if (body === undefined || body === null || body === '') return null;
+  const ok = typeof body === 'object' && !Array.isArray(body) && Object.keys(body).every((k) => k === 'comment');
+  const comment = ok ? (body as { comment?: unknown }).comment : undefined;
+  if (!ok || (comment !== undefined && (typeof comment !== 'string' || comment.length < 1 || comment.length > 2000))) {
+    throw new RegistoError('REQUEST_INVALID', 'the body is empty or { "comment": "…" } (1 to 2000 characters)');
+  }
+  return (comment as string | undefined) ?? null;
+}
 const csrBody = { type: 'object', additionalProperties: false, required: ['csr'], properties: { csr: { type: 'string', minLength: 1, maxLength: 16384 } } } as const;
 const verifyBody = { type: 'object', additionalProperties: false, required: ['credential'], properties: { credential: { type: 'string', minLength: 1, maxLength: 65536 } } } as const;
 
@@ -150,15 +159,15 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
   });
 
   const decide = (verb: 'approve' | 'reject') =>
-    app.post<{ Params: { requestId: string }; Body: { comment?: string } | undefined }>(
+    app.post<{ Params: { requestId: string }; Body: unknown }>(
       `/v1/credential-status-requests/:requestId/${verb}`,
-      { schema: { body: decisionBody }, ...guard(['approver']) },
+      guard(['approver']),
       async (request) => {
         const actor = deps.tokens.authorize(request, ['approver']);
         const { requestId } = request.params;
         const uin = uinOfRequestId(requestId);
         if (!uin) throw new RegistoError('NOT_FOUND', `no status-change request ${requestId}`);
-        const comment = request.body?.comment ?? null;
+        const comment = decisionComment(request.body);
         let result;
         try {
           result = await handleCommand(

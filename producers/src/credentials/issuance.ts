@@ -66,7 +66,9 @@ export function credentialIssuerContext(
   const ca = trust.certificates.identity_ca;
   return {
     ...deps,
-    vcKey: { signer: trust.signers.identity_ca, certificateDer: ca.der, chainDer: [trust.certificates.root_ca.der] },
+    // x5c holds the identity CA only: the root is the relying party's trust anchor, and leaving it
+    // out keeps the credential's QR code within one symbol.
+    vcKey: { signer: trust.signers.identity_ca, certificateDer: ca.der, chainDer: [] },
     mode: trust.mode,
     issuerName: commonName(ca.x509.subject),
     issuerSubject: ca.x509.subject.split('\n').join(', '),
