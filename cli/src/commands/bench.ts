@@ -3,6 +3,7 @@ import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
+import { benchCredentials } from '../bench/credentials.js';
 import { printReport } from '../bench/report.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -72,5 +73,13 @@ export function registerBench(program: Command): void {
         ...(o.rate && { rate: o.rate }),
       });
       printReport(report, o.json === true);
+    });
+
+  benchCommand(bench, 'credentials', 'national-ID VCs issued per second from identity events on PostgreSQL (open, allocate, sign ES256, seal, append), beside the raw signRaw rate of the same key')
+    .option('--identities <n>', 'identities to issue a VC for', int, 2000)
+    .option('--concurrency <n>', 'issuances in flight', int, 16)
+    .option('--sign-seconds <n>', 'seconds of raw signing for the baseline', int, 3)
+    .action(async (o: { json?: boolean; databaseUrl: string; identities: number; concurrency: number; signSeconds: number }) => {
+      printReport(await benchCredentials({ adminUrl: o.databaseUrl, identities: o.identities, concurrency: o.concurrency, signSeconds: o.signSeconds }), o.json === true);
     });
 }

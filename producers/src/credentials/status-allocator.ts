@@ -20,8 +20,12 @@ export class StatusListAllocator {
   }
 
   async allocate(credentialId: string): Promise<{ statusListId: string; statusListIndex: number }> {
-    await this.db.query('INSERT INTO credential_status_allocations (credential_id) VALUES ($1) ON CONFLICT (credential_id) DO NOTHING', [credentialId]);
-    const rows = await this.db.query<{ sequence: string | number }>('SELECT sequence FROM credential_status_allocations WHERE credential_id = $1', [credentialId]);
+    // One statement: a first call allocates, a repeated one returns what the first allocated
+    // (the no-op update makes RETURNING give the existing row).
+    const rows = await this.db.query<{ sequence: string | number }>(
+      'INSERT INTO credential_status_allocations (credential_id) VALUES ($1) ON CONFLICT (credential_id) DO UPDATE SET credential_id = EXCLUDED.credential_id RETURNING sequence',
+      [credentialId],
+    );
     // bigserial starts at 1; positions start at 0.
     return statusPositionOf(Number(rows[0]!.sequence) - 1);
   }
