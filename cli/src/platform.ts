@@ -9,6 +9,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  createHolderCertificateIssuer,
   createTimestamper,
   type TrustKeys,
   type EventSource,
@@ -233,7 +234,9 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   if (driver && sealer) {
     const allocator = new StatusListAllocator(driver);
     await allocator.migrate();
-    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl });
+    const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: config.publicUrl });
+    workers.push({ name: 'credentials:holder-issuer', stop: () => holderIssuer.close(), describe: () => ({ mode: holderIssuer.mode }) });
+    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer });
   }
   if (config.roles.includes('credentials')) {
     if (!driver || !credentialIssuer) throw new Error('the credentials role keeps its status-list places in SQL: set DATABASE_URL (or run embedded)');

@@ -72,10 +72,17 @@ export const ErrorCodes = {
   CREDENTIAL_MALFORMED: 400,
   /** A QR payload that is not `RGV1:` + Base45(zlib(JWT)). */
   CREDENTIAL_QR_INVALID: 400,
-  /** A holder CSR that is not a PKCS#10 request, or whose signature (proof of possession) or key does not pass. */
-  CSR_INVALID: 400,
   /** Dual control: the person who requested a status change tried to approve it too. */
   DUAL_CONTROL_VIOLATION: 403,
+  // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
+  /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
+  CSR_MALFORMED: 400,
+  /** The CSR's self-signature does not verify: no proof of possession of the key. */
+  CSR_SIGNATURE_INVALID: 400,
+  /** The CSR's key is not an EC key (RSA, Ed25519, …): only ECDSA P-256 keys are certified. */
+  CSR_KEY_UNSUPPORTED: 422,
+  /** The CSR's key is EC on a curve other than P-256 (or with explicit curve parameters). */
+  CSR_CURVE_UNSUPPORTED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

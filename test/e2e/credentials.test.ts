@@ -19,6 +19,7 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   type TrustKeys,
+  createHolderCertificateIssuer,
   createLogger,
   decodeStatusList,
   fromQrPayload,
@@ -42,7 +43,7 @@ import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo
 import { createCredentialIssuance } from '@registo/consumers';
 import { ApiTokens, createHttpApp, registerCredentialRoutes } from '@registo/gateways';
 import { type EventEnvelope, type SealedData, verifyEnvelope } from '@registo/schemas';
-import { type TestDatabase, createTestDatabase, plainHolderCertificateIssuer } from '../src/index.js';
+import { type TestDatabase, createTestDatabase } from '../src/index.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -102,6 +103,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
     let trust: TrustKeys;
     let foreign: TrustKeys;
     let ctx: CredentialIssuerContext;
+    let holderIssuer: Awaited<ReturnType<typeof createHolderCertificateIssuer>> | undefined;
     let app: FastifyInstance;
     let url: string;
     let statusSource: SqlCertificateStatusSource;
@@ -181,7 +183,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
       trust = await openTrustKeys({ signer, dataDir: dirs[0]!, publicUrl: PUBLIC_URL, ensureSoftwareHierarchy: true });
       foreign = await openTrustKeys({ signer, dataDir: dirs[1]!, publicUrl: PUBLIC_URL, ensureSoftwareHierarchy: true });
       const allocator = new StatusListAllocator(driver);
-      ctx = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl: PUBLIC_URL, holderIssuer: plainHolderCertificateIssuer(trust) });
+      holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, csrWorkers: 0 });
+      ctx = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl: PUBLIC_URL, holderIssuer });
       await driver.migrate(credentialStatusProjection.ddl);
       statusSource = new SqlCertificateStatusSource(driver);
       app = createHttpApp(logger);
@@ -198,6 +201,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       for (const r of running) await r.stop();
       await Promise.allSettled(running.map((r) => r.done));
       await app?.close();
+      await holderIssuer?.close();
       await store?.close();
       await trust?.close();
       await foreign?.close();
@@ -331,7 +335,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect((await statusSource.changesSince(before)).map((c) => c.status)).to.deep.equal(['revoked', 'good']);
     });
 
-    it('bad CSRs are CSR_INVALID and issue nothing', async () => {
+    it('bad CSRs get the holder issuer\'s typed refusals and issue nothing', async () => {
       const { uin } = await newIdentity();
       const head = await store.headPosition();
       const pem = await holderCsr();
@@ -339,9 +343,13 @@ for (const backend of ['postgres', 'pglite'] as const) {
       der[der.length - 3]! ^= 0xff; // inside the signature
       const rsaKeys = await webcrypto.subtle.generateKey({ name: 'RSASSA-PKCS1-v1_5', modulusLength: 2048, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' }, true, ['sign', 'verify']);
       const rsa = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=rsa', keys: rsaKeys, signingAlgorithm: { name: 'RSASSA-PKCS1-v1_5' } });
-      for (const csr of ['not a csr', 'AAAA', der.toString('base64'), rsa.toString('pem')]) {
-        expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } }), 400, 'CSR_INVALID');
-      }
+      const refused: Array<[string, number, string]> = [
+        ['not a csr', 400, 'CSR_MALFORMED'],
+        ['AAAA', 400, 'CSR_MALFORMED'],
+        [der.toString('base64'), 400, 'CSR_SIGNATURE_INVALID'],
+        [rsa.toString('pem'), 422, 'CSR_KEY_UNSUPPORTED'],
+      ];
+      for (const [csr, status, code] of refused) expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } }), status, code);
       expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr: pem, extra: 1 } }), 400, 'REQUEST_INVALID');
       expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr: pem } }), 403, 'FORBIDDEN');
       expectProblem(await call('POST', '/v1/holders/2999999999/credentials/x509', { token: 'tok-channel', body: { csr: pem } }), 404, 'NOT_FOUND');

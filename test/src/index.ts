@@ -4,5 +4,4 @@ export * from './support/kafka.js';
 export * from './support/lifecycles.js';
 export * from './support/hostile-packets.js';
 export * from './support/population-packets.js';
-export * from './support/holder-issuer.js';
 export * from './support/credential-status-fixture.js';

@@ -3,6 +3,7 @@ import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
+import { benchIssue } from '../bench/issue.js';
 import { benchCredentials } from '../bench/credentials.js';
 import { printReport } from '../bench/report.js';
 
@@ -72,6 +73,25 @@ export function registerBench(program: Command): void {
         share: { foreigners: o.foreigners },
         ...(o.rate && { rate: o.rate }),
       });
+      printReport(report, o.json === true);
+    });
+
+  bench
+    .command('issue')
+    .description('holder certificates/s from CSRs (proof of possession checked, template encoder), beside the raw ECDSA sign rate of the same CA key in the same run and the generic issueCertificate path')
+    .option('--json', 'print the report as one JSON line')
+    .option('--certificates <n>', 'certificates issued by the template issuer', int, 30_000)
+    .option('--generic-certificates <n>', 'certificates issued by the generic path', int, 3000)
+    .option('--csrs <n>', 'distinct holder keys / CSRs prepared beforehand and cycled through', int, 2000)
+    .option('--concurrency <n>', 'issuances in flight', int, 64)
+    .option('--sessions <n>', 'PKCS#11 sessions signing at once (qualified)', int, 2)
+    .option('--csr-workers <n>', 'worker threads checking CSRs (0: on the main thread; default: CPUs, at most 2)', (v: string) => (v === '0' ? 0 : int(v)))
+    .option('--sign-seconds <n>', 'length of the raw sign-rate run', int, 3)
+    .option('--software', 'measure with software keys even when a SoftHSM2 token could be set up')
+    .addHelpText('after', '\nKeys: the configured token when REGISTO_SIGNER_MODE=qualified and REGISTO_PKCS11_* are set; else a SoftHSM2 token set up in a temporary folder (SoftHSM2 installed if missing); else software keys. The report says which ("keys").')
+    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; software?: boolean }) => {
+      const report = await benchIssue({ ...o, software: o.software === true });
+      if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
       printReport(report, o.json === true);
     });
 

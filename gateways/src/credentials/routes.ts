@@ -113,14 +113,8 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
 
   app.post<{ Params: { uin: string }; Body: { csr: string } }>('/v1/holders/:uin/credentials/x509', { schema: { body: csrBody }, ...guard(['holder_channel']) }, async (request, reply) => {
     const actor = deps.tokens.authorize(request, ['holder_channel']);
-    let out;
-    try {
-      out = await issueHolderCertificate(deps.issuer, { uin: request.params.uin, csr: request.body.csr, actor });
-    } catch (e) {
-      // Whatever the holder issuer calls a CSR it refuses, the caller sees CSR_INVALID.
-      if (isRegistoError(e) && e.status === 400 && e.code !== 'CSR_INVALID') throw new RegistoError('CSR_INVALID', e.message, { cause: e.code });
-      throw e;
-    }
+    // CSR_MALFORMED, CSR_SIGNATURE_INVALID, CSR_KEY_UNSUPPORTED, CSR_CURVE_UNSUPPORTED as the holder issuer names them.
+    const out = await issueHolderCertificate(deps.issuer, { uin: request.params.uin, csr: request.body.csr, actor });
     reply.code(out.issued ? 201 : 200);
     return { ...out, kind: 'X509', signerMode: deps.issuer.holderIssuer?.mode ?? mode };
   });

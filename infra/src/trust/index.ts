@@ -6,3 +6,6 @@ export * from './trust-keys.js';
 export * from './der.js';
 export * from './tsa.js';
 export * from './tsa-protocol.js';
+export * from './csr.js';
+export * from './holder-issuer.js';
+export * from './csr-pool.js';
