@@ -201,7 +201,7 @@ describe('credential decider', () => {
     expect(rejection(() => decideCredential(request('req-s', 'SUSPEND', { reason: 'keyCompromise' }), s))).to.equal('REVOCATION_REASON_INVALID');
   });
 
-  for (const status of IDENTITY_STATUSES) {
+  for (const status of [...IDENTITY_STATUSES, 'ERASED'] as const) {
     it(`identity ${status}: ${IDENTITY_STATUS_REVOCATION[status] ? `revokes every live credential (${IDENTITY_STATUS_REVOCATION[status]})` : 'changes nothing'}; redelivered, nothing more`, () => {
       // One active, one suspended, one already revoked.
       const s = run([issue(vcId), issue(certId), issue('nid-2345678901-r5'), request('rq-s', 'SUSPEND', { credentialId: certId }), approve('rq-s'), request('rq-r', 'REVOKE', { credentialId: 'nid-2345678901-r5' }), approve('rq-r')]);

@@ -375,6 +375,21 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect((await credentialEvents(uin)).length).to.equal(before);
     });
 
+    it('the same identity event delivered several times at once (a rebalance, a crash mid-issuance) issues one credential', async () => {
+      const uin = `28${String(Date.now() % 1e6).padStart(6, '0')}${String(++uinSeq).padStart(2, '0')}`;
+      const regId = `R-${uin}`;
+      const sealed = await sealer.seal(subjectIdFor(regId), record('Eva'));
+      const { events } = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, regId, residency: 'CITIZEN', sealed, civilRegistryIndex: null });
+      const handler = createCredentialIssuance(ctx, logger);
+      // Racing the running consumer too.
+      await Promise.all([1, 2, 3, 4].map((n) => handler.handle(events[0]!, n)));
+      await eventually('the VC', async () => (await credentialsOf(uin)).length > 0);
+      await caughtUp();
+      const issued = (await credentialEvents(uin)).filter((e) => e.type === 'CredentialIssued');
+      expect(issued).to.have.length(1);
+      expect((await credentialsOf(uin)).map((c) => c.credentialId)).to.deep.equal([issued[0]!.data.credentialId]);
+    });
+
     it('an update issues a new VC that supersedes the old one', async () => {
       const { uin, regId, vcId } = await newIdentity('Rita');
       const sealed = await sealer.seal(subjectIdFor(regId), record('Rita Maria'));
@@ -392,6 +407,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
 
     it('erasure leaves the sealed credential unreadable: 410 to the holder channel, nothing printed, the event still verifies', async () => {
       const { uin, regId, vcId } = await newIdentity();
+      const jwt = (await holderCredential(vcId)).body.credential as string;
       const orders = await call('GET', '/v1/print-orders?after=0&limit=1000', { token: 'tok-print' });
       expect(orders.text).to.include(vcId);
       await sealer.destroy(subjectIdFor(regId));
@@ -407,6 +423,11 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(code).to.equal('SUBJECT_KEY_DESTROYED');
       expect(() => verifyEnvelope(issued!)).to.not.throw();
       expect((await call('GET', '/v1/print-orders?after=0&limit=1000', { token: 'tok-print' })).text).to.not.include(vcId);
+      // A copy the holder kept no longer verifies: erasure revokes (cessationOfOperation).
+      await eventually('the erasure revocation', async () => (await credentialsOf(uin)).every((c) => c.status === 'REVOKED'));
+      const revoked = (await credentialEvents(uin)).find((e) => e.type === 'CredentialRevoked')!;
+      expect(revoked.data).to.include({ reason: 'cessationOfOperation', source: 'IDENTITY_STATUS', identityStatus: 'ERASED' });
+      expect((await verify(jwt)).body).to.include({ valid: false, status: 'REVOKED' });
     });
 
     it('print orders: NDJSON since a cursor, only the agreed attributes, resumable', async () => {

@@ -163,12 +163,14 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
   return { credentialId, issued: result.events.length > 0 };
 }
 
-/** IdentityStatusChanged: DECEASED and BLOCKED revoke every live credential of the holder (no-op otherwise, and when repeated). */
+/** IdentityStatusChanged to DECEASED or BLOCKED, and SubjectKeyDestroyed, revoke every live credential of the holder (no-op otherwise, and when repeated). */
 export async function applyIdentityStatus(ctx: Pick<CredentialIssuerContext, 'store'>, event: EventEnvelope): Promise<number> {
-  const data = event.data as IdentityEventData['IdentityStatusChanged'];
-  if (!IDENTITY_STATUS_REVOCATION[data.to]) return 0;
+  // SubjectKeyDestroyed (erasure) counts as the holder condition ERASED.
+  const data = event.data as { uin: string; to?: IdentityEventData['IdentityStatusChanged']['to'] };
+  const condition = event.type === 'SubjectKeyDestroyed' ? 'ERASED' : data.to!;
+  if (!IDENTITY_STATUS_REVOCATION[condition]) return 0;
   const stream = credentialStreamId(data.uin);
-  const result = await handleCommand(ctx.store, credentialDecider, stream, { type: 'ApplyIdentityStatus', uin: data.uin, identityStatus: data.to, cause: event.eventId }, { metadata: causedBy(event) });
+  const result = await handleCommand(ctx.store, credentialDecider, stream, { type: 'ApplyIdentityStatus', uin: data.uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
   return result.events.length;
 }
 
@@ -252,8 +254,9 @@ export async function issueHolderCertificate(
   // The identity may have been closed while we issued: its revocation may have run before this
   // append and missed the new certificate. Looking again after the append closes that window.
   const now = await identityOf(ctx.store, uin);
-  if (now.status && IDENTITY_STATUS_REVOCATION[now.status]) {
-    await handleCommand(ctx.store, credentialDecider, credentialStreamId(uin), { type: 'ApplyIdentityStatus', uin, identityStatus: now.status, cause: `recheck:${credentialId}` }, { metadata });
+  const condition = now.erased ? 'ERASED' : now.status;
+  if (condition && IDENTITY_STATUS_REVOCATION[condition]) {
+    await handleCommand(ctx.store, credentialDecider, credentialStreamId(uin), { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: `recheck:${credentialId}` }, { metadata });
   }
   return { credentialId, issued: result.events.length > 0, serialHex, certificatePem, issuedAt: cert.notBefore.toISOString(), expiresAt: cert.notAfter.toISOString() };
 }

@@ -56,11 +56,15 @@ export const REQUESTABLE_REVOCATION_REASONS: readonly CredentialRevocationReason
  * What an identity's status does to its credentials, automatically (no dual control: the
  * identity decision was already taken by whoever changed it). DECEASED: the holder ceased to
  * exist (cessationOfOperation); BLOCKED: the state withdrew the holder's privileges
- * (privilegeWithdrawn). DEACTIVATED leaves them alone: an officer can request a suspension.
+ * (privilegeWithdrawn). ERASED (the subject's data key destroyed): the platform can no longer
+ * stand behind the attributes, the credential's purpose has ended (cessationOfOperation).
+ * DEACTIVATED leaves them alone: an officer can request a suspension.
  */
-export const IDENTITY_STATUS_REVOCATION: Readonly<Partial<Record<IdentityStatus, CredentialRevocationReason>>> = {
+export type HolderCondition = IdentityStatus | 'ERASED';
+export const IDENTITY_STATUS_REVOCATION: Readonly<Partial<Record<HolderCondition, CredentialRevocationReason>>> = {
   DECEASED: 'cessationOfOperation',
   BLOCKED: 'privilegeWithdrawn',
+  ERASED: 'cessationOfOperation',
 };
 
 type Issued = CredentialEventData['CredentialIssued'];
@@ -82,7 +86,7 @@ export type CredentialCommand =
     }
   | { type: 'ApproveStatusChange'; uin: string; requestId: string; approvedBy: string; approverRole: string; comment: string | null }
   | { type: 'RejectStatusChange'; uin: string; requestId: string; rejectedBy: string; rejecterRole: string; comment: string }
-  | { type: 'ApplyIdentityStatus'; uin: string; identityStatus: IdentityStatus; cause: string };
+  | { type: 'ApplyIdentityStatus'; uin: string; identityStatus: HolderCondition; cause: string };
 
 export type CredentialEvent = DeciderEvent<CredentialEventData>;
 
