@@ -188,7 +188,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
     const parsed = parseStatusListPublicId(request.params.id);
     const list = parsed && (await lists.get(parsed.statusListId, parsed.purpose));
     if (!list) throw new RegistoError('NOT_FOUND', `no status list ${request.params.id}`);
-    reply.header('registo-signer-mode', mode).header('cache-control', `public, max-age=${Math.floor(60)}`);
+    reply.header('registo-signer-mode', mode).header('cache-control', 'public, max-age=60');
     if ((request.headers.accept ?? '').includes('application/json')) return { signerMode: mode, statusListCredential: list.jwt };
     return reply.type('application/vc+jwt').send(list.jwt);
   });
