@@ -8,7 +8,7 @@ export function registerStart(program: Command): void {
     .description('run the platform: event store (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and HTTP gateways')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)')
     .option('--data-dir <dir>', 'embedded data directory (env REGISTO_DATA_DIR, default ./data)')
-    .option('--role <roles>', 'comma-separated: api, mirror, projector, process, or all (env REGISTO_ROLES, default all)')
+    .option('--role <roles>', 'comma-separated: api, mirror, projector, process, credentials, or all (env REGISTO_ROLES, default all)')
     .addHelpText(
       'after',
       `
@@ -27,7 +27,7 @@ Environment:
   REGISTO_SIGA_PORT, REGISTO_IMMIGRATION_PORT, REGISTO_ABIS_PORT  8091, 8092, 8093  where the simulators listen (0: any free port)
   REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL, REGISTO_EXTERNAL_TOKEN   the real systems (process role, simulators off)
   REGISTO_KEYS_FILE     ./data/keys/software-keys.json       development keys (created on first start; see docs/identity-lifecycle.md)
-  REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator)
+  REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator, approver, holder_channel, print_bureau)
   REGISTO_UIN_LENGTH    10                                   10 or 12 digits
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
