@@ -333,6 +333,15 @@ for (const backend of ['postgres', 'pglite'] as const) {
       await caughtUp();
       expect(await statusSource.statusOf(serialHex)).to.deep.equal({ status: 'good' });
       expect((await statusSource.changesSince(before)).map((c) => c.status)).to.deep.equal(['revoked', 'good']);
+
+      // Revoked for key compromise: the same key gets no certificate again.
+      const revoke = await call('POST', `/v1/credentials/${credentialId}/status-requests`, { token: 'tok-officer', body: { action: 'REVOKE', reason: 'keyCompromise', comment: 'chip cloned' } });
+      expect((await call('POST', `/v1/credential-status-requests/${revoke.body.requestId}/approve`, { token: 'tok-approver' })).status).to.equal(200);
+      const refused = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
+      expectProblem(refused, 422, 'COMMAND_REJECTED');
+      expect(refused.body.reason).to.equal('CREDENTIAL_REVOKED');
+      await caughtUp();
+      expect(await statusSource.statusOf(serialHex)).to.include({ status: 'revoked', reason: 'keyCompromise' });
     });
 
     it('bad CSRs get the holder issuer\'s typed refusals and issue nothing', async () => {

@@ -214,6 +214,10 @@ export async function issueHolderCertificate(
   const { history, state } = await holderState(ctx.store, uin);
   const existing = state.credentials[credentialId];
   if (existing) {
+    // The key's certificate was revoked (a compromised card or wallet): a new key is needed.
+    if (existing.status === 'REVOKED') {
+      throw new RegistoError('COMMAND_REJECTED', `the certificate for this key (${credentialId}) was revoked; submit a CSR for a new key`, { reason: 'CREDENTIAL_REVOKED', credentialId });
+    }
     const issued = history.find((e) => e.type === 'CredentialIssued' && e.data.credentialId === credentialId)!.data as CredentialEventData['CredentialIssued'];
     const opened = await ctx.sealer.open<SealedCredential>(issued.sealed);
     return { credentialId, issued: false, serialHex: issued.serialHex!, certificatePem: opened.credential, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt };
