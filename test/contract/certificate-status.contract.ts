@@ -26,7 +26,15 @@ function serial(): string {
 
 const at = (iso: string): Date => new Date(iso);
 
-export function certificateStatusContract(name: string, open: () => Promise<CertificateStatusFixture>): void {
+export interface CertificateStatusContractOptions {
+  /** The revocation reasons the adapter's world can record (default: all but certificateHold and removeFromCRL). */
+  reasons?: RevocationReason[];
+}
+
+export function certificateStatusContract(name: string, open: () => Promise<CertificateStatusFixture>, options: CertificateStatusContractOptions = {}): void {
+  /** The reason used where any revocation will do. */
+  const reason: RevocationReason = options.reasons?.[0] ?? 'keyCompromise';
+  const other: RevocationReason = options.reasons?.[1] ?? options.reasons?.[0] ?? 'superseded';
   describe(`CertificateStatusSource contract: ${name}`, function () {
     this.timeout(60_000);
     let f: CertificateStatusFixture;
@@ -47,7 +55,7 @@ export function certificateStatusContract(name: string, open: () => Promise<Cert
     });
 
     it('a revocation keeps its reason and time, for every reason a revocation can have', async () => {
-      const reasons = REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold');
+      const reasons = options.reasons ?? REVOCATION_REASONS.filter((r) => r !== 'removeFromCRL' && r !== 'certificateHold');
       const serials = reasons.map(() => serial());
       for (const s of serials) await f.issue(s);
       for (const [i, reason] of reasons.entries()) await f.revoke(serials[i]!, reason, at(`2026-03-0${(i % 9) + 1}T10:20:3${i % 10}Z`));
@@ -73,15 +81,15 @@ export function certificateStatusContract(name: string, open: () => Promise<Cert
       const s = serial();
       await f.issue(s);
       await f.hold(s, at('2026-04-01T08:00:00Z'));
-      await f.revoke(s, 'keyCompromise', at('2026-04-02T09:00:00Z'));
+      await f.revoke(s, reason, at('2026-04-02T09:00:00Z'));
       await settle();
-      expect(await f.source.statusOf(s)).to.deep.equal({ status: 'revoked', reason: 'keyCompromise', revokedAt: at('2026-04-02T09:00:00Z') });
+      expect(await f.source.statusOf(s)).to.deep.equal({ status: 'revoked', reason, revokedAt: at('2026-04-02T09:00:00Z') });
     });
 
     it('revoked() lists every certificate revoked or on hold, and no reinstated or good one', async () => {
       const [good, revoked, held, reinstated] = [serial(), serial(), serial(), serial()];
       for (const s of [good, revoked, held, reinstated]) await f.issue(s!);
-      await f.revoke(revoked!, 'superseded', at('2026-05-01T00:00:00Z'));
+      await f.revoke(revoked!, other, at('2026-05-01T00:00:00Z'));
       await f.hold(held!, at('2026-05-02T00:00:00Z'));
       await f.hold(reinstated!, at('2026-05-03T00:00:00Z'));
       await f.reinstate(reinstated!);
@@ -89,7 +97,7 @@ export function certificateStatusContract(name: string, open: () => Promise<Cert
       const mine = new Set([good, revoked, held, reinstated]);
       const listed = (await f.source.revoked()).filter((r) => mine.has(r.serialHex)).sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
       expect(listed).to.deep.equal([
-        { serialHex: revoked, reason: 'superseded', revokedAt: at('2026-05-01T00:00:00Z') },
+        { serialHex: revoked, reason: other, revokedAt: at('2026-05-01T00:00:00Z') },
         { serialHex: held, reason: 'certificateHold', revokedAt: at('2026-05-02T00:00:00Z') },
       ]);
     });
@@ -100,7 +108,7 @@ export function certificateStatusContract(name: string, open: () => Promise<Cert
       await f.issue(b);
       await settle();
       const r0 = await f.source.revision();
-      await f.revoke(a, 'keyCompromise', at('2026-06-01T00:00:00Z'));
+      await f.revoke(a, reason, at('2026-06-01T00:00:00Z'));
       await settle();
       const r1 = await f.source.revision();
       expect(r1).to.be.greaterThan(r0);
@@ -116,7 +124,7 @@ export function certificateStatusContract(name: string, open: () => Promise<Cert
       const mine = (changes: Awaited<ReturnType<CertificateStatusSource['changesSince']>>) => changes.filter((c) => c.serialHex === a || c.serialHex === b);
       const all = mine(await f.source.changesSince(r0));
       expect(all.map(({ serialHex, status, reason, revokedAt }) => ({ serialHex, status, reason, revokedAt }))).to.deep.equal([
-        { serialHex: a, status: 'revoked', reason: 'keyCompromise', revokedAt: at('2026-06-01T00:00:00Z') },
+        { serialHex: a, status: 'revoked', reason, revokedAt: at('2026-06-01T00:00:00Z') },
         { serialHex: b, status: 'revoked', reason: 'certificateHold', revokedAt: at('2026-06-02T00:00:00Z') },
         { serialHex: b, status: 'good', reason: null, revokedAt: null },
       ]);
