@@ -10,6 +10,8 @@ import {
   loadPlatformKeys,
   openTrustKeys,
   createHolderCertificateIssuer,
+  loadStatusServicesConfig,
+  startStatusServices,
   createTimestamper,
   type TrustKeys,
   type EventSource,
@@ -29,13 +31,14 @@ import {
   openSqlDriver,
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
-import { PROJECTIONS } from '@registo/projections';
+import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 import { createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
   registerAdjudicationRoutes,
   registerCredentialRoutes,
+  registerTrustStatusRoutes,
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
@@ -252,6 +255,15 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     });
     workers.push({ name: 'credentials:issuance', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
   }
+  // OCSP and CRLs answer from the credential read model: only approved status changes count.
+  let registerStatusRoutes: ((app: ReturnType<typeof createHttpApp>) => Promise<void>) | undefined;
+  if (driver && config.roles.includes('api')) {
+    await driver.migrate(credentialStatusProjection.ddl);
+    const status = new SqlCertificateStatusSource(driver);
+    const services = await startStatusServices({ trust, status, db: driver, publicUrl: config.publicUrl, config: loadStatusServicesConfig(), logger });
+    workers.push({ name: 'trust:status', stop: async () => services.close(), describe: () => ({ source: 'credential_status' }) });
+    registerStatusRoutes = (app) => registerTrustStatusRoutes(app, { trust, status, crl: services.crl, ocsp: services.ocsp });
+  }
 
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
@@ -267,6 +279,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
       registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
+      await registerStatusRoutes?.(app);
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });

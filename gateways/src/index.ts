@@ -9,3 +9,4 @@ export * from './credentials/routes.js';
 export * from './credentials/status-lists.js';
 export * from './credentials/verify.js';
 export * from './trust/tsa-routes.js';
+export * from './trust/status-routes.js';

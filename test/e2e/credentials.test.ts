@@ -19,8 +19,12 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   type TrustKeys,
+  type StatusServices,
+  buildOcspRequest,
   createHolderCertificateIssuer,
   createLogger,
+  readOcspResponse,
+  startStatusServices,
   decodeStatusList,
   fromQrPayload,
   openTrustKeys,
@@ -41,7 +45,7 @@ import {
 } from '@registo/producers';
 import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 import { createCredentialIssuance } from '@registo/consumers';
-import { ApiTokens, createHttpApp, registerCredentialRoutes } from '@registo/gateways';
+import { ApiTokens, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';
 import { type EventEnvelope, type SealedData, verifyEnvelope } from '@registo/schemas';
 import { type TestDatabase, createTestDatabase } from '../src/index.js';
 
@@ -107,6 +111,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
     let app: FastifyInstance;
     let url: string;
     let statusSource: SqlCertificateStatusSource;
+    let statusServices: StatusServices;
     const running: Array<{ stop(): Promise<void>; done: Promise<void> }> = [];
     let uinSeq = 0;
 
@@ -169,6 +174,16 @@ for (const backend of ['postgres', 'pglite'] as const) {
       });
       return { uin, regId, vcId: items[0]!.credentialId as string };
     };
+    /** What the OCSP responder says of a serial, over HTTP, once it has seen the read model's latest revision. */
+    const ocspStatus = async (serialHex: string) => {
+      await statusServices.notify();
+      const body = buildOcspRequest({ issuerCertificateDer: trust.certificates.identity_ca.der, serialHexes: [serialHex], nonceOctets: 16 });
+      const res = await fetch(`${url}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body });
+      expect(res.status).to.equal(200);
+      const answer = readOcspResponse(Buffer.from(await res.arrayBuffer()));
+      expect(answer.responseStatus).to.equal('successful');
+      return answer.answers[0]!.status;
+    };
     const holderCredential = async (credentialId: string): Promise<Answer> => call('GET', `/v1/credentials/${credentialId}`, { token: 'tok-channel' });
 
     before(async () => {
@@ -189,6 +204,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       statusSource = new SqlCertificateStatusSource(driver);
       app = createHttpApp(logger);
       registerCredentialRoutes(app, { store, db: driver, sealer, tokens: ApiTokens.parse(TOKENS), issuer: ctx, anchors: { identityCa: trust.certificates.identity_ca.x509, root: trust.certificates.root_ca.x509 } });
+      // OCSP and CRLs as the platform wires them: over the credential read model.
+      statusServices = await startStatusServices({ trust, status: statusSource, db: driver, publicUrl: PUBLIC_URL, config: { crlIntervalSeconds: 3600 } });
+      await registerTrustStatusRoutes(app, { trust, status: statusSource, crl: statusServices.crl, ocsp: statusServices.ocsp });
       url = await app.listen({ port: 0, host: '127.0.0.1' });
       const issuance = createCredentialIssuance(ctx, logger);
       await issuance.migrate();
@@ -201,6 +219,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       for (const r of running) await r.stop();
       await Promise.allSettled(running.map((r) => r.done));
       await app?.close();
+      statusServices?.close();
       await holderIssuer?.close();
       await store?.close();
       await trust?.close();
@@ -318,12 +337,15 @@ for (const backend of ['postgres', 'pglite'] as const) {
       const before = await statusSource.revision();
       expect(await statusSource.statusOf(serialHex)).to.deep.equal({ status: 'good' });
       expect((await statusSource.revoked()).map((r) => r.serialHex)).to.not.include(serialHex);
+      // The OCSP responder agrees: a request nobody approved has no effect.
+      expect(await ocspStatus(serialHex)).to.deep.equal({ status: 'good' });
 
       // No body at all is fine: the comment is optional.
       expect((await call('POST', `/v1/credential-status-requests/${asked.body.requestId}/approve`, { token: 'tok-approver' })).status).to.equal(200);
       await caughtUp();
       const held = await statusSource.statusOf(serialHex.toUpperCase());
       expect(held).to.include({ status: 'revoked', reason: 'certificateHold' });
+      expect(await ocspStatus(serialHex)).to.include({ status: 'revoked', reason: 'certificateHold' });
       expect(await statusSource.revision()).to.be.greaterThan(before);
       const changes = await statusSource.changesSince(before);
       expect(changes.map((c) => [c.serialHex, c.status, c.reason])).to.deep.equal([[serialHex, 'revoked', 'certificateHold']]);
@@ -342,6 +364,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(refused.body.reason).to.equal('CREDENTIAL_REVOKED');
       await caughtUp();
       expect(await statusSource.statusOf(serialHex)).to.include({ status: 'revoked', reason: 'keyCompromise' });
+      expect(await ocspStatus(serialHex)).to.include({ status: 'revoked', reason: 'keyCompromise' });
+      const crl = await fetch(`${url}/crl/identity-ca.crl`);
+      expect(crl.status).to.equal(200);
     });
 
     it('bad CSRs get the holder issuer\'s typed refusals and issue nothing', async () => {
