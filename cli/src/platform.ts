@@ -1,4 +1,5 @@
 import {
+  AUDIT_TREE_DDL,
   AbisHttpConnector,
   Pkcs11KeyWrapper,
   Pkcs11Token,
@@ -12,6 +13,7 @@ import {
   createHolderCertificateIssuer,
   loadStatusServicesConfig,
   startStatusServices,
+  parseWitnessKey,
   createTimestamper,
   type TrustKeys,
   type EventSource,
@@ -32,7 +34,7 @@ import {
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
-import { createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
+import { Checkpointer, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
@@ -42,6 +44,7 @@ import {
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
+  registerAuditRoutes,
   registerTsaRoutes,
 } from '@registo/gateways';
 import { startSimulators } from '@registo/simulators';
@@ -264,6 +267,29 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'trust:status', stop: async () => services.close(), describe: () => ({ source: 'credential_status' }) });
     registerStatusRoutes = (app) => registerTrustStatusRoutes(app, { trust, status, crl: services.crl, ocsp: services.ocsp });
   }
+  if (config.roles.includes('checkpointer')) {
+    if (!driver) throw new Error('the checkpointer keeps the Merkle tree in SQL: set DATABASE_URL (or run embedded)');
+    const db = driver;
+    // Checkpoints are signed with the hierarchy's checkpoint key (the token's in qualified mode).
+    let checkpointer: Checkpointer | undefined;
+    const s = supervise(
+      'checkpointer',
+      logger,
+      () =>
+        (checkpointer = new Checkpointer({
+          store: eventStore,
+          db,
+          signer: trust.signers.checkpoint_signer,
+          origin: config.audit.origin,
+          // Each checkpoint's note is timestamped by the platform's own RFC 3161 authority.
+          timestamper: createTimestamper(trust),
+          cadence: { every: config.audit.checkpointEvery, intervalMs: config.audit.checkpointIntervalMs },
+          logger,
+        })).run(),
+      async () => checkpointer?.stop(),
+    );
+    workers.push({ name: 'checkpointer', stop: () => s.stop(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, restarts: s.restarts() }) });
+  }
 
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
@@ -274,12 +300,28 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
-      registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
+      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
       registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
       await registerStatusRoutes?.(app);
+      const c = trust.certificates;
+      await db.migrate(AUDIT_TREE_DDL);
+      registerAuditRoutes(app, {
+        db,
+        store: eventStore,
+        tokens,
+        keys: {
+          origin: config.audit.origin,
+          checkpointSpki: c.checkpoint_signer.x509.publicKey.export({ type: 'spki', format: 'der' }),
+          checkpointCertificatePem: c.checkpoint_signer.pem,
+          tsaCertificatePem: c.tsa_signer.pem,
+          caCertificatePems: [c.identity_ca.pem, c.root_ca.pem],
+          signerMode: trust.mode,
+        },
+        witnesses: config.audit.witnessKeys.map(parseWitnessKey),
+      });
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });

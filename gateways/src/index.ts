@@ -8,5 +8,7 @@ export * from './query/routes.js';
 export * from './credentials/routes.js';
 export * from './credentials/status-lists.js';
 export * from './credentials/verify.js';
+export * from './audit/routes.js';
+export * from './audit/health.js';
 export * from './trust/tsa-routes.js';
 export * from './trust/status-routes.js';

@@ -10,3 +10,4 @@ export * from './packets/index.js';
 export * from './hsm/index.js';
 export * from './trust/index.js';
 export * from './credentials/index.js';
+export * from './audit/index.js';

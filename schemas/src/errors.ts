@@ -74,6 +74,21 @@ export const ErrorCodes = {
   CREDENTIAL_QR_INVALID: 400,
   /** Dual control: the person who requested a status change tried to approve it too. */
   DUAL_CONTROL_VIOLATION: 403,
+  // Audit (docs/audit.md).
+  /** The stored Merkle tree disagrees with itself, the log or a signed checkpoint: nothing is signed. */
+  AUDIT_TREE_INCONSISTENT: 500,
+  /** A tree size or position outside the tree (or a first size above the second). */
+  AUDIT_TREE_SIZE_INVALID: 400,
+  /** No checkpoint has been signed yet (or none in the range asked). */
+  AUDIT_NO_CHECKPOINT: 404,
+  /** A checkpoint or signed note that is not in the C2SP format. */
+  AUDIT_NOTE_INVALID: 400,
+  /** An audit export that cannot be read (not NDJSON, no header, a line of unknown kind). */
+  AUDIT_EXPORT_INVALID: 400,
+  /** A witness cosignature from an unknown witness, malformed, or whose signature does not verify. */
+  AUDIT_COSIGNATURE_INVALID: 400,
+  /** Offline verification found the log altered, incomplete or its checkpoints wrong; names the first position. */
+  AUDIT_VERIFICATION_FAILED: 422,
   // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
   /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
   CSR_MALFORMED: 400,

@@ -108,4 +108,16 @@ export const samples: { [K in keyof EventDataMap]: EventDataMap[K] } = {
     identityStatus: 'DECEASED',
     cause: '0193a0b4-0000-7000-8000-000000000002',
   },
+  CheckpointSigned: {
+    origin: 'registo.example/audit',
+    treeSize: 12,
+    rootHash: 'ab'.repeat(32),
+    note: 'registo.example/audit\n12\nq6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n\n\u2014 registo.example/audit AAAAAA==\n',
+    noteSha256: 'cd'.repeat(32),
+    previousNoteSha256: null,
+    keyId: '01020304',
+    signerMode: 'non_qualified',
+    timestampToken: null,
+    signedAt: '2026-12-01T10:00:00.000Z',
+  },
 };

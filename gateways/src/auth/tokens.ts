@@ -9,7 +9,7 @@ export interface ApiActor {
 }
 
 export const API_ROLES = [
-  'identity_officer', 'adjudicator', 'registration_client', 'operator',
+  'identity_officer', 'adjudicator', 'registration_client', 'operator', 'auditor',
   // Credentials: the second person of dual control, the channel that delivers credentials to holders, the card printer.
   'approver', 'holder_channel', 'print_bureau',
 ] as const;

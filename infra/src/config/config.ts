@@ -33,15 +33,19 @@ const ConfigSchema = z.object({
   REGISTO_KEYS_FILE: z.string().min(1).optional(),
   REGISTO_API_TOKENS: z.string().optional(),
   REGISTO_UIN_LENGTH: z.enum(['10', '12']).default('10'),
+  REGISTO_AUDIT_ORIGIN: z.string().regex(/^[^\s+]+$/, 'no spaces or +').optional(),
+  REGISTO_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(10_000),
+  REGISTO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
+  REGISTO_AUDIT_WITNESSES: z.string().optional(),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
 export const DEV_API_TOKENS =
-  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,' +
+  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,dev-auditor:auditor-1:auditor,' +
   'dev-approver:approver-1:approver,dev-holder-channel:holder-channel-1:holder_channel,dev-print-bureau:print-bureau-1:print_bureau';
 
-/** What one process can run; `all` is api + projector + credentials, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
-export const ROLES = ['api', 'mirror', 'projector', 'process', 'credentials'] as const;
+/** What one process can run; `all` is api + projector + credentials, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is, plus checkpointer on a SQL store. */
+export const ROLES = ['api', 'mirror', 'projector', 'process', 'checkpointer', 'credentials'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
@@ -66,6 +70,8 @@ export interface RegistoConfig {
   /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+  /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
+  audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
@@ -96,7 +102,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };
   // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
   const canProcess = simulators !== null || external !== null;
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', 'credentials', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  // The checkpointer keeps its tree in SQL: `all` runs it on PostgreSQL and PGlite.
+  const sqlStore = eventStore.kind !== 'eventstoredb';
+  const roles: Role[] = asked.includes('all')
+    ? ['api', 'projector', 'credentials', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : []), ...(sqlStore ? (['checkpointer'] as const) : [])]
+    : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }
@@ -115,6 +125,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     dataDir: resolve(c.REGISTO_DATA_DIR),
     publicUrl: loadTrustConfig(env).publicUrl,
     logLevel: c.LOG_LEVEL,
+    audit: {
+      origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
+      checkpointEvery: c.REGISTO_CHECKPOINT_EVERY,
+      checkpointIntervalMs: c.REGISTO_CHECKPOINT_INTERVAL_MS,
+      witnessKeys: (c.REGISTO_AUDIT_WITNESSES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    },
   };
 }
 

@@ -3,15 +3,17 @@ import type { EnrollmentEventData } from './enrollment.js';
 import type { IdentityEventData } from './identity.js';
 import type { TrustEventData } from './trust.js';
 import type { CredentialEventData } from './credential.js';
+import type { AuditEventData } from './audit.js';
 
 export * from './common.js';
 export * from './enrollment.js';
 export * from './identity.js';
 export * from './trust.js';
 export * from './credential.js';
+export * from './audit.js';
 
 /** Every event type with a hand-kept TS mirror, mapped to its data shape. */
-export type EventDataMap = EnrollmentEventData & IdentityEventData & TrustEventData & CredentialEventData;
+export type EventDataMap = EnrollmentEventData & IdentityEventData & TrustEventData & CredentialEventData & AuditEventData;
 
 /** A stored event of one known type, with its data typed. */
 export type TypedEnvelope<K extends keyof EventDataMap> = EventEnvelope<EventDataMap[K], K>;

@@ -1,0 +1,71 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { ecdsaKeyId, fetchPublishedKey, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
+import { timestampChecker } from '../audit/timestamps.js';
+
+function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
+  if (total === null) {
+    // A streamed export has no length: say how much has been read.
+    const bar = new SingleBar({ format: 'verify {value} MiB read', stream: process.stderr }, Presets.shades_classic);
+    bar.start(0, 0);
+    return { update: (n) => bar.update(Math.round(n / 2 ** 20)), stop: () => bar.stop() };
+  }
+  const bar = new SingleBar({ format: 'verify [{bar}] {percentage}% {value}/{total} MiB {eta_formatted}', stream: process.stderr }, Presets.shades_classic);
+  const mib = (n: number): number => Math.round(n / 2 ** 20);
+  bar.start(mib(total), 0);
+  return { update: (n) => bar.update(mib(n)), stop: () => bar.stop() };
+}
+
+export function registerAudit(program: Command): void {
+  const audit = program.command('audit').description('audit the log: verify an export offline against the signed checkpoints');
+  audit
+    .command('verify')
+    .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint signature, chain link, timestamp and consistency')
+    .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
+    .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
+    .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
+    .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
+    .option('--token <token>', 'bearer token for a URL export (env REGISTO_AUDIT_TOKEN)', process.env.REGISTO_AUDIT_TOKEN)
+    .option('--threads <n>', 'worker threads that hash (0: this thread; helps only with idle cores)', (v) => Number(v), 0)
+    .option('--json', 'print the report as one JSON line')
+    .addHelpText(
+      'after',
+      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
+    )
+    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean; threads: number }) => {
+      let spki: Buffer;
+      let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
+      let caPem = o.ca ? await readFile(o.ca, 'utf8') : undefined;
+      if (o.publicKey) spki = readPublicKey(await readFile(o.publicKey, 'utf8'));
+      else if (/^https?:\/\//.test(source)) {
+        // Trust on first use: say which key, so that the auditor can compare it with one they hold.
+        const published = await fetchPublishedKey(source);
+        spki = published.spki;
+        tsaPem ??= published.tsaCertificatePem ?? undefined;
+        caPem ??= published.issuerPem ?? undefined;
+        process.stderr.write(`using the key the platform publishes for ${published.origin}: key ID ${published.keyId} (pass --public-key to pin it)\n`);
+      } else throw new Error('--public-key is required to verify a file');
+      const input = await openExport(source, o.token);
+      const bar = bytesBar(input.bytes);
+      const started = performance.now();
+      const verifyTimestamp = tsaPem ? await timestampChecker(tsaPem, caPem) : undefined;
+      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, verifyTimestamp, workers: o.threads, onProgress: (n) => bar.update(n) });
+      bar.stop();
+      const seconds = (performance.now() - started) / 1000;
+      if (o.json) process.stdout.write(`${JSON.stringify({ ...report, keyId: ecdsaKeyId(spki).toString('hex'), seconds })}\n`);
+      else {
+        process.stdout.write(
+          `${report.ok ? 'OK' : 'FAILED'}: positions ${report.from}–${report.to}, ${report.events} events, ${report.checkpoints} checkpoints (${report.checkpointsUnchecked} before the export), ${report.timestampsVerified} timestamps verified, signed up to ${report.uncoveredAfter}; ${seconds.toFixed(1)} s\n`,
+        );
+        if (!tsaPem && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
+        for (const f of report.findings) process.stdout.write(`  position ${f.position}${f.through && f.through !== f.position ? `–${f.through}` : ''} [${f.check}]: ${f.message}\n`);
+      }
+      if (!report.ok) {
+        const first = report.findings[0]!;
+        process.stderr.write(`registo: AUDIT_VERIFICATION_FAILED at position ${first.position}: ${first.message}\n`);
+        process.exitCode = 1;
+      }
+    });
+}
