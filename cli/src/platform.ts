@@ -10,6 +10,9 @@ import {
   loadPlatformKeys,
   openTrustKeys,
   createTimestamper,
+  HMAC_KEYS,
+  Pkcs11MacKey,
+  type MacKeyLike,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -110,6 +113,23 @@ async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Prom
   }
 }
 
+/**
+ * The blind-index and UIN keys: in qualified mode the token's HMAC keys (made by `registo keys
+ * init`; the key file's are not used), otherwise the development key file's bytes.
+ */
+async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer }): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
+  if (config.signer.mode !== 'qualified') return { ...software, close: async () => undefined };
+  const p = config.signer.pkcs11!;
+  const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
+  try {
+    const [indexKey, uinKey] = await Promise.all(HMAC_KEYS.map((k) => Pkcs11MacKey.open(token, k.label)));
+    return { indexKey: indexKey!, uinKey: uinKey!, close: () => token.close() };
+  } catch (e) {
+    await token.close();
+    throw e;
+  }
+}
+
 /** The composition root: opens the event store, starts the configured roles. */
 export async function startPlatform(config: RegistoConfig, logger: Logger): Promise<RunningPlatform> {
   logger.info({ config: maskSecrets(config) }, 'configuration');
@@ -132,6 +152,16 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   try {
     trust = await openTrustKeys({ signer: config.signer, dataDir: config.dataDir, publicUrl: config.publicUrl, ensureSoftwareHierarchy: true });
   } catch (e) {
+    if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
+    await eventStore.close();
+    throw e;
+  }
+  // After the hierarchy, so that a token without a ceremony is reported by its first missing piece.
+  let macKeys: Awaited<ReturnType<typeof openIdentityMacKeys>>;
+  try {
+    macKeys = await openIdentityMacKeys(config, keys);
+  } catch (e) {
+    await trust.close();
     if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
     await eventStore.close();
     throw e;
@@ -200,8 +230,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       siga: new SigaHttpConnector({ baseUrl: ext.sigaUrl, ...connector }),
       immigration: new ImmigrationHttpConnector({ baseUrl: ext.immigrationUrl, ...connector }),
       abis: new AbisHttpConnector({ baseUrl: ext.abisUrl, ...connector }),
-      indexKey: keys.indexKey,
-      uinKey: keys.uinKey,
+      indexKey: macKeys.indexKey,
+      uinKey: macKeys.uinKey,
       uinPolicy: { ...DEFAULT_UIN_POLICY, length: config.uinLength },
       logger,
     });
@@ -237,7 +267,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
       registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
-      registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });
@@ -247,7 +277,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
-        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid },
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)) },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });
@@ -272,6 +302,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         await Promise.allSettled(workers.map((w) => w.stop()));
         await eventStore.close();
         await trust.close();
+        await macKeys.close();
         if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
         logger.info('registo stopped');
       })()),
