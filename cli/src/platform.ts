@@ -8,6 +8,7 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   loadPlatformKeys,
+  loadQualifiedIntakeKeys,
   openTrustKeys,
   createTimestamper,
   HMAC_KEYS,
@@ -98,8 +99,8 @@ export const KEK_LABEL = 'registo-kek';
  * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
  * development key file's software KEK.
  */
-async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
-  if (config.signer.mode !== 'qualified') return software;
+async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper | null): Promise<KeyWrapper> {
+  if (config.signer.mode !== 'qualified') return software!;
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
   try {
@@ -117,8 +118,8 @@ async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Prom
  * The blind-index and UIN keys: in qualified mode the token's HMAC keys (made by `registo keys
  * init`; the key file's are not used), otherwise the development key file's bytes.
  */
-async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer }): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
-  if (config.signer.mode !== 'qualified') return { ...software, close: async () => undefined };
+async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer } | null): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
+  if (config.signer.mode !== 'qualified') return { indexKey: software!.indexKey, uinKey: software!.uinKey, close: async () => undefined };
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
   try {
@@ -141,9 +142,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     eventStore = await SqlEventStore.open(driver);
   }
   const workers: Worker[] = [];
-  const keys = await loadPlatformKeys(config.keysFile);
-  const keyWrapper = await openKeyWrapper(config, keys.keyWrapper);
+  // Qualified mode with the registration-client CAs given by certificate needs no development key
+  // file: only the intake key (docs/trust-services.md, "What a qualified platform keeps in files").
+  const keys =
+    config.signer.mode === 'qualified' && config.registrationCaCertificates
+      ? await loadQualifiedIntakeKeys(config.keysFile, config.registrationCaCertificates)
+      : await loadPlatformKeys(config.keysFile);
+  const softwareKeys = keys.label === 'qualified' ? null : keys;
+  const trustedCaPems = keys.label === 'qualified' ? keys.trustedCaPems : [keys.registrationCa.certificatePem];
+  const keyWrapper = await openKeyWrapper(config, softwareKeys?.keyWrapper ?? null);
   if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  else if (softwareKeys) logger.warn({ file: keys.file }, 'qualified: the development key file still supplies the intake key and the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
   // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
@@ -159,7 +168,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   // After the hierarchy, so that a token without a ceremony is reported by its first missing piece.
   let macKeys: Awaited<ReturnType<typeof openIdentityMacKeys>>;
   try {
-    macKeys = await openIdentityMacKeys(config, keys);
+    macKeys = await openIdentityMacKeys(config, softwareKeys);
   } catch (e) {
     await trust.close();
     if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
@@ -264,7 +273,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      const trust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems };
       registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });

@@ -29,6 +29,7 @@ Environment:
   REGISTO_KEYS_FILE     ./data/keys/software-keys.json       development keys (created on first start; see docs/identity-lifecycle.md)
   REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator)
   REGISTO_UIN_LENGTH    10                                   10 or 12 digits
+  REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, only keys/intake-key.json (docs/trust-services.md)
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

@@ -33,6 +33,7 @@ const ConfigSchema = z.object({
   REGISTO_KEYS_FILE: z.string().min(1).optional(),
   REGISTO_API_TOKENS: z.string().optional(),
   REGISTO_UIN_LENGTH: z.enum(['10', '12']).default('10'),
+  REGISTO_REGISTRATION_CA_CERTS: z.string().min(1).optional(),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
@@ -64,6 +65,12 @@ export interface RegistoConfig {
   dataDir: string;
   /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
+  /**
+   * `REGISTO_REGISTRATION_CA_CERTS`: a PEM file of the registration-client CA certificates intake
+   * trusts. In qualified mode it replaces the development key file: the platform then holds no CA
+   * private key and no software key but the intake key (`keys/intake-key.json`).
+   */
+  registrationCaCertificates?: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
 }
 
@@ -113,6 +120,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     signer: loadSignerConfig(env),
     dataDir: resolve(c.REGISTO_DATA_DIR),
     publicUrl: loadTrustConfig(env).publicUrl,
+    ...(c.REGISTO_REGISTRATION_CA_CERTS && { registrationCaCertificates: resolve(c.REGISTO_REGISTRATION_CA_CERTS) }),
     logLevel: c.LOG_LEVEL,
   };
 }
