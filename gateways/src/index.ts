@@ -6,3 +6,4 @@ export * from './intake/routes.js';
 export * from './adjudication/routes.js';
 export * from './query/routes.js';
 export * from './trust/tsa-routes.js';
+export * from './trust/status-routes.js';

@@ -5,6 +5,7 @@ import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
 import { benchIssue } from '../bench/issue.js';
 import { printReport } from '../bench/report.js';
+import { benchOcsp } from '../bench/ocsp.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -92,5 +93,18 @@ export function registerBench(program: Command): void {
       const report = await benchIssue({ ...o, software: o.software === true });
       if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
       printReport(report, o.json === true);
+    });
+
+  bench
+    .command('ocsp')
+    .description('OCSP requests/s and p99 over HTTP (server in a child process): without a nonce (POST, GET; p99 at saturation and at --rate) beside the same server answering a fixed body, with a nonce beside the OCSP signer\'s raw signing rate')
+    .option('--json', 'print the report as one JSON line')
+    .option('--concurrency <n>', 'connections kept busy', int, 64)
+    .option('--seconds <n>', 'length of each measured run', int, 10)
+    .option('--serials <n>', 'certificates asked about (a tenth revoked, 2% unknown on top)', int, 1000)
+    .option('--rate <n>', 'requests/s of the paced runs (p99 at that load, beside p99 at saturation)', int, 5000)
+    .addHelpText('after', '\nNeeds no database or Kafka: software keys in a temporary folder and an in-memory status source.')
+    .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number; rate: number }) => {
+      printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials, rate: o.rate }), o.json === true);
     });
 }
