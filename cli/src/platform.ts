@@ -9,12 +9,16 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   loadPlatformKeys,
+  loadQualifiedIntakeKeys,
   openTrustKeys,
   createHolderCertificateIssuer,
   loadStatusServicesConfig,
   startStatusServices,
   parseWitnessKey,
   createTimestamper,
+  HMAC_KEYS,
+  Pkcs11MacKey,
+  type MacKeyLike,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -103,8 +107,8 @@ export const KEK_LABEL = 'registo-kek';
  * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
  * development key file's software KEK.
  */
-async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
-  if (config.signer.mode !== 'qualified') return software;
+async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper | null): Promise<KeyWrapper> {
+  if (config.signer.mode !== 'qualified') return software!;
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
   try {
@@ -114,6 +118,23 @@ async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Prom
     if (e instanceof RegistoError && e.code === 'CONFIG_INVALID') {
       throw new RegistoError('CONFIG_INVALID', `${e.message}; run \`registo keys init\` with the same PKCS#11 settings first`, e.details);
     }
+    throw e;
+  }
+}
+
+/**
+ * The blind-index and UIN keys: in qualified mode the token's HMAC keys (made by `registo keys
+ * init`; the key file's are not used), otherwise the development key file's bytes.
+ */
+async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer } | null): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
+  if (config.signer.mode !== 'qualified') return { indexKey: software!.indexKey, uinKey: software!.uinKey, close: async () => undefined };
+  const p = config.signer.pkcs11!;
+  const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
+  try {
+    const [indexKey, uinKey] = await Promise.all(HMAC_KEYS.map((k) => Pkcs11MacKey.open(token, k.label)));
+    return { indexKey: indexKey!, uinKey: uinKey!, close: () => token.close() };
+  } catch (e) {
+    await token.close();
     throw e;
   }
 }
@@ -129,9 +150,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     eventStore = await SqlEventStore.open(driver);
   }
   const workers: Worker[] = [];
-  const keys = await loadPlatformKeys(config.keysFile);
-  const keyWrapper = await openKeyWrapper(config, keys.keyWrapper);
+  // Qualified mode with the registration-client CAs given by certificate needs no development key
+  // file: only the intake key (docs/trust-services.md, "What a qualified platform keeps in files").
+  const keys =
+    config.signer.mode === 'qualified' && config.registrationCaCertificates
+      ? await loadQualifiedIntakeKeys(config.keysFile, config.registrationCaCertificates)
+      : await loadPlatformKeys(config.keysFile);
+  const softwareKeys = keys.label === 'qualified' ? null : keys;
+  const trustedCaPems = keys.label === 'qualified' ? keys.trustedCaPems : [keys.registrationCa.certificatePem];
+  const keyWrapper = await openKeyWrapper(config, softwareKeys?.keyWrapper ?? null);
   if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  else if (softwareKeys) logger.warn({ file: keys.file }, 'qualified: the development key file still supplies the intake key and the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
   // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
@@ -140,6 +169,16 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   try {
     trust = await openTrustKeys({ signer: config.signer, dataDir: config.dataDir, publicUrl: config.publicUrl, ensureSoftwareHierarchy: true });
   } catch (e) {
+    if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
+    await eventStore.close();
+    throw e;
+  }
+  // After the hierarchy, so that a token without a ceremony is reported by its first missing piece.
+  let macKeys: Awaited<ReturnType<typeof openIdentityMacKeys>>;
+  try {
+    macKeys = await openIdentityMacKeys(config, softwareKeys);
+  } catch (e) {
+    await trust.close();
     if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
     await eventStore.close();
     throw e;
@@ -208,8 +247,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       siga: new SigaHttpConnector({ baseUrl: ext.sigaUrl, ...connector }),
       immigration: new ImmigrationHttpConnector({ baseUrl: ext.immigrationUrl, ...connector }),
       abis: new AbisHttpConnector({ baseUrl: ext.abisUrl, ...connector }),
-      indexKey: keys.indexKey,
-      uinKey: keys.uinKey,
+      indexKey: macKeys.indexKey,
+      uinKey: macKeys.uinKey,
       uinPolicy: { ...DEFAULT_UIN_POLICY, length: config.uinLength },
       logger,
     });
@@ -300,10 +339,10 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems };
       registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
-      registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });
       registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
       await registerStatusRoutes?.(app);
       const c = trust.certificates;
@@ -331,7 +370,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
-        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid },
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)) },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });
@@ -356,6 +395,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         await Promise.allSettled(workers.map((w) => w.stop()));
         await eventStore.close();
         await trust.close();
+        await macKeys.close();
         if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
         logger.info('registo stopped');
       })()),

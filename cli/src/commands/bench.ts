@@ -99,10 +99,11 @@ export function registerBench(program: Command): void {
     .option('--concurrency <n>', 'issuances in flight', int, 64)
     .option('--sessions <n>', 'PKCS#11 sessions signing at once (qualified)', int, 2)
     .option('--csr-workers <n>', 'worker threads checking CSRs (0: on the main thread; default: CPUs, at most 2)', (v: string) => (v === '0' ? 0 : int(v)))
-    .option('--sign-seconds <n>', 'length of the raw sign-rate run', int, 3)
+    .option('--sign-seconds <n>', 'length of the raw sign-rate run, in all', int, 5)
+    .option('--rounds <n>', 'slices of raw signing and issuance, alternated so both meet the same background load', int, 5)
     .option('--software', 'measure with software keys even when a SoftHSM2 token could be set up')
     .addHelpText('after', '\nKeys: the configured token when REGISTO_SIGNER_MODE=qualified and REGISTO_PKCS11_* are set; else a SoftHSM2 token set up in a temporary folder (SoftHSM2 installed if missing); else software keys. The report says which ("keys").')
-    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; software?: boolean }) => {
+    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; rounds: number; software?: boolean }) => {
       const report = await benchIssue({ ...o, software: o.software === true });
       if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
       printReport(report, o.json === true);

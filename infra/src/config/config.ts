@@ -37,6 +37,7 @@ const ConfigSchema = z.object({
   REGISTO_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(10_000),
   REGISTO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   REGISTO_AUDIT_WITNESSES: z.string().optional(),
+  REGISTO_REGISTRATION_CA_CERTS: z.string().min(1).optional(),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
@@ -69,6 +70,12 @@ export interface RegistoConfig {
   dataDir: string;
   /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
+  /**
+   * `REGISTO_REGISTRATION_CA_CERTS`: a PEM file of the registration-client CA certificates intake
+   * trusts. In qualified mode it replaces the development key file: the platform then holds no CA
+   * private key and no software key but the intake key (`keys/intake-key.json`).
+   */
+  registrationCaCertificates?: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
   audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
@@ -124,6 +131,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     signer: loadSignerConfig(env),
     dataDir: resolve(c.REGISTO_DATA_DIR),
     publicUrl: loadTrustConfig(env).publicUrl,
+    ...(c.REGISTO_REGISTRATION_CA_CERTS && { registrationCaCertificates: resolve(c.REGISTO_REGISTRATION_CA_CERTS) }),
     logLevel: c.LOG_LEVEL,
     audit: {
       origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
