@@ -6,3 +6,4 @@ export * from './mirror/mirror.js';
 export * from './uin/index.js';
 export * from './enrollment/personal-data.js';
 export * from './deciders/trust.js';
+export * from './deciders/sync.js';

@@ -11,6 +11,9 @@ import {
   RESIDENCIES,
   SchemaCatalog,
   TRUST_SIGNER_MODES,
+  SYNC_DIRECTIONS,
+  MISMATCH_KINDS,
+  MISMATCH_RESOLUTIONS,
   schemaCatalog,
   validateEventData,
 } from '../src/index.js';
@@ -34,6 +37,9 @@ describe('schema catalog', () => {
       'IdentityCreated', 'IdentityUpdated', 'IdentityStatusChanged', 'SubjectKeyDestroyed',
     ]);
     expect(catalog.typesOf('trust').map((s) => s.type)).to.have.members(['KeyCeremonyPerformed']);
+    expect(catalog.typesOf('sync').map((s) => s.type)).to.have.members([
+      'SyncRequested', 'SyncSucceeded', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'ReconciliationMismatchFound', 'ReconciliationMismatchResolved',
+    ]);
   });
 
   it('every hand-kept TS sample passes its Avro schema, with no undeclared field', () => {
@@ -53,6 +59,9 @@ describe('schema catalog', () => {
     expect(enumSymbols(catalog, 'AdjudicationDecided', ['decision'])).to.deep.equal(ADJUDICATION_DECISIONS);
     expect(enumSymbols(catalog, 'IdentityStatusChanged', ['to'])).to.deep.equal(IDENTITY_STATUSES);
     expect(enumSymbols(catalog, 'KeyCeremonyPerformed', ['mode'])).to.deep.equal(TRUST_SIGNER_MODES);
+    expect(enumSymbols(catalog, 'SyncRequested', ['direction'])).to.deep.equal(SYNC_DIRECTIONS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchFound', ['kind'])).to.deep.equal(MISMATCH_KINDS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchResolved', ['resolution'])).to.deep.equal(MISMATCH_RESOLUTIONS);
   });
 
   it("each category's types can share one Avro union (one topic value schema per category)", () => {

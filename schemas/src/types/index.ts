@@ -2,14 +2,16 @@ import type { EventEnvelope } from '../envelope.js';
 import type { EnrollmentEventData } from './enrollment.js';
 import type { IdentityEventData } from './identity.js';
 import type { TrustEventData } from './trust.js';
+import type { SyncEventData } from './sync.js';
 
 export * from './common.js';
 export * from './enrollment.js';
 export * from './identity.js';
 export * from './trust.js';
+export * from './sync.js';
 
 /** Every event type with a hand-kept TS mirror, mapped to its data shape. */
-export type EventDataMap = EnrollmentEventData & IdentityEventData & TrustEventData;
+export type EventDataMap = EnrollmentEventData & IdentityEventData & TrustEventData & SyncEventData;
 
 /** A stored event of one known type, with its data typed. */
 export type TypedEnvelope<K extends keyof EventDataMap> = EventEnvelope<EventDataMap[K], K>;
