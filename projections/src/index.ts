@@ -4,4 +4,6 @@ export * from './identity-registry/reducer.js';
 export * from './identity-registry/projection.js';
 export * from './adjudication-queue/reducer.js';
 export * from './adjudication-queue/projection.js';
+export * from './sync-status/projection.js';
+export * from './sync-status/report.js';
 export * from './replay.js';

@@ -67,6 +67,13 @@ export const ErrorCodes = {
   FORBIDDEN: 403,
   /** A request body or parameter that the API does not accept. */
   REQUEST_INVALID: 400,
+  // External sync (consumers/sync, docs/sync.md).
+  /** The identity's subject key was destroyed (erasure): the agreed fields cannot be opened, so nothing is sent. */
+  SYNC_SUBJECT_ERASED: 410,
+  /** The identity record lacks a value the integration agreement requires (e.g. no civil-registry number). */
+  SYNC_DATA_MISSING: 422,
+  /** A webhook from SIGA or Immigration whose signature does not verify with the integration's secret. */
+  WEBHOOK_SIGNATURE_INVALID: 401,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,3 @@
+export * from './agreement.js';
+export * from './outbound.js';
+export * from './inbound.js';
