@@ -28,7 +28,7 @@ import {
 } from '@registo/infra';
 import { DEFAULT_UIN_POLICY, Mirror } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
-import { createEnrollmentProcess } from '@registo/consumers';
+import { createEnrollmentProcess, SyncService } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
@@ -36,8 +36,10 @@ import {
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
+  registerSyncRoutes,
 } from '@registo/gateways';
-import { startSimulators } from '@registo/simulators';
+import { startSimulators, type RunningSimulators } from '@registo/simulators';
+import { syncPorts } from './sync-wiring.js';
 import { RegistoError } from '@registo/schemas';
 
 export interface RunningPlatform {
@@ -138,11 +140,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   const tokens = ApiTokens.parse(config.apiTokens);
 
   let external = config.external;
+  let sims: RunningSimulators | undefined;
   if (config.simulators) {
-    const sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
+    sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
     logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }, 'SIGA, Immigration and ABIS simulators started');
     external = { sigaUrl: sims.sigaUrl, immigrationUrl: sims.immigrationUrl, abisUrl: sims.abisUrl, token: sims.token, timeoutMs: config.externalTimeoutMs };
-    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }) });
+    const running = sims;
+    workers.push({ name: 'simulators', stop: () => running.close(), describe: () => ({ siga: running.sigaUrl, immigration: running.immigrationUrl, abis: running.abisUrl }) });
   }
 
   if (config.roles.includes('mirror') && config.kafka) {
@@ -223,6 +227,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
   }
 
+  // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
+  let syncService: SyncService | undefined;
+  if (config.roles.includes('sync')) {
+    if (!driver || !sealer) throw new Error('the sync role keeps its cursors in SQL: set DATABASE_URL (or run embedded)');
+    if (!external) throw new RegistoError('CONFIG_INVALID', 'the sync role calls SIGA and Immigration: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on', { problems: ['external systems not configured'] });
+    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, logger });
+    syncService = service;
+    const s = supervise('sync', logger, () => service.run(), () => service.stop());
+    workers.push({ name: 'sync', stop: () => s.stop(), describe: () => ({ ...service.status(), restarts: s.restarts() }) });
+  }
+
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
   if (config.roles.includes('api')) {
@@ -236,6 +251,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerIntakeRoutes(app, { store: eventStore, sealer, trust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      if (external) {
+        // Webhooks, redrive, report: changes are applied here even when the sync role runs elsewhere.
+        const inbound = syncService?.inbound ?? new SyncService({ store: eventStore, db, sealer, ports: syncPorts(external, config.sync), kafka: null, retryDelaysMs: [], pollMs: 0, reconcileIntervalMs: 0 }).inbound;
+        await inbound.migrate();
+        registerSyncRoutes(app, { store: eventStore, db, tokens, webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token }, applyChange: (system, change, via) => inbound.apply(system, change, via) });
+      }
     }
     registerHealthRoutes(app, {
       eventStore,
@@ -249,6 +270,11 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     });
     try {
       url = await app.listen({ port: config.http.port, host: config.http.host });
+      // The in-process simulators push their changes to this platform's webhooks.
+      if (sims && external) {
+        sims.sigaLedger.webhook = { url: `${url}/v1/sync/webhooks/siga`, secret: config.sync.sigaToken ?? external.token, copies: 1, delayMs: 0 };
+        sims.immigrationLedger.webhook = { url: `${url}/v1/sync/webhooks/immigration`, secret: config.sync.immigrationToken ?? external.token, copies: 1, delayMs: 0 };
+      }
     } catch (e) {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await eventStore.close();

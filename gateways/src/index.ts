@@ -5,3 +5,5 @@ export * from './auth/tokens.js';
 export * from './intake/routes.js';
 export * from './adjudication/routes.js';
 export * from './query/routes.js';
+export * from './sync/routes.js';
+export * from './sync/redrive.js';

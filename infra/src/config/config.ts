@@ -33,14 +33,24 @@ const ConfigSchema = z.object({
   REGISTO_KEYS_FILE: z.string().min(1).optional(),
   REGISTO_API_TOKENS: z.string().optional(),
   REGISTO_UIN_LENGTH: z.enum(['10', '12']).default('10'),
+  // External sync (docs/sync.md): per-integration service accounts, retry steps, rate, breaker, schedules.
+  REGISTO_SIGA_SYNC_TOKEN: z.string().min(1).optional(),
+  REGISTO_IMMIGRATION_SYNC_TOKEN: z.string().min(1).optional(),
+  REGISTO_SYNC_RETRY_DELAYS_MS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds').default('1000,10000,60000'),
+  REGISTO_SYNC_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(100),
+  REGISTO_SYNC_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
+  REGISTO_SYNC_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
+  REGISTO_SYNC_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  REGISTO_SYNC_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  REGISTO_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
 export const DEV_API_TOKENS =
   'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator';
 
-/** What one process can run; `all` is api + projector, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
-export const ROLES = ['api', 'mirror', 'projector', 'process'] as const;
+/** What one process can run; `all` is api + projector, plus process and sync when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
+export const ROLES = ['api', 'mirror', 'projector', 'process', 'sync'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
@@ -65,6 +75,23 @@ export interface RegistoConfig {
   /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+  /** External sync settings (the sync role, the webhook routes, `registo sync|reconcile`). */
+  sync: SyncConfig;
+}
+
+export interface SyncConfig {
+  /** Per-integration service-account tokens; null: the external token (or the simulators'). */
+  sigaToken: string | null;
+  immigrationToken: string | null;
+  /** Delay before each retry step (`registo.sync.<system>.retry.<n>`); then the DLQ. */
+  retryDelaysMs: number[];
+  ratePerSecond: number;
+  timeoutMs: number;
+  breakerThreshold: number;
+  breakerOpenMs: number;
+  pollMs: number;
+  /** 0: no scheduled reconciliation (on demand only). */
+  reconcileIntervalMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
@@ -95,7 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     : { sigaUrl: c.REGISTO_SIGA_URL!, immigrationUrl: c.REGISTO_IMMIGRATION_URL!, abisUrl: c.REGISTO_ABIS_URL!, token: c.REGISTO_EXTERNAL_TOKEN!, timeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS };
   // `all` runs the enrollment process only where it has systems to ask (simulators or real ones).
   const canProcess = simulators !== null || external !== null;
-  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
+  const roles: Role[] = asked.includes('all') ? ['api', 'projector', ...(canProcess ? (['process', 'sync'] as const) : []), ...(kafka ? (['mirror'] as const) : [])] : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
   }
@@ -114,6 +141,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     dataDir: resolve(c.REGISTO_DATA_DIR),
     publicUrl: loadTrustConfig(env).publicUrl,
     logLevel: c.LOG_LEVEL,
+    sync: {
+      sigaToken: c.REGISTO_SIGA_SYNC_TOKEN ?? null,
+      immigrationToken: c.REGISTO_IMMIGRATION_SYNC_TOKEN ?? null,
+      retryDelaysMs: c.REGISTO_SYNC_RETRY_DELAYS_MS.split(',').map(Number),
+      ratePerSecond: c.REGISTO_SYNC_RATE_PER_SECOND,
+      timeoutMs: c.REGISTO_SYNC_TIMEOUT_MS,
+      breakerThreshold: c.REGISTO_SYNC_BREAKER_THRESHOLD,
+      breakerOpenMs: c.REGISTO_SYNC_BREAKER_OPEN_MS,
+      pollMs: c.REGISTO_SYNC_POLL_MS,
+      reconcileIntervalMs: c.REGISTO_RECONCILE_INTERVAL_MS,
+    },
   };
 }
 

@@ -25,6 +25,8 @@ export interface OutsideWorldHandler {
 export interface RetryPolicy {
   /** Delay before each retry; its length is the number of retries. */
   delaysMs: readonly number[];
+  /** Partitions of the main topic handled at once (default 1); a stream stays on one partition, so its order holds. */
+  partitionsConsumedConcurrently?: number;
 }
 
 export interface RetryingConsumerStats {
@@ -97,6 +99,7 @@ export class RetryingKafkaConsumer {
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
+      partitionsConsumedConcurrently: this.policy.partitionsConsumedConcurrently ?? 1,
       autoCommit: true,
       eachBatchAutoResolve: true,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
