@@ -7,6 +7,7 @@ import { registerInfra } from './commands/infra.js';
 import { registerErase } from './commands/erase.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
+import { registerSync } from './commands/sync.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerInfra(program);
   registerErase(program);
   registerKeys(program);
+  registerSync(program);
   registerDemo(program);
   registerBench(program);
   return program;

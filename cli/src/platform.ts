@@ -95,7 +95,7 @@ export const KEK_LABEL = 'registo-kek';
  * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
  * development key file's software KEK.
  */
-async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
+export async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
   if (config.signer.mode !== 'qualified') return software;
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
