@@ -73,6 +73,8 @@ export class SyncLedger {
   private readonly feed: LedgerChange[] = [];
   /** Every accepted or replayed update body as received, for data-minimisation checks. */
   readonly received: Array<{ key: string; body: Record<string, unknown> }> = [];
+  /** Every update applied (first sight of its key), in order: what the system actually did. */
+  readonly appliedLog: Array<{ key: string; body: Record<string, unknown> }> = [];
   private counters = { applied: 0, replays: 0, conflicts: 0, webhookDeliveries: 0, webhookFailures: 0 };
   private appliedByKey: Record<string, number> = {};
   webhook: WebhookSettings = { url: null, secret: '', copies: 1, delayMs: 0 };
@@ -88,6 +90,7 @@ export class SyncLedger {
     this.counters = { applied: 0, replays: 0, conflicts: 0, webhookDeliveries: 0, webhookFailures: 0 };
     this.appliedByKey = {};
     this.received.length = 0;
+    this.appliedLog.length = 0;
   }
 
   /** Applies an update once per key; the same key again gets the first answer, another body a conflict. */
@@ -109,6 +112,7 @@ export class SyncLedger {
     const answer = { uin, accepted: true, reference: `${this.spec.system.toLowerCase()}-${randomUUID()}` };
     this.applied.set(key, { bodyHash: hash, answer });
     this.counters.applied++;
+    this.appliedLog.push({ key, body: structuredClone(body) });
     this.appliedByKey[key] = (this.appliedByKey[key] ?? 0) + 1;
     return { status: 200, answer, replayed: false };
   }
