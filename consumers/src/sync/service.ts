@@ -12,6 +12,9 @@ import {
   StreamParallelConsumer,
   type SubjectSealer,
   type SyncSystem,
+  dlqTopic,
+  kafkaClient,
+  topicConfig,
 } from '@registo/infra';
 import { type InboundSync, createInboundSync } from './inbound.js';
 import { createOutboundSync } from './outbound.js';
@@ -83,6 +86,14 @@ export class SyncService {
     const maxAttempts = retryDelaysMs.length + 1;
     const handler = createOutboundSync(system, { store, sealer, port: this.deps.ports[system], maxAttempts, ...(logger && { logger }) });
     if (kafka) {
+      // The DLQ exists before the first dead letter, so that letter does not wait on auto-creation.
+      const admin = kafkaClient(kafka, `${handler.name}-admin`, logger).admin();
+      await admin.connect();
+      try {
+        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlqTopic(handler.name, kafka.prefix), numPartitions: kafka.partitions, replicationFactor: 1, configEntries: topicConfig() }] });
+      } finally {
+        await admin.disconnect();
+      }
       const sink = new KafkaDeadLetterSink(kafka, logger);
       const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions }, logger);
       await consumer.run();
