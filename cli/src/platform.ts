@@ -232,7 +232,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   if (config.roles.includes('sync')) {
     if (!driver || !sealer) throw new Error('the sync role keeps its cursors in SQL: set DATABASE_URL (or run embedded)');
     if (!external) throw new RegistoError('CONFIG_INVALID', 'the sync role calls SIGA and Immigration: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on', { problems: ['external systems not configured'] });
-    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, logger });
+    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
     syncService = service;
     const s = supervise('sync', logger, () => service.run(), () => service.stop());
     workers.push({ name: 'sync', stop: () => s.stop(), describe: () => ({ ...service.status(), restarts: s.restarts() }) });

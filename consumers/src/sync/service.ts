@@ -31,6 +31,8 @@ export interface SyncServiceDeps {
   pollMs: number;
   /** 0: reconciliation only on demand. */
   reconcileIntervalMs: number;
+  /** Kafka group session timeout (default 10 s). */
+  sessionTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -95,7 +97,7 @@ export class SyncService {
         await admin.disconnect();
       }
       const sink = new KafkaDeadLetterSink(kafka, logger);
-      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions }, logger);
+      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000 }, logger);
       await consumer.run();
       return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await sink.close(); } };
     }

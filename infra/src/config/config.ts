@@ -41,6 +41,7 @@ const ConfigSchema = z.object({
   REGISTO_SYNC_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
   REGISTO_SYNC_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
   REGISTO_SYNC_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  REGISTO_SYNC_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
   REGISTO_SYNC_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
   REGISTO_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
 });
@@ -89,6 +90,8 @@ export interface SyncConfig {
   timeoutMs: number;
   breakerThreshold: number;
   breakerOpenMs: number;
+  /** Kafka group session timeout of the sync consumers: how soon a crashed one's partitions move. */
+  sessionTimeoutMs: number;
   pollMs: number;
   /** 0: no scheduled reconciliation (on demand only). */
   reconcileIntervalMs: number;
@@ -149,6 +152,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       timeoutMs: c.REGISTO_SYNC_TIMEOUT_MS,
       breakerThreshold: c.REGISTO_SYNC_BREAKER_THRESHOLD,
       breakerOpenMs: c.REGISTO_SYNC_BREAKER_OPEN_MS,
+      sessionTimeoutMs: c.REGISTO_SYNC_SESSION_TIMEOUT_MS,
       pollMs: c.REGISTO_SYNC_POLL_MS,
       reconcileIntervalMs: c.REGISTO_RECONCILE_INTERVAL_MS,
     },

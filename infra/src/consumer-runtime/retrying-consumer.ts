@@ -27,6 +27,8 @@ export interface RetryPolicy {
   delaysMs: readonly number[];
   /** Partitions of the main topic handled at once (default 1); a stream stays on one partition, so its order holds. */
   partitionsConsumedConcurrently?: number;
+  /** Kafka group session timeout (default 30 s): how long a crashed member holds its partitions. */
+  sessionTimeoutMs?: number;
 }
 
 export interface RetryingConsumerStats {
@@ -94,7 +96,7 @@ export class RetryingKafkaConsumer {
 
   private async consume(step: number, topics: string[]): Promise<void> {
     const group = consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
-    const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 1000 });
+    const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: this.policy.sessionTimeoutMs ?? 30_000, heartbeatInterval: 1000 });
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });

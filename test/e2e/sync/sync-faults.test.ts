@@ -75,7 +75,7 @@ describe('external sync on Kafka under faults', function () {
     const { result, injected } = await phase({ malformedRate: 0.3 }, 'malformed');
     expect(injected).to.be.greaterThan(2);
     expect(result.succeeded + result.deadLettered).to.equal(22);
-    expect(faulty.sims.sigaLedger.stats.replays + faulty.sims.immigrationLedger.stats.replays - replays, 'retries found their key applied').to.be.at.least(injected > 0 ? 1 : 0);
+    expect(faulty.sims.sigaLedger.stats.replays + faulty.sims.immigrationLedger.stats.replays - replays, 'retries found their key applied').to.be.greaterThan(0);
   });
 
   it('duplicate deliveries (every message produced twice more): no second application, no second SyncSucceeded', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { Kafka, logLevel } from 'kafkajs';
-import { type KafkaSettings, ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger, categoryTopic } from '@registo/infra';
+import { type KafkaSettings, type KeyWrapper, ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger, categoryTopic } from '@registo/infra';
 import { SyncService } from '@registo/consumers';
 import { Mirror } from '@registo/producers';
 import { type FaultSettings, type RunningSimulators, startSimulators } from '@registo/simulators';
@@ -19,8 +19,8 @@ export interface KafkaSyncWorld extends SyncWorld {
   stop(): Promise<void>;
 }
 
-export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: number; breakerThreshold?: number; retryDelaysMs?: number[]; latencyMs?: number; runService?: boolean } = {}): Promise<KafkaSyncWorld> {
-  const world = await openSyncWorld();
+export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: number; breakerThreshold?: number; retryDelaysMs?: number[]; latencyMs?: number; runService?: boolean; wrapper?: KeyWrapper } = {}): Promise<KafkaSyncWorld> {
+  const world = await openSyncWorld(options.wrapper);
   const sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, ...(options.latencyMs !== undefined && { sigaFaults: { latencyMs: options.latencyMs }, immigrationFaults: { latencyMs: options.latencyMs } }) });
   const settings = testKafkaSettings(label);
   const logger = createLogger((process.env.SYNC_TEST_LOG as 'silent') ?? 'silent');
