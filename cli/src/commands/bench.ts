@@ -3,6 +3,7 @@ import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
+import { benchSync } from '../bench/sync.js';
 import { printReport } from '../bench/report.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -71,6 +72,17 @@ export function registerBench(program: Command): void {
         share: { foreigners: o.foreigners },
         ...(o.rate && { rate: o.rate }),
       });
+      printReport(report, o.json === true);
+    });
+
+  benchCommand(bench, 'sync', 'syncs/s from identity created to SIGA\'s confirmation recorded, through the mirror, Kafka and the sync consumer, against a SIGA simulator with fixed latency, beside the simulator\'s own capacity measured in the same run')
+    .option('--syncs <n>', 'identities to sync', int, 1000)
+    .option('--latency-ms <n>', 'the simulator\'s answer time', int, 20)
+    .option('--transport <kind>', 'the sync consumer reads Kafka topics (kafka) or the store subscription (store)', 'kafka')
+    .addHelpText('after', '\nThe baseline is the same simulator called directly with as many updates in flight as the consumer has (one per partition on Kafka).')
+    .action(async (o: { json?: boolean; databaseUrl: string; syncs: number; latencyMs: number; transport: string }) => {
+      if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
+      const report = await benchSync({ adminUrl: o.databaseUrl, settings: kafkaSettings(), syncs: o.syncs, latencyMs: o.latencyMs, transport: o.transport });
       printReport(report, o.json === true);
     });
 }

@@ -68,8 +68,12 @@ export function classify(e: unknown): Classified {
 export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): OutsideWorldHandler {
   const metadata = (cause: EventEnvelope) => ({ correlationId: cause.metadata.correlationId, causationId: cause.eventId, actor: ACTOR(system) });
 
-  async function command(cmd: SyncCommand, cause: EventEnvelope): Promise<SyncState> {
-    return (await handleCommand(deps.store, syncDecider, syncStreamId(cmd.syncId), cmd, { metadata: metadata(cause) })).state;
+  /** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
+  async function command(cmd: SyncCommand, cause: EventEnvelope, history: EventEnvelope[]): Promise<SyncState> {
+    const r = await handleCommand(deps.store, syncDecider, syncStreamId(cmd.syncId), cmd, { metadata: metadata(cause), history });
+    if (r.attempts === 1) history.push(...r.events);
+    else history.splice(0, history.length, ...(await deps.store.readStream(syncStreamId(cmd.syncId))));
+    return r.state;
   }
 
   function residencyOf(identity: EventEnvelope[]): Residency | null {
@@ -88,7 +92,8 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
 
   async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: EventEnvelope[], attempt: number, redrive: boolean): Promise<void> {
     const syncId = outboundSyncId(system, source.eventId);
-    let state = fold(syncDecider, await deps.store.readStream(syncStreamId(syncId))) as SyncState;
+    const history = await deps.store.readStream(syncStreamId(syncId));
+    let state = fold(syncDecider, history) as SyncState;
     if (state.status === 'SUCCEEDED') return;
     // A dead sync comes back only through a redrive, not through a stale delivery of its source.
     if (state.status === 'DEAD_LETTERED' && !redrive) return;
@@ -108,6 +113,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
           fields: agreedFields(system, trigger.operation).map((x) => x.name),
         },
         cause,
+        history,
       );
     }
     const started = performance.now();
@@ -115,13 +121,13 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
       const demographics = needsPersonalData(trigger) ? await demographicsAt(identity, source) : null;
       const body = buildPayload(trigger, demographics);
       const result = await deps.port.sendStatusUpdate(body, { idempotencyKey: source.eventId });
-      await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, cause);
+      await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, cause, history);
     } catch (e) {
       const c = classify(e);
       deps.logger?.warn({ syncId, system, attempt, code: c.code, retryable: c.retryable }, 'sync attempt failed');
-      await command({ type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause);
+      await command({ type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause, history);
       const last = !c.retryable || attempt >= deps.maxAttempts;
-      if (last) await command({ type: 'DeadLetterSync', syncId, system, code: c.code, reason: c.reason.slice(0, 1000) }, cause);
+      if (last) await command({ type: 'DeadLetterSync', syncId, system, code: c.code, reason: c.reason.slice(0, 1000) }, cause, history);
       if (c.retryable && !last) throw new TransientError(`${c.code}: ${c.reason}`);
       throw new PermanentSyncError(c.code, `${c.code}: ${c.reason}`);
     }
