@@ -9,6 +9,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   openTrustKeys,
+  createTimestamper,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -37,6 +38,7 @@ import {
   registerIdentityRoutes,
   registerIntakeRoutes,
   registerSyncRoutes,
+  registerTsaRoutes,
 } from '@registo/gateways';
 import { startSimulators, type RunningSimulators } from '@registo/simulators';
 import { syncPorts } from './sync-wiring.js';
@@ -258,6 +260,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         registerSyncRoutes(app, { store: eventStore, db, tokens, webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token }, applyChange: (system, change, via) => inbound.apply(system, change, via) });
       }
     }
+    // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
+    registerTsaRoutes(app, { tsa: createTimestamper(trust) });
     registerHealthRoutes(app, {
       eventStore,
       describe: () => ({

@@ -7,3 +7,5 @@ export * from './adjudication/routes.js';
 export * from './query/routes.js';
 export * from './sync/routes.js';
 export * from './sync/redrive.js';
+export * from './trust/tsa-routes.js';
+export * from './trust/status-routes.js';

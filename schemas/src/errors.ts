@@ -74,6 +74,15 @@ export const ErrorCodes = {
   SYNC_DATA_MISSING: 422,
   /** A webhook from SIGA or Immigration whose signature does not verify with the integration's secret. */
   WEBHOOK_SIGNATURE_INVALID: 401,
+  // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
+  /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
+  CSR_MALFORMED: 400,
+  /** The CSR's self-signature does not verify: no proof of possession of the key. */
+  CSR_SIGNATURE_INVALID: 400,
+  /** The CSR's key is not an EC key (RSA, Ed25519, …): only ECDSA P-256 keys are certified. */
+  CSR_KEY_UNSUPPORTED: 422,
+  /** The CSR's key is EC on a curve other than P-256 (or with explicit curve parameters). */
+  CSR_CURVE_UNSUPPORTED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -4,7 +4,9 @@ import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
 import { benchSync } from '../bench/sync.js';
+import { benchIssue } from '../bench/issue.js';
 import { printReport } from '../bench/report.js';
+import { benchOcsp } from '../bench/ocsp.js';
 
 const DEFAULT_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -73,6 +75,38 @@ export function registerBench(program: Command): void {
         ...(o.rate && { rate: o.rate }),
       });
       printReport(report, o.json === true);
+    });
+
+  bench
+    .command('issue')
+    .description('holder certificates/s from CSRs (proof of possession checked, template encoder), beside the raw ECDSA sign rate of the same CA key in the same run and the generic issueCertificate path')
+    .option('--json', 'print the report as one JSON line')
+    .option('--certificates <n>', 'certificates issued by the template issuer', int, 30_000)
+    .option('--generic-certificates <n>', 'certificates issued by the generic path', int, 3000)
+    .option('--csrs <n>', 'distinct holder keys / CSRs prepared beforehand and cycled through', int, 2000)
+    .option('--concurrency <n>', 'issuances in flight', int, 64)
+    .option('--sessions <n>', 'PKCS#11 sessions signing at once (qualified)', int, 2)
+    .option('--csr-workers <n>', 'worker threads checking CSRs (0: on the main thread; default: CPUs, at most 2)', (v: string) => (v === '0' ? 0 : int(v)))
+    .option('--sign-seconds <n>', 'length of the raw sign-rate run', int, 3)
+    .option('--software', 'measure with software keys even when a SoftHSM2 token could be set up')
+    .addHelpText('after', '\nKeys: the configured token when REGISTO_SIGNER_MODE=qualified and REGISTO_PKCS11_* are set; else a SoftHSM2 token set up in a temporary folder (SoftHSM2 installed if missing); else software keys. The report says which ("keys").')
+    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; software?: boolean }) => {
+      const report = await benchIssue({ ...o, software: o.software === true });
+      if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
+      printReport(report, o.json === true);
+    });
+
+  bench
+    .command('ocsp')
+    .description('OCSP requests/s and p99 over HTTP (server in a child process): without a nonce (POST, GET; p99 at saturation and at --rate) beside the same server answering a fixed body, with a nonce beside the OCSP signer\'s raw signing rate')
+    .option('--json', 'print the report as one JSON line')
+    .option('--concurrency <n>', 'connections kept busy', int, 64)
+    .option('--seconds <n>', 'length of each measured run', int, 10)
+    .option('--serials <n>', 'certificates asked about (a tenth revoked, 2% unknown on top)', int, 1000)
+    .option('--rate <n>', 'requests/s of the paced runs (p99 at that load, beside p99 at saturation)', int, 5000)
+    .addHelpText('after', '\nNeeds no database or Kafka: software keys in a temporary folder and an in-memory status source.')
+    .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number; rate: number }) => {
+      printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials, rate: o.rate }), o.json === true);
     });
 
   benchCommand(bench, 'sync', 'syncs/s from identity created to SIGA\'s confirmation recorded, through the mirror, Kafka and the sync consumer, against a SIGA simulator with fixed latency, beside the simulator\'s own capacity measured in the same run')

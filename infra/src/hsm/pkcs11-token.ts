@@ -145,7 +145,9 @@ function acquireModule(path: string, env: Record<string, string | undefined>): L
     throw configInvalid(`PKCS#11 module ${path} could not be loaded: ${(error as Error).message}`, { module: path });
   }
   try {
-    module.initialize();
+    // CKF_OS_LOCKING_OK: sessions may be used from libuv worker threads (asynchronous C_Sign on
+    // several sessions at once); without it SoftHSM2 turns its own locking off.
+    module.initialize({ flags: 0x2 });
   } catch (error) {
     try {
       module.close();
@@ -553,8 +555,33 @@ export class Pkcs11Token {
   }
 
   /** Closes the session; the module is finalised when the last token of the process closes. Idempotent. */
+  private readonly extraSessions = new Set<Session>();
+
+  /**
+   * Another session on the same token, already logged in (the login is the token's, for the whole
+   * process). For signing on several sessions at once (asynchronous C_Sign runs on libuv's worker
+   * threads, one operation per session at a time); `closeSession` it when done, `close()` closes
+   * any left.
+   */
+  openSession(): Session {
+    const { SessionFlag } = graphene();
+    const session = this.use((s) => s.slot.open(SessionFlag.RW_SESSION | SessionFlag.SERIAL_SESSION));
+    this.extraSessions.add(session);
+    return session;
+  }
+
+  closeSession(session: Session): void {
+    if (!this.extraSessions.delete(session)) return;
+    try {
+      session.close();
+    } catch {
+      // the session is gone anyway
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    for (const session of [...this.extraSessions]) this.closeSession(session);
     this.closed = true;
     const login = this.loadedModule.logins.get(this.serial);
     if (login) {

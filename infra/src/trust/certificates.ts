@@ -191,7 +191,8 @@ export function fromPem(pem: string, label = 'CERTIFICATE'): Buffer {
   return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
 }
 
-function buildExtensions(options: IssueCertificateOptions, issuerSpki: Buffer): Extensions {
+/** The extensions `issueCertificate` writes, in its order (the holder-certificate template reuses them). */
+export function buildExtensions(options: CertificateExtensionsSpec & { subjectPublicKeySpki: Buffer }, issuerSpki: Buffer): Extensions {
   const list: Extension[] = [];
   list.push(extension(id_ce_basicConstraints, true, options.ca ? new BasicConstraints({ cA: true, ...(options.ca.pathLength !== undefined ? { pathLenConstraint: options.ca.pathLength } : {}) }) : new BasicConstraints({ cA: false })));
   list.push(extension(id_ce_keyUsage, true, new KeyUsage(options.keyUsage)));
