@@ -95,8 +95,12 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     const history = await deps.store.readStream(syncStreamId(syncId));
     let state = fold(syncDecider, history) as SyncState;
     if (state.status === 'SUCCEEDED') return;
-    // A dead sync comes back only through a redrive, not through a stale delivery of its source.
-    if (state.status === 'DEAD_LETTERED' && !redrive) return;
+    // A dead sync comes back only through a redrive not yet spent, not through a stale delivery
+    // of its source (nor a second delivery of a redrive that has dead-lettered again).
+    if (state.status === 'DEAD_LETTERED') {
+      const lastDead = history.findLast((e) => e.type === 'SyncDeadLettered')!;
+      if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return;
+    }
     if (!state.exists) {
       state = await command(
         {

@@ -131,6 +131,17 @@ describe('external sync on the store subscription (embedded): data minimisation,
     expect(state.status).to.equal('DEAD_LETTERED');
     expect(events.at(-1)!.data).to.include({ code: 'SYNC_SUBJECT_ERASED' });
     expect(sims.sigaLedger.records.has(erased!.uin)).to.equal(false);
+    // Redrive over the API is a command, so an event; the sync fails the same way again, with its reason.
+    expect((await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ syncId }) })).status).to.equal(401);
+    const r = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId }) });
+    expect(r.status).to.equal(200);
+    expect((await r.json()) as { redriven: string[] }).to.deep.include({ redriven: [syncId] });
+    await waitFor('the redriven sync settles again', async () => (await syncState(world.store, syncId)).events.filter((e) => e.type === 'SyncDeadLettered').length === 2, 20_000);
+    const again = await syncState(world.store, syncId);
+    expect(again.events.map((e) => e.type)).to.deep.equal(['SyncRequested', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'SyncFailed', 'SyncDeadLettered']);
+    const notDead = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId: expectedSyncId('SIGA', citizens[3]!.created) }) });
+    expect(notDead.status).to.equal(422);
+    expect(await notDead.json()).to.include({ code: 'COMMAND_REJECTED', reason: 'SYNC_NOT_DEAD_LETTERED' });
   });
 
   it('applies SIGA and Immigration changes from the webhook and the change feed once each, with the source recorded', async () => {
@@ -245,5 +256,14 @@ describe('external sync on the store subscription (embedded): data minimisation,
     const csv = await (await fetch(`${apiUrl}/v1/sync/report?system=siga&format=csv`, { headers: { authorization: 'Bearer op-token' } })).text();
     expect(csv.split('\r\n')[0]).to.match(/^record,id,system,/);
     expect(csv.split('\r\n').filter((l) => l.startsWith('mismatch,')).length).to.equal(report.openMismatches.length);
+    // An operator resolves one; resolving it again is refused; an unknown one is 404.
+    const open = openSeeded.find((m) => m.field === 'surname')!;
+    const resolve = (id: string) => fetch(`${apiUrl}/v1/sync/mismatches/${id}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ action: 'ACCEPT_EXTERNAL', note: 'SIGA holds the corrected surname' }) });
+    const id = `siga.${open.uin}.surname`;
+    expect((await resolve(id)).status).to.equal(200);
+    expect(((await (await resolve(id)).json()) as { reason: string }).reason).to.equal('MISMATCH_NOT_OPEN');
+    expect((await resolve('siga.0000000000.surname')).status).to.equal(404);
+    const resolvedEvent = (await world.store.readStream(`sync-mismatch.${id}`)).at(-1)!;
+    expect(resolvedEvent.data).to.include({ resolution: 'OPERATOR', action: 'ACCEPT_EXTERNAL', by: 'operator-1' });
   });
 });
