@@ -10,7 +10,7 @@ import {
   type SyncSystem,
   createLogger,
 } from '@registo/infra';
-import { SyncService } from '@registo/consumers';
+import { SYNC_STREAMS_IN_PARALLEL, SyncService } from '@registo/consumers';
 import { Mirror, handleCommand, identityDecider, identityStreamId, subjectIdFor, syncStreamId } from '@registo/producers';
 import { createPopulation, startSimulators } from '@registo/simulators';
 import { ensureInfra } from '@registo/deploy';
@@ -47,7 +47,7 @@ async function simulatorCapacity(port: ResilientSyncPort, uins: string[], concur
  * Syncs/s from identity created to SIGA's confirmation recorded (SyncSucceeded), through the
  * whole outbound path — mirror, Kafka, the sync consumer, sealed-record opening, the HTTP call
  * to a SIGA simulator answering in `latencyMs` — beside the simulator's own capacity measured
- * in the same run at the consumer's concurrency (one call in flight per partition).
+ * in the same run at the consumer's concurrency (on Kafka, partitions × streams in parallel).
  */
 export async function benchSync(o: SyncBenchOptions): Promise<BenchReport> {
   if (o.transport === 'kafka') await ensureInfra();
@@ -57,7 +57,8 @@ export async function benchSync(o: SyncBenchOptions): Promise<BenchReport> {
     const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
     const sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, sigaFaults: { latencyMs: o.latencyMs } });
     const settings = { ...o.settings, prefix: `bsync${Date.now().toString(36)}` };
-    const concurrency = o.transport === 'kafka' ? settings.partitions : 16;
+    // As many calls in flight as the consumer can have: streams in parallel per partition on Kafka.
+    const concurrency = o.transport === 'kafka' ? settings.partitions * SYNC_STREAMS_IN_PARALLEL : 16;
     const mkPort = (system: SyncSystem, baseUrl: string) => new ResilientSyncPort(new SyncHttpConnector(system, { baseUrl, token: sims.token, timeoutMs: 10_000 }), { ratePerSecond: 100_000, breakerThreshold: 1000 });
     const ports = { SIGA: mkPort('SIGA', sims.sigaUrl), IMMIGRATION: mkPort('IMMIGRATION', sims.immigrationUrl) };
     const mirror = o.transport === 'kafka' ? new Mirror({ store, settings, logger }) : null;

@@ -113,7 +113,7 @@ export function registerBench(program: Command): void {
     .option('--syncs <n>', 'identities to sync', int, 1000)
     .option('--latency-ms <n>', 'the simulator\'s answer time', int, 20)
     .option('--transport <kind>', 'the sync consumer reads Kafka topics (kafka) or the store subscription (store)', 'kafka')
-    .addHelpText('after', '\nThe baseline is the same simulator called directly with as many updates in flight as the consumer has (one per partition on Kafka).')
+    .addHelpText('after', '\nThe baseline is the same simulator called directly with as many updates in flight as the consumer can have (partitions × 8 identities at once on Kafka, 16 on the store).')
     .action(async (o: { json?: boolean; databaseUrl: string; syncs: number; latencyMs: number; transport: string }) => {
       if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
       const report = await benchSync({ adminUrl: o.databaseUrl, settings: kafkaSettings(), syncs: o.syncs, latencyMs: o.latencyMs, transport: o.transport });

@@ -37,6 +37,8 @@ export interface SyncServiceDeps {
 }
 
 export const SYNC_SYSTEMS: readonly SyncSystem[] = ['SIGA', 'IMMIGRATION'];
+/** Identities of one partition's batch synced at once on Kafka (each identity's events stay in order). */
+export const SYNC_STREAMS_IN_PARALLEL = 8;
 
 interface Outbound {
   stats(): Record<string, unknown>;
@@ -97,7 +99,7 @@ export class SyncService {
         await admin.disconnect();
       }
       const sink = new KafkaDeadLetterSink(kafka, logger);
-      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000 }, logger);
+      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000, streamsInParallel: SYNC_STREAMS_IN_PARALLEL }, logger);
       await consumer.run();
       return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await sink.close(); } };
     }
