@@ -194,6 +194,8 @@ describe('external sync on the store subscription (embedded): data minimisation,
     await replayProjection(world.store, world.driver, identityRegistryProjection);
     // Start from agreement: what the earlier tests changed is not part of what is seeded here.
     const baseline = { SIGA: await runReconciliation('SIGA', { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims).SIGA }, { resolveByRule: false }), IMMIGRATION: await runReconciliation('IMMIGRATION', { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims).IMMIGRATION }, { resolveByRule: false }) };
+    // Before seeding, the only difference is a true one: the erased citizen never reached SIGA.
+    expect([...baseline.SIGA.differences, ...baseline.IMMIGRATION.differences].map((d) => [d.field, d.kind, d.rule])).to.deep.equal([['record', 'MISSING_IN_EXTERNAL', 'register-authoritative-presence']]);
     const touched = new Set([...baseline.SIGA.differences, ...baseline.IMMIGRATION.differences].map((d) => d.uin));
     // Each SIGA-side difference is one of the earlier tests' leftovers (the erased citizen, the credential citizen): none among the fresh ones.
     const freshCitizens = citizens.slice(25).filter((c) => !touched.has(c.uin));
