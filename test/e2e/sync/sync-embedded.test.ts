@@ -268,4 +268,17 @@ describe('external sync on the store subscription (embedded): data minimisation,
     const resolvedEvent = (await world.store.readStream(`sync-mismatch.${id}`)).at(-1)!;
     expect(resolvedEvent.data).to.include({ resolution: 'OPERATOR', action: 'ACCEPT_EXTERNAL', by: 'operator-1' });
   });
+
+  it('runs reconciliation on its schedule too', async () => {
+    const scheduled = new SyncService({ store: world.store, db: world.driver, sealer: world.sealer, ports: ports(sims), kafka: null, retryDelaysMs: [100], pollMs: 60_000, reconcileIntervalMs: 300, logger: createLogger('silent') });
+    const run = scheduled.run();
+    try {
+      await waitFor('a scheduled run for each system', async () => scheduled.lastReconciliation.SIGA !== undefined && scheduled.lastReconciliation.IMMIGRATION !== undefined, 20_000);
+      expect(scheduled.lastReconciliation.SIGA!.compared).to.equal(citizens.length + 1);
+      expect(scheduled.lastReconciliation.IMMIGRATION!.compared).to.equal(foreigners.length);
+    } finally {
+      await scheduled.stop();
+      await run;
+    }
+  });
 });
