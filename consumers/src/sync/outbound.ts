@@ -12,7 +12,7 @@ import {
   syncStreamId,
 } from '@registo/producers';
 import { type EventEnvelope, type Residency, type SealedData, isRegistoError } from '@registo/schemas';
-import { AgreementDataMissing, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, triggersFor } from './agreement.js';
+import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, triggersFor } from './agreement.js';
 
 export interface OutboundSyncDeps {
   store: EventStore;
@@ -149,7 +149,8 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
 
   async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
     const uin = String(source.data.uin ?? '');
-    if (!uin) return;
+    // Types the mapping table does not list ask for nothing: no need to read the identity.
+    if (!uin || !SYNC_TRIGGERS[source.type]) return;
     const identity = source.streamId === identityStreamId(uin) && source.type === 'IdentityCreated' ? [source] : await deps.store.readStream(identityStreamId(uin));
     const residency = residencyOf(identity);
     if (!residency) return;
