@@ -12,7 +12,8 @@ import { waitFor } from '../kafka/processes.js';
 export interface KafkaSyncWorld extends SyncWorld {
   sims: RunningSimulators;
   settings: KafkaSettings;
-  mirror: Mirror;
+  /** The mirror running now (a failed one is replaced, as the platform's supervisor does). */
+  mirror(): Mirror;
   service: SyncService | null;
   ports: Record<SyncSystem, ExternalSyncPort>;
   nextPerson: { CITIZEN: number; FOREIGNER: number };
@@ -24,9 +25,23 @@ export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: 
   const sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, ...(options.latencyMs !== undefined && { sigaFaults: { latencyMs: options.latencyMs }, immigrationFaults: { latencyMs: options.latencyMs } }) });
   const settings = testKafkaSettings(label);
   const logger = createLogger((process.env.SYNC_TEST_LOG as 'silent') ?? 'silent');
-  const mirror = new Mirror({ store: world.store, settings, logger });
+  let mirror = new Mirror({ store: world.store, settings, logger });
   await mirror.prepare();
-  const mirroring = mirror.run();
+  let stopping = false;
+  // Supervised like the platform's mirror role: under load a Kafka transaction can fail; the
+  // next mirror fences the old one out and resumes from the checkpoint.
+  const mirroring = (async () => {
+    while (!stopping) {
+      try {
+        await mirror.run();
+      } catch (e) {
+        if (!stopping) process.stderr.write(`test mirror failed, restarting: ${(e as Error).message}\n`);
+      }
+      if (stopping) break;
+      await new Promise((r) => setTimeout(r, 500));
+      mirror = new Mirror({ store: world.store, settings, logger });
+    }
+  })();
   const port = (system: SyncSystem, baseUrl: string) =>
     new ResilientSyncPort(new SyncHttpConnector(system, { baseUrl, token: sims.token, timeoutMs: options.timeoutMs ?? 2_000 }), { ratePerSecond: 1000, breakerThreshold: options.breakerThreshold ?? 10, halfOpenAfterMs: 500 });
   const ports = { SIGA: port('SIGA', sims.sigaUrl), IMMIGRATION: port('IMMIGRATION', sims.immigrationUrl) };
@@ -40,15 +55,16 @@ export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: 
     ...world,
     sims,
     settings,
-    mirror,
+    mirror: () => mirror,
     service,
     ports,
     nextPerson: { CITIZEN: 0, FOREIGNER: 0 },
     async stop() {
       await service?.stop();
       await running;
-      await mirror.stop();
-      await mirroring.catch(() => undefined);
+      stopping = true;
+      await mirror.stop().catch(() => undefined);
+      await mirroring;
       await sims.close();
       await world.close();
     },
