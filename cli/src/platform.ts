@@ -38,7 +38,7 @@ import {
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
-import { Checkpointer, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
+import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
@@ -49,9 +49,11 @@ import {
   registerIdentityRoutes,
   registerIntakeRoutes,
   registerAuditRoutes,
+  registerSyncRoutes,
   registerTsaRoutes,
 } from '@registo/gateways';
-import { startSimulators } from '@registo/simulators';
+import { startSimulators, type RunningSimulators } from '@registo/simulators';
+import { syncPorts } from './sync-wiring.js';
 import { RegistoError } from '@registo/schemas';
 
 export interface RunningPlatform {
@@ -107,7 +109,7 @@ export const KEK_LABEL = 'registo-kek';
  * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
  * development key file's software KEK.
  */
-async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper | null): Promise<KeyWrapper> {
+export async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper | null): Promise<KeyWrapper> {
   if (config.signer.mode !== 'qualified') return software!;
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
@@ -187,11 +189,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   const tokens = ApiTokens.parse(config.apiTokens);
 
   let external = config.external;
+  let sims: RunningSimulators | undefined;
   if (config.simulators) {
-    const sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
+    sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
     logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }, 'SIGA, Immigration and ABIS simulators started');
     external = { sigaUrl: sims.sigaUrl, immigrationUrl: sims.immigrationUrl, abisUrl: sims.abisUrl, token: sims.token, timeoutMs: config.externalTimeoutMs };
-    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }) });
+    const running = sims;
+    workers.push({ name: 'simulators', stop: () => running.close(), describe: () => ({ siga: running.sigaUrl, immigration: running.immigrationUrl, abis: running.abisUrl }) });
   }
 
   if (config.roles.includes('mirror') && config.kafka) {
@@ -329,6 +333,16 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     );
     workers.push({ name: 'checkpointer', stop: () => s.stop(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, restarts: s.restarts() }) });
   }
+  // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
+  let syncService: SyncService | undefined;
+  if (config.roles.includes('sync')) {
+    if (!driver || !sealer) throw new Error('the sync role keeps its cursors in SQL: set DATABASE_URL (or run embedded)');
+    if (!external) throw new RegistoError('CONFIG_INVALID', 'the sync role calls SIGA and Immigration: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on', { problems: ['external systems not configured'] });
+    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
+    syncService = service;
+    const s = supervise('sync', logger, () => service.run(), () => service.stop());
+    workers.push({ name: 'sync', stop: () => s.stop(), describe: () => ({ ...service.status(), restarts: s.restarts() }) });
+  }
 
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
@@ -361,6 +375,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         },
         witnesses: config.audit.witnessKeys.map(parseWitnessKey),
       });
+      if (external) {
+        // Webhooks, redrive, report: changes are applied here even when the sync role runs elsewhere.
+        const inbound = syncService?.inbound ?? new SyncService({ store: eventStore, db, sealer, ports: syncPorts(external, config.sync), kafka: null, retryDelaysMs: [], pollMs: 0, reconcileIntervalMs: 0 }).inbound;
+        await inbound.migrate();
+        registerSyncRoutes(app, { store: eventStore, db, tokens, webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token }, applyChange: (system, change, via) => inbound.apply(system, change, via) });
+      }
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });
@@ -376,6 +396,11 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     });
     try {
       url = await app.listen({ port: config.http.port, host: config.http.host });
+      // The in-process simulators push their changes to this platform's webhooks.
+      if (sims && external) {
+        sims.sigaLedger.webhook = { url: `${url}/v1/sync/webhooks/siga`, secret: config.sync.sigaToken ?? external.token, copies: 1, delayMs: 0 };
+        sims.immigrationLedger.webhook = { url: `${url}/v1/sync/webhooks/immigration`, secret: config.sync.immigrationToken ?? external.token, copies: 1, delayMs: 0 };
+      }
     } catch (e) {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await eventStore.close();

@@ -4,3 +4,4 @@ export * from './process/executor.js';
 export * from './credentials/issuance-consumer.js';
 export * from './checkpointer/checkpointer.js';
 export * from './checkpointer/policy.js';
+export * from './sync/index.js';

@@ -10,5 +10,7 @@ export * from './credentials/status-lists.js';
 export * from './credentials/verify.js';
 export * from './audit/routes.js';
 export * from './audit/health.js';
+export * from './sync/routes.js';
+export * from './sync/redrive.js';
 export * from './trust/tsa-routes.js';
 export * from './trust/status-routes.js';

@@ -9,3 +9,4 @@ export * from './deciders/trust.js';
 export * from './deciders/credential.js';
 export * from './credentials/status-allocator.js';
 export * from './credentials/issuance.js';
+export * from './deciders/sync.js';

@@ -7,4 +7,6 @@ export * from './adjudication-queue/projection.js';
 export * from './credential-status/reducer.js';
 export * from './credential-status/projection.js';
 export * from './credential-status/status-source.js';
+export * from './sync-status/projection.js';
+export * from './sync-status/report.js';
 export * from './replay.js';

@@ -15,6 +15,9 @@ import {
   RESIDENCIES,
   SchemaCatalog,
   TRUST_SIGNER_MODES,
+  SYNC_DIRECTIONS,
+  MISMATCH_KINDS,
+  MISMATCH_RESOLUTIONS,
   schemaCatalog,
   validateEventData,
 } from '../src/index.js';
@@ -42,6 +45,9 @@ describe('schema catalog', () => {
       'CredentialIssued', 'CredentialStatusChangeRequested', 'CredentialStatusChangeApproved', 'CredentialStatusChangeRejected',
       'CredentialSuspended', 'CredentialReinstated', 'CredentialRevoked',
     ]);
+    expect(catalog.typesOf('sync').map((s) => s.type)).to.have.members([
+      'SyncRequested', 'SyncSucceeded', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'ReconciliationMismatchFound', 'ReconciliationMismatchResolved',
+    ]);
   });
 
   it('every hand-kept TS sample passes its Avro schema, with no undeclared field', () => {
@@ -65,6 +71,9 @@ describe('schema catalog', () => {
     expect(enumSymbols(catalog, 'CredentialRevoked', ['reason'])).to.deep.equal(CREDENTIAL_REVOCATION_REASONS);
     expect(enumSymbols(catalog, 'CredentialRevoked', ['source'])).to.deep.equal(REVOCATION_SOURCES);
     expect(enumSymbols(catalog, 'CredentialStatusChangeRequested', ['action'])).to.deep.equal(CREDENTIAL_STATUS_ACTIONS);
+    expect(enumSymbols(catalog, 'SyncRequested', ['direction'])).to.deep.equal(SYNC_DIRECTIONS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchFound', ['kind'])).to.deep.equal(MISMATCH_KINDS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchResolved', ['resolution'])).to.deep.equal(MISMATCH_RESOLUTIONS);
   });
 
   it("each category's types can share one Avro union (one topic value schema per category)", () => {

@@ -3,6 +3,7 @@ import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
+import { benchSync } from '../bench/sync.js';
 import { benchIssue } from '../bench/issue.js';
 import { benchCredentials } from '../bench/credentials.js';
 import { printReport } from '../bench/report.js';
@@ -128,5 +129,16 @@ export function registerBench(program: Command): void {
     .option('--sign-seconds <n>', 'seconds of raw signing for the baseline', int, 3)
     .action(async (o: { json?: boolean; databaseUrl: string; identities: number; concurrency: number; signSeconds: number }) => {
       printReport(await benchCredentials({ adminUrl: o.databaseUrl, identities: o.identities, concurrency: o.concurrency, signSeconds: o.signSeconds }), o.json === true);
+    });
+
+  benchCommand(bench, 'sync', 'syncs/s from identity created to SIGA\'s confirmation recorded, through the mirror, Kafka and the sync consumer, against a SIGA simulator with fixed latency, beside the simulator\'s own capacity measured in the same run')
+    .option('--syncs <n>', 'identities to sync', int, 1000)
+    .option('--latency-ms <n>', 'the simulator\'s answer time', int, 20)
+    .option('--transport <kind>', 'the sync consumer reads Kafka topics (kafka) or the store subscription (store)', 'kafka')
+    .addHelpText('after', '\nThe baseline is the same simulator called directly with as many updates in flight as the consumer can have (partitions × 8 identities at once on Kafka, 16 on the store).')
+    .action(async (o: { json?: boolean; databaseUrl: string; syncs: number; latencyMs: number; transport: string }) => {
+      if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
+      const report = await benchSync({ adminUrl: o.databaseUrl, settings: kafkaSettings(), syncs: o.syncs, latencyMs: o.latencyMs, transport: o.transport });
+      printReport(report, o.json === true);
     });
 }
