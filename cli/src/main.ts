@@ -8,6 +8,7 @@ import { registerErase } from './commands/erase.js';
 import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
 import { registerAudit } from './commands/audit.js';
+import { registerSync } from './commands/sync.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerErase(program);
   registerKeys(program);
   registerAudit(program);
+  registerSync(program);
   registerDemo(program);
   registerBench(program);
   return program;

@@ -9,9 +9,16 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   loadPlatformKeys,
+  loadQualifiedIntakeKeys,
   openTrustKeys,
+  createHolderCertificateIssuer,
+  loadStatusServicesConfig,
+  startStatusServices,
   parseWitnessKey,
   createTimestamper,
+  HMAC_KEYS,
+  Pkcs11MacKey,
+  type MacKeyLike,
   type TrustKeys,
   type EventSource,
   type EventStore,
@@ -29,20 +36,24 @@ import {
   openEventStore,
   openSqlDriver,
 } from '@registo/infra';
-import { DEFAULT_UIN_POLICY, Mirror } from '@registo/producers';
-import { PROJECTIONS } from '@registo/projections';
-import { Checkpointer, createEnrollmentProcess } from '@registo/consumers';
+import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
+import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
+import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
   registerAdjudicationRoutes,
+  registerCredentialRoutes,
+  registerTrustStatusRoutes,
   registerHealthRoutes,
   registerIdentityRoutes,
   registerIntakeRoutes,
   registerAuditRoutes,
+  registerSyncRoutes,
   registerTsaRoutes,
 } from '@registo/gateways';
-import { startSimulators } from '@registo/simulators';
+import { startSimulators, type RunningSimulators } from '@registo/simulators';
+import { syncPorts } from './sync-wiring.js';
 import { RegistoError } from '@registo/schemas';
 
 export interface RunningPlatform {
@@ -98,8 +109,8 @@ export const KEK_LABEL = 'registo-kek';
  * wrong PIN or missing key stops start-up with a message saying which. Non-qualified: the
  * development key file's software KEK.
  */
-async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Promise<KeyWrapper> {
-  if (config.signer.mode !== 'qualified') return software;
+export async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper | null): Promise<KeyWrapper> {
+  if (config.signer.mode !== 'qualified') return software!;
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
   try {
@@ -109,6 +120,23 @@ async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper): Prom
     if (e instanceof RegistoError && e.code === 'CONFIG_INVALID') {
       throw new RegistoError('CONFIG_INVALID', `${e.message}; run \`registo keys init\` with the same PKCS#11 settings first`, e.details);
     }
+    throw e;
+  }
+}
+
+/**
+ * The blind-index and UIN keys: in qualified mode the token's HMAC keys (made by `registo keys
+ * init`; the key file's are not used), otherwise the development key file's bytes.
+ */
+async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer } | null): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
+  if (config.signer.mode !== 'qualified') return { indexKey: software!.indexKey, uinKey: software!.uinKey, close: async () => undefined };
+  const p = config.signer.pkcs11!;
+  const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
+  try {
+    const [indexKey, uinKey] = await Promise.all(HMAC_KEYS.map((k) => Pkcs11MacKey.open(token, k.label)));
+    return { indexKey: indexKey!, uinKey: uinKey!, close: () => token.close() };
+  } catch (e) {
+    await token.close();
     throw e;
   }
 }
@@ -124,9 +152,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     eventStore = await SqlEventStore.open(driver);
   }
   const workers: Worker[] = [];
-  const keys = await loadPlatformKeys(config.keysFile);
-  const keyWrapper = await openKeyWrapper(config, keys.keyWrapper);
+  // Qualified mode with the registration-client CAs given by certificate needs no development key
+  // file: only the intake key (docs/trust-services.md, "What a qualified platform keeps in files").
+  const keys =
+    config.signer.mode === 'qualified' && config.registrationCaCertificates
+      ? await loadQualifiedIntakeKeys(config.keysFile, config.registrationCaCertificates)
+      : await loadPlatformKeys(config.keysFile);
+  const softwareKeys = keys.label === 'qualified' ? null : keys;
+  const trustedCaPems = keys.label === 'qualified' ? keys.trustedCaPems : [keys.registrationCa.certificatePem];
+  const keyWrapper = await openKeyWrapper(config, softwareKeys?.keyWrapper ?? null);
   if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  else if (softwareKeys) logger.warn({ file: keys.file }, 'qualified: the development key file still supplies the intake key and the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
   // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
@@ -139,15 +175,27 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     await eventStore.close();
     throw e;
   }
+  // After the hierarchy, so that a token without a ceremony is reported by its first missing piece.
+  let macKeys: Awaited<ReturnType<typeof openIdentityMacKeys>>;
+  try {
+    macKeys = await openIdentityMacKeys(config, softwareKeys);
+  } catch (e) {
+    await trust.close();
+    if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
+    await eventStore.close();
+    throw e;
+  }
   logger.info({ mode: trust.mode, policyOid: trust.policyOid, trustDir: trust.trustDir }, `trust services sign ${trust.mode === 'qualified' ? 'inside the PKCS#11 token (qualified)' : 'with software keys (non-qualified)'}`);
   const tokens = ApiTokens.parse(config.apiTokens);
 
   let external = config.external;
+  let sims: RunningSimulators | undefined;
   if (config.simulators) {
-    const sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
+    sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
     logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }, 'SIGA, Immigration and ABIS simulators started');
     external = { sigaUrl: sims.sigaUrl, immigrationUrl: sims.immigrationUrl, abisUrl: sims.abisUrl, token: sims.token, timeoutMs: config.externalTimeoutMs };
-    workers.push({ name: 'simulators', stop: () => sims.close(), describe: () => ({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }) });
+    const running = sims;
+    workers.push({ name: 'simulators', stop: () => running.close(), describe: () => ({ siga: running.sigaUrl, immigration: running.immigrationUrl, abis: running.abisUrl }) });
   }
 
   if (config.roles.includes('mirror') && config.kafka) {
@@ -203,8 +251,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       siga: new SigaHttpConnector({ baseUrl: ext.sigaUrl, ...connector }),
       immigration: new ImmigrationHttpConnector({ baseUrl: ext.immigrationUrl, ...connector }),
       abis: new AbisHttpConnector({ baseUrl: ext.abisUrl, ...connector }),
-      indexKey: keys.indexKey,
-      uinKey: keys.uinKey,
+      indexKey: macKeys.indexKey,
+      uinKey: macKeys.uinKey,
       uinPolicy: { ...DEFAULT_UIN_POLICY, length: config.uinLength },
       logger,
     });
@@ -228,6 +276,40 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
   }
 
+  // Credentials: VCs and holder certificates signed by the identity CA. The credentials role
+  // issues a VC per identity event and revokes on DECEASED/BLOCKED; the api serves them.
+  let credentialIssuer: CredentialIssuerContext | undefined;
+  const credentialAnchors = { identityCa: trust.certificates.identity_ca.x509, root: trust.certificates.root_ca.x509 };
+  if (driver && sealer) {
+    const allocator = new StatusListAllocator(driver);
+    await allocator.migrate();
+    const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: config.publicUrl });
+    workers.push({ name: 'credentials:holder-issuer', stop: () => holderIssuer.close(), describe: () => ({ mode: holderIssuer.mode }) });
+    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer });
+  }
+  if (config.roles.includes('credentials')) {
+    if (!driver || !credentialIssuer) throw new Error('the credentials role keeps its status-list places in SQL: set DATABASE_URL (or run embedded)');
+    const db = driver;
+    const handler = createCredentialIssuance(credentialIssuer, logger);
+    const source = (): EventSource =>
+      config.kafka ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger }) : new StoreEventSource(eventStore);
+    const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
+    let consumer: StreamParallelConsumer | undefined;
+    const s = supervise('credentials:issuance', logger, () => (consumer = new StreamParallelConsumer(db, handler, source(), sink, { logger, concurrency: 16 })).run(), async () => {
+      await consumer?.stop();
+      await sink.close();
+    });
+    workers.push({ name: 'credentials:issuance', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
+  }
+  // OCSP and CRLs answer from the credential read model: only approved status changes count.
+  let registerStatusRoutes: ((app: ReturnType<typeof createHttpApp>) => Promise<void>) | undefined;
+  if (driver && config.roles.includes('api')) {
+    await driver.migrate(credentialStatusProjection.ddl);
+    const status = new SqlCertificateStatusSource(driver);
+    const services = await startStatusServices({ trust, status, db: driver, publicUrl: config.publicUrl, config: loadStatusServicesConfig(), logger });
+    workers.push({ name: 'trust:status', stop: async () => services.close(), describe: () => ({ source: 'credential_status' }) });
+    registerStatusRoutes = (app) => registerTrustStatusRoutes(app, { trust, status, crl: services.crl, ocsp: services.ocsp });
+  }
   if (config.roles.includes('checkpointer')) {
     if (!driver) throw new Error('the checkpointer keeps the Merkle tree in SQL: set DATABASE_URL (or run embedded)');
     const db = driver;
@@ -251,6 +333,16 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     );
     workers.push({ name: 'checkpointer', stop: () => s.stop(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, restarts: s.restarts() }) });
   }
+  // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
+  let syncService: SyncService | undefined;
+  if (config.roles.includes('sync')) {
+    if (!driver || !sealer) throw new Error('the sync role keeps its cursors in SQL: set DATABASE_URL (or run embedded)');
+    if (!external) throw new RegistoError('CONFIG_INVALID', 'the sync role calls SIGA and Immigration: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on', { problems: ['external systems not configured'] });
+    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
+    syncService = service;
+    const s = supervise('sync', logger, () => service.run(), () => service.stop());
+    workers.push({ name: 'sync', stop: () => s.stop(), describe: () => ({ ...service.status(), restarts: s.restarts() }) });
+  }
 
   let url: string | null = null;
   let app: ReturnType<typeof createHttpApp> | undefined;
@@ -261,10 +353,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems: [keys.registrationCa.certificatePem] };
+      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems };
       registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
-      registerIdentityRoutes(app, { store: eventStore, db, indexKey: keys.indexKey, tokens });
+      registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });
+      registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
+      await registerStatusRoutes?.(app);
       const c = trust.certificates;
       await db.migrate(AUDIT_TREE_DDL);
       registerAuditRoutes(app, {
@@ -281,6 +375,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         },
         witnesses: config.audit.witnessKeys.map(parseWitnessKey),
       });
+      if (external) {
+        // Webhooks, redrive, report: changes are applied here even when the sync role runs elsewhere.
+        const inbound = syncService?.inbound ?? new SyncService({ store: eventStore, db, sealer, ports: syncPorts(external, config.sync), kafka: null, retryDelaysMs: [], pollMs: 0, reconcileIntervalMs: 0 }).inbound;
+        await inbound.migrate();
+        registerSyncRoutes(app, { store: eventStore, db, tokens, webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token }, applyChange: (system, change, via) => inbound.apply(system, change, via) });
+      }
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).
     registerTsaRoutes(app, { tsa: createTimestamper(trust) });
@@ -290,12 +390,17 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
-        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid },
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)) },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });
     try {
       url = await app.listen({ port: config.http.port, host: config.http.host });
+      // The in-process simulators push their changes to this platform's webhooks.
+      if (sims && external) {
+        sims.sigaLedger.webhook = { url: `${url}/v1/sync/webhooks/siga`, secret: config.sync.sigaToken ?? external.token, copies: 1, delayMs: 0 };
+        sims.immigrationLedger.webhook = { url: `${url}/v1/sync/webhooks/immigration`, secret: config.sync.immigrationToken ?? external.token, copies: 1, delayMs: 0 };
+      }
     } catch (e) {
       await Promise.allSettled(workers.map((w) => w.stop()));
       await eventStore.close();
@@ -315,6 +420,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         await Promise.allSettled(workers.map((w) => w.stop()));
         await eventStore.close();
         await trust.close();
+        await macKeys.close();
         if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
         logger.info('registo stopped');
       })()),

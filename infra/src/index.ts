@@ -9,4 +9,5 @@ export * from './external/index.js';
 export * from './packets/index.js';
 export * from './hsm/index.js';
 export * from './trust/index.js';
+export * from './credentials/index.js';
 export * from './audit/index.js';

@@ -6,3 +6,7 @@ export * from './mirror/mirror.js';
 export * from './uin/index.js';
 export * from './enrollment/personal-data.js';
 export * from './deciders/trust.js';
+export * from './deciders/credential.js';
+export * from './credentials/status-allocator.js';
+export * from './credentials/issuance.js';
+export * from './deciders/sync.js';

@@ -3,12 +3,16 @@ import type { EventEnvelope } from '@registo/schemas';
 import type { EventStore, SqlDriver, SqlHandler } from '@registo/infra';
 import { enrollmentStatusProjection } from './enrollment-status/projection.js';
 import { identityRegistryProjection } from './identity-registry/projection.js';
+import { credentialStatusProjection } from './credential-status/projection.js';
+import { syncStatusProjection } from './sync-status/projection.js';
 
 /** Every projection `registo replay --projection <name>` can rebuild. */
 export const PROJECTIONS: Record<string, SqlHandler> = {
   [enrollmentStatusProjection.name]: enrollmentStatusProjection,
   [identityRegistryProjection.name]: identityRegistryProjection,
   [adjudicationQueueProjection.name]: adjudicationQueueProjection,
+  [credentialStatusProjection.name]: credentialStatusProjection,
+  [syncStatusProjection.name]: syncStatusProjection,
 };
 
 export interface ReplayProgress {

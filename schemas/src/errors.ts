@@ -67,6 +67,13 @@ export const ErrorCodes = {
   FORBIDDEN: 403,
   /** A request body or parameter that the API does not accept. */
   REQUEST_INVALID: 400,
+  // Credentials (gateways/credentials, infra/credentials).
+  /** Not a compact JWS/JWT, or its header or payload is not the JSON of a credential. */
+  CREDENTIAL_MALFORMED: 400,
+  /** A QR payload that is not `RGV1:` + Base45(zlib(JWT)). */
+  CREDENTIAL_QR_INVALID: 400,
+  /** Dual control: the person who requested a status change tried to approve it too. */
+  DUAL_CONTROL_VIOLATION: 403,
   // Audit (docs/audit.md).
   /** The stored Merkle tree disagrees with itself, the log or a signed checkpoint: nothing is signed. */
   AUDIT_TREE_INCONSISTENT: 500,
@@ -82,6 +89,13 @@ export const ErrorCodes = {
   AUDIT_COSIGNATURE_INVALID: 400,
   /** Offline verification found the log altered, incomplete or its checkpoints wrong; names the first position. */
   AUDIT_VERIFICATION_FAILED: 422,
+  // External sync (consumers/sync, docs/sync.md).
+  /** The identity's subject key was destroyed (erasure): the agreed fields cannot be opened, so nothing is sent. */
+  SYNC_SUBJECT_ERASED: 410,
+  /** The identity record lacks a value the integration agreement requires (e.g. no civil-registry number). */
+  SYNC_DATA_MISSING: 422,
+  /** A webhook from SIGA or Immigration whose signature does not verify with the integration's secret. */
+  WEBHOOK_SIGNATURE_INVALID: 401,
   // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
   /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
   CSR_MALFORMED: 400,

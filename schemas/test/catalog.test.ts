@@ -3,6 +3,10 @@ import avro from 'avsc';
 import {
   ADJUDICATION_DECISIONS,
   CATEGORIES,
+  CREDENTIAL_KINDS,
+  CREDENTIAL_REVOCATION_REASONS,
+  CREDENTIAL_STATUS_ACTIONS,
+  REVOCATION_SOURCES,
   CHECK_OUTCOMES,
   DEDUP_METHODS,
   EXTERNAL_SYSTEMS,
@@ -11,6 +15,9 @@ import {
   RESIDENCIES,
   SchemaCatalog,
   TRUST_SIGNER_MODES,
+  SYNC_DIRECTIONS,
+  MISMATCH_KINDS,
+  MISMATCH_RESOLUTIONS,
   schemaCatalog,
   validateEventData,
 } from '../src/index.js';
@@ -34,6 +41,13 @@ describe('schema catalog', () => {
       'IdentityCreated', 'IdentityUpdated', 'IdentityStatusChanged', 'SubjectKeyDestroyed',
     ]);
     expect(catalog.typesOf('trust').map((s) => s.type)).to.have.members(['KeyCeremonyPerformed']);
+    expect(catalog.typesOf('credential').map((s) => s.type)).to.have.members([
+      'CredentialIssued', 'CredentialStatusChangeRequested', 'CredentialStatusChangeApproved', 'CredentialStatusChangeRejected',
+      'CredentialSuspended', 'CredentialReinstated', 'CredentialRevoked',
+    ]);
+    expect(catalog.typesOf('sync').map((s) => s.type)).to.have.members([
+      'SyncRequested', 'SyncSucceeded', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'ReconciliationMismatchFound', 'ReconciliationMismatchResolved',
+    ]);
   });
 
   it('every hand-kept TS sample passes its Avro schema, with no undeclared field', () => {
@@ -53,6 +67,13 @@ describe('schema catalog', () => {
     expect(enumSymbols(catalog, 'AdjudicationDecided', ['decision'])).to.deep.equal(ADJUDICATION_DECISIONS);
     expect(enumSymbols(catalog, 'IdentityStatusChanged', ['to'])).to.deep.equal(IDENTITY_STATUSES);
     expect(enumSymbols(catalog, 'KeyCeremonyPerformed', ['mode'])).to.deep.equal(TRUST_SIGNER_MODES);
+    expect(enumSymbols(catalog, 'CredentialIssued', ['kind'])).to.deep.equal(CREDENTIAL_KINDS);
+    expect(enumSymbols(catalog, 'CredentialRevoked', ['reason'])).to.deep.equal(CREDENTIAL_REVOCATION_REASONS);
+    expect(enumSymbols(catalog, 'CredentialRevoked', ['source'])).to.deep.equal(REVOCATION_SOURCES);
+    expect(enumSymbols(catalog, 'CredentialStatusChangeRequested', ['action'])).to.deep.equal(CREDENTIAL_STATUS_ACTIONS);
+    expect(enumSymbols(catalog, 'SyncRequested', ['direction'])).to.deep.equal(SYNC_DIRECTIONS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchFound', ['kind'])).to.deep.equal(MISMATCH_KINDS);
+    expect(enumSymbols(catalog, 'ReconciliationMismatchResolved', ['resolution'])).to.deep.equal(MISMATCH_RESOLUTIONS);
   });
 
   it("each category's types can share one Avro union (one topic value schema per category)", () => {

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
 import type { FaultInjector, FaultSettings } from './faults.js';
 import { createPopulation, type Foreigner, type Population, type PopulationOptions } from './population.js';
+import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.js';
 
 /** The immigration service: residence permits for foreigners, and checks of claimed demographics. */
 
@@ -10,6 +11,8 @@ export interface ImmigrationServerOptions {
   token?: string;
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
+  /** What Immigration holds about the platform's identities; shared with the caller so tests can read and seed it. */
+  ledger?: SyncLedger;
 }
 
 export interface ForeignerDemographics {
@@ -33,6 +36,46 @@ const verificationBody = verificationBodySchema('permitNumber', DEMOGRAPHIC_FIEL
 function comparable(foreigner: Foreigner): Record<string, string> {
   const { givenNames, surname, dateOfBirth, sex, nationality } = foreigner;
   return { givenNames, surname, dateOfBirth, sex, nationality };
+}
+
+export const IMMIGRATION_OPERATIONS = ['IDENTITY_LINKED', 'CREDENTIAL_STATUS'] as const;
+export const IMMIGRATION_CREDENTIAL_STATUSES = ['ISSUED', 'SUSPENDED', 'REINSTATED', 'REVOKED'] as const;
+
+const immigrationUpdateSchema = {
+  type: 'object',
+  required: ['uin', 'permitNumber', 'operation'],
+  additionalProperties: false,
+  properties: {
+    uin: { type: 'string', minLength: 1 },
+    permitNumber: { type: 'string', minLength: 1 },
+    operation: { type: 'string', enum: [...IMMIGRATION_OPERATIONS] },
+    credentialId: { type: 'string' },
+    credentialStatus: { type: 'string', enum: [...IMMIGRATION_CREDENTIAL_STATUSES] },
+  },
+} as const;
+
+export function createImmigrationLedger(population: Population): SyncLedger {
+  return new SyncLedger({
+    system: 'IMMIGRATION',
+    updateSchema: immigrationUpdateSchema,
+    changeTypes: ['PERMIT_EXPIRED', 'PERMIT_REVOKED'],
+    apply(previous, u) {
+      const permitNumber = String(u.permitNumber);
+      const keep = (field: string): string | null => (u[field] !== undefined ? String(u[field]) : (previous?.[field] ?? null));
+      return {
+        uin: String(u.uin),
+        permitNumber,
+        linked: 'true',
+        credentialId: keep('credentialId'),
+        credentialStatus: keep('credentialStatus'),
+        permitStatus: previous?.permitStatus ?? population.findForeigner(permitNumber)?.status ?? 'VALID',
+      };
+    },
+    applyChange(previous, change): LedgerRecord | undefined {
+      if (!previous) return undefined;
+      return { ...previous, permitStatus: change.type === 'PERMIT_EXPIRED' ? 'EXPIRED' : 'REVOKED' };
+    },
+  });
 }
 
 export function createImmigrationServer(options: ImmigrationServerOptions = {}): FastifyInstance {
@@ -63,5 +106,6 @@ export function createImmigrationServer(options: ImmigrationServerOptions = {}):
     },
   );
 
+  installSyncRoutes(app, options.ledger ?? createImmigrationLedger(population));
   return app;
 }

@@ -8,3 +8,4 @@ export * from './immigration.js';
 export * from './biometrics.js';
 export * from './abis.js';
 export * from './main.js';
+export * from './sync-ledger.js';

@@ -5,7 +5,9 @@ import { DEFAULT_SERVICE_TOKEN } from './app.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
 import { createImmigrationServer } from './immigration.js';
 import { createPopulation, type PopulationOptions } from './population.js';
-import { createSigaServer } from './siga.js';
+import { createSigaLedger, createSigaServer } from './siga.js';
+import { createImmigrationLedger } from './immigration.js';
+import type { SyncLedger } from './sync-ledger.js';
 
 export const DEFAULT_SIGA_PORT = 8091;
 export const DEFAULT_IMMIGRATION_PORT = 8092;
@@ -40,6 +42,9 @@ export interface RunningSimulators {
   sigaFaults: FaultInjector;
   immigrationFaults: FaultInjector;
   abisFaults: FaultInjector;
+  /** What SIGA and Immigration hold about the platform's identities (status updates, change feed, export). */
+  sigaLedger: SyncLedger;
+  immigrationLedger: SyncLedger;
   close(): Promise<void>;
 }
 
@@ -66,8 +71,10 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const immigrationFaults = new FaultInjector(options.immigrationFaults);
   const abisFaults = new FaultInjector(options.abisFaults);
   const logger = options.logger ?? false;
-  const siga = createSigaServer({ population, token, faults: sigaFaults, logger });
-  const immigration = createImmigrationServer({ population, token, faults: immigrationFaults, logger });
+  const sigaLedger = createSigaLedger(population);
+  const immigrationLedger = createImmigrationLedger(population);
+  const siga = createSigaServer({ population, token, faults: sigaFaults, logger, ledger: sigaLedger });
+  const immigration = createImmigrationServer({ population, token, faults: immigrationFaults, logger, ledger: immigrationLedger });
   const abis = createAbisServer({
     token,
     faults: abisFaults,
@@ -87,7 +94,12 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
       sigaFaults,
       immigrationFaults,
       abisFaults,
+      sigaLedger,
+      immigrationLedger,
       async close() {
+        sigaLedger.webhook.url = null;
+        immigrationLedger.webhook.url = null;
+        await Promise.all([sigaLedger.settle(), immigrationLedger.settle()]);
         await Promise.all(all.map((app) => app.close()));
       },
     };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
 import type { FaultInjector, FaultSettings } from './faults.js';
 import { createPopulation, type Citizen, type Population, type PopulationOptions } from './population.js';
+import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.js';
 
 /** SIGA, the civil registry: looks citizens up and checks claimed demographics against its records. */
 
@@ -10,6 +11,8 @@ export interface SigaServerOptions {
   token?: string;
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
+  /** What SIGA holds about the platform's identities; shared with the caller so tests can read and seed it. */
+  ledger?: SyncLedger;
 }
 
 export interface CitizenDemographics {
@@ -45,6 +48,57 @@ function comparable(citizen: Citizen): Record<string, string> {
   };
 }
 
+/** The status SIGA keeps for an identity after each status update the platform sends. */
+const SIGA_IDENTITY_STATUS: Record<string, string> = { ENROLLED: 'ACTIVE', UPDATED: 'ACTIVE', ISSUED: 'ACTIVE', DEACTIVATED: 'DEACTIVATED', DECEASED: 'DECEASED' };
+export const SIGA_STATUS_UPDATES = Object.keys(SIGA_IDENTITY_STATUS);
+
+/** A status update, strictly: only what the integration agreement lets the platform send. */
+const sigaUpdateSchema = {
+  type: 'object',
+  required: ['uin', 'civilRegistryNumber', 'status'],
+  additionalProperties: false,
+  properties: {
+    uin: { type: 'string', minLength: 1 },
+    civilRegistryNumber: { type: 'string', minLength: 1 },
+    status: { type: 'string', enum: SIGA_STATUS_UPDATES },
+    givenNames: { type: 'string' },
+    surname: { type: 'string' },
+    dateOfBirth: { type: 'string' },
+    sex: { type: 'string', enum: ['M', 'F'] },
+    credentialId: { type: 'string' },
+  },
+} as const;
+
+export function createSigaLedger(population: Population): SyncLedger {
+  return new SyncLedger({
+    system: 'SIGA',
+    updateSchema: sigaUpdateSchema,
+    changeTypes: ['DECEASED', 'NAME_CORRECTED'],
+    apply(previous, u) {
+      const crn = String(u.civilRegistryNumber);
+      const citizen = population.findCitizen(crn);
+      const keep = (field: string): string | null => (u[field] !== undefined ? String(u[field]) : (previous?.[field] ?? null));
+      return {
+        uin: String(u.uin),
+        civilRegistryNumber: crn,
+        identityStatus: SIGA_IDENTITY_STATUS[String(u.status)]!,
+        lastUpdate: String(u.status),
+        givenNames: keep('givenNames'),
+        surname: keep('surname'),
+        dateOfBirth: keep('dateOfBirth'),
+        sex: keep('sex'),
+        credentialId: keep('credentialId'),
+        civilStatus: previous?.civilStatus ?? citizen?.civilStatus ?? 'ALIVE',
+      };
+    },
+    applyChange(previous, change): LedgerRecord | undefined {
+      if (!previous) return undefined;
+      if (change.type === 'DECEASED') return { ...previous, civilStatus: 'DECEASED' };
+      return { ...previous, ...(change.details.givenNames && { givenNames: change.details.givenNames }), ...(change.details.surname && { surname: change.details.surname }) };
+    },
+  });
+}
+
 export function createSigaServer(options: SigaServerOptions = {}): FastifyInstance {
   const population =
     options.population && 'findCitizen' in options.population ? options.population : createPopulation(options.population);
@@ -70,5 +124,6 @@ export function createSigaServer(options: SigaServerOptions = {}): FastifyInstan
     return { match: discrepancies.length === 0, discrepancies };
   });
 
+  installSyncRoutes(app, options.ledger ?? createSigaLedger(population));
   return app;
 }

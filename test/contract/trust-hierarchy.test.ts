@@ -8,6 +8,7 @@ import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
 import {
   type KeyCeremonyResult,
+  HMAC_KEYS,
   KEK_LABEL,
   POLICY_OIDS,
   Pkcs11Token,
@@ -66,8 +67,8 @@ function hierarchySuite(name: string, mode: 'qualified' | 'non_qualified', signe
     it('creates every key and issues every certificate of the hierarchy on the first run', () => {
       expect(result.mode).to.equal(mode);
       expect(result.changed).to.equal(true);
-      expect(result.keys.map((k) => k.label)).to.deep.equal([...TRUST_KEYS.map((k) => k.label), ...(mode === 'qualified' ? [KEK_LABEL] : [])]);
-      for (const key of result.keys.filter((k) => k.role !== 'kek')) {
+      expect(result.keys.map((k) => k.label)).to.deep.equal([...TRUST_KEYS.map((k) => k.label), ...(mode === 'qualified' ? [KEK_LABEL, ...HMAC_KEYS.map((k) => k.label)] : [])]);
+      for (const key of result.keys.filter((k) => k.publicKeySha256 !== null)) {
         expect(key.certificate?.issued, key.label).to.equal(true);
         expect(key.publicKeySha256).to.match(/^[0-9a-f]{64}$/);
         const der = new X509Certificate(readFileSync(key.certificate!.file)).raw;
@@ -271,7 +272,7 @@ describe('trust hierarchy keys on the SoftHSM2 token', function () {
     await performKeyCeremony({ signer, dataDir: mkdtempSync(join(tmpdir(), 'registo-trust-attrs-')), publicUrl: PUBLIC_URL });
     const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
     try {
-      for (const label of [...TRUST_KEYS.map((k) => k.label), KEK_LABEL]) {
+      for (const label of [...TRUST_KEYS.map((k) => k.label), KEK_LABEL, ...HMAC_KEYS.map((k) => k.label)]) {
         expect(await token.heldInTokenProblems(label), label).to.deep.equal([]);
         const secret = (await token.keyAttributes(label)).filter((a) => a.class !== 'public');
         expect(secret, label).to.have.length(1);
@@ -289,7 +290,7 @@ describe('trust hierarchy keys on the SoftHSM2 token', function () {
     const r = await run('pkcs11-tool', ['--module', hsm.module, '--token-label', hsm.tokenLabel, '--list-objects', '--login', '--pin', hsm.userPin], { ...process.env, ...hsm.env });
     expect(r.code, r.stderr).to.equal(0);
     const blocks = r.stdout.split(/^(?=\S.* Object;)/m);
-    for (const [kind, label] of [...TRUST_KEYS.map((k) => ['Private Key', k.label] as const), ['Secret Key', KEK_LABEL] as const]) {
+    for (const [kind, label] of [...TRUST_KEYS.map((k) => ['Private Key', k.label] as const), ['Secret Key', KEK_LABEL] as const, ...HMAC_KEYS.map((k) => ['Secret Key', k.label] as const)]) {
       const block = blocks.find((b) => b.startsWith(kind) && new RegExp(`^\\s+label:\\s*${label}\\s*$`, 'm').test(b));
       expect(block, `${kind} ${label}\n${r.stdout}`).to.not.equal(undefined);
       const access = /^\s+Access:\s*(.*)$/m.exec(block!)?.[1]?.split(',').map((a) => a.trim()) ?? [];

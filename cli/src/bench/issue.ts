@@ -32,8 +32,10 @@ export interface IssueBenchOptions {
   sessions: number;
   /** Worker threads checking CSRs (0: on the main thread). Default: the issuer's. */
   csrWorkers?: number;
-  /** Length of the raw sign-rate run. */
+  /** Length of the raw sign-rate run (in all, over the rounds). */
   signSeconds: number;
+  /** Slices of raw signing and issuance, alternated. */
+  rounds: number;
   /** Force software keys even when a token could be used. */
   software?: boolean;
 }
@@ -94,22 +96,53 @@ function requestFor(csrs: Buffer[], i: number, now: Date, notAfter: Date): Holde
   return { csrDer: csrs[i % csrs.length]!, uin: String(1_000_000_000 + i), credentialId: `bench-${i}`, serialNumber: serial, notBefore: now, notAfter };
 }
 
-/** `total` operations with `concurrency` in flight; per second. */
-async function drive(label: string, total: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  const bar = progress(label, total);
-  let next = 0;
+/** Wall and CPU time (this process, all threads: the token's library and the CSR workers included) of some work. */
+interface Slice {
+  count: number;
+  seconds: number;
+  cpuSeconds: number;
+}
+
+function add(a: Slice, b: Slice): Slice {
+  return { count: a.count + b.count, seconds: a.seconds + b.seconds, cpuSeconds: a.cpuSeconds + b.cpuSeconds };
+}
+
+const EMPTY: Slice = { count: 0, seconds: 0, cpuSeconds: 0 };
+
+async function timed(count: number, work: () => Promise<void>): Promise<Slice> {
+  const cpu = process.cpuUsage();
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      for (let i = next++; i < total; i = next++) {
-        await op(i);
-        if (i % 100 === 0) bar.tick(100);
-      }
-    }),
-  );
-  const rate = total / ((performance.now() - started) / 1000);
-  bar.stop();
-  return rate;
+  await work();
+  const used = process.cpuUsage(cpu);
+  return { count, seconds: (performance.now() - started) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
+}
+
+/** Operations `from` … `to - 1` with `concurrency` in flight. */
+async function drive(from: number, to: number, concurrency: number, op: (i: number) => Promise<unknown>, tick: (n: number) => void): Promise<Slice> {
+  let next = from;
+  return timed(to - from, async () => {
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        for (let i = next++; i < to; i = next++) {
+          await op(i);
+          if (i % 100 === 0) tick(100);
+        }
+      }),
+    );
+  });
+}
+
+/** Raw signatures for about `seconds`, one at a time (as `measureSignRate`), with the same clocks. */
+async function rawSigns(signer: TrustKeys['signers']['identity_ca'], seconds: number): Promise<Slice> {
+  const data = Buffer.alloc(32);
+  let n = 0;
+  const until = performance.now() + seconds * 1000;
+  return timed(0, async () => {
+    while (performance.now() < until) {
+      data.writeUInt32BE(n++, 0);
+      await signer.sign(data);
+    }
+  }).then((slice) => ({ ...slice, count: n }));
 }
 
 /**
@@ -130,28 +163,43 @@ export async function benchIssue(options: IssueBenchOptions): Promise<BenchRepor
     const now = new Date();
     const notAfter = new Date(now.getTime() + 365 * 86_400_000);
 
-    process.stderr.write(`raw ECDSA signatures of the identity CA key, one at a time, ${options.signSeconds} s\n`);
-    const rawSignRate = await measureSignRate(trust.signers.identity_ca, options.signSeconds);
-
     const issuer = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: options.sessions, ...(options.csrWorkers !== undefined && { csrWorkers: options.csrWorkers }) });
-    let fastRate: number;
+    // Raw signing and issuance alternate in slices, so that both meet the same background load.
+    const rounds = Math.max(1, options.rounds);
+    let raw = EMPTY;
+    let fast = EMPTY;
     try {
-      // Warm up (JIT, token sessions) before measuring.
+      // Warm up (JIT, token sessions, workers) before measuring.
       for (let i = 0; i < 200; i++) await issuer.issue(requestFor(csrs, i, now, notAfter));
-      fastRate = await drive('template issuer', options.certificates, options.concurrency, (i) => issuer.issue(requestFor(csrs, i, now, notAfter)));
+      await measureSignRate(trust.signers.identity_ca, 0.2);
+      process.stderr.write(`${rounds} rounds: raw ECDSA signatures of the identity CA key one at a time (${options.signSeconds} s in all), then ${options.certificates} certificates in all\n`);
+      const bar = progress('template issuer', options.certificates);
+      const per = Math.ceil(options.certificates / rounds);
+      for (let r = 0; r < rounds; r++) {
+        raw = add(raw, await rawSigns(trust.signers.identity_ca, options.signSeconds / rounds));
+        const from = r * per;
+        const to = Math.min(options.certificates, from + per);
+        fast = add(fast, await drive(from, to, options.concurrency, (i) => issuer.issue(requestFor(csrs, i, now, notAfter)), (n) => bar.tick(n)));
+      }
+      bar.stop();
     } finally {
       await issuer.close();
     }
+    const rawSignRate = raw.count / raw.seconds;
+    const fastRate = fast.count / fast.seconds;
 
     const reference = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, sessions: 1, csrWorkers: 0 });
     let genericRate: number;
     try {
-      genericRate = await drive('generic issueCertificate', options.genericCertificates, options.concurrency, async (i) => {
+      const bar = progress('generic issueCertificate', options.genericCertificates);
+      const slice = await drive(0, options.genericCertificates, options.concurrency, async (i) => {
         const request = requestFor(csrs, i, now, notAfter);
         const csr = new x509.Pkcs10CertificateRequest(request.csrDer);
         if (!(await csr.verify())) throw new Error('CSR signature does not verify');
         await issueCertificate(reference.referenceOptions(request, Buffer.from(csr.publicKey.rawData)));
-      });
+      }, (n) => bar.tick(n));
+      bar.stop();
+      genericRate = slice.count / slice.seconds;
     } finally {
       await reference.close();
     }
@@ -164,6 +212,8 @@ export async function benchIssue(options: IssueBenchOptions): Promise<BenchRepor
         metric('holder_certificates_per_second', fastRate, 'certs/s', `raw_sign_per_second_${which}`, rawSignRate),
         metric('generic_issue_per_second', genericRate, 'certs/s', `raw_sign_per_second_${which}`, rawSignRate),
         metric('template_vs_generic', fastRate, 'certs/s', 'generic_issue_per_second', genericRate),
+        // Per CPU second this process got: what the work costs, whatever else the machine runs.
+        metric('holder_certificates_per_cpu_second', fast.count / fast.cpuSeconds, 'certs/cpu-s', `raw_sign_per_cpu_second_${which}`, raw.count / raw.cpuSeconds),
       ],
     };
   } finally {

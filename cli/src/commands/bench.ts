@@ -3,7 +3,9 @@ import { kafkaSettings } from '@registo/infra';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';
+import { benchSync } from '../bench/sync.js';
 import { benchIssue } from '../bench/issue.js';
+import { benchCredentials } from '../bench/credentials.js';
 import { printReport } from '../bench/report.js';
 import { benchAudit } from '../bench/audit.js';
 import { benchOcsp } from '../bench/ocsp.js';
@@ -98,10 +100,11 @@ export function registerBench(program: Command): void {
     .option('--concurrency <n>', 'issuances in flight', int, 64)
     .option('--sessions <n>', 'PKCS#11 sessions signing at once (qualified)', int, 2)
     .option('--csr-workers <n>', 'worker threads checking CSRs (0: on the main thread; default: CPUs, at most 2)', (v: string) => (v === '0' ? 0 : int(v)))
-    .option('--sign-seconds <n>', 'length of the raw sign-rate run', int, 3)
+    .option('--sign-seconds <n>', 'length of the raw sign-rate run, in all', int, 5)
+    .option('--rounds <n>', 'slices of raw signing and issuance, alternated so both meet the same background load', int, 5)
     .option('--software', 'measure with software keys even when a SoftHSM2 token could be set up')
     .addHelpText('after', '\nKeys: the configured token when REGISTO_SIGNER_MODE=qualified and REGISTO_PKCS11_* are set; else a SoftHSM2 token set up in a temporary folder (SoftHSM2 installed if missing); else software keys. The report says which ("keys").')
-    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; software?: boolean }) => {
+    .action(async (o: { json?: boolean; certificates: number; genericCertificates: number; csrs: number; concurrency: number; sessions: number; csrWorkers?: number; signSeconds: number; rounds: number; software?: boolean }) => {
       const report = await benchIssue({ ...o, software: o.software === true });
       if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
       printReport(report, o.json === true);
@@ -117,5 +120,24 @@ export function registerBench(program: Command): void {
     .addHelpText('after', '\nNeeds no database or Kafka: software keys in a temporary folder and an in-memory status source.')
     .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number }) => {
       printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials }), o.json === true);
+    });
+
+  benchCommand(bench, 'credentials', 'national-ID VCs issued per second from identity events on PostgreSQL (open, allocate, sign ES256, seal, append), beside the raw signRaw rate of the same key')
+    .option('--identities <n>', 'identities to issue a VC for', int, 2000)
+    .option('--concurrency <n>', 'issuances in flight', int, 16)
+    .option('--sign-seconds <n>', 'seconds of raw signing for the baseline', int, 3)
+    .action(async (o: { json?: boolean; databaseUrl: string; identities: number; concurrency: number; signSeconds: number }) => {
+      printReport(await benchCredentials({ adminUrl: o.databaseUrl, identities: o.identities, concurrency: o.concurrency, signSeconds: o.signSeconds }), o.json === true);
+    });
+
+  benchCommand(bench, 'sync', 'syncs/s from identity created to SIGA\'s confirmation recorded, through the mirror, Kafka and the sync consumer, against a SIGA simulator with fixed latency, beside the simulator\'s own capacity measured in the same run')
+    .option('--syncs <n>', 'identities to sync', int, 1000)
+    .option('--latency-ms <n>', 'the simulator\'s answer time', int, 20)
+    .option('--transport <kind>', 'the sync consumer reads Kafka topics (kafka) or the store subscription (store)', 'kafka')
+    .addHelpText('after', '\nThe baseline is the same simulator called directly with as many updates in flight as the consumer can have (partitions × 8 identities at once on Kafka, 16 on the store).')
+    .action(async (o: { json?: boolean; databaseUrl: string; syncs: number; latencyMs: number; transport: string }) => {
+      if (o.transport !== 'kafka' && o.transport !== 'store') throw new Error('--transport is kafka or store');
+      const report = await benchSync({ adminUrl: o.databaseUrl, settings: kafkaSettings(), syncs: o.syncs, latencyMs: o.latencyMs, transport: o.transport });
+      printReport(report, o.json === true);
     });
 }

@@ -61,7 +61,8 @@ export function registerKeys(program: Command): void {
       'after',
       `
 Keys (labels): registo-root-ca, registo-identity-ca, registo-ocsp, registo-tsa, registo-checkpoint,
-and in qualified mode the key-encryption key registo-kek (AES-256).
+and in qualified mode the key-encryption key registo-kek (AES-256) and the HMAC-SHA256 keys
+registo-blind-index and registo-uin (generic secrets).
 
   REGISTO_SIGNER_MODE=qualified      keys generated inside the PKCS#11 token named by
                                      REGISTO_PKCS11_MODULE / REGISTO_PKCS11_TOKEN / REGISTO_PKCS11_PIN

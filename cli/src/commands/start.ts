@@ -8,7 +8,7 @@ export function registerStart(program: Command): void {
     .description('run the platform: event store (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and HTTP gateways')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)')
     .option('--data-dir <dir>', 'embedded data directory (env REGISTO_DATA_DIR, default ./data)')
-    .option('--role <roles>', 'comma-separated: api, mirror, projector, process, checkpointer, or all (env REGISTO_ROLES, default all)')
+    .option('--role <roles>', 'comma-separated: api, mirror, projector, process, credentials, checkpointer, or all (env REGISTO_ROLES, default all)')
     .addHelpText(
       'after',
       `
@@ -27,11 +27,12 @@ Environment:
   REGISTO_SIGA_PORT, REGISTO_IMMIGRATION_PORT, REGISTO_ABIS_PORT  8091, 8092, 8093  where the simulators listen (0: any free port)
   REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL, REGISTO_EXTERNAL_TOKEN   the real systems (process role, simulators off)
   REGISTO_KEYS_FILE     ./data/keys/software-keys.json       development keys (created on first start; see docs/identity-lifecycle.md)
-  REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator)
+  REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator, auditor, approver, holder_channel, print_bureau)
   REGISTO_UIN_LENGTH    10                                   10 or 12 digits
   REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name (docs/audit.md)
   REGISTO_CHECKPOINT_EVERY, REGISTO_CHECKPOINT_INTERVAL_MS  10000, 1000  sign a checkpoint every N events or T ms
   REGISTO_AUDIT_WITNESSES  none                              witness verifier keys (name+keyid+base64) whose cosignatures are accepted
+  REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, only keys/intake-key.json (docs/trust-services.md)
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

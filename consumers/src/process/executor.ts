@@ -7,7 +7,8 @@ import {
   type OutsideWorldHandler,
   type SqlDriver,
   type SubjectSealer,
-  blindIndex,
+  type MacKeyLike,
+  blindIndexWith,
 } from '@registo/infra';
 import {
   CommandRejected,
@@ -26,7 +27,7 @@ import {
   identityDecider,
   identityRecordOf,
   identityStreamId,
-  keyedDigitSource,
+  keyedDigitSourceWith,
 } from '@registo/producers';
 import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
@@ -40,10 +41,10 @@ export interface EnrollmentProcessDeps {
   siga: CivilRegistry;
   immigration: ImmigrationRegistry;
   abis: BiometricIdentification;
-  /** Blind-index key: the civil-registry number is searchable only through it. */
-  indexKey: Buffer;
-  /** Keys the UIN digit source per enrollment, so a retried allocation finds what it created. */
-  uinKey: Buffer;
+  /** Blind-index key: the civil-registry number is searchable only through it (bytes, or the token's in qualified mode). */
+  indexKey: MacKeyLike;
+  /** Keys the UIN digit source per enrollment, so a retried allocation finds what it created (bytes, or the token's). */
+  uinKey: MacKeyLike;
   uinPolicy?: UinPolicy;
   policy?: ProcessPolicy;
   /**
@@ -156,7 +157,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const d = data.demographics;
     const number = state.residency === 'CITIZEN' ? d.civilRegistryNumber : `permit:${d.residencePermitNumber}`;
     if (number) {
-      const holder = await claims.claim(blindIndex(number, deps.indexKey), regId);
+      const holder = await claims.claim(await blindIndexWith(number, deps.indexKey), regId);
       if (holder !== regId) {
         const candidateUin = (await claims.uinOf(holder)) ?? pendingCandidate(holder);
         return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 }, history);
@@ -186,11 +187,11 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const data = await submission.personal();
     // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
     const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
-    const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? blindIndex(data.demographics.civilRegistryNumber, deps.indexKey) : null;
+    const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? await blindIndexWith(data.demographics.civilRegistryNumber, deps.indexKey) : null;
     const { uin } = await createIdentityWithNewUin(
       deps.store,
       { regId, residency: state.residency!, sealed, civilRegistryIndex },
-      { draw: keyedDigitSource(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
+      { draw: await keyedDigitSourceWith(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
     );
     await claims.recordUin(regId, uin);
     await command(event, { type: 'ApproveEnrollment', regId, uin }, submission.history);

@@ -8,7 +8,11 @@ export interface ApiActor {
   role: ApiRole;
 }
 
-export const API_ROLES = ['identity_officer', 'adjudicator', 'registration_client', 'operator', 'auditor'] as const;
+export const API_ROLES = [
+  'identity_officer', 'adjudicator', 'registration_client', 'operator', 'auditor',
+  // Credentials: the second person of dual control, the channel that delivers credentials to holders, the card printer.
+  'approver', 'holder_channel', 'print_bureau',
+] as const;
 export type ApiRole = (typeof API_ROLES)[number];
 
 /**

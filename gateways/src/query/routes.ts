@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { type EventStore, type SqlDriver, blindIndex } from '@registo/infra';
+import { type EventStore, type MacKeyLike, type SqlDriver, blindIndexWith } from '@registo/infra';
 import { CommandRejected, handleCommand, identityDecider, identityStreamId } from '@registo/producers';
 import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
 import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';
@@ -8,7 +8,7 @@ import type { ApiTokens } from '../auth/tokens.js';
 export interface QueryDeps {
   store: EventStore;
   db: SqlDriver;
-  indexKey: Buffer;
+  indexKey: MacKeyLike;
   tokens: ApiTokens;
 }
 
@@ -39,7 +39,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: QueryDeps): v
     deps.tokens.authorize(request, ['identity_officer', 'adjudicator', 'operator']);
     const number = request.query.civilRegistryNumber;
     if (!number) throw new RegistoError('REQUEST_INVALID', 'search by ?civilRegistryNumber=');
-    return { items: (await findIdentitiesByCivilRegistryIndex(deps.db, blindIndex(number, deps.indexKey))).map(view) };
+    return { items: (await findIdentitiesByCivilRegistryIndex(deps.db, await blindIndexWith(number, deps.indexKey))).map(view) };
   });
 
   app.post<{ Params: { uin: string }; Body: { status: IdentityStatus; reason: string } }>(

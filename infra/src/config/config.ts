@@ -37,14 +37,27 @@ const ConfigSchema = z.object({
   REGISTO_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(10_000),
   REGISTO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
   REGISTO_AUDIT_WITNESSES: z.string().optional(),
+  REGISTO_REGISTRATION_CA_CERTS: z.string().min(1).optional(),
+  // External sync (docs/sync.md): per-integration service accounts, retry steps, rate, breaker, schedules.
+  REGISTO_SIGA_SYNC_TOKEN: z.string().min(1).optional(),
+  REGISTO_IMMIGRATION_SYNC_TOKEN: z.string().min(1).optional(),
+  REGISTO_SYNC_RETRY_DELAYS_MS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds').default('1000,10000,60000'),
+  REGISTO_SYNC_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(100),
+  REGISTO_SYNC_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
+  REGISTO_SYNC_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
+  REGISTO_SYNC_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  REGISTO_SYNC_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
+  REGISTO_SYNC_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
+  REGISTO_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
 });
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
 export const DEV_API_TOKENS =
-  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,dev-auditor:auditor-1:auditor';
+  'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,dev-auditor:auditor-1:auditor,' +
+  'dev-approver:approver-1:approver,dev-holder-channel:holder-channel-1:holder_channel,dev-print-bureau:print-bureau-1:print_bureau';
 
-/** What one process can run; `all` is api + projector, plus process when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is. */
-export const ROLES = ['api', 'mirror', 'projector', 'process', 'checkpointer'] as const;
+/** What one process can run; `all` is api + projector + credentials, plus process and sync when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is, plus checkpointer on a SQL store. */
+export const ROLES = ['api', 'mirror', 'projector', 'process', 'checkpointer', 'credentials', 'sync'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
@@ -68,9 +81,34 @@ export interface RegistoConfig {
   dataDir: string;
   /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
+  /**
+   * `REGISTO_REGISTRATION_CA_CERTS`: a PEM file of the registration-client CA certificates intake
+   * trusts. In qualified mode it replaces the development key file: the platform then holds no CA
+   * private key and no software key but the intake key (`keys/intake-key.json`).
+   */
+  registrationCaCertificates?: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
   audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
+  /** External sync settings (the sync role, the webhook routes, `registo sync|reconcile`). */
+  sync: SyncConfig;
+}
+
+export interface SyncConfig {
+  /** Per-integration service-account tokens; null: the external token (or the simulators'). */
+  sigaToken: string | null;
+  immigrationToken: string | null;
+  /** Delay before each retry step (`registo.sync.<system>.retry.<n>`); then the DLQ. */
+  retryDelaysMs: number[];
+  ratePerSecond: number;
+  timeoutMs: number;
+  breakerThreshold: number;
+  breakerOpenMs: number;
+  /** Kafka group session timeout of the sync consumers: how soon a crashed one's partitions move. */
+  sessionTimeoutMs: number;
+  pollMs: number;
+  /** 0: no scheduled reconciliation (on demand only). */
+  reconcileIntervalMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
@@ -104,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   // The checkpointer keeps its tree in SQL: `all` runs it on PostgreSQL and PGlite.
   const sqlStore = eventStore.kind !== 'eventstoredb';
   const roles: Role[] = asked.includes('all')
-    ? ['api', 'projector', ...(canProcess ? (['process'] as const) : []), ...(kafka ? (['mirror'] as const) : []), ...(sqlStore ? (['checkpointer'] as const) : [])]
+    ? ['api', 'projector', 'credentials', ...(canProcess ? (['process', 'sync'] as const) : []), ...(kafka ? (['mirror'] as const) : []), ...(sqlStore ? (['checkpointer'] as const) : [])]
     : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
     throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
@@ -123,12 +161,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     signer: loadSignerConfig(env),
     dataDir: resolve(c.REGISTO_DATA_DIR),
     publicUrl: loadTrustConfig(env).publicUrl,
+    ...(c.REGISTO_REGISTRATION_CA_CERTS && { registrationCaCertificates: resolve(c.REGISTO_REGISTRATION_CA_CERTS) }),
     logLevel: c.LOG_LEVEL,
     audit: {
       origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
       checkpointEvery: c.REGISTO_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.REGISTO_CHECKPOINT_INTERVAL_MS,
       witnessKeys: (c.REGISTO_AUDIT_WITNESSES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    },
+    sync: {
+      sigaToken: c.REGISTO_SIGA_SYNC_TOKEN ?? null,
+      immigrationToken: c.REGISTO_IMMIGRATION_SYNC_TOKEN ?? null,
+      retryDelaysMs: c.REGISTO_SYNC_RETRY_DELAYS_MS.split(',').map(Number),
+      ratePerSecond: c.REGISTO_SYNC_RATE_PER_SECOND,
+      timeoutMs: c.REGISTO_SYNC_TIMEOUT_MS,
+      breakerThreshold: c.REGISTO_SYNC_BREAKER_THRESHOLD,
+      breakerOpenMs: c.REGISTO_SYNC_BREAKER_OPEN_MS,
+      sessionTimeoutMs: c.REGISTO_SYNC_SESSION_TIMEOUT_MS,
+      pollMs: c.REGISTO_SYNC_POLL_MS,
+      reconcileIntervalMs: c.REGISTO_RECONCILE_INTERVAL_MS,
     },
   };
 }

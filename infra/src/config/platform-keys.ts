@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { RegistoError } from '@registo/schemas';
 import { SoftwareKeyWrapper } from '../crypto/key-wrapper.js';
 import {
@@ -89,4 +89,64 @@ export async function loadPlatformKeys(file: string): Promise<PlatformKeys & { c
     intakeKey: await importIntakeKeyJwk(raw.intakeKey as never),
     registrationCa: await importRegistrationAuthority(raw.registrationCa),
   };
+}
+
+/**
+ * Qualified mode with the registration-client CAs given by certificate
+ * (`REGISTO_REGISTRATION_CA_CERTS`): what intake needs and nothing more. The KEK, the blind-index
+ * and the UIN keys are the token's; the CAs are certificates only (their private keys belong to
+ * whoever runs them); the one private key left in a file is the intake ECDH-ES key, in
+ * `intake-key.json` beside the key file (created on first start, mode 0600).
+ */
+export interface QualifiedIntakeKeys {
+  label: 'qualified';
+  /** The intake key file. */
+  file: string;
+  created: boolean;
+  intakeKey: IntakeKey;
+  trustedCaPems: string[];
+}
+
+export const INTAKE_KEY_FILE = 'intake-key.json';
+
+/** The registration-client CA certificates of `file`: at least one, and no private key in it. */
+export async function readRegistrationCaCertificates(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    throw new RegistoError('CONFIG_INVALID', `cannot read the registration-client CA certificates ${file} (REGISTO_REGISTRATION_CA_CERTS): ${(e as Error).message}`, { file });
+  }
+  if (/PRIVATE KEY-----/.test(text)) throw new RegistoError('CONFIG_INVALID', `${file} (REGISTO_REGISTRATION_CA_CERTS) holds a private key: give the CA certificates only`, { file });
+  const pems = text.match(/-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g) ?? [];
+  if (pems.length === 0) throw new RegistoError('CONFIG_INVALID', `${file} (REGISTO_REGISTRATION_CA_CERTS) holds no PEM certificate`, { file });
+  for (const pem of pems) {
+    try {
+      const cert = new X509Certificate(pem);
+      if (!cert.ca) throw new Error(`${cert.subject.replace(/\n/g, ', ')} is not a CA certificate`);
+    } catch (e) {
+      throw new RegistoError('CONFIG_INVALID', `${file} (REGISTO_REGISTRATION_CA_CERTS): ${(e as Error).message}`, { file });
+    }
+  }
+  return pems.map((p) => `${p}\n`);
+}
+
+export async function loadQualifiedIntakeKeys(keysFile: string, caCertificatesFile: string): Promise<QualifiedIntakeKeys> {
+  const trustedCaPems = await readRegistrationCaCertificates(caCertificatesFile);
+  const file = join(dirname(keysFile), INTAKE_KEY_FILE);
+  let jwk: Record<string, unknown>;
+  let created = false;
+  try {
+    jwk = (JSON.parse(await readFile(file, 'utf8')) as { intakeKey: Record<string, unknown> }).intakeKey;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new RegistoError('CONFIG_INVALID', `cannot read the intake key file ${file}: ${(e as Error).message}`, { file });
+    jwk = (await exportIntakeKeyJwk(await generateIntakeKey())) as Record<string, unknown>;
+    await mkdir(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    const body = { label: 'intake ECDH-ES key (the one private key a qualified platform keeps in a file)', createdAt: new Date().toISOString(), intakeKey: jwk };
+    await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
+    await rename(tmp, file);
+    created = true;
+  }
+  return { label: 'qualified', file, created, intakeKey: await importIntakeKeyJwk(jwk as never), trustedCaPems };
 }

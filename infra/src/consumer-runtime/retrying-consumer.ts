@@ -25,6 +25,15 @@ export interface OutsideWorldHandler {
 export interface RetryPolicy {
   /** Delay before each retry; its length is the number of retries. */
   delaysMs: readonly number[];
+  /** Partitions of the main topic handled at once (default 1); a stream stays on one partition, so its order holds. */
+  partitionsConsumedConcurrently?: number;
+  /** Kafka group session timeout (default 30 s): how long a crashed member holds its partitions. */
+  sessionTimeoutMs?: number;
+  /**
+   * Streams (message keys) of one main-topic batch handled at once (default 1); a key's messages
+   * stay in order. The batch's offset moves only once all of it is done.
+   */
+  streamsInParallel?: number;
 }
 
 export interface RetryingConsumerStats {
@@ -92,14 +101,44 @@ export class RetryingKafkaConsumer {
 
   private async consume(step: number, topics: string[]): Promise<void> {
     const group = consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
-    const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: 30_000, heartbeatInterval: 1000 });
+    const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: this.policy.sessionTimeoutMs ?? 30_000, heartbeatInterval: 1000 });
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
+      partitionsConsumedConcurrently: this.policy.partitionsConsumedConcurrently ?? 1,
       autoCommit: true,
-      eachBatchAutoResolve: true,
+      // Offsets move only as messages are handled: a batch left early (stopping) is read again.
+      eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        const parallel = this.policy.streamsInParallel ?? 1;
+        if (step < 0 && parallel > 1) {
+          const byKey = new Map<string, KafkaMessage[]>();
+          for (const m of batch.messages) {
+            const key = m.key?.toString() ?? `#${m.offset}`;
+            byKey.set(key, [...(byKey.get(key) ?? []), m]);
+          }
+          const queues = [...byKey.values()];
+          const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+          try {
+            await Promise.all(
+              Array.from({ length: Math.min(parallel, queues.length) }, async () => {
+                for (let q = queues.shift(); q; q = queues.shift()) {
+                  for (const m of q) {
+                    if (!isRunning() || isStale() || this.stopping) return;
+                    await this.attempt(m, headers(m), { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) });
+                  }
+                }
+              }),
+            );
+          } finally {
+            clearInterval(beat);
+          }
+          if (!isRunning() || isStale() || this.stopping) return;
+          resolveOffset(batch.lastOffset());
+          await heartbeat();
+          return;
+        }
         for (const m of batch.messages) {
           if (!isRunning() || isStale() || this.stopping) return;
           const h = headers(m);

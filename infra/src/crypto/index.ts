@@ -1,3 +1,4 @@
 export * from './key-wrapper.js';
 export * from './sealer.js';
 export * from './blind-index.js';
+export * from './mac-key.js';

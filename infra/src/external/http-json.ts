@@ -32,6 +32,8 @@ export interface ExternalReply {
   status: number;
   /** Parsed JSON for 2xx; undefined for 204 and 404. */
   body: unknown;
+  /** The reply's headers (e.g. `idempotent-replayed`). */
+  headers?: Headers;
 }
 
 export const DEFAULT_EXTERNAL_TIMEOUT_MS = 5000;
@@ -138,7 +140,7 @@ export class ExternalHttpClient {
       return failed(e);
     }
     try {
-      return { status, body: JSON.parse(text) as unknown };
+      return { status, body: JSON.parse(text) as unknown, headers: response.headers };
     } catch {
       throw replyInvalid(this.system, ['body is not JSON'], { ...where, status });
     }

@@ -4,3 +4,4 @@ export * from './pkcs11-token.js';
 export * from './pkcs11-signer.js';
 export * from './pkcs11-key-wrapper.js';
 export * from './open-signer.js';
+export * from './pkcs11-mac-key.js';

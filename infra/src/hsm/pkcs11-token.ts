@@ -448,6 +448,70 @@ export class Pkcs11Token {
     return { label, id, key, created: true };
   }
 
+  /** The HMAC key (CKK_GENERIC_SECRET) labelled `label`, or undefined. */
+  async findHmacKey(label: string): Promise<Pkcs11AesKey | undefined> {
+    const object = this.findOne('secret', label);
+    if (!object) return undefined;
+    const { KeyType } = graphene();
+    const key = object.toType<SecretKey>();
+    const attributes = this.use(() => key.getAttribute({ keyType: null, id: null }));
+    if (attributes.keyType !== KeyType.GENERIC_SECRET) throw configInvalid(`key "${label}" on PKCS#11 token "${this.tokenLabel}" is not an HMAC (generic secret) key`, { tokenLabel: this.tokenLabel, keyLabel: label });
+    return { label, id: Buffer.from(attributes.id ?? Buffer.alloc(0)), key, created: false };
+  }
+
+  /**
+   * The 256-bit HMAC key labelled `label` (CKM_GENERIC_SECRET_KEY_GEN), generated inside the token
+   * when there is none: a token object, private and sensitive, never extractable, usable only to
+   * sign and verify (CKM_SHA256_HMAC). Re-running returns the existing key.
+   */
+  ensureHmacKey(label: string): Promise<Pkcs11AesKey> {
+    return this.exclusive(async () => {
+      const existing = await this.findHmacKey(label);
+      if (existing) return existing;
+      const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
+      const id = randomBytes(16);
+      const key = this.use((s) =>
+        s.generateKey(KeyGenMechanism.GENERIC_SECRET, {
+          class: ObjectClass.SECRET_KEY,
+          keyType: KeyType.GENERIC_SECRET,
+          valueLen: 32,
+          token: true,
+          private: true,
+          sensitive: true,
+          extractable: false,
+          label,
+          id,
+          sign: true,
+          verify: true,
+          wrap: false,
+          unwrap: false,
+          encrypt: false,
+          decrypt: false,
+          derive: false,
+        }),
+      );
+      return { label, id, key, created: true };
+    });
+  }
+
+  /**
+   * Puts a known HMAC key into the token (non-extractable from then on): for carrying over the
+   * development key file's blind-index and UIN keys, so existing indexes stay valid, and for
+   * known-answer tests. Recorded as imported (CKA_LOCAL false).
+   */
+  importHmacKey(label: string, value: Buffer): Promise<Pkcs11AesKey> {
+    return this.exclusive(async () => {
+      if (value.length < 32) throw configInvalid(`an HMAC-SHA256 key of ${value.length} bytes is too short (at least 32)`, { keyLabel: label });
+      if (this.findAll('secret', label).length > 0) throw configInvalid(`PKCS#11 token "${this.tokenLabel}" already holds a key labelled "${label}"`, { tokenLabel: this.tokenLabel, keyLabel: label });
+      const { KeyType, ObjectClass } = graphene();
+      const id = randomBytes(16);
+      const key = this.use((s) =>
+        s.create({ class: ObjectClass.SECRET_KEY, keyType: KeyType.GENERIC_SECRET, token: true, private: true, sensitive: true, extractable: false, label, id, value, sign: true, verify: true }).toType<SecretKey>(),
+      );
+      return { label, id, key, created: true };
+    });
+  }
+
   /**
    * Puts a known AES key into the token (non-extractable from then on) — for migrating a KEK and
    * for known-answer tests. The token records it as not generated inside it (CKA_LOCAL false), so
@@ -554,7 +618,6 @@ export class Pkcs11Token {
     return problems;
   }
 
-  /** Closes the session; the module is finalised when the last token of the process closes. Idempotent. */
   private readonly extraSessions = new Set<Session>();
 
   /**
@@ -579,6 +642,7 @@ export class Pkcs11Token {
     }
   }
 
+  /** Closes the session; the module is finalised when the last token of the process closes. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     for (const session of [...this.extraSessions]) this.closeSession(session);

@@ -8,7 +8,7 @@ import { openSigner } from '../hsm/open-signer.js';
 import { Pkcs11Token } from '../hsm/pkcs11-token.js';
 import { type Signer, type SignerMode, SoftwareSigner } from '../hsm/signer.js';
 import { POLICY_OIDS, formatName, issueCertificate } from './certificates.js';
-import { KEK_LABEL, TRUST_KEYS, type TrustRole, profileOf, subjectNameOf, trustKey } from './profiles.js';
+import { HMAC_KEYS, type HmacKeyRole, KEK_LABEL, TRUST_KEYS, type TrustRole, profileOf, subjectNameOf, trustKey } from './profiles.js';
 
 export interface KeyCeremonyOptions {
   signer: SignerConfig;
@@ -37,7 +37,7 @@ export interface CeremonyCertificate {
 
 export interface CeremonyKey {
   label: string;
-  role: TrustRole | 'kek';
+  role: TrustRole | 'kek' | HmacKeyRole;
   /** True when this run generated the key. */
   keyCreated: boolean;
   /** Hex SHA-256 of the DER SubjectPublicKeyInfo (null for the KEK, a secret key). */
@@ -89,6 +89,8 @@ interface KeyMaterial {
   signers: Map<TrustRole, Signer>;
   created: Set<string>;
   kek: { label: string; created: boolean } | null;
+  /** qualified: the HMAC keys made beside the KEK. */
+  hmacKeys: { label: string; role: HmacKeyRole; created: boolean }[];
   tokenLabel: string | null;
   softwareKeyFile: string | null;
   close(): Promise<void>;
@@ -117,10 +119,19 @@ async function tokenKeys(config: SignerConfig, progress: (line: string) => void)
     if (problems.length > 0) {
       throw new RegistoError('CONFIG_INVALID', `key "${KEK_LABEL}" on PKCS#11 token "${token.tokenLabel}" is not usable in qualified mode: ${problems.join('; ')}`);
     }
+    const hmacKeys: KeyMaterial['hmacKeys'] = [];
+    for (const { role, label } of HMAC_KEYS) {
+      const key = await token.ensureHmacKey(label);
+      progress(`${key.created ? 'generated' : 'found    '} HMAC-SHA256 key ${label} in the token`);
+      const trouble = await token.heldInTokenProblems(label);
+      if (trouble.length > 0) throw new RegistoError('CONFIG_INVALID', `key "${label}" on PKCS#11 token "${token.tokenLabel}" is not usable in qualified mode: ${trouble.join('; ')}`);
+      hmacKeys.push({ label, role, created: key.created });
+    }
     return {
       signers,
       created,
       kek: { label: KEK_LABEL, created: kek.created },
+      hmacKeys,
       tokenLabel: token.tokenLabel,
       softwareKeyFile: null,
       close: () => token.close(),
@@ -152,7 +163,7 @@ async function softwareKeys(dataDir: string, progress: (line: string) => void): 
     progress(`${created.has(spec.label) ? 'generated' : 'found    '} software EC P-256 key ${spec.label} (non-qualified) in ${file}`);
     signers.set(spec.role, SoftwareSigner.fromPrivateKey(spec.label, createPrivateKey(existing.get(spec.label)!)));
   }
-  return { signers, created, kek: null, tokenLabel: null, softwareKeyFile: file, close: async () => undefined };
+  return { signers, created, kek: null, hmacKeys: [], tokenLabel: null, softwareKeyFile: file, close: async () => undefined };
 }
 
 function describe(cert: X509Certificate, file: string, issued: boolean): CeremonyCertificate {
@@ -233,6 +244,7 @@ export async function performKeyCeremony(options: KeyCeremonyOptions): Promise<K
       keys.push({ label: spec.label, role: spec.role, keyCreated: material.created.has(spec.label), publicKeySha256: spkiSha256(spki), certificate });
     }
     if (material.kek) keys.push({ label: material.kek.label, role: 'kek', keyCreated: material.kek.created, publicKeySha256: null, certificate: null });
+    for (const k of material.hmacKeys) keys.push({ label: k.label, role: k.role, keyCreated: k.created, publicKeySha256: null, certificate: null });
     return {
       mode,
       policyOid: POLICY_OIDS[mode],

@@ -46,6 +46,17 @@ export const TRUST_KEYS: readonly TrustKeySpec[] = [
 /** The key-encryption key (AES-256, on the token in qualified mode). */
 export const KEK_LABEL = 'registo-kek';
 
+/**
+ * The identity side's HMAC-SHA256 keys, on the token in qualified mode (generic secrets, used with
+ * CKM_SHA256_HMAC): the blind index of civil-registry numbers and the per-enrollment UIN draw. In
+ * non_qualified mode they are the development key file's `indexKey` and `uinKey`.
+ */
+export const HMAC_KEYS = [
+  { role: 'blind_index_key', label: 'registo-blind-index' },
+  { role: 'uin_key', label: 'registo-uin' },
+] as const;
+export type HmacKeyRole = (typeof HMAC_KEYS)[number]['role'];
+
 export function trustKey(role: TrustRole): TrustKeySpec {
   const spec = TRUST_KEYS.find((k) => k.role === role);
   if (!spec) throw new RegistoError('REQUEST_INVALID', `unknown trust role ${role}`);

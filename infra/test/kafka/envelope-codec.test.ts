@@ -45,4 +45,20 @@ describe('EnvelopeCodec: categories with one event type and with several', () =>
     const identity = envelope('identity-2345678901', 'SubjectKeyDestroyed', { uin: '2345678901', subjectId: 's', legalBasis: 'order', orderRef: null });
     expect(JSON.parse(JSON.stringify(await codec.decode(codec.encode(identity))))).to.deep.equal(identity);
   });
+
+  it('the credential category (several types, shared enums) round-trips issued and revoked events', async () => {
+    const codec = offlineCodec();
+    await codec.registerAll(['credential']);
+    const sealed = { subjectId: 's', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
+    const issued = envelope('credential-2345678901', 'CredentialIssued', {
+      credentialId: 'nid-2345678901-r0', uin: '2345678901', kind: 'VC_JWT', credentialType: 'NationalIdentityCredential', serialHex: null,
+      statusListId: '1', statusListIndex: 94203, issuer: 'http://127.0.0.1:8080', issuedAt: '2026-12-01T00:00:00.000Z', expiresAt: '2031-12-01T00:00:00.000Z',
+      signerMode: 'non_qualified', credentialSha256: 'ab'.repeat(32), cause: 'e-1', supersedes: [], sealed,
+    });
+    const revoked = envelope('credential-2345678901', 'CredentialRevoked', {
+      credentialId: 'nid-2345678901-r0', uin: '2345678901', kind: 'VC_JWT', serialHex: null, reason: 'keyCompromise', source: 'DUAL_CONTROL',
+      requestId: 'req-2345678901-1', requestedBy: 'officer-1', approvedBy: 'approver-1', identityStatus: null, cause: null,
+    });
+    for (const e of [issued, revoked]) expect(JSON.parse(JSON.stringify(await codec.decode(codec.encode(e))))).to.deep.equal(e);
+  });
 });

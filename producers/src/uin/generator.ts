@@ -1,4 +1,5 @@
 import { createHmac, randomInt } from 'node:crypto';
+import type { MacKeyLike } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { DEFAULT_UIN_POLICY, type UinPolicy, uinViolations } from './rules.js';
 import { verhoeffDigit } from './verhoeff.js';
@@ -32,6 +33,18 @@ export function keyedDigitSource(key: Buffer, seed: string): DigitSource {
       if (b < limit) return min + (b % span);
     }
   };
+}
+
+/**
+ * `keyedDigitSource` under a key that may live in a PKCS#11 token (qualified mode), where it
+ * cannot be used for every byte drawn: the token computes one HMAC of the seed, and that
+ * per-enrollment key drives the same counter-mode source in this process. Still deterministic
+ * per seed and unpredictable without the token's key; a key given as bytes keeps the direct
+ * derivation (development key file), so existing sequences do not change.
+ */
+export async function keyedDigitSourceWith(key: MacKeyLike, seed: string): Promise<DigitSource> {
+  if (Buffer.isBuffer(key)) return keyedDigitSource(key, seed);
+  return keyedDigitSource(await key.mac(Buffer.from(`registo-uin-seed\u0000${seed}`, 'utf8')), seed);
 }
 
 /**

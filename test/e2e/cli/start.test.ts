@@ -32,6 +32,8 @@ describe('registo start', function () {
       // Embedded mode brings the SIGA and Immigration simulators and the projector along.
       expect(body.workers['projector:enrollment_status']!.projection).to.equal('enrollment_status');
       expect(body.workers['projector:identity_registry']!.projection).to.equal('identity_registry');
+      // External sync runs in `all` when the systems are simulated (docs/sync.md).
+      expect(body.workers.sync, 'the sync role').to.not.equal(undefined);
       expect((await fetch(`${body.workers.simulators!.siga}/health`)).status).to.equal(200);
       expect((await fetch(`${body.workers.simulators!.immigration}/health`)).status).to.equal(200);
       const missing = await fetch(`${url}/no/such/route`);

@@ -1,0 +1,169 @@
+import type { EventStore, ExternalChange, ExternalSyncPort, Logger, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
+import {
+  CommandRejected,
+  type IdentityRecord,
+  type SyncState,
+  changedFields,
+  fold,
+  handleCommand,
+  identityDecider,
+  identityStreamId,
+  inboundSyncId,
+  syncDecider,
+  syncStreamId,
+} from '@registo/producers';
+import type { SealedData } from '@registo/schemas';
+import { isRegistoError } from '@registo/schemas';
+
+/**
+ * Inbound sync: SIGA's civil-status changes (deaths, name corrections) and Immigration's
+ * permit changes (expiry, revocation) become commands on identities, with the system as
+ * their source. A change arrives by webhook and again by polling (or twice by webhook): its
+ * sync stream `sync-<system>.in.<changeId>` makes the second arrival a no-op.
+ */
+
+export type ChangeOutcome = 'STATUS_CHANGED' | 'UPDATED' | 'ALREADY_APPLIED' | 'NO_CHANGE' | 'IDENTITY_UNKNOWN' | 'SUBJECT_ERASED' | 'UNSUPPORTED';
+
+export const INBOUND_CHANGES: Record<SyncSystem, readonly string[]> = {
+  SIGA: ['DECEASED', 'NAME_CORRECTED'],
+  IMMIGRATION: ['PERMIT_EXPIRED', 'PERMIT_REVOKED'],
+};
+
+/** What each permit change does to the identity of its holder. */
+const PERMIT_STATUS = { PERMIT_EXPIRED: 'DEACTIVATED', PERMIT_REVOKED: 'BLOCKED' } as const;
+
+export const SYNC_CURSORS_DDL = `
+CREATE TABLE IF NOT EXISTS registo_sync_cursors (
+  system text PRIMARY KEY,
+  last_seq bigint NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);`;
+
+export interface InboundSyncDeps {
+  store: EventStore;
+  sealer: SubjectSealer;
+  db: SqlDriver;
+  logger?: Logger;
+}
+
+export interface InboundSync {
+  migrate(): Promise<void>;
+  apply(system: SyncSystem, change: ExternalChange, via: 'WEBHOOK' | 'POLL'): Promise<ChangeOutcome>;
+  /** Reads the change feed from the stored cursor to its end; returns how many changes it applied. */
+  poll(system: SyncSystem, port: ExternalSyncPort): Promise<number>;
+}
+
+export function createInboundSync(deps: InboundSyncDeps): InboundSync {
+  const actor = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, role: 'system' });
+
+  async function perform(system: SyncSystem, change: ExternalChange, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<ChangeOutcome> {
+    const identity = await deps.store.readStream(identityStreamId(change.uin));
+    if (identity.length === 0) return 'IDENTITY_UNKNOWN';
+    const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
+      try {
+        const r = await handleCommand(deps.store, identityDecider, identityStreamId(change.uin), { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity });
+        return r.events.length > 0 ? 'STATUS_CHANGED' : 'NO_CHANGE';
+      } catch (e) {
+        // A deceased identity's status is final: a later permit change has nothing left to do.
+        if (e instanceof CommandRejected && e.reason === 'IDENTITY_DECEASED') return 'NO_CHANGE';
+        throw e;
+      }
+    };
+    switch (change.type) {
+      case 'DECEASED':
+        return status('DECEASED', `${system} ${change.changeId}: death registered${change.details.dateOfDeath ? ` on ${change.details.dateOfDeath}` : ''}`);
+      case 'PERMIT_EXPIRED':
+      case 'PERMIT_REVOKED':
+        return status(PERMIT_STATUS[change.type], `${system} ${change.changeId}: residence permit ${change.type === 'PERMIT_EXPIRED' ? 'expired' : 'revoked'}`);
+      case 'NAME_CORRECTED': {
+        const created = identity.find((e) => e.type === 'IdentityCreated')!;
+        const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
+        let record: IdentityRecord;
+        try {
+          record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+        } catch (e) {
+          if (isRegistoError(e, 'SUBJECT_KEY_DESTROYED')) return 'SUBJECT_ERASED';
+          throw e;
+        }
+        const corrected = { ...record.demographics, ...(change.details.givenNames && { givenNames: change.details.givenNames }), ...(change.details.surname && { surname: change.details.surname }) };
+        const changed = changedFields(record.demographics, corrected);
+        if (changed.length === 0) return 'NO_CHANGE';
+        const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: corrected });
+        try {
+          // The correction is named after the change, so a second arrival is the same update.
+          const r = await handleCommand(deps.store, identityDecider, identityStreamId(change.uin), { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
+          return r.events.length > 0 ? 'UPDATED' : 'ALREADY_APPLIED';
+        } catch (e) {
+          if (e instanceof CommandRejected && e.reason === 'IDENTITY_ERASED') return 'SUBJECT_ERASED';
+          if (e instanceof CommandRejected && e.reason === 'IDENTITY_NOT_ACTIVE') return 'NO_CHANGE';
+          throw e;
+        }
+      }
+      default:
+        return 'UNSUPPORTED';
+    }
+  }
+
+  async function apply(system: SyncSystem, change: ExternalChange, via: 'WEBHOOK' | 'POLL'): Promise<ChangeOutcome> {
+    const syncId = inboundSyncId(system, change.changeId);
+    const stream = syncStreamId(syncId);
+    const metadata = { correlationId: stream, actor: actor(system) };
+    const state = fold(syncDecider, await deps.store.readStream(stream)) as SyncState;
+    if (state.status === 'SUCCEEDED') return 'ALREADY_APPLIED';
+    await handleCommand(deps.store, syncDecider, stream, {
+      type: 'RequestSync',
+      syncId,
+      system,
+      direction: 'INBOUND',
+      operation: change.type,
+      uin: change.uin,
+      sourceEventId: change.changeId,
+      sourceStreamId: null,
+      sourceRevision: null,
+      sourceType: `${system}:${via}`,
+      // Names only: the corrected values themselves go into the sealed identity record.
+      fields: Object.keys(change.details).sort(),
+    }, { metadata });
+    const started = performance.now();
+    let outcome: ChangeOutcome;
+    try {
+      outcome = await perform(system, change, metadata);
+    } catch (e) {
+      await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: isRegistoError(e) ? e.code : 'INTERNAL', reason: (e as Error).message.slice(0, 1000), retryable: true }, { metadata });
+      throw e;
+    }
+    if (outcome === 'IDENTITY_UNKNOWN' || outcome === 'UNSUPPORTED') {
+      const reason = outcome === 'IDENTITY_UNKNOWN' ? `no identity ${change.uin} in the register` : `change type ${change.type} is not in the agreement`;
+      await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: `SYNC_${outcome}`, reason, retryable: false }, { metadata });
+      await handleCommand(deps.store, syncDecider, stream, { type: 'DeadLetterSync', syncId, system, code: `SYNC_${outcome}`, reason }, { metadata });
+      return outcome;
+    }
+    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: false, outcome }, { metadata });
+    return outcome;
+  }
+
+  return {
+    migrate: () => deps.db.migrate(SYNC_CURSORS_DDL),
+    apply,
+    async poll(system, port) {
+      const rows = await deps.db.query<{ last_seq: string }>('SELECT last_seq FROM registo_sync_cursors WHERE system = $1', [system]);
+      let after = Number(rows[0]?.last_seq ?? 0);
+      let applied = 0;
+      for (;;) {
+        const page = await port.changes(after, 200);
+        if (page.changes.length === 0) break;
+        for (const change of page.changes) {
+          await apply(system, change, 'POLL');
+          applied++;
+          after = change.seq;
+        }
+        // The cursor moves after the changes are applied: a crash re-reads a page, and re-applying is a no-op.
+        await deps.db.query(
+          `INSERT INTO registo_sync_cursors (system, last_seq) VALUES ($1, $2) ON CONFLICT (system) DO UPDATE SET last_seq = GREATEST(registo_sync_cursors.last_seq, EXCLUDED.last_seq), updated_at = now()`,
+          [system, after],
+        );
+      }
+      return applied;
+    },
+  };
+}

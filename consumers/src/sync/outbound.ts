@@ -1,0 +1,177 @@
+import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldHandler, type SubjectSealer, type SyncSystem, TransientError } from '@registo/infra';
+import {
+  CommandRejected,
+  type IdentityRecord,
+  type SyncCommand,
+  type SyncState,
+  fold,
+  handleCommand,
+  identityStreamId,
+  outboundSyncId,
+  syncDecider,
+  syncStreamId,
+} from '@registo/producers';
+import { type EventEnvelope, type Residency, type SealedData, isRegistoError } from '@registo/schemas';
+import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, triggersFor } from './agreement.js';
+
+export interface OutboundSyncDeps {
+  store: EventStore;
+  sealer: SubjectSealer;
+  port: ExternalSyncPort;
+  /** Deliveries of one message before it is dead-lettered (the retry policy's steps + 1). */
+  maxAttempts: number;
+  logger?: Logger;
+}
+
+/** A failure that retrying cannot fix: the consumer sends the message straight to the DLQ. */
+export class PermanentSyncError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'PermanentSyncError';
+  }
+}
+
+const ACTOR = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, role: 'system' });
+
+/** Consumer name: retry topics `registo.sync.<system>.retry.<n>`, DLQ `registo.sync.<system>.dlq`. */
+export const syncConsumerName = (system: SyncSystem): string => `sync.${system.toLowerCase()}`;
+
+interface Classified {
+  code: string;
+  reason: string;
+  retryable: boolean;
+}
+
+/**
+ * Which failures are worth another attempt. Status updates are idempotent by key, so a
+ * malformed reply (the system may or may not have applied it) is asked again like an outage;
+ * a refusal (4xx), an erased subject or missing data is not.
+ */
+export function classify(e: unknown): Classified {
+  if (e instanceof AgreementDataMissing) return { code: 'SYNC_DATA_MISSING', reason: e.message, retryable: false };
+  if (isRegistoError(e, 'SUBJECT_KEY_DESTROYED')) return { code: 'SYNC_SUBJECT_ERASED', reason: 'the subject was erased: its data key is destroyed, nothing can be sent', retryable: false };
+  if (isRegistoError(e, 'EXTERNAL_UNAVAILABLE') || isRegistoError(e, 'EXTERNAL_REPLY_INVALID')) return { code: e.code, reason: e.message, retryable: true };
+  if (isRegistoError(e)) return { code: e.code, reason: e.message, retryable: false };
+  return { code: 'INTERNAL', reason: (e as Error)?.message ?? String(e), retryable: true };
+}
+
+/**
+ * The outbound sync for one system: turns identity (and credential) events into status
+ * updates, per the agreement table. Every attempt is an event on the sync's own stream
+ * (`sync-<system>.<eventId>`); the call carries the source event id as its idempotency key,
+ * so a redelivery, a retry or a redrive never applies twice at the other side. A
+ * `SyncRedriven` event for this system performs its sync again.
+ */
+export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): OutsideWorldHandler {
+  const metadata = (cause: EventEnvelope) => ({ correlationId: cause.metadata.correlationId, causationId: cause.eventId, actor: ACTOR(system) });
+
+  /** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
+  async function command(cmd: SyncCommand, cause: EventEnvelope, history: EventEnvelope[]): Promise<SyncState> {
+    const r = await handleCommand(deps.store, syncDecider, syncStreamId(cmd.syncId), cmd, { metadata: metadata(cause), history });
+    if (r.attempts === 1) history.push(...r.events);
+    else history.splice(0, history.length, ...(await deps.store.readStream(syncStreamId(cmd.syncId))));
+    return r.state;
+  }
+
+  function residencyOf(identity: EventEnvelope[]): Residency | null {
+    const created = identity.find((e) => e.type === 'IdentityCreated');
+    return created ? (created.data.residency as Residency) : null;
+  }
+
+  /** The identity record as it stood at the source event (the latest record otherwise). */
+  async function demographicsAt(identity: EventEnvelope[], source: EventEnvelope) {
+    const upTo = source.streamId === identity[0]?.streamId ? identity.filter((e) => e.revision <= source.revision) : identity;
+    const latest = [...upTo].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
+    if (!latest) return null;
+    const record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+    return record.demographics;
+  }
+
+  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: EventEnvelope[], attempt: number, redrive: boolean): Promise<void> {
+    const syncId = outboundSyncId(system, source.eventId);
+    const history = await deps.store.readStream(syncStreamId(syncId));
+    let state = fold(syncDecider, history) as SyncState;
+    if (state.status === 'SUCCEEDED') return;
+    // A dead sync comes back only through a redrive not yet spent, not through a stale delivery
+    // of its source (nor a second delivery of a redrive that has dead-lettered again).
+    if (state.status === 'DEAD_LETTERED') {
+      const lastDead = history.findLast((e) => e.type === 'SyncDeadLettered')!;
+      if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return;
+    }
+    if (!state.exists) {
+      state = await command(
+        {
+          type: 'RequestSync',
+          syncId,
+          system,
+          direction: 'OUTBOUND',
+          operation: trigger.operation,
+          uin: trigger.uin,
+          sourceEventId: source.eventId,
+          sourceStreamId: source.streamId,
+          sourceRevision: source.revision,
+          sourceType: source.type,
+          fields: agreedFields(system, trigger.operation).map((x) => x.name),
+        },
+        cause,
+        history,
+      );
+    }
+    const started = performance.now();
+    try {
+      const demographics = needsPersonalData(trigger) ? await demographicsAt(identity, source) : null;
+      const body = buildPayload(trigger, demographics);
+      const result = await deps.port.sendStatusUpdate(body, { idempotencyKey: source.eventId });
+      await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, cause, history);
+    } catch (e) {
+      const c = classify(e);
+      deps.logger?.warn({ syncId, system, attempt, code: c.code, retryable: c.retryable }, 'sync attempt failed');
+      await command({ type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause, history);
+      const last = !c.retryable || attempt >= deps.maxAttempts;
+      if (last) await command({ type: 'DeadLetterSync', syncId, system, code: c.code, reason: c.reason.slice(0, 1000) }, cause, history);
+      if (c.retryable && !last) throw new TransientError(`${c.code}: ${c.reason}`);
+      throw new PermanentSyncError(c.code, `${c.code}: ${c.reason}`);
+    }
+  }
+
+  async function handleRedrive(event: EventEnvelope, attempt: number): Promise<void> {
+    if (event.data.system !== system) return;
+    const history = await deps.store.readStream(event.streamId);
+    const requested = history.find((e) => e.type === 'SyncRequested');
+    if (!requested?.data.sourceStreamId || requested.data.sourceRevision === null) return;
+    const [source] = await deps.store.readStream(requested.data.sourceStreamId as string, { fromRevision: Number(requested.data.sourceRevision), maxCount: 1 });
+    if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId as string} is gone`);
+    await handleSource(source, event, attempt, true);
+  }
+
+  async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+    const uin = String(source.data.uin ?? '');
+    // Types the mapping table does not list ask for nothing: no need to read the identity.
+    if (!uin || !SYNC_TRIGGERS[source.type]) return;
+    const identity = source.streamId === identityStreamId(uin) && source.type === 'IdentityCreated' ? [source] : await deps.store.readStream(identityStreamId(uin));
+    const residency = residencyOf(identity);
+    if (!residency) return;
+    for (const trigger of triggersFor({ type: source.type, data: source.data, residency }, system)) {
+      await perform(trigger, source, cause, identity, attempt, redrive);
+    }
+  }
+
+  return {
+    name: syncConsumerName(system),
+    categories: ['identity', 'credential', 'sync'],
+    async handle(event: EventEnvelope, attempt = 1): Promise<void> {
+      try {
+        if (event.type === 'SyncRedriven') return await handleRedrive(event, attempt);
+        if (event.streamId.startsWith('sync-')) return;
+        return await handleSource(event, event, attempt, false);
+      } catch (e) {
+        // Two deliveries of one sync raced on its stream: the decider will sort it out on the next attempt.
+        if (e instanceof CommandRejected) throw new TransientError(e.message);
+        throw e;
+      }
+    },
+  };
+}

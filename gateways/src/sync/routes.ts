@@ -1,0 +1,148 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import type { EventStore, ExternalChange, SqlDriver, SyncSystem } from '@registo/infra';
+import { CommandRejected, handleCommand, mismatchDecider, mismatchStreamId } from '@registo/producers';
+import { SYNC_STATUS_DDL, reportCsv, syncReport } from '@registo/projections';
+import { RegistoError } from '@registo/schemas';
+import type { ApiTokens } from '../auth/tokens.js';
+import { redriveSyncs } from './redrive.js';
+
+export interface SyncRouteDeps {
+  store: EventStore;
+  db: SqlDriver;
+  tokens: ApiTokens;
+  /** HMAC-SHA256 secrets of each integration's webhook (its service account's shared secret). */
+  webhookSecrets: Record<SyncSystem, string>;
+  /** Applies one announced change (the inbound sync); returns what it did. */
+  applyChange(system: SyncSystem, change: ExternalChange, via: 'WEBHOOK'): Promise<string>;
+}
+
+const SYSTEMS: Record<string, SyncSystem> = { siga: 'SIGA', immigration: 'IMMIGRATION' };
+
+function systemOf(value: string | undefined): SyncSystem {
+  const s = SYSTEMS[String(value ?? '').toLowerCase()];
+  if (!s) throw new RegistoError('REQUEST_INVALID', `system must be siga or immigration, got ${JSON.stringify(value)}`);
+  return s;
+}
+
+function signatureValid(secret: string, raw: string, header: string | undefined): boolean {
+  if (!secret || !header?.startsWith('sha256=')) return false;
+  const given = Buffer.from(header.slice(7), 'hex');
+  const expected = createHmac('sha256', secret).update(raw).digest();
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const changeSchema = {
+  type: 'object',
+  required: ['system', 'change'],
+  properties: {
+    system: { type: 'string' },
+    change: {
+      type: 'object',
+      required: ['seq', 'changeId', 'type', 'uin', 'at', 'details'],
+      properties: {
+        seq: { type: 'integer' },
+        changeId: { type: 'string', minLength: 1, maxLength: 120, pattern: '^[A-Za-z0-9._:-]+$' },
+        type: { type: 'string' },
+        uin: { type: 'string', minLength: 1 },
+        at: { type: 'string' },
+        details: { type: 'object', additionalProperties: { type: 'string' } },
+      },
+    },
+  },
+} as const;
+
+const redriveBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { system: { type: 'string', enum: ['siga', 'immigration', 'SIGA', 'IMMIGRATION'] }, syncId: { type: 'string', minLength: 1 } },
+} as const;
+
+const resolveBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['action'],
+  properties: { action: { type: 'string', enum: ['ACCEPT_REGISTER', 'ACCEPT_EXTERNAL', 'NONE'] }, note: { type: 'string', maxLength: 2000 } },
+} as const;
+
+/**
+ * External sync over HTTP: the webhooks SIGA and Immigration call (HMAC-signed), redrive of
+ * dead-lettered syncs, the reconciliation report (JSON or CSV), and an operator's resolution
+ * of a mismatch.
+ */
+export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): void {
+  // The signature covers the bytes as sent: this scope keeps the raw body beside the parsed one.
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+      (request as unknown as { rawBody: string }).rawBody = body as string;
+      try {
+        done(null, JSON.parse(body as string));
+      } catch {
+        done(new RegistoError('REQUEST_INVALID', 'body is not JSON'), undefined);
+      }
+    });
+    scope.post<{ Params: { system: string }; Body: { system: string; change: ExternalChange } }>(
+      '/v1/sync/webhooks/:system',
+      {
+        schema: { body: changeSchema },
+        preValidation: async (request) => {
+          const system = systemOf(request.params.system);
+          const raw = (request as unknown as { rawBody?: string }).rawBody ?? '';
+          if (!signatureValid(deps.webhookSecrets[system], raw, request.headers['x-registo-signature'] as string | undefined)) {
+            throw new RegistoError('WEBHOOK_SIGNATURE_INVALID', `the ${system} webhook signature does not verify`, { system });
+          }
+        },
+      },
+      async (request) => {
+        const system = systemOf(request.params.system);
+        if (request.body.system !== system) throw new RegistoError('REQUEST_INVALID', `a ${request.body.system} change sent to the ${system} webhook`);
+        const outcome = await deps.applyChange(system, request.body.change, 'WEBHOOK');
+        return { changeId: request.body.change.changeId, outcome };
+      },
+    );
+  });
+
+  app.post<{ Body: { system?: string; syncId?: string } }>(
+    '/v1/sync/redrive',
+    { schema: { body: redriveBody }, onRequest: async (request) => void deps.tokens.authorize(request, ['operator']) },
+    async (request) => {
+      const actor = deps.tokens.authorize(request, ['operator']);
+      const body = request.body ?? {};
+      return redriveSyncs(deps.store, deps.db, { ...(body.system && { system: systemOf(body.system) }), ...(body.syncId && { syncId: body.syncId }) }, { id: actor.id, role: actor.role });
+    },
+  );
+
+  app.get<{ Querystring: { system?: string; format?: string } }>('/v1/sync/report', async (request, reply) => {
+    deps.tokens.authorize(request, ['operator']);
+    const system = systemOf(request.query.system);
+    const format = request.query.format ?? 'json';
+    if (format !== 'json' && format !== 'csv') throw new RegistoError('REQUEST_INVALID', 'format must be json or csv');
+    await deps.db.migrate(SYNC_STATUS_DDL);
+    const report = await syncReport(deps.db, system);
+    if (format === 'csv') return reply.type('text/csv; charset=utf-8').send(reportCsv(report));
+    return report;
+  });
+
+  app.post<{ Params: { mismatchId: string }; Body: { action: string; note?: string } }>(
+    '/v1/sync/mismatches/:mismatchId/resolve',
+    { schema: { body: resolveBody }, onRequest: async (request) => void deps.tokens.authorize(request, ['operator']) },
+    async (request) => {
+      const actor = deps.tokens.authorize(request, ['operator']);
+      const { mismatchId } = request.params;
+      const system = systemOf(mismatchId.split('.')[0]);
+      try {
+        await handleCommand(
+          deps.store,
+          mismatchDecider,
+          mismatchStreamId(mismatchId),
+          { type: 'ResolveMismatch', mismatchId, system, resolution: 'OPERATOR', rule: null, action: request.body.action, by: actor.id, note: request.body.note ?? '' },
+          { metadata: { correlationId: `mismatch-${mismatchId}`, actor: { id: actor.id, role: actor.role } } },
+        );
+      } catch (e) {
+        if (e instanceof CommandRejected && e.reason === 'MISMATCH_NOT_FOUND') throw new RegistoError('NOT_FOUND', `no mismatch ${mismatchId}`);
+        throw e;
+      }
+      return { mismatchId, status: 'RESOLVED', action: request.body.action };
+    },
+  );
+}

@@ -1,0 +1,6 @@
+export * from './credential-types.js';
+export * from './base45.js';
+export * from './qr.js';
+export * from './status-list.js';
+export * from './vc-jwt.js';
+export * from './csr.js';

@@ -1,0 +1,284 @@
+import { expect } from 'chai';
+import type { FastifyInstance } from 'fastify';
+import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger } from '@registo/infra';
+import { SyncService, agreedFields, createOutboundSync, runReconciliation, type Difference } from '@registo/consumers';
+import { ApiTokens, createHttpApp, registerSyncRoutes } from '@registo/gateways';
+import { identityStreamId, subjectIdFor } from '@registo/producers';
+import { identityRegistryProjection, replayProjection, syncStatusProjection } from '@registo/projections';
+import { type RunningSimulators, startSimulators, webhookSignature } from '@registo/simulators';
+import type { EventEnvelope } from '@registo/schemas';
+import { type SeededIdentity, type SyncWorld, changeStatus, expectedSyncId, openSyncWorld, pickPeople, seedIdentities, settledCount, syncState } from '../../src/index.js';
+import { waitFor } from '../kafka/processes.js';
+
+const TOKENS = 'op-token:operator-1:operator';
+
+function ports(sims: RunningSimulators): Record<SyncSystem, ExternalSyncPort> {
+  const p = (system: SyncSystem, baseUrl: string) => new ResilientSyncPort(new SyncHttpConnector(system, { baseUrl, token: sims.token, timeoutMs: 2_000 }), { ratePerSecond: 500, breakerThreshold: 50, halfOpenAfterMs: 500 });
+  return { SIGA: p('SIGA', sims.sigaUrl), IMMIGRATION: p('IMMIGRATION', sims.immigrationUrl) };
+}
+
+/** Values of a person that no agreement lets out. */
+function forbiddenValues(d: SeededIdentity['demographics']): string[] {
+  return [d.address.line, d.motherName, d.fatherName].filter((v): v is string => typeof v === 'string' && v.length > 3);
+}
+
+describe('external sync on the store subscription (embedded): data minimisation, erasure, inbound changes, report, reconciliation', function () {
+  this.timeout(120_000);
+  let world: SyncWorld;
+  let sims: RunningSimulators;
+  let service: SyncService;
+  let running: Promise<void>;
+  let app: FastifyInstance;
+  let apiUrl: string;
+  let citizens: SeededIdentity[];
+  let foreigners: SeededIdentity[];
+  const sources: Array<{ system: SyncSystem; event: EventEnvelope }> = [];
+
+  before(async () => {
+    world = await openSyncWorld();
+    sims = await startSimulators({ sigaPort: 0, immigrationPort: 0 });
+    citizens = await seedIdentities(world, pickPeople(world.population, 'CITIZEN', 70).map((demographics) => ({ residency: 'CITIZEN' as const, demographics })));
+    foreigners = await seedIdentities(world, pickPeople(world.population, 'FOREIGNER', 24).map((demographics) => ({ residency: 'FOREIGNER' as const, demographics })));
+    for (const c of citizens) sources.push({ system: 'SIGA', event: c.created });
+    for (const f of foreigners) sources.push({ system: 'IMMIGRATION', event: f.created });
+    sources.push({ system: 'SIGA', event: await changeStatus(world, citizens[0]!.uin, 'DEACTIVATED') });
+    sources.push({ system: 'SIGA', event: await changeStatus(world, citizens[1]!.uin, 'BLOCKED') });
+    service = new SyncService({ store: world.store, db: world.driver, sealer: world.sealer, ports: ports(sims), kafka: null, retryDelaysMs: [100, 200], pollMs: 300, reconcileIntervalMs: 0, logger: createLogger('silent') });
+    running = service.run();
+    app = createHttpApp(createLogger('silent'));
+    registerSyncRoutes(app, {
+      store: world.store,
+      db: world.driver,
+      tokens: ApiTokens.parse(TOKENS),
+      webhookSecrets: { SIGA: 'siga-secret', IMMIGRATION: 'immigration-secret' },
+      applyChange: (system, change, via) => service.inbound.apply(system, change, via),
+    });
+    apiUrl = await app.listen({ port: 0, host: '127.0.0.1' });
+    await waitFor('every outbound sync settled', async () => (await settledCount(world.store, sources.map((s) => expectedSyncId(s.system, s.event)))) === sources.length, 60_000);
+  });
+
+  after(async () => {
+    await app?.close();
+    await service?.stop();
+    await running;
+    await sims?.close();
+    await world?.close();
+  });
+
+  it('sends each system exactly the attributes its agreement lists for the operation, and nothing else', async () => {
+    for (const s of sources) expect((await syncState(world.store, expectedSyncId(s.system, s.event))).state.status, s.event.type).to.equal('SUCCEEDED');
+    const received = { SIGA: sims.sigaLedger.received, IMMIGRATION: sims.immigrationLedger.received };
+    expect(received.SIGA.length).to.be.at.least(citizens.length + 2);
+    expect(received.IMMIGRATION.length).to.be.at.least(foreigners.length);
+    const people = [...citizens, ...foreigners];
+    for (const system of ['SIGA', 'IMMIGRATION'] as const) {
+      for (const { body } of received[system]) {
+        const operation = String(system === 'SIGA' ? body.status : body.operation);
+        expect(Object.keys(body).sort(), `${system} ${operation}`).to.deep.equal(agreedFields(system, operation as never).map((f) => f.name).sort());
+        const person = people.find((p) => p.uin === body.uin)!;
+        const text = JSON.stringify(body);
+        for (const value of forbiddenValues(person.demographics)) expect(text, `${system} got a value outside the agreement`).not.to.include(value);
+        if (system === 'IMMIGRATION') for (const v of [person.demographics.givenNames, person.demographics.surname, person.demographics.dateOfBirth]) expect(text).not.to.include(v);
+      }
+    }
+    // The deactivated and the blocked citizen: only key fields, no demographics.
+    const statusBodies = received.SIGA.filter((r) => r.body.status === 'DEACTIVATED');
+    expect(statusBodies.map((r) => r.body.uin).sort()).to.deep.equal([citizens[0]!.uin, citizens[1]!.uin].sort());
+    for (const r of statusBodies) expect(Object.keys(r.body).sort()).to.deep.equal(['civilRegistryNumber', 'status', 'uin']);
+  });
+
+  it('keeps personal data out of every sync event', async () => {
+    const syncEvents = (await world.store.readAll()).filter((e) => e.streamId.startsWith('sync-'));
+    expect(syncEvents.length).to.be.greaterThan(sources.length);
+    const text = JSON.stringify(syncEvents.map((e) => e.data));
+    for (const p of [...citizens, ...foreigners]) {
+      for (const v of [p.demographics.surname, p.demographics.civilRegistryNumber, p.demographics.residencePermitNumber, p.demographics.dateOfBirth]) {
+        if (v) expect(text).not.to.include(v);
+      }
+    }
+  });
+
+  it('plugs credential events in by type: SIGA hears of an issued credential, Immigration of a foreigner credential status', async () => {
+    // The credential category is not on this branch yet: its events are handed to the consumers directly.
+    const envelope = (type: string, uin: string, n: number): EventEnvelope => ({
+      ...citizens[5]!.created,
+      eventId: `0193a0b0-0000-7000-8000-${String(900000000000 + n)}`,
+      streamId: `credential-CRED-${n}`,
+      revision: 0,
+      type,
+      data: { uin, credentialId: `CRED-${n}` },
+    });
+    const siga = createOutboundSync('SIGA', { store: world.store, sealer: world.sealer, port: ports(sims).SIGA, maxAttempts: 1 });
+    const immigration = createOutboundSync('IMMIGRATION', { store: world.store, sealer: world.sealer, port: ports(sims).IMMIGRATION, maxAttempts: 1 });
+    const issued = envelope('CredentialIssued', citizens[5]!.uin, 1);
+    const suspended = envelope('CredentialSuspended', foreigners[3]!.uin, 2);
+    for (const h of [siga, immigration]) for (const e of [issued, suspended]) await h.handle(e, 1);
+    expect((await syncState(world.store, expectedSyncId('SIGA', issued))).state.status).to.equal('SUCCEEDED');
+    expect((await syncState(world.store, expectedSyncId('IMMIGRATION', suspended))).state.status).to.equal('SUCCEEDED');
+    // Citizens' suspensions are not in SIGA's agreement; foreigners are not SIGA's.
+    expect((await syncState(world.store, expectedSyncId('SIGA', suspended))).state.exists).to.equal(false);
+    expect((await syncState(world.store, expectedSyncId('IMMIGRATION', issued))).state.exists).to.equal(false);
+    expect(sims.sigaLedger.records.get(citizens[5]!.uin)).to.include({ credentialId: 'CRED-1' });
+    expect(sims.immigrationLedger.records.get(foreigners[3]!.uin)).to.include({ credentialId: 'CRED-2', credentialStatus: 'SUSPENDED' });
+  });
+
+  it('an erased subject is a dead letter with its reason, not a crash', async () => {
+    const [erased] = await seedIdentities(world, pickPeople(world.population, 'CITIZEN', 1, 500).map((demographics) => ({ residency: 'CITIZEN' as const, demographics })));
+    await world.sealer.destroy(subjectIdFor(`R-${erased!.uin}`));
+    const syncId = expectedSyncId('SIGA', erased!.created);
+    await waitFor('the erased sync settles', async () => (await settledCount(world.store, [syncId])) === 1, 20_000);
+    const { state, events } = await syncState(world.store, syncId);
+    expect(state.status).to.equal('DEAD_LETTERED');
+    expect(events.at(-1)!.data).to.include({ code: 'SYNC_SUBJECT_ERASED' });
+    expect(sims.sigaLedger.records.has(erased!.uin)).to.equal(false);
+    // Redrive over the API is a command, so an event; the sync fails the same way again, with its reason.
+    expect((await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ syncId }) })).status).to.equal(401);
+    const r = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId }) });
+    expect(r.status).to.equal(200);
+    expect((await r.json()) as { redriven: string[] }).to.deep.include({ redriven: [syncId] });
+    await waitFor('the redriven sync settles again', async () => (await syncState(world.store, syncId)).events.filter((e) => e.type === 'SyncDeadLettered').length === 2, 20_000);
+    const again = await syncState(world.store, syncId);
+    expect(again.events.map((e) => e.type)).to.deep.equal(['SyncRequested', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'SyncFailed', 'SyncDeadLettered']);
+    const notDead = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId: expectedSyncId('SIGA', citizens[3]!.created) }) });
+    expect(notDead.status).to.equal(422);
+    expect(await notDead.json()).to.include({ code: 'COMMAND_REJECTED', reason: 'SYNC_NOT_DEAD_LETTERED' });
+  });
+
+  it('applies SIGA and Immigration changes from the webhook and the change feed once each, with the source recorded', async () => {
+    for (const [system, ledger] of [['siga', sims.sigaLedger], ['immigration', sims.immigrationLedger]] as const) {
+      // A sender that repeats itself: every change arrives twice by webhook, and again by polling.
+      ledger.webhook = { url: `${apiUrl}/v1/sync/webhooks/${system}`, secret: `${system}-secret`, copies: 2, delayMs: 0 };
+    }
+    const dead = citizens[10]!;
+    const renamed = citizens[11]!;
+    const expired = foreigners[5]!;
+    const revoked = foreigners[6]!;
+    const changes = [
+      sims.sigaLedger.announce('DECEASED', dead.uin, { dateOfDeath: '2026-11-30' }),
+      sims.sigaLedger.announce('NAME_CORRECTED', renamed.uin, { surname: 'Lima Corrigido' }),
+      sims.immigrationLedger.announce('PERMIT_EXPIRED', expired.uin, {}),
+      sims.immigrationLedger.announce('PERMIT_REVOKED', revoked.uin, {}),
+    ];
+    await sims.sigaLedger.settle();
+    await sims.immigrationLedger.settle();
+    await service.pollOnce();
+    const statusOf = async (uin: string) => (await world.store.readStream(identityStreamId(uin))).filter((e) => e.type === 'IdentityStatusChanged');
+    expect((await statusOf(dead.uin)).map((e) => e.data)).to.deep.equal([{ uin: dead.uin, from: 'ACTIVE', to: 'DECEASED', reason: `SIGA ${changes[0]!.changeId}: death registered on 2026-11-30`, source: 'SIGA' }]);
+    expect((await statusOf(expired.uin)).map((e) => [e.data.to, e.data.source])).to.deep.equal([['DEACTIVATED', 'IMMIGRATION']]);
+    expect((await statusOf(revoked.uin)).map((e) => [e.data.to, e.data.source])).to.deep.equal([['BLOCKED', 'IMMIGRATION']]);
+    const updates = (await world.store.readStream(identityStreamId(renamed.uin))).filter((e) => e.type === 'IdentityUpdated');
+    expect(updates).to.have.length(1);
+    expect(updates[0]!.data.changedFields).to.deep.equal(['surname']);
+    const record = await world.sealer.open<{ demographics: { surname: string; givenNames: string } }>(updates[0]!.data.sealed as never);
+    expect(record.demographics).to.include({ surname: 'Lima Corrigido', givenNames: renamed.demographics.givenNames });
+    for (const c of changes) {
+      const { state, events } = await syncState(world.store, `${c.changeId.startsWith('siga') ? 'siga' : 'immigration'}.in.${c.changeId}`);
+      expect(state.status, c.changeId).to.equal('SUCCEEDED');
+      expect(events.filter((e) => e.type === 'SyncSucceeded'), c.changeId).to.have.length(1);
+    }
+    expect(sims.sigaLedger.stats.webhookDeliveries).to.equal(4);
+    // The death goes back to SIGA as a status update (its confirmation that the register applied it).
+    await waitFor('SIGA told of the death', async () => sims.sigaLedger.records.get(dead.uin)?.identityStatus === 'DECEASED', 20_000);
+  });
+
+  it('refuses a webhook whose signature does not verify (problem+json), and applies nothing', async () => {
+    const body = JSON.stringify({ system: 'SIGA', change: { seq: 99, changeId: 'siga-chg-forged', type: 'DECEASED', uin: citizens[20]!.uin, at: new Date().toISOString(), details: {} } });
+    const r = await fetch(`${apiUrl}/v1/sync/webhooks/siga`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-registo-signature': webhookSignature('wrong-secret', body) }, body });
+    expect(r.status).to.equal(401);
+    expect(r.headers.get('content-type')).to.match(/application\/problem\+json/);
+    expect(await r.json()).to.include({ code: 'WEBHOOK_SIGNATURE_INVALID' });
+    expect((await world.store.readStream(identityStreamId(citizens[20]!.uin))).map((e) => e.type)).to.deep.equal(['IdentityCreated']);
+  });
+
+  it('reconciliation finds every one of 60 seeded differences (ten ways of seeding, eight field/kind pairs) and nothing else; rules resolve theirs', async () => {
+    await replayProjection(world.store, world.driver, identityRegistryProjection);
+    // Start from agreement: what the earlier tests changed is not part of what is seeded here.
+    const baseline = { SIGA: await runReconciliation('SIGA', { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims).SIGA }, { resolveByRule: false }), IMMIGRATION: await runReconciliation('IMMIGRATION', { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims).IMMIGRATION }, { resolveByRule: false }) };
+    // Before seeding, the only difference is a true one: the erased citizen never reached SIGA.
+    expect([...baseline.SIGA.differences, ...baseline.IMMIGRATION.differences].map((d) => [d.field, d.kind, d.rule])).to.deep.equal([['record', 'MISSING_IN_EXTERNAL', 'register-authoritative-presence']]);
+    const touched = new Set([...baseline.SIGA.differences, ...baseline.IMMIGRATION.differences].map((d) => d.uin));
+    // Each SIGA-side difference is one of the earlier tests' leftovers (the erased citizen, the credential citizen): none among the fresh ones.
+    const freshCitizens = citizens.slice(25).filter((c) => !touched.has(c.uin));
+    const freshForeigners = foreigners.slice(8).filter((f) => !touched.has(f.uin));
+    expect(freshCitizens.length).to.be.at.least(44);
+    expect(freshForeigners.length).to.be.at.least(14);
+    const seeded: Array<{ system: SyncSystem; uin: string; field: string; kind: Difference['kind'] }> = [];
+    const put = async (system: 'siga' | 'immigration', uin: string, patch: Record<string, string>) =>
+      void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) }));
+    const del = async (system: 'siga' | 'immigration', uin: string) => void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'DELETE' }));
+    let i = 0;
+    const next = () => freshCitizens[i++]!;
+    for (let k = 0; k < 10; k++) { const c = next(); await put('siga', c.uin, { surname: `${c.demographics.surname}x` }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'surname', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 8; k++) { const c = next(); await put('siga', c.uin, { dateOfBirth: '1901-01-01' }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'dateOfBirth', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 8; k++) { const c = next(); await del('siga', c.uin); seeded.push({ system: 'SIGA', uin: c.uin, field: 'record', kind: 'MISSING_IN_EXTERNAL' }); }
+    for (let k = 0; k < 8; k++) { const c = next(); await put('siga', c.uin, { identityStatus: 'DEACTIVATED' }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'identityStatus', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 6; k++) { const c = next(); await put('siga', c.uin, { civilStatus: 'DECEASED' }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'civilStatus', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 6; k++) { const uin = `9${String(k).padStart(9, '0')}`; await put('siga', uin, { civilRegistryNumber: `RC-999999${k}-0`, identityStatus: 'ACTIVE', civilStatus: 'ALIVE' }); seeded.push({ system: 'SIGA', uin, field: 'record', kind: 'MISSING_IN_REGISTER' }); }
+    let j = 0;
+    const nextF = () => freshForeigners[j++]!;
+    for (let k = 0; k < 4; k++) { const f = nextF(); await del('immigration', f.uin); seeded.push({ system: 'IMMIGRATION', uin: f.uin, field: 'record', kind: 'MISSING_IN_EXTERNAL' }); }
+    for (let k = 0; k < 4; k++) { const f = nextF(); await put('immigration', f.uin, { permitNumber: 'AR-999999-9' }); seeded.push({ system: 'IMMIGRATION', uin: f.uin, field: 'permitNumber', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 3; k++) { const f = nextF(); await put('immigration', f.uin, { permitStatus: 'EXPIRED' }); seeded.push({ system: 'IMMIGRATION', uin: f.uin, field: 'permitStatus', kind: 'VALUE_DIFFERS' }); }
+    for (let k = 0; k < 3; k++) { const uin = `8${String(k).padStart(9, '0')}`; await put('immigration', uin, { permitNumber: `AR-99999${k}-0`, permitStatus: 'VALID' }); seeded.push({ system: 'IMMIGRATION', uin, field: 'record', kind: 'MISSING_IN_REGISTER' }); }
+    expect(seeded).to.have.length(60);
+    expect(new Set(seeded.map((s) => `${s.field}/${s.kind}`)).size).to.equal(8);
+
+    const key = (d: { uin: string; field: string; kind: string }) => `${d.uin}/${d.field}/${d.kind}`;
+    const before = new Set([...baseline.SIGA.differences, ...baseline.IMMIGRATION.differences].map(key));
+    for (const system of ['SIGA', 'IMMIGRATION'] as const) {
+      const result = await runReconciliation(system, { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims)[system] });
+      const found = result.differences.map(key).filter((k) => !before.has(k)).sort();
+      expect(found, system).to.deep.equal(seeded.filter((s) => s.system === system).map(key).sort());
+      const seededIds = new Set(seeded.map((x) => `${x.system.toLowerCase()}.${x.uin}.${x.field}`));
+      expect(result.ruleFailures.filter((f) => seededIds.has(f.mismatchId)), system).to.deep.equal([]);
+    }
+    // Each seeded difference is a ReconciliationMismatchFound with the field and both values (sealed when personal).
+    const events = (await world.store.readAll()).filter((e) => e.type === 'ReconciliationMismatchFound');
+    for (const s of seeded) {
+      const e = events.find((x) => x.data.uin === s.uin && x.data.field === s.field)!;
+      expect(e, key(s)).to.not.equal(undefined);
+      if (s.field === 'surname' || s.field === 'dateOfBirth' || s.field === 'permitNumber') {
+        expect(e.data).to.include({ registerValue: null, externalValue: null });
+        const values = await world.sealer.open<{ registerValue: string; externalValue: string }>(e.data.sealed as never);
+        expect(values.registerValue).to.not.equal(values.externalValue);
+        expect(JSON.stringify(e.data)).not.to.include(values.registerValue);
+      } else {
+        expect(e.data.sealed).to.equal(null);
+      }
+    }
+    await replayProjection(world.store, world.driver, syncStatusProjection);
+    const resolved = (await world.store.readAll()).filter((e) => e.type === 'ReconciliationMismatchResolved' && e.data.resolution === 'RULE');
+    // identityStatus 8 + presence 8 + civil status 6 at SIGA, presence 4 + permit 3 at Immigration.
+    expect(resolved.map((e) => e.data.mismatchId).filter((id) => seeded.some((s) => id === `${s.system.toLowerCase()}.${s.uin}.${s.field}`))).to.have.length(29);
+    // The report lists the rest as open, values of personal fields sealed.
+    const report = await (await fetch(`${apiUrl}/v1/sync/report?system=siga&format=json`, { headers: { authorization: 'Bearer op-token' } })).json() as { openMismatches: Array<{ uin: string; field: string; valuesSealed: boolean }> };
+    const openSeeded = report.openMismatches.filter((m) => seeded.some((s) => s.uin === m.uin && s.field === m.field));
+    expect(openSeeded).to.have.length(10 + 8 + 6);
+    for (const m of openSeeded) expect(m.valuesSealed).to.equal(m.field !== 'record');
+    const csv = await (await fetch(`${apiUrl}/v1/sync/report?system=siga&format=csv`, { headers: { authorization: 'Bearer op-token' } })).text();
+    expect(csv.split('\r\n')[0]).to.match(/^record,id,system,/);
+    expect(csv.split('\r\n').filter((l) => l.startsWith('mismatch,')).length).to.equal(report.openMismatches.length);
+    // An operator resolves one; resolving it again is refused; an unknown one is 404.
+    const open = openSeeded.find((m) => m.field === 'surname')!;
+    const resolve = (id: string) => fetch(`${apiUrl}/v1/sync/mismatches/${id}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ action: 'ACCEPT_EXTERNAL', note: 'SIGA holds the corrected surname' }) });
+    const id = `siga.${open.uin}.surname`;
+    expect((await resolve(id)).status).to.equal(200);
+    expect(((await (await resolve(id)).json()) as { reason: string }).reason).to.equal('MISMATCH_NOT_OPEN');
+    expect((await resolve('siga.0000000000.surname')).status).to.equal(404);
+    const resolvedEvent = (await world.store.readStream(`sync-mismatch.${id}`)).at(-1)!;
+    expect(resolvedEvent.data).to.include({ resolution: 'OPERATOR', action: 'ACCEPT_EXTERNAL', by: 'operator-1' });
+  });
+
+  it('runs reconciliation on its schedule too', async () => {
+    const scheduled = new SyncService({ store: world.store, db: world.driver, sealer: world.sealer, ports: ports(sims), kafka: null, retryDelaysMs: [100], pollMs: 60_000, reconcileIntervalMs: 300, logger: createLogger('silent') });
+    const run = scheduled.run();
+    try {
+      await waitFor('a scheduled run for each system', async () => scheduled.lastReconciliation.SIGA !== undefined && scheduled.lastReconciliation.IMMIGRATION !== undefined, 20_000);
+      expect(scheduled.lastReconciliation.SIGA!.compared).to.equal(citizens.length + 1);
+      expect(scheduled.lastReconciliation.IMMIGRATION!.compared).to.equal(foreigners.length);
+    } finally {
+      await scheduled.stop();
+      await run;
+    }
+  });
+});
