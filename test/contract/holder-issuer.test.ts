@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { ECDH, X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,21 +27,12 @@ import {
 } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { testSoftHsm } from '../src/support/softhsm.js';
+import { opensslOk, run } from '../src/support/processes.js';
 
 const PUBLIC_URL = 'https://registo.example.test';
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 async function openssl(...args: string[]): Promise<string> {
-  const r = await run('openssl', args);
-  expect(r.code, `openssl ${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(0);
-  return r.stdout;
+  return (await opensslOk(args)).stdout;
 }
 
 function p256Csr(): { csr: Buffer; spki: Buffer } {
