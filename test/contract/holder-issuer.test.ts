@@ -25,9 +25,9 @@ import {
   readDer,
   toPem,
 } from '@registo/infra';
-import { RegistoError } from '@registo/schemas';
 import { testSoftHsm } from '../src/support/softhsm.js';
 import { opensslOk, run } from '../src/support/processes.js';
+import { refusal } from '../src/support/refusal.js';
 
 const PUBLIC_URL = 'https://registo.example.test';
 
@@ -52,16 +52,6 @@ function requestFor(csr: Buffer, overrides: Partial<HolderCertificateRequest> = 
     notAfter: new Date(now.getTime() + 5 * 365 * 86_400_000),
     ...overrides,
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<RegistoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RegistoError);
-    return error as RegistoError;
-  }
-  throw new Error('expected a refusal');
 }
 
 const tbsOf = (der: Buffer) => {

@@ -22,6 +22,7 @@ import { run } from '../src/support/processes.js';
 import { type TestSoftHsm, testSoftHsm } from '../src/support/softhsm.js';
 import { keyWrapperContract } from './key-wrapper.contract.js';
 import { signerContract } from './signer.contract.js';
+import { refusal } from '../src/support/refusal.js';
 
 const SIGNER_KEY = 'contract-signer';
 const KEK = 'contract-kek';
@@ -31,16 +32,6 @@ const TEST_PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 async function openToken(hsm?: TestSoftHsm): Promise<Pkcs11Token> {
   const h = hsm ?? (await testSoftHsm());
   return Pkcs11Token.open({ module: h.module, tokenLabel: h.tokenLabel, userPin: h.userPin, env: h.env });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<RegistoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error, String(error)).to.be.instanceOf(RegistoError);
-    return error as RegistoError;
-  }
-  expect.fail('expected a refusal');
 }
 
 /** pkcs11-tool --list-objects → one entry per object: its header, label and Access flags. */
