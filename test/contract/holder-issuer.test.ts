@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { ECDH, X509Certificate, createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,23 +25,14 @@ import {
   readDer,
   toPem,
 } from '@registo/infra';
-import { RegistoError } from '@registo/schemas';
 import { testSoftHsm } from '../src/support/softhsm.js';
+import { opensslOk, run } from '../src/support/processes.js';
+import { refusal } from '../src/support/refusal.js';
 
 const PUBLIC_URL = 'https://registo.example.test';
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 async function openssl(...args: string[]): Promise<string> {
-  const r = await run('openssl', args);
-  expect(r.code, `openssl ${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(0);
-  return r.stdout;
+  return (await opensslOk(args)).stdout;
 }
 
 function p256Csr(): { csr: Buffer; spki: Buffer } {
@@ -62,16 +52,6 @@ function requestFor(csr: Buffer, overrides: Partial<HolderCertificateRequest> = 
     notAfter: new Date(now.getTime() + 5 * 365 * 86_400_000),
     ...overrides,
   };
-}
-
-async function refusal(promise: Promise<unknown>): Promise<RegistoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RegistoError);
-    return error as RegistoError;
-  }
-  throw new Error('expected a refusal');
 }
 
 const tbsOf = (der: Buffer) => {

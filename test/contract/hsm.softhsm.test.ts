@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
@@ -19,9 +18,11 @@ import {
 } from '@registo/infra';
 import { initToken, listSoftHsmTokens } from '@registo/deploy';
 import { RegistoError } from '@registo/schemas';
+import { run } from '../src/support/processes.js';
 import { type TestSoftHsm, testSoftHsm } from '../src/support/softhsm.js';
 import { keyWrapperContract } from './key-wrapper.contract.js';
 import { signerContract } from './signer.contract.js';
+import { refusal } from '../src/support/refusal.js';
 
 const SIGNER_KEY = 'contract-signer';
 const KEK = 'contract-kek';
@@ -31,24 +32,6 @@ const TEST_PACKAGE_DIR = fileURLToPath(new URL('../..', import.meta.url));
 async function openToken(hsm?: TestSoftHsm): Promise<Pkcs11Token> {
   const h = hsm ?? (await testSoftHsm());
   return Pkcs11Token.open({ module: h.module, tokenLabel: h.tokenLabel, userPin: h.userPin, env: h.env });
-}
-
-async function refusal(promise: Promise<unknown>): Promise<RegistoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error, String(error)).to.be.instanceOf(RegistoError);
-    return error as RegistoError;
-  }
-  expect.fail('expected a refusal');
-}
-
-function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
 }
 
 /** pkcs11-tool --list-objects → one entry per object: its header, label and Access flags. */

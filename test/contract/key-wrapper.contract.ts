@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { type KeyWrapper, PGliteDriver, SubjectSealer } from '@registo/infra';
-import { RegistoError } from '@registo/schemas';
+import { refusal } from '../src/support/refusal.js';
 
 export interface KeyWrapperContractOptions {
   kind: KeyWrapper['kind'];
@@ -10,16 +10,6 @@ export interface KeyWrapperContractOptions {
   /** A wrapper of the same kind under a different KEK. */
   openOther(): Promise<KeyWrapper>;
   close?(wrapper: KeyWrapper): Promise<void>;
-}
-
-async function refusal(promise: Promise<unknown>): Promise<RegistoError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(RegistoError);
-    return error as RegistoError;
-  }
-  expect.fail('expected a refusal');
 }
 
 /** What every KeyWrapper does: wraps 32-byte data keys so that only its KEK unwraps them, intact. */

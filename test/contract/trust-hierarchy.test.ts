@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { X509Certificate, createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,18 +18,11 @@ import {
   performKeyCeremony,
 } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
+import { run } from '../src/support/processes.js';
 import { testSoftHsm } from '../src/support/softhsm.js';
 
 const PUBLIC_URL = 'https://registo.example.test';
 const LEAVES = ['ocsp.pem', 'tsa.pem', 'checkpoint.pem'];
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 60_000, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const text = async (file: string): Promise<string> => {
   const r = await run('openssl', ['x509', '-in', file, '-noout', '-text']);
@@ -287,7 +279,7 @@ describe('trust hierarchy keys on the SoftHSM2 token', function () {
 
   it('pkcs11-tool (OpenSC) lists them as private, sensitive, never extractable, local', async () => {
     const hsm = await testSoftHsm();
-    const r = await run('pkcs11-tool', ['--module', hsm.module, '--token-label', hsm.tokenLabel, '--list-objects', '--login', '--pin', hsm.userPin], { ...process.env, ...hsm.env });
+    const r = await run('pkcs11-tool', ['--module', hsm.module, '--token-label', hsm.tokenLabel, '--list-objects', '--login', '--pin', hsm.userPin], { env: { ...process.env, ...hsm.env } });
     expect(r.code, r.stderr).to.equal(0);
     const blocks = r.stdout.split(/^(?=\S.* Object;)/m);
     for (const [kind, label] of [...TRUST_KEYS.map((k) => ['Private Key', k.label] as const), ['Secret Key', KEK_LABEL] as const, ...HMAC_KEYS.map((k) => ['Secret Key', k.label] as const)]) {
@@ -298,7 +290,7 @@ describe('trust hierarchy keys on the SoftHSM2 token', function () {
       expect(access, label).to.not.include('extractable');
     }
     // Without login the private and secret keys are not even listed (CKA_PRIVATE).
-    const anonymous = await run('pkcs11-tool', ['--module', hsm.module, '--token-label', hsm.tokenLabel, '--list-objects'], { ...process.env, ...hsm.env });
+    const anonymous = await run('pkcs11-tool', ['--module', hsm.module, '--token-label', hsm.tokenLabel, '--list-objects'], { env: { ...process.env, ...hsm.env } });
     expect(anonymous.stdout).not.to.match(/Private Key Object|Secret Key Object/);
   });
 });

@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,21 +21,13 @@ import {
 } from '@registo/infra';
 import { TIMESTAMP_QUERY, TIMESTAMP_REPLY, createHttpApp, registerTsaRoutes } from '@registo/gateways';
 import { testSoftHsm } from '../src/support/softhsm.js';
+import { opensslOk, run } from '../src/support/processes.js';
 
 const PUBLIC_URL = 'https://registo.example.test';
 const SHA256 = '2.16.840.1.101.3.4.2.1';
 
-function run(command: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
 async function openssl(...args: string[]): Promise<string> {
-  const r = await run('openssl', args);
-  expect(r.code, `openssl ${args.join(' ')}\n${r.stdout}${r.stderr}`).to.equal(0);
+  const r = await opensslOk(args);
   return r.stdout + r.stderr;
 }
 

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +23,7 @@ import {
   trustKey,
 } from '@registo/infra';
 import { createHttpApp, registerTrustStatusRoutes } from '@registo/gateways';
+import { run } from '../src/support/processes.js';
 import { testSoftHsm } from '../src/support/softhsm.js';
 
 /*
@@ -33,14 +33,6 @@ import { testSoftHsm } from '../src/support/softhsm.js';
  */
 
 const PUBLIC_URL = 'http://127.0.0.1:8080';
-
-function run(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(command, args, { timeout: 60_000, env }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -59,6 +59,9 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
   async function perform(system: SyncSystem, change: ExternalChange, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<ChangeOutcome> {
     const identity = await deps.store.readStream(identityStreamId(change.uin));
     if (identity.length === 0) return 'IDENTITY_UNKNOWN';
+    // The agreement is per system: SIGA announces deaths and name corrections, Immigration
+    // permit changes; neither may send the other's (SIGA cannot block a foreigner's identity).
+    if (!INBOUND_CHANGES[system].includes(change.type)) return 'UNSUPPORTED';
     const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
       try {
         const r = await handleCommand(deps.store, identityDecider, identityStreamId(change.uin), { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity });

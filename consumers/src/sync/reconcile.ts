@@ -9,12 +9,14 @@ import {
   mismatchDecider,
   mismatchIdOf,
   mismatchStreamId,
+  outboundSyncId,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
 import { type IdentityStatus, type SealedData, isRegistoError } from '@registo/schemas';
 import { SIGA_STATUS_OPERATION, type SyncTrigger, agreedFields, buildPayload } from './agreement.js';
+import { classify } from './outbound.js';
 import { type Difference, type RegisterRecord, diffRecords } from './reconcile-rules.js';
 
 export interface ReconcileDeps {
@@ -206,7 +208,7 @@ async function changeStatus(store: EventStore, uin: string, to: IdentityStatus, 
 async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps, suffix: string, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<void> {
   const system = trigger.system;
   const key = `recon.${suffix}.${trigger.uin}`;
-  const syncId = `${system.toLowerCase()}.${key}`;
+  const syncId = outboundSyncId(system, key);
   const stream = syncStreamId(syncId);
   await handleCommand(deps.store, syncDecider, stream, {
     type: 'RequestSync',
@@ -226,8 +228,9 @@ async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps,
     const result = await deps.port.sendStatusUpdate(buildPayload(trigger, loaded.demographics), { idempotencyKey: key });
     await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, { metadata });
   } catch (e) {
-    const code = isRegistoError(e) ? e.code : 'INTERNAL';
-    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code, reason: (e as Error).message.slice(0, 1000), retryable: true }, { metadata });
+    // Recorded as the outbound sync records it (SYNC_DATA_MISSING, a refusal not retryable, ...).
+    const c = classify(e);
+    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, { metadata });
     throw e;
   }
 }

@@ -1,3 +1,4 @@
+import { hash as oneShot } from 'node:crypto';
 import { type EventEnvelope, RegistoError, hashInput } from '@registo/schemas';
 
 /*
@@ -103,4 +104,36 @@ export function matchEventLine(buf: Buffer, start: number, end: number): { posit
   if (!at(buf, L_EVENT, leafStart + 64, end)) return null;
   if (buf[end - 1] !== 125) return null;
   return { position, hashStart, leafStart, bodyStart: leafStart + 64 + L_EVENT.length };
+}
+
+export interface CheckedEventLine {
+  /** The event's bytes as they stand in the line (its leaf data). */
+  body: Buffer;
+  /** The leaf hash recomputed from `body`. */
+  leaf: Buffer;
+  /** The line's event hash equals SHA-256 of `body`. */
+  hashOk: boolean;
+  /** The line's leaf hash equals `leaf`. */
+  leafOk: boolean;
+  /** The event is a CheckpointSigned one (its body is parsed as a checkpoint). */
+  isCheckpoint: boolean;
+}
+
+// 0x00 ‖ leaf data is hashed from here, so a leaf costs no allocation but its hash; byte 0 stays 0.
+let leafScratch = Buffer.alloc(4096);
+
+/**
+ * Recomputes an event line's event hash and leaf hash where its bytes lie (`m` from
+ * `matchEventLine` over [.., end)) and says whether they match what the line claims: the one
+ * check the verifier makes on the main thread and in its worker threads alike.
+ */
+export function checkEventLine(buf: Buffer, m: { hashStart: number; leafStart: number; bodyStart: number }, end: number): CheckedEventLine {
+  const body = buf.subarray(m.bodyStart, end - 1);
+  const hashOk = oneShot('sha256', body, 'hex') === buf.toString('latin1', m.hashStart, m.hashStart + 64);
+  if (leafScratch.length < body.length + 1) leafScratch = Buffer.alloc(Math.max(body.length + 1, leafScratch.length * 2));
+  body.copy(leafScratch, 1);
+  const leaf = oneShot('sha256', leafScratch.subarray(0, body.length + 1), 'buffer') as Buffer;
+  const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
+  const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
+  return { body, leaf, hashOk, leafOk, isCheckpoint };
 }

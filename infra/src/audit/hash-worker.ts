@@ -1,6 +1,5 @@
-import { hash as oneShot } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
-import { CHECKPOINT_TAIL, matchEventLine } from './export-format.js';
+import { checkEventLine, matchEventLine } from './export-format.js';
 
 /*
  * The verifier's hashing, off the main thread: given a block of whole export lines, recompute
@@ -20,8 +19,6 @@ export interface HashedBlock {
   texts: string[];
 }
 
-let scratch = Buffer.alloc(4096);
-
 export function hashBlock(id: number, buf: Buffer): HashedBlock {
   const kinds: number[] = [];
   const positions: number[] = [];
@@ -40,12 +37,7 @@ export function hashBlock(id: number, buf: Buffer): HashedBlock {
         kinds.push(1);
         texts.push(buf.toString('utf8', start, end));
       } else {
-        const body = buf.subarray(m.bodyStart, end - 1);
-        const hashOk = oneShot('sha256', body, 'hex') === buf.toString('latin1', m.hashStart, m.hashStart + 64);
-        if (scratch.length < body.length + 1) scratch = Buffer.alloc(Math.max(body.length + 1, scratch.length * 2));
-        body.copy(scratch, 1);
-        const leaf = oneShot('sha256', scratch.subarray(0, body.length + 1), 'buffer') as Buffer;
-        const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
+        const { body, leaf, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
         if ((n + 1) * 32 > out.length) {
           const grown = Buffer.allocUnsafe(out.length * 2);
           out.copy(grown, 0, 0, n * 32);
@@ -55,7 +47,6 @@ export function hashBlock(id: number, buf: Buffer): HashedBlock {
         n++;
         positions.push(m.position);
         flags.push((hashOk ? 1 : 0) | (leafOk ? 2 : 0));
-        const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
         kinds.push(isCheckpoint ? 2 : 0);
         if (isCheckpoint) texts.push(body.toString('utf8'));
       }

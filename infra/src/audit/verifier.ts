@@ -1,6 +1,6 @@
 import { hash as oneShot } from 'node:crypto';
 import { type AuditEventData, type EventEnvelope, RegistoError } from '@registo/schemas';
-import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, CHECKPOINT_TAIL, matchEventLine, parseOtherLine, splitEventLine } from './export-format.js';
+import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, checkEventLine, matchEventLine, parseOtherLine, splitEventLine } from './export-format.js';
 import { MemoryTree, hashLeafText, verifyConsistency } from './merkle.js';
 import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, parseCheckpointBody, parseNote, verifyNoteSignature } from './note.js';
 
@@ -51,10 +51,6 @@ export interface VerificationReport {
 }
 
 type CheckpointSigned = AuditEventData['CheckpointSigned'];
-
-let leafScratch = Buffer.alloc(4096);
-
-
 
 interface PendingCheckpoint {
   at: number;
@@ -120,13 +116,7 @@ export class ExportVerifier {
   lineBytes(buf: Buffer, start: number, end: number): void {
     const m = matchEventLine(buf, start, end);
     if (!m) return this.line(buf.toString('utf8', start, end));
-    const body = buf.subarray(m.bodyStart, end - 1);
-    const hashOk = oneShot('sha256', body, 'hex') === buf.toString('latin1', m.hashStart, m.hashStart + 64);
-    if (leafScratch.length < body.length + 1) leafScratch = Buffer.alloc(Math.max(body.length + 1, leafScratch.length * 2));
-    body.copy(leafScratch, 1);
-    const leaf = oneShot('sha256', leafScratch.subarray(0, body.length + 1), 'buffer') as Buffer;
-    const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
-    const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
+    const { body, leaf, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
     this.hashedEvent(m.position, leaf, hashOk, leafOk, isCheckpoint ? body.toString('utf8') : null);
   }
 

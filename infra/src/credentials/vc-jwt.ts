@@ -25,6 +25,7 @@ export interface VcIssuerKey {
 const b64u = (v: Buffer | string): string => Buffer.from(v).toString('base64url');
 
 const kidCache = new WeakMap<Buffer, Promise<string>>();
+/** RFC 7638 thumbprint of the certificate's key: the JWS `kid` (kept per certificate buffer). */
 async function kidFor(certificateDer: Buffer): Promise<string> {
   let k = kidCache.get(certificateDer);
   if (!k) {
@@ -34,9 +35,6 @@ async function kidFor(certificateDer: Buffer): Promise<string> {
   }
   return k;
 }
-
-/** RFC 7638 thumbprint of the certificate's key: the JWS `kid`. */
-export const keyIdOf = (certificateDer: Buffer): Promise<string> => kidFor(certificateDer);
 
 /** Signs `payload` as a compact JWS with header { alg: ES256, typ: vc+jwt, kid, x5c }. */
 export async function signVcJwt(key: VcIssuerKey, payload: Record<string, unknown>): Promise<string> {

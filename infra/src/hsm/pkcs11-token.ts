@@ -402,13 +402,48 @@ export class Pkcs11Token {
 
   /** The AES key labelled `label`, or undefined. */
   async findAesKey(label: string): Promise<Pkcs11AesKey | undefined> {
+    return this.findSecretKey(label, graphene().KeyType.AES, 'an AES key');
+  }
+
+  /** The secret key labelled `label`, or undefined; a key of another type under that label is a configuration error. */
+  private findSecretKey(label: string, keyType: number, what: string): Pkcs11AesKey | undefined {
     const object = this.findOne('secret', label);
     if (!object) return undefined;
-    const { KeyType } = graphene();
     const key = object.toType<SecretKey>();
-    const attributes = this.use(() => key.getAttribute({ keyType: null, valueLen: null, id: null }));
-    if (attributes.keyType !== KeyType.AES) throw configInvalid(`key "${label}" on PKCS#11 token "${this.tokenLabel}" is not an AES key`, { tokenLabel: this.tokenLabel, keyLabel: label });
+    const attributes = this.use(() => key.getAttribute({ keyType: null, id: null }));
+    if (attributes.keyType !== keyType) throw configInvalid(`key "${label}" on PKCS#11 token "${this.tokenLabel}" is not ${what}`, { tokenLabel: this.tokenLabel, keyLabel: label });
     return { label, id: Buffer.from(attributes.id ?? Buffer.alloc(0)), key, created: false };
+  }
+
+  /**
+   * A new 256-bit secret key generated inside the token: a token object, private and sensitive,
+   * never extractable, allowed only the uses named in `use` (wrap/unwrap or sign/verify).
+   */
+  private generateSecretKey(label: string, mechanism: number, keyType: number, use: 'wrap' | 'sign'): Pkcs11AesKey {
+    const { ObjectClass } = graphene();
+    const id = randomBytes(16);
+    const wrap = use === 'wrap';
+    const key = this.use((s) =>
+      s.generateKey(mechanism, {
+        class: ObjectClass.SECRET_KEY,
+        keyType,
+        valueLen: 32,
+        token: true,
+        private: true,
+        sensitive: true,
+        extractable: false,
+        label,
+        id,
+        wrap,
+        unwrap: wrap,
+        sign: !wrap,
+        verify: !wrap,
+        encrypt: false,
+        decrypt: false,
+        derive: false,
+      }),
+    );
+    return { label, id, key, created: true };
   }
 
   /**
@@ -423,40 +458,13 @@ export class Pkcs11Token {
   private async findOrGenerateAesKey(label: string): Promise<Pkcs11AesKey> {
     const existing = await this.findAesKey(label);
     if (existing) return existing;
-    const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
-    const id = randomBytes(16);
-    const key = this.use((s) =>
-      s.generateKey(KeyGenMechanism.AES, {
-        class: ObjectClass.SECRET_KEY,
-        keyType: KeyType.AES,
-        valueLen: 32,
-        token: true,
-        private: true,
-        sensitive: true,
-        extractable: false,
-        label,
-        id,
-        wrap: true,
-        unwrap: true,
-        encrypt: false,
-        decrypt: false,
-        sign: false,
-        verify: false,
-        derive: false,
-      }),
-    );
-    return { label, id, key, created: true };
+    const { KeyGenMechanism, KeyType } = graphene();
+    return this.generateSecretKey(label, KeyGenMechanism.AES, KeyType.AES, 'wrap');
   }
 
   /** The HMAC key (CKK_GENERIC_SECRET) labelled `label`, or undefined. */
   async findHmacKey(label: string): Promise<Pkcs11AesKey | undefined> {
-    const object = this.findOne('secret', label);
-    if (!object) return undefined;
-    const { KeyType } = graphene();
-    const key = object.toType<SecretKey>();
-    const attributes = this.use(() => key.getAttribute({ keyType: null, id: null }));
-    if (attributes.keyType !== KeyType.GENERIC_SECRET) throw configInvalid(`key "${label}" on PKCS#11 token "${this.tokenLabel}" is not an HMAC (generic secret) key`, { tokenLabel: this.tokenLabel, keyLabel: label });
-    return { label, id: Buffer.from(attributes.id ?? Buffer.alloc(0)), key, created: false };
+    return this.findSecretKey(label, graphene().KeyType.GENERIC_SECRET, 'an HMAC (generic secret) key');
   }
 
   /**
@@ -468,29 +476,8 @@ export class Pkcs11Token {
     return this.exclusive(async () => {
       const existing = await this.findHmacKey(label);
       if (existing) return existing;
-      const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
-      const id = randomBytes(16);
-      const key = this.use((s) =>
-        s.generateKey(KeyGenMechanism.GENERIC_SECRET, {
-          class: ObjectClass.SECRET_KEY,
-          keyType: KeyType.GENERIC_SECRET,
-          valueLen: 32,
-          token: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
-          label,
-          id,
-          sign: true,
-          verify: true,
-          wrap: false,
-          unwrap: false,
-          encrypt: false,
-          decrypt: false,
-          derive: false,
-        }),
-      );
-      return { label, id, key, created: true };
+      const { KeyGenMechanism, KeyType } = graphene();
+      return this.generateSecretKey(label, KeyGenMechanism.GENERIC_SECRET, KeyType.GENERIC_SECRET, 'sign');
     });
   }
 

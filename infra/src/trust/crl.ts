@@ -19,7 +19,6 @@ import type { TrustKeys } from './trust-keys.js';
  */
 
 export type CrlName = 'identity-ca' | 'identity-ca-delta' | 'root-ca';
-export const CRL_NAMES: readonly CrlName[] = ['identity-ca', 'identity-ca-delta', 'root-ca'];
 
 /** URL of the identity CA's delta CRL (named in its full CRL's freshestCRL). */
 export const deltaCrlUrl = (publicUrl: string): string => crlUrl(publicUrl, 'identity-ca-delta');

@@ -1,6 +1,6 @@
 /*
- * A strict reader of DER for the OCSP request decoder: definite, minimal lengths only, every
- * element inside its parent. Decoding an OCSPRequest with it takes microseconds, where the
+ * A strict reader of DER for the OCSP request decoder (and, through `readDer` in der.ts, for
+ * CSRs and TSA requests): definite, minimal lengths only, every element inside its parent. Decoding an OCSPRequest with it takes microseconds, where the
  * general schema-driven decoder took 100–400 µs a request (measured), more than the signature.
  */
 

@@ -1,4 +1,5 @@
 import { RegistoError } from '@registo/schemas';
+import { DerError, DerReader } from './der-reader.js';
 
 /*
  * A little DER, for the few places where the trust services assemble bytes themselves: the
@@ -72,30 +73,17 @@ export interface DerElement {
 }
 
 /**
- * Reads the TLV at `offset` (single-byte tags, definite lengths only, as DER requires). Throws
- * REQUEST_INVALID when the element runs past the end of `buf`.
+ * Reads the TLV at `offset` with the strict reader (single-byte tags, definite minimal lengths,
+ * as DER requires). Throws REQUEST_INVALID when it is not DER or runs past `limit`.
  */
 export function readDer(buf: Buffer, offset = 0, limit = buf.length): DerElement {
-  const fail = (why: string): never => {
-    throw new RegistoError('REQUEST_INVALID', `not DER: ${why} at offset ${offset}`);
-  };
-  if (offset + 2 > limit) fail('truncated');
-  const tag = buf[offset]!;
-  if ((tag & 0x1f) === 0x1f) fail('multi-byte tag');
-  let p = offset + 1;
-  const first = buf[p++]!;
-  let length = first;
-  if (first >= 0x80) {
-    const count = first & 0x7f;
-    if (count === 0) fail('indefinite length');
-    if (count > 4) fail('length too large');
-    if (p + count > limit) fail('truncated length');
-    length = 0;
-    for (let k = 0; k < count; k++) length = length * 256 + buf[p++]!;
-    if (length < 0x80 || (count > 1 && buf[p - count] === 0)) fail('non-minimal length');
+  try {
+    const tlv = new DerReader(buf, offset, limit).next();
+    return { tag: tlv.tag, start: tlv.start, contentStart: tlv.contents, end: tlv.end };
+  } catch (error) {
+    if (error instanceof DerError) throw new RegistoError('REQUEST_INVALID', `not DER: ${error.message} at offset ${offset}`);
+    throw error;
   }
-  if (p + length > limit) fail('truncated');
-  return { tag, start: offset, contentStart: p, end: p + length };
 }
 
 /** The children of a constructed element. */
@@ -141,21 +129,13 @@ export const explicit = (n: number, ...inner: Buffer[]): Buffer => derTlv(0xa0 |
 export const unsignedInteger = (bytes: Buffer): Buffer => derTlv(0x02, unsignedIntegerContent(bytes));
 
 const OID_CACHE = new Map<string, Buffer>();
-/** OBJECT IDENTIFIER, encoded once per OID string. */
+/** OBJECT IDENTIFIER, encoded once per OID string (`derOid`, kept: callers must not change the bytes). */
 export function oid(dotted: string): Buffer {
-  const hit = OID_CACHE.get(dotted);
-  if (hit) return hit;
-  const arcs = dotted.split('.').map((a) => BigInt(a));
-  const bytes: number[] = [];
-  const push = (v: bigint) => {
-    const groups: number[] = [Number(v & 0x7fn)];
-    for (let x = v >> 7n; x > 0n; x >>= 7n) groups.unshift(Number(x & 0x7fn) | 0x80);
-    bytes.push(...groups);
-  };
-  push(arcs[0]! * 40n + arcs[1]!);
-  for (const arc of arcs.slice(2)) push(arc);
-  const out = derTlv(0x06, Buffer.from(bytes));
-  OID_CACHE.set(dotted, out);
+  let out = OID_CACHE.get(dotted);
+  if (!out) {
+    out = derOid(dotted);
+    OID_CACHE.set(dotted, out);
+  }
   return out;
 }
 

@@ -181,6 +181,27 @@ describe('external sync on the store subscription (embedded): data minimisation,
     await waitFor('SIGA told of the death', async () => sims.sigaLedger.records.get(dead.uin)?.identityStatus === 'DECEASED', 20_000);
   });
 
+  it('a change type outside the sending system\'s agreement is a dead letter (SYNC_UNSUPPORTED) and changes nothing', async () => {
+    const foreigner = foreigners[7]!;
+    const citizen = citizens[21]!;
+    const at = new Date().toISOString();
+    const cases = [
+      // SIGA does not speak for permits, nor Immigration for deaths; and a type nobody agreed to.
+      { system: 'SIGA' as const, change: { seq: 901, changeId: 'siga-chg-permit', type: 'PERMIT_REVOKED', uin: foreigner.uin, at, details: {} } },
+      { system: 'IMMIGRATION' as const, change: { seq: 902, changeId: 'immigration-chg-death', type: 'DECEASED', uin: citizen.uin, at, details: {} } },
+      { system: 'SIGA' as const, change: { seq: 903, changeId: 'siga-chg-other', type: 'MARRIED', uin: citizen.uin, at, details: {} } },
+    ];
+    for (const { system, change } of cases) {
+      expect(await service.inbound.apply(system, change, 'WEBHOOK'), change.changeId).to.equal('UNSUPPORTED');
+      const { state, events } = await syncState(world.store, `${system.toLowerCase()}.in.${change.changeId}`);
+      expect(state.status, change.changeId).to.equal('DEAD_LETTERED');
+      expect(events.find((e) => e.type === 'SyncDeadLettered')?.data, change.changeId).to.include({ code: 'SYNC_UNSUPPORTED' });
+    }
+    for (const uin of [foreigner.uin, citizen.uin]) {
+      expect((await world.store.readStream(identityStreamId(uin))).map((e) => e.type), uin).to.deep.equal(['IdentityCreated']);
+    }
+  });
+
   it('refuses a webhook whose signature does not verify (problem+json), and applies nothing', async () => {
     const body = JSON.stringify({ system: 'SIGA', change: { seq: 99, changeId: 'siga-chg-forged', type: 'DECEASED', uin: citizens[20]!.uin, at: new Date().toISOString(), details: {} } });
     const r = await fetch(`${apiUrl}/v1/sync/webhooks/siga`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-registo-signature': webhookSignature('wrong-secret', body) }, body });
