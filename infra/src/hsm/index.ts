@@ -5,3 +5,4 @@ export * from './pkcs11-signer.js';
 export * from './pkcs11-key-wrapper.js';
 export * from './open-signer.js';
 export * from './pkcs11-mac-key.js';
+export * from './pkcs11-intake-decrypter.js';

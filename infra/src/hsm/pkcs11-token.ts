@@ -400,6 +400,64 @@ export class Pkcs11Token {
     return this.ecPair(label, pair.privateKey, pair.publicKey, true);
   }
 
+  /**
+   * The EC P-256 key-agreement pair labelled `label` (the intake key packets are encrypted to),
+   * generated inside the token when there is none: private, sensitive, never extractable, usable
+   * only to derive (CKM_ECDH1_DERIVE) — not to sign. Re-running returns the existing pair.
+   */
+  ensureEcDeriveKey(label: string): Promise<Pkcs11EcKey> {
+    return this.exclusive(async () => {
+      const existing = await this.findEcKey(label);
+      if (existing) return existing;
+      const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
+      const id = randomBytes(16);
+      const pair = this.use((s) =>
+        s.generateKeyPair(
+          KeyGenMechanism.EC,
+          { class: ObjectClass.PUBLIC_KEY, keyType: KeyType.EC, token: true, private: false, label, id, paramsEC: P256_PARAMS_DER, verify: false, encrypt: false, wrap: false, derive: false },
+          {
+            class: ObjectClass.PRIVATE_KEY,
+            keyType: KeyType.EC,
+            token: true,
+            private: true,
+            sensitive: true,
+            extractable: false,
+            label,
+            id,
+            sign: false,
+            signRecover: false,
+            decrypt: false,
+            unwrap: false,
+            derive: true,
+          },
+        ),
+      );
+      return this.ecPair(label, pair.privateKey, pair.publicKey, true);
+    });
+  }
+
+  /**
+   * ECDH (CKM_ECDH1_DERIVE, no KDF) between the token's private key and a peer's uncompressed
+   * P-256 point: the shared secret Z. The token derives it as a session object (CKA_TOKEN false)
+   * that is read once and destroyed at once; the private key never leaves the token. A point not
+   * on the curve is refused by the token (the caller also checks it first).
+   */
+  ecdhSharedSecret(privateKey: PrivateKey, peerPoint: Buffer): Buffer {
+    const { EcdhParams, EcKdf, KeyType, ObjectClass } = graphene();
+    return this.use((s) => {
+      const derived = s.deriveKey(
+        { name: 'ECDH1_DERIVE', params: new EcdhParams(EcKdf.NULL, null, peerPoint) },
+        privateKey,
+        { class: ObjectClass.SECRET_KEY, keyType: KeyType.GENERIC_SECRET, token: false, private: true, sensitive: false, extractable: true, valueLen: 32, derive: false, sign: false, encrypt: false, decrypt: false, wrap: false, unwrap: false },
+      );
+      try {
+        return Buffer.from(derived.getAttribute({ value: null }).value!);
+      } finally {
+        derived.destroy();
+      }
+    });
+  }
+
   /** The AES key labelled `label`, or undefined. */
   async findAesKey(label: string): Promise<Pkcs11AesKey | undefined> {
     return this.findSecretKey(label, graphene().KeyType.AES, 'an AES key');

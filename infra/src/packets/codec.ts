@@ -1,8 +1,9 @@
 import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modules
 import { createPublicKey, type KeyObject, type webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify } from 'jose';
+import { CompactEncrypt, CompactSign, compactVerify } from 'jose';
 import { canonicalJson, isRegistoError, sha256Hex } from '@registo/schemas';
+import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypter.js';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
@@ -28,7 +29,10 @@ export interface SealOptions {
 }
 
 export interface PacketTrust {
-  intakePrivateKey: Key;
+  /** The intake private key held in this process (non_qualified); or give `intakeDecrypter`. */
+  intakePrivateKey?: Key;
+  /** Decrypts with the intake key wherever it is (the PKCS#11 token in qualified mode). */
+  intakeDecrypter?: IntakeDecrypter;
   trustedCaPems: readonly string[];
   now?: () => Date;
   maxBytes?: number;
@@ -84,12 +88,14 @@ export async function openPacket(body: string | Uint8Array, trust: PacketTrust):
   const size = typeof body === 'string' ? Buffer.byteLength(body, 'utf8') : body.byteLength;
   if (size > maxBytes) throw packetError('PACKET_TOO_LARGE', `packet is ${size} bytes; the limit is ${maxBytes}`, ANONYMOUS, { size, maxBytes });
 
-  const jws = await decrypt(body, trust.intakePrivateKey);
+  const decrypter = trust.intakeDecrypter ?? (trust.intakePrivateKey ? new SoftwareIntakeDecrypter(trust.intakePrivateKey) : undefined);
+  if (!decrypter) throw new TypeError('PacketTrust needs intakePrivateKey or intakeDecrypter');
+  const jws = await decrypt(body, decrypter);
   const { payload, signer } = await verifySignature(jws, trust, now);
   return checkContent(payload, signer, trust, now);
 }
 
-async function decrypt(body: string | Uint8Array, intakePrivateKey: Key): Promise<string> {
+async function decrypt(body: string | Uint8Array, decrypter: IntakeDecrypter): Promise<string> {
   const text = (typeof body === 'string' ? body : decodeUtf8(body))?.trim();
   if (!text) throw packetError('PACKET_MALFORMED', 'empty packet, or not UTF-8 text', ANONYMOUS);
   const parts = text.split('.');
@@ -110,11 +116,10 @@ async function decrypt(body: string | Uint8Array, intakePrivateKey: Key): Promis
   if ('zip' in header || 'crit' in header) throw undecryptable('compressed or critical-extension packets are not accepted');
   let plaintext: Uint8Array;
   try {
-    ({ plaintext } = await compactDecrypt(text, intakePrivateKey, {
-      keyManagementAlgorithms: [PACKET_KEY_MANAGEMENT_ALG],
-      contentEncryptionAlgorithms: [PACKET_CONTENT_ENCRYPTION],
-    }));
-  } catch {
+    plaintext = await decrypter.decrypt(text);
+  } catch (error) {
+    // A token that went away is the platform's trouble (503), not the packet's.
+    if (isRegistoError(error) && error.code === 'HSM_UNAVAILABLE') throw error;
     throw undecryptable('wrong key, or the packet was altered');
   }
   const jws = decodeUtf8(plaintext);

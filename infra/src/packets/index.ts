@@ -4,3 +4,4 @@ export * from './authority.js';
 export * from './signer-trust.js';
 export * from './codec.js';
 export { type PacketErrorContext } from './compact.js';
+export * from './intake-decrypter.js';
