@@ -9,7 +9,13 @@ import {
   StreamParallelConsumer,
   SubjectSealer,
   loadPlatformKeys,
-  loadQualifiedIntakeKeys,
+  loadQualifiedIntakeTrust,
+  Pkcs11IntakeDecrypter,
+  SoftwareIntakeDecrypter,
+  INTAKE_KEY_LABEL,
+  exportIntakePublicJwk,
+  type IntakeDecrypter,
+  type PlatformKeys,
   openTrustKeys,
   createHolderCertificateIssuer,
   loadStatusServicesConfig,
@@ -124,17 +130,28 @@ export async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper
   }
 }
 
+/** The intake key: where packets are decrypted, and the public JWK registration clients encrypt to. */
+interface IntakeKeyRef {
+  decrypter: IntakeDecrypter;
+  publicJwk: Record<string, unknown>;
+}
+
 /**
- * The blind-index and UIN keys: in qualified mode the token's HMAC keys (made by `registo keys
- * init`; the key file's are not used), otherwise the development key file's bytes.
+ * The blind-index, UIN and intake keys: in qualified mode the token's HMAC keys and its
+ * `registo-intake` ECDH key (made by `registo keys init`; no key file's are used, and no intake
+ * key file is written), otherwise the development key file's.
  */
-async function openIdentityMacKeys(config: RegistoConfig, software: { indexKey: Buffer; uinKey: Buffer } | null): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; close(): Promise<void> }> {
-  if (config.signer.mode !== 'qualified') return { indexKey: software!.indexKey, uinKey: software!.uinKey, close: async () => undefined };
+async function openIdentityMacKeys(config: RegistoConfig, software: PlatformKeys | null): Promise<{ indexKey: MacKeyLike; uinKey: MacKeyLike; intake: IntakeKeyRef; close(): Promise<void> }> {
+  if (config.signer.mode !== 'qualified') {
+    const intake = { decrypter: new SoftwareIntakeDecrypter(software!.intakeKey.privateKey), publicJwk: { ...(await exportIntakePublicJwk(software!.intakeKey)) } };
+    return { indexKey: software!.indexKey, uinKey: software!.uinKey, intake, close: async () => undefined };
+  }
   const p = config.signer.pkcs11!;
   const token = await Pkcs11Token.open({ module: p.module, tokenLabel: p.tokenLabel, userPin: p.userPin, env: p.env });
   try {
     const [indexKey, uinKey] = await Promise.all(HMAC_KEYS.map((k) => Pkcs11MacKey.open(token, k.label)));
-    return { indexKey: indexKey!, uinKey: uinKey!, close: () => token.close() };
+    const decrypter = await Pkcs11IntakeDecrypter.open(token, INTAKE_KEY_LABEL);
+    return { indexKey: indexKey!, uinKey: uinKey!, intake: { decrypter, publicJwk: decrypter.publishedJwk }, close: () => token.close() };
   } catch (e) {
     await token.close();
     throw e;
@@ -156,13 +173,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   // file: only the intake key (docs/trust-services.md, "What a qualified platform keeps in files").
   const keys =
     config.signer.mode === 'qualified' && config.registrationCaCertificates
-      ? await loadQualifiedIntakeKeys(config.keysFile, config.registrationCaCertificates)
+      ? await loadQualifiedIntakeTrust(config.registrationCaCertificates)
       : await loadPlatformKeys(config.keysFile);
   const softwareKeys = keys.label === 'qualified' ? null : keys;
   const trustedCaPems = keys.label === 'qualified' ? keys.trustedCaPems : [keys.registrationCa.certificatePem];
   const keyWrapper = await openKeyWrapper(config, softwareKeys?.keyWrapper ?? null);
-  if (keyWrapper.kind === 'software') logger.warn({ file: keys.file, created: keys.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
-  else if (softwareKeys) logger.warn({ file: keys.file }, 'qualified: the development key file still supplies the intake key and the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
+  if (keyWrapper.kind === 'software') logger.warn({ file: softwareKeys?.file, created: softwareKeys?.created, label: keys.label }, 'identity keys are software keys (non-qualified)');
+  else if (softwareKeys) logger.warn({ file: softwareKeys.file }, 'qualified: the development key file still supplies the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
   // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
@@ -353,8 +370,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       const db = driver;
       // The API reads these read models; it may start before their projector has run once.
       for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-      const intakeTrust = { intakePrivateKey: keys.intakeKey.privateKey, trustedCaPems };
-      registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens });
+      const intakeTrust = { intakeDecrypter: macKeys.intake.decrypter, trustedCaPems };
+      registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens, intakePublicJwk: macKeys.intake.publicJwk });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });
       registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
@@ -390,7 +407,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         startedAt,
         roles: config.roles,
         eventStoreTarget: config.eventStore.kind,
-        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)) },
+        signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)), intakeKey: macKeys.intake.decrypter.keyRef },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
     });

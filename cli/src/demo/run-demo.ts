@@ -1,4 +1,4 @@
-import { issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
+import { type IntakeKey, importIntakePublicJwk, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
 import { createPopulation } from '@registo/simulators';
 import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
 import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';
@@ -28,11 +28,24 @@ export interface DemoSummary {
   perSecond: number;
 }
 
+/**
+ * The key packets are encrypted to: what the platform publishes at GET /v1/intake/key (in
+ * qualified mode its private half is in the token, and the key file's intake key is not the
+ * platform's); the key file's own intake key only for a platform that publishes none.
+ */
+export async function intakeKeyOf(url: string, fallback: Pick<IntakeKey, 'publicKey' | 'kid'>): Promise<Pick<IntakeKey, 'publicKey' | 'kid'>> {
+  const response = await fetch(new URL('/v1/intake/key', url));
+  if (response.status === 404) return fallback;
+  if (!response.ok) throw new Error(`GET ${url}/v1/intake/key answered ${response.status}`);
+  return importIntakePublicJwk((await response.json()) as never);
+}
+
 /** Generates, uploads and follows `enrollments` packets; compares what happened with what should have. */
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const keys = await loadPlatformKeys(o.keysFile);
   const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'demo-client-01', centreId: '10031' });
-  const factory = new DemoPacketFactory({ population: createPopulation(), device, intake: keys.intakeKey, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
+  const intake = await intakeKeyOf(o.url, keys.intakeKey);
+  const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
   const packets: DemoPacket[] = [];
   for (let i = 0; i < o.enrollments; i++) packets.push(await factory.packet(i));
   const started = performance.now();

@@ -20,6 +20,11 @@ export interface IntakeDeps {
   sealer: SubjectSealer;
   trust: PacketTrust;
   tokens: ApiTokens;
+  /**
+   * The intake PUBLIC key as JWK (kty, crv, x, y, kid, alg, use), served at GET /v1/intake/key so
+   * registration clients can encrypt to it; in qualified mode its private half is in the token only.
+   */
+  intakePublicJwk?: Record<string, unknown>;
 }
 
 /** What intake checked before accepting a packet (recorded in PacketValidated). */
@@ -54,6 +59,12 @@ function idReused(e: unknown, regId: string): RegistoError | null {
  */
 export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): void {
   const maxBytes = deps.trust.maxBytes ?? DEFAULT_MAX_PACKET_BYTES;
+
+  if (deps.intakePublicJwk) {
+    const jwk = deps.intakePublicJwk;
+    // Public by nature: no token needed to learn where to encrypt packets to.
+    app.get('/v1/intake/key', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwk));
+  }
 
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();

@@ -93,20 +93,16 @@ export async function loadPlatformKeys(file: string): Promise<PlatformKeys & { c
 
 /**
  * Qualified mode with the registration-client CAs given by certificate
- * (`REGISTO_REGISTRATION_CA_CERTS`): what intake needs and nothing more. The KEK, the blind-index
- * and the UIN keys are the token's; the CAs are certificates only (their private keys belong to
- * whoever runs them); the one private key left in a file is the intake ECDH-ES key, in
- * `intake-key.json` beside the key file (created on first start, mode 0600).
+ * (`REGISTO_REGISTRATION_CA_CERTS`): what intake needs and nothing more. The KEK, the blind-index,
+ * the UIN and the intake keys are the token's; the CAs are certificates only (their private keys
+ * belong to whoever runs them). No private key is in any file.
  */
-export interface QualifiedIntakeKeys {
+export interface QualifiedIntakeTrust {
   label: 'qualified';
-  /** The intake key file. */
-  file: string;
-  created: boolean;
-  intakeKey: IntakeKey;
   trustedCaPems: string[];
 }
 
+/** Before the intake key moved into the token, qualified mode kept it here; now nothing is written. */
 export const INTAKE_KEY_FILE = 'intake-key.json';
 
 /** The registration-client CA certificates of `file`: at least one, and no private key in it. */
@@ -131,22 +127,6 @@ export async function readRegistrationCaCertificates(file: string): Promise<stri
   return pems.map((p) => `${p}\n`);
 }
 
-export async function loadQualifiedIntakeKeys(keysFile: string, caCertificatesFile: string): Promise<QualifiedIntakeKeys> {
-  const trustedCaPems = await readRegistrationCaCertificates(caCertificatesFile);
-  const file = join(dirname(keysFile), INTAKE_KEY_FILE);
-  let jwk: Record<string, unknown>;
-  let created = false;
-  try {
-    jwk = (JSON.parse(await readFile(file, 'utf8')) as { intakeKey: Record<string, unknown> }).intakeKey;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new RegistoError('CONFIG_INVALID', `cannot read the intake key file ${file}: ${(e as Error).message}`, { file });
-    jwk = (await exportIntakeKeyJwk(await generateIntakeKey())) as Record<string, unknown>;
-    await mkdir(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    const body = { label: 'intake ECDH-ES key (the one private key a qualified platform keeps in a file)', createdAt: new Date().toISOString(), intakeKey: jwk };
-    await writeFile(tmp, JSON.stringify(body, null, 2), { mode: 0o600 });
-    await rename(tmp, file);
-    created = true;
-  }
-  return { label: 'qualified', file, created, intakeKey: await importIntakeKeyJwk(jwk as never), trustedCaPems };
+export async function loadQualifiedIntakeTrust(caCertificatesFile: string): Promise<QualifiedIntakeTrust> {
+  return { label: 'qualified', trustedCaPems: await readRegistrationCaCertificates(caCertificatesFile) };
 }

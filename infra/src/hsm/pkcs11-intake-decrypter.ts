@@ -1,5 +1,6 @@
 import { createDecipheriv, createHash, createPublicKey } from 'node:crypto';
 import type { PrivateKey } from 'graphene-pk11';
+import { calculateJwkThumbprint } from 'jose';
 import { RegistoError } from '@registo/schemas';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG } from '../packets/authority.js';
 import type { IntakeDecrypter } from '../packets/intake-decrypter.js';
@@ -68,7 +69,14 @@ export class Pkcs11IntakeDecrypter implements IntakeDecrypter {
     readonly keyRef: string,
     /** The public key as JWK (kty, crv, x, y): what registration clients encrypt to. */
     readonly publicJwk: { kty: 'EC'; crv: 'P-256'; x: string; y: string },
+    /** RFC 7638 thumbprint of the public key: the `kid` clients put in the header. */
+    readonly kid: string,
   ) {}
+
+  /** What the platform publishes (GET /v1/intake/key): the public key with kid, alg and use. */
+  get publishedJwk(): Record<string, unknown> {
+    return { ...this.publicJwk, kid: this.kid, alg: PACKET_KEY_MANAGEMENT_ALG, use: 'enc' };
+  }
 
   /** The token's intake key (made by the key ceremony); never creates one. */
   static async open(token: Pkcs11Token, label: string = INTAKE_KEY_LABEL): Promise<Pkcs11IntakeDecrypter> {
@@ -78,7 +86,8 @@ export class Pkcs11IntakeDecrypter implements IntakeDecrypter {
     const usage = token.use(() => found.privateKey.getAttribute({ derive: null }));
     if (!usage.derive) throw new RegistoError('CONFIG_INVALID', `key "${label}" on PKCS#11 token "${token.tokenLabel}" may not derive (CKA_DERIVE false)`, where);
     const jwk = createPublicKey({ key: found.spki, format: 'der', type: 'spki' }).export({ format: 'jwk' }) as { x: string; y: string };
-    return new Pkcs11IntakeDecrypter(token, found.privateKey, `pkcs11:${token.tokenLabel}/${label}`, { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y });
+    const publicJwk = { kty: 'EC', crv: 'P-256', x: jwk.x, y: jwk.y } as const;
+    return new Pkcs11IntakeDecrypter(token, found.privateKey, `pkcs11:${token.tokenLabel}/${label}`, publicJwk, await calculateJwkThumbprint(publicJwk));
   }
 
   async decrypt(compactJwe: string): Promise<Uint8Array> {

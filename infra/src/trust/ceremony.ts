@@ -8,7 +8,7 @@ import { openSigner } from '../hsm/open-signer.js';
 import { Pkcs11Token } from '../hsm/pkcs11-token.js';
 import { type Signer, type SignerMode, SoftwareSigner } from '../hsm/signer.js';
 import { POLICY_OIDS, formatName, issueCertificate } from './certificates.js';
-import { HMAC_KEYS, type HmacKeyRole, KEK_LABEL, TRUST_KEYS, type TrustRole, profileOf, subjectNameOf, trustKey } from './profiles.js';
+import { HMAC_KEYS, type HmacKeyRole, INTAKE_KEY, KEK_LABEL, TRUST_KEYS, type TrustRole, profileOf, subjectNameOf, trustKey } from './profiles.js';
 
 export interface KeyCeremonyOptions {
   signer: SignerConfig;
@@ -37,7 +37,7 @@ export interface CeremonyCertificate {
 
 export interface CeremonyKey {
   label: string;
-  role: TrustRole | 'kek' | HmacKeyRole;
+  role: TrustRole | 'kek' | HmacKeyRole | 'intake_key';
   /** True when this run generated the key. */
   keyCreated: boolean;
   /** Hex SHA-256 of the DER SubjectPublicKeyInfo (null for the KEK, a secret key). */
@@ -91,6 +91,8 @@ interface KeyMaterial {
   kek: { label: string; created: boolean } | null;
   /** qualified: the HMAC keys made beside the KEK. */
   hmacKeys: { label: string; role: HmacKeyRole; created: boolean }[];
+  /** qualified: the intake key-agreement pair, with its public key's fingerprint. */
+  intakeKey: { label: string; created: boolean; spki: Buffer } | null;
   tokenLabel: string | null;
   softwareKeyFile: string | null;
   close(): Promise<void>;
@@ -127,11 +129,16 @@ async function tokenKeys(config: SignerConfig, progress: (line: string) => void)
       if (trouble.length > 0) throw new RegistoError('CONFIG_INVALID', `key "${label}" on PKCS#11 token "${token.tokenLabel}" is not usable in qualified mode: ${trouble.join('; ')}`);
       hmacKeys.push({ label, role, created: key.created });
     }
+    const intake = await token.ensureEcDeriveKey(INTAKE_KEY.label);
+    progress(`${intake.created ? 'generated' : 'found    '} EC P-256 key-agreement key ${INTAKE_KEY.label} in the token`);
+    const intakeTrouble = await token.heldInTokenProblems(INTAKE_KEY.label);
+    if (intakeTrouble.length > 0) throw new RegistoError('CONFIG_INVALID', `key "${INTAKE_KEY.label}" on PKCS#11 token "${token.tokenLabel}" is not usable in qualified mode: ${intakeTrouble.join('; ')}`);
     return {
       signers,
       created,
       kek: { label: KEK_LABEL, created: kek.created },
       hmacKeys,
+      intakeKey: { label: INTAKE_KEY.label, created: intake.created, spki: intake.spki },
       tokenLabel: token.tokenLabel,
       softwareKeyFile: null,
       close: () => token.close(),
@@ -163,7 +170,7 @@ async function softwareKeys(dataDir: string, progress: (line: string) => void): 
     progress(`${created.has(spec.label) ? 'generated' : 'found    '} software EC P-256 key ${spec.label} (non-qualified) in ${file}`);
     signers.set(spec.role, SoftwareSigner.fromPrivateKey(spec.label, createPrivateKey(existing.get(spec.label)!)));
   }
-  return { signers, created, kek: null, hmacKeys: [], tokenLabel: null, softwareKeyFile: file, close: async () => undefined };
+  return { signers, created, kek: null, hmacKeys: [], intakeKey: null, tokenLabel: null, softwareKeyFile: file, close: async () => undefined };
 }
 
 function describe(cert: X509Certificate, file: string, issued: boolean): CeremonyCertificate {
@@ -245,6 +252,10 @@ export async function performKeyCeremony(options: KeyCeremonyOptions): Promise<K
     }
     if (material.kek) keys.push({ label: material.kek.label, role: 'kek', keyCreated: material.kek.created, publicKeySha256: null, certificate: null });
     for (const k of material.hmacKeys) keys.push({ label: k.label, role: k.role, keyCreated: k.created, publicKeySha256: null, certificate: null });
+    if (material.intakeKey) {
+      const k = material.intakeKey;
+      keys.push({ label: k.label, role: 'intake_key', keyCreated: k.created, publicKeySha256: spkiSha256(k.spki), certificate: null });
+    }
     return {
       mode,
       policyOid: POLICY_OIDS[mode],

@@ -57,6 +57,12 @@ export const HMAC_KEYS = [
 ] as const;
 export type HmacKeyRole = (typeof HMAC_KEYS)[number]['role'];
 
+/**
+ * The intake key enrollment packets are encrypted to (ECDH-ES+A256KW): in qualified mode an EC
+ * P-256 pair in the token, derive only (CKM_ECDH1_DERIVE); the PKCS#11 decrypter uses it.
+ */
+export const INTAKE_KEY = { role: 'intake_key', label: 'registo-intake' } as const;
+
 export function trustKey(role: TrustRole): TrustKeySpec {
   const spec = TRUST_KEYS.find((k) => k.role === role);
   if (!spec) throw new RegistoError('REQUEST_INVALID', `unknown trust role ${role}`);

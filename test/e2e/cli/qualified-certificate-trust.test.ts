@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { importIntakeKeyJwk, loadQualifiedIntakeKeys, readRegistrationCaCertificates, sealPacket } from '@registo/infra';
+import { importIntakePublicJwk, loadQualifiedIntakeTrust, readRegistrationCaCertificates, sealPacket } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { createPacketTestEnv, validPacket } from '../../src/index.js';
 import { type TestSoftHsm, testSoftHsm } from '../../src/support/softhsm.js';
@@ -47,7 +47,7 @@ describe('registo start in qualified mode with registration CAs by certificate (
     REGISTO_REGISTRATION_CA_CERTS: caCerts,
   });
 
-  it('accepts packets from devices of the given CA, refuses others, and keeps no private key in a file but the intake key', async () => {
+  it('accepts packets from devices of the given CA sealed to the published intake key (in the token), refuses others, and keeps no private key in any file', async () => {
     const root = scratch();
     const dataDir = join(root, 'data');
     // The registration-client CA is run elsewhere: the platform gets its certificate, the test keeps its key.
@@ -56,12 +56,20 @@ describe('registo start in qualified mode with registration CAs by certificate (
     writeFileSync(caFile, env.ca.certificatePem);
     const ceremony = await runCli(['keys', 'init'], qualified(dataDir, caFile));
     expect(ceremony.code, ceremony.stderr).to.equal(0);
+    expect(ceremony.stdout).to.include('registo-intake (intake_key)');
     const { child, url, output } = await startCli(['start', '--port', '0'], qualified(dataDir, caFile));
     try {
-      const ready = (await (await fetch(`${url}/readyz`)).json()) as { signer: { kekKind: string; hmacKeys: string[] } };
+      const ready = (await (await fetch(`${url}/readyz`)).json()) as { signer: { kekKind: string; hmacKeys: string[]; intakeKey: string } };
       expect(ready.signer.kekKind).to.equal('pkcs11');
       expect(ready.signer.hmacKeys.every((k) => k.startsWith('pkcs11:'))).to.equal(true);
-      const intake = await importIntakeKeyJwk(JSON.parse(readFileSync(join(dataDir, 'keys', 'intake-key.json'), 'utf8')).intakeKey);
+      expect(ready.signer.intakeKey).to.equal(`pkcs11:${hsm.tokenLabel}/registo-intake`);
+      // Registration clients learn the intake PUBLIC key from the platform: no private part in it.
+      const published = await fetch(`${url}/v1/intake/key`);
+      expect(published.status).to.equal(200);
+      const jwk = (await published.json()) as Record<string, unknown>;
+      expect(jwk).to.include({ kty: 'EC', crv: 'P-256', alg: 'ECDH-ES+A256KW', use: 'enc' });
+      expect(jwk).to.not.have.property('d');
+      const intake = await importIntakePublicJwk(jwk as never);
       const upload = async (packet: string) =>
         fetch(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose', authorization: 'Bearer dev-client' }, body: packet });
       const good = await upload(await sealPacket(validPacket(), { device: env.device, intakePublicKey: intake.publicKey, intakeKid: intake.kid }));
@@ -74,12 +82,16 @@ describe('registo start in qualified mode with registration CAs by certificate (
     }
     expect(await exitOf(child)).to.equal(0);
     expect(output()).to.not.include('development key file still supplies');
-    // No development key file; the keys folder holds the intake key alone; the trust folder certificates only.
+    // No development key file, no intake key file: no file under the data directory (keys/ and
+    // trust/ included) holds a private key, PEM or JWK.
     expect(existsSync(join(dataDir, 'keys', 'software-keys.json'))).to.equal(false);
-    expect(readdirSync(join(dataDir, 'keys'))).to.deep.equal(['intake-key.json']);
-    const pemKeys = filesUnder(dataDir).filter((f) => readFileSync(f).includes('PRIVATE KEY'));
+    expect(existsSync(join(dataDir, 'keys', 'intake-key.json'))).to.equal(false);
+    const files = filesUnder(dataDir);
+    expect(files.length).to.be.greaterThan(5);
+    const pemKeys = files.filter((f) => readFileSync(f).includes('PRIVATE KEY'));
     expect(pemKeys).to.deep.equal([]);
-    for (const f of filesUnder(join(dataDir, 'trust'))) expect(readFileSync(f, 'utf8'), f).to.not.match(/"d"\s*:/);
+    const jwkKeys = files.filter((f) => /"d"\s*:/.test(readFileSync(f, 'latin1')));
+    expect(jwkKeys).to.deep.equal([]);
   });
 
   it('refuses a CA file that holds a private key, no certificate, or a certificate that is not a CA\'s', async () => {
@@ -99,13 +111,11 @@ describe('registo start in qualified mode with registration CAs by certificate (
     const two = join(root, 'two.pem');
     writeFileSync(two, env.ca.certificatePem + env.otherCa.certificatePem);
     expect(await readRegistrationCaCertificates(two)).to.have.length(2);
-    const missing = await loadQualifiedIntakeKeys(join(root, 'keys', 'software-keys.json'), join(root, 'none.pem')).catch((e: unknown) => e);
+    const missing = await loadQualifiedIntakeTrust(join(root, 'none.pem')).catch((e: unknown) => e);
     expect((missing as RegistoError).message).to.match(/REGISTO_REGISTRATION_CA_CERTS/);
-    // The intake key file is made once, mode 0600, and read back the same.
-    const first = await loadQualifiedIntakeKeys(join(root, 'keys', 'software-keys.json'), two);
-    const again = await loadQualifiedIntakeKeys(join(root, 'keys', 'software-keys.json'), two);
-    expect([first.created, again.created]).to.deep.equal([true, false]);
-    expect(again.intakeKey.kid).to.equal(first.intakeKey.kid);
-    expect(statSync(first.file).mode & 0o777).to.equal(0o600);
+    // Nothing is written: the intake key is the token's now.
+    const trust = await loadQualifiedIntakeTrust(two);
+    expect(trust.trustedCaPems).to.have.length(2);
+    expect(existsSync(join(root, 'keys'))).to.equal(false);
   });
 });

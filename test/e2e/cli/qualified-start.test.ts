@@ -68,6 +68,8 @@ describe('registo start in qualified mode (SoftHSM2)', function () {
       expect(ready.signer).to.deep.include({ mode: 'qualified', kekKind: 'pkcs11', kek: `pkcs11:${hsm.tokenLabel}/registo-kek`, policyOid: '1.3.6.1.4.1.99999.1.1' });
       // The blind-index and UIN keys are the token's HMAC keys, not the key file's.
       expect(ready.signer.hmacKeys).to.deep.equal([`pkcs11:${hsm.tokenLabel}/registo-blind-index`, `pkcs11:${hsm.tokenLabel}/registo-uin`]);
+      // Packets are decrypted by the token's intake key (ECDH in the token), not the key file's.
+      expect((ready.signer as unknown as { intakeKey: string }).intakeKey).to.equal(`pkcs11:${hsm.tokenLabel}/registo-intake`);
       // A few enrollments, so that personal data is sealed under data keys the token wraps.
       const demo = await runCli(['demo', '--enrollments', '3', '--url', url, '--invalid', '0', '--wait', '60'], qualified(dataDir));
       expect(demo.code, demo.stderr).to.equal(0);
