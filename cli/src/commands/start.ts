@@ -32,7 +32,7 @@ Environment:
   REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name (docs/audit.md)
   REGISTO_CHECKPOINT_EVERY, REGISTO_CHECKPOINT_INTERVAL_MS  10000, 1000  sign a checkpoint every N events or T ms
   REGISTO_AUDIT_WITNESSES  none                              witness verifier keys (name+keyid+base64) whose cosignatures are accepted
-  REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, only keys/intake-key.json (docs/trust-services.md)
+  REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, and no private key in any file (docs/trust-services.md)
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

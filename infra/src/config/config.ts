@@ -84,7 +84,7 @@ export interface RegistoConfig {
   /**
    * `REGISTO_REGISTRATION_CA_CERTS`: a PEM file of the registration-client CA certificates intake
    * trusts. In qualified mode it replaces the development key file: the platform then holds no CA
-   * private key and no software key but the intake key (`keys/intake-key.json`).
+   * private key and no software key at all (the intake key is the token's `registo-intake`).
    */
   registrationCaCertificates?: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
