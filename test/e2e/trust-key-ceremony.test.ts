@@ -174,6 +174,12 @@ describe('registo keys init', function () {
       expect(data.mode).to.equal('qualified');
       expect(data.tokenLabel).to.equal(hsm.tokenLabel);
       expect(data.keys.find((k) => k.role === 'kek')).to.deep.include({ label: 'registo-kek', publicKeySha256: null, certificate: null });
+      // The intake key-agreement key: in the token, recorded with its public key's fingerprint, found again on the rerun.
+      const intake = data.keys.find((k) => k.role === 'intake_key');
+      expect(intake).to.deep.include({ label: 'registo-intake', certificate: null });
+      expect(intake!.publicKeySha256).to.match(/^[0-9a-f]{64}$/);
+      expect(first.stdout).to.include('registo-intake (intake_key)');
+      expect(second.stdout).to.match(/found\s+EC P-256 key-agreement key registo-intake in the token/);
       expect(existsSync(join(dataDir, 'keys', 'trust-keys.non-qualified.pem'))).to.equal(false);
       expect(privateKeyFiles(dataDir)).to.deep.equal([]);
     });
