@@ -10,7 +10,7 @@ import {
   openPacket,
   sealPacket,
 } from '@registo/infra';
-import { isRegistoError } from '@registo/schemas';
+import { RegistoError, isRegistoError } from '@registo/schemas';
 import { type PacketTestEnv, buildHostileCorpus, createPacketTestEnv, validPacket } from '../src/index.js';
 import { testSoftHsm } from '../src/support/softhsm.js';
 
@@ -115,6 +115,15 @@ describe('intake decryption port: the PKCS#11 adapter (SoftHSM2) against the sof
     const expected = new Array(10).fill('PACKET_DECRYPTION_FAILED');
     expect(await variants(hsmEnv)).to.deep.equal(expected);
     expect(await variants(software)).to.deep.equal(expected);
+  });
+
+  it('a token that is gone is HSM_UNAVAILABLE (the platform\'s trouble), any other adapter failure PACKET_DECRYPTION_FAILED', async () => {
+    const sealed = await hsmEnv.seal(validPacket({}, software.now));
+    const failing = (error: Error): PacketTestEnv => ({ ...hsmEnv, trust: { ...hsmEnv.trust, intakeDecrypter: { keyRef: 'test', decrypt: async () => { throw error; } } } });
+    expect(await outcome(sealed, failing(new RegistoError('HSM_UNAVAILABLE', 'token removed')))).to.equal('HSM_UNAVAILABLE');
+    expect(await outcome(sealed, failing(new RegistoError('CONFIG_INVALID', 'whatever')))).to.equal('PACKET_DECRYPTION_FAILED');
+    expect(await outcome(sealed, failing(new TypeError('boom')))).to.equal('PACKET_DECRYPTION_FAILED');
+    expect(await outcome(sealed, hsmEnv)).to.equal('OPENED');
   });
 
   it('the software adapter is the jose path the codec always used', async () => {
