@@ -368,18 +368,29 @@ export class Pkcs11Token {
    * verify). Re-running returns the existing pair; it never replaces a key.
    */
   ensureEcKey(label: string): Promise<Pkcs11EcKey> {
-    return this.exclusive(() => this.findOrGenerateEcKey(label));
+    return this.exclusive(() => this.findOrGenerateEcKey(label, 'sign'));
   }
 
-  private async findOrGenerateEcKey(label: string): Promise<Pkcs11EcKey> {
+  /**
+   * The EC P-256 key-agreement pair labelled `label` (the intake key packets are encrypted to),
+   * generated inside the token when there is none: private, sensitive, never extractable, usable
+   * only to derive (CKM_ECDH1_DERIVE) — not to sign. Re-running returns the existing pair.
+   */
+  ensureEcDeriveKey(label: string): Promise<Pkcs11EcKey> {
+    return this.exclusive(() => this.findOrGenerateEcKey(label, 'derive'));
+  }
+
+  /** One usage per key: a signing key cannot derive and a key-agreement key cannot sign. */
+  private async findOrGenerateEcKey(label: string, usage: 'sign' | 'derive'): Promise<Pkcs11EcKey> {
     const existing = await this.findEcKey(label);
     if (existing) return existing;
     const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
     const id = randomBytes(16);
+    const sign = usage === 'sign';
     const pair = this.use((s) =>
       s.generateKeyPair(
         KeyGenMechanism.EC,
-        { class: ObjectClass.PUBLIC_KEY, keyType: KeyType.EC, token: true, private: false, label, id, paramsEC: P256_PARAMS_DER, verify: true, encrypt: false, wrap: false, derive: false },
+        { class: ObjectClass.PUBLIC_KEY, keyType: KeyType.EC, token: true, private: false, label, id, paramsEC: P256_PARAMS_DER, verify: sign, encrypt: false, wrap: false, derive: false },
         {
           class: ObjectClass.PRIVATE_KEY,
           keyType: KeyType.EC,
@@ -389,51 +400,15 @@ export class Pkcs11Token {
           extractable: false,
           label,
           id,
-          sign: true,
+          sign,
           signRecover: false,
           decrypt: false,
           unwrap: false,
-          derive: false,
+          derive: !sign,
         },
       ),
     );
     return this.ecPair(label, pair.privateKey, pair.publicKey, true);
-  }
-
-  /**
-   * The EC P-256 key-agreement pair labelled `label` (the intake key packets are encrypted to),
-   * generated inside the token when there is none: private, sensitive, never extractable, usable
-   * only to derive (CKM_ECDH1_DERIVE) — not to sign. Re-running returns the existing pair.
-   */
-  ensureEcDeriveKey(label: string): Promise<Pkcs11EcKey> {
-    return this.exclusive(async () => {
-      const existing = await this.findEcKey(label);
-      if (existing) return existing;
-      const { KeyGenMechanism, KeyType, ObjectClass } = graphene();
-      const id = randomBytes(16);
-      const pair = this.use((s) =>
-        s.generateKeyPair(
-          KeyGenMechanism.EC,
-          { class: ObjectClass.PUBLIC_KEY, keyType: KeyType.EC, token: true, private: false, label, id, paramsEC: P256_PARAMS_DER, verify: false, encrypt: false, wrap: false, derive: false },
-          {
-            class: ObjectClass.PRIVATE_KEY,
-            keyType: KeyType.EC,
-            token: true,
-            private: true,
-            sensitive: true,
-            extractable: false,
-            label,
-            id,
-            sign: false,
-            signRecover: false,
-            decrypt: false,
-            unwrap: false,
-            derive: true,
-          },
-        ),
-      );
-      return this.ecPair(label, pair.privateKey, pair.publicKey, true);
-    });
   }
 
   /**
