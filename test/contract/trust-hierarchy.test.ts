@@ -8,6 +8,7 @@ import { expect } from 'chai';
 import {
   type KeyCeremonyResult,
   HMAC_KEYS,
+  INTAKE_KEY,
   KEK_LABEL,
   POLICY_OIDS,
   Pkcs11Token,
@@ -59,8 +60,14 @@ function hierarchySuite(name: string, mode: 'qualified' | 'non_qualified', signe
     it('creates every key and issues every certificate of the hierarchy on the first run', () => {
       expect(result.mode).to.equal(mode);
       expect(result.changed).to.equal(true);
-      expect(result.keys.map((k) => k.label)).to.deep.equal([...TRUST_KEYS.map((k) => k.label), ...(mode === 'qualified' ? [KEK_LABEL, ...HMAC_KEYS.map((k) => k.label)] : [])]);
-      for (const key of result.keys.filter((k) => k.publicKeySha256 !== null)) {
+      expect(result.keys.map((k) => k.label)).to.deep.equal([...TRUST_KEYS.map((k) => k.label), ...(mode === 'qualified' ? [KEK_LABEL, ...HMAC_KEYS.map((k) => k.label), INTAKE_KEY.label] : [])]);
+      if (mode === 'qualified') {
+        // The intake key agrees keys (ECDH) and has no certificate; its public key is recorded.
+        const intake = result.keys.find((k) => k.label === INTAKE_KEY.label)!;
+        expect(intake.publicKeySha256).to.match(/^[0-9a-f]{64}$/);
+        expect(intake.certificate).to.equal(null);
+      }
+      for (const key of result.keys.filter((k) => TRUST_KEYS.some((t) => t.label === k.label))) {
         expect(key.certificate?.issued, key.label).to.equal(true);
         expect(key.publicKeySha256).to.match(/^[0-9a-f]{64}$/);
         const der = new X509Certificate(readFileSync(key.certificate!.file)).raw;
@@ -264,7 +271,7 @@ describe('trust hierarchy keys on the SoftHSM2 token', function () {
     await performKeyCeremony({ signer, dataDir: mkdtempSync(join(tmpdir(), 'registo-trust-attrs-')), publicUrl: PUBLIC_URL });
     const token = await Pkcs11Token.open({ module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env });
     try {
-      for (const label of [...TRUST_KEYS.map((k) => k.label), KEK_LABEL, ...HMAC_KEYS.map((k) => k.label)]) {
+      for (const label of [...TRUST_KEYS.map((k) => k.label), KEK_LABEL, ...HMAC_KEYS.map((k) => k.label), INTAKE_KEY.label]) {
         expect(await token.heldInTokenProblems(label), label).to.deep.equal([]);
         const secret = (await token.keyAttributes(label)).filter((a) => a.class !== 'public');
         expect(secret, label).to.have.length(1);
