@@ -241,7 +241,10 @@ export async function performKeyCeremony(options: KeyCeremonyOptions): Promise<K
           notAfter: new Date(now.getTime() + spec.validityDays * 86_400_000),
           ...profileOf(spec.role, mode, options.publicUrl),
         });
-        await writeFile(file, issued.pem, { mode: 0o644 });
+        // Written beside and renamed: a start-up killed mid-ceremony never leaves half a certificate.
+        const temporary = `${file}.${process.pid}.tmp`;
+        await writeFile(temporary, issued.pem, { mode: 0o644 });
+        await rename(temporary, file);
         const cert = new X509Certificate(issued.der);
         if (!cert.verify(issuerCertificate?.publicKey ?? cert.publicKey)) throw new RegistoError('HSM_UNAVAILABLE', `the signature on ${spec.file} does not verify`);
         certificates.set(spec.role, cert);

@@ -1,3 +1,6 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { KafkaSettings } from '@registo/infra';
@@ -17,6 +20,8 @@ export function roleEnv(databaseUrl: string, settings: KafkaSettings, roles: str
     LOG_LEVEL: 'warn',
     PORT: '0',
     HOST: '127.0.0.1',
+    // Keys and the trust hierarchy of this role's incarnations, not the working directory's.
+    REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), 'registo-role-')),
   };
 }
 
@@ -53,9 +58,15 @@ export async function crashRepeatedly(env: NodeJS.ProcessEnv, count: number, min
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
   while (Date.now() < deadline) {
-    if (await check()) return;
+    // A broker still electing a partition leader answers with a retriable error: ask again.
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error;
+    }
     await sleep(250);
   }
-  throw new Error(`timed out waiting for ${what}`);
+  throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }
