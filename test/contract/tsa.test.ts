@@ -60,8 +60,8 @@ function tsaSuite(name: string, mode: 'qualified' | 'non_qualified', signerConfi
       fetch(url, { method: 'POST', body, headers: contentType ? { 'content-type': contentType } : {} });
 
     /** openssl ts -query for `file` with `flags`, POSTed over HTTP; the reply is saved as resp.tsr. */
-    async function timestampOverHttp(file: string, flags: string[], out = join(dir, 'resp.tsr')): Promise<string> {
-      await openssl('ts', '-query', '-data', file, '-sha256', ...flags, '-out', join(dir, 'req.tsq'));
+    async function timestampOverHttp(file: string, flags: string[], out = join(dir, 'resp.tsr'), digest = '-sha256'): Promise<string> {
+      await openssl('ts', '-query', '-data', file, digest, ...flags, '-out', join(dir, 'req.tsq'));
       const response = await post(readFileSync(join(dir, 'req.tsq')));
       expect(response.status).to.equal(200);
       expect(response.headers.get('content-type')).to.equal(TIMESTAMP_REPLY);
@@ -137,6 +137,18 @@ function tsaSuite(name: string, mode: 'qualified' | 'non_qualified', signerConfi
       expect(withCert.includes(trust.certificates.tsa_signer.der)).to.equal(true);
     });
 
+    for (const digest of ['-sha384', '-sha512']) {
+      it(`openssl ts -query ${digest}: granted with that imprint algorithm, and openssl ts -verify accepts it`, async () => {
+        const reply = await timestampOverHttp(data, ['-cert'], join(dir, `resp${digest}.tsr`), digest);
+        const text = await openssl('ts', '-reply', '-in', reply, '-text');
+        expect(text).to.match(/Status: Granted/);
+        expect(text).to.include(`Hash Algorithm: ${digest.slice(1)}`);
+        const ok = await verify(data, reply, join(trust.trustDir, 'identity-ca.pem'));
+        expect(ok.code, ok.stdout + ok.stderr).to.equal(0);
+        expect(ok.stdout).to.include('Verification: OK');
+      });
+    }
+
     it('-no_nonce: granted without a nonce, and verifies', async () => {
       const reply = await timestampOverHttp(data, ['-cert', '-no_nonce']);
       const text = await openssl('ts', '-reply', '-in', reply, '-text');
@@ -205,6 +217,7 @@ function tsaSuite(name: string, mode: 'qualified' | 'non_qualified', signerConfi
         await refused(request({ algorithm: '1.2.3.4.5' }), 'badAlg');
         await refused(request({ imprint: Buffer.alloc(20, 1) }), 'badAlg');
         await refused(request({ imprint: Buffer.alloc(33, 1) }), 'badAlg');
+        await refused(request({ algorithm: '2.16.840.1.101.3.4.2.3', imprint: Buffer.alloc(32, 1) }), 'badAlg');
       });
 
       it('SHA-256 with NULL parameters is accepted', async () => {

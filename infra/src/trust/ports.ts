@@ -94,9 +94,13 @@ export interface HolderCertificateIssuer {
   issue(request: HolderCertificateRequest): Promise<IssuedHolderCertificate>;
 }
 
+/** Hash algorithms a message imprint may use (RFC 3161 leaves the choice to the requester). */
+export type ImprintHash = 'sha256' | 'sha384' | 'sha512';
+
 export interface TimestampRequest {
-  /** SHA-256 of the timestamped data. */
+  /** The hash of the timestamped data, with `hashAlgorithm` (SHA-256 when absent). */
   messageImprint: Buffer;
+  hashAlgorithm?: ImprintHash;
   nonce?: bigint;
   /** Include the TSA certificate in the token (RFC 3161 certReq). */
   certReq?: boolean;

@@ -1,7 +1,7 @@
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { PKIFailureInfo, PKIFreeText, PKIStatus, PKIStatusInfo, TimeStampReq, TimeStampResp, TimeStampToken } from '@peculiar/asn1-tsp';
 import { integerContentToBigint, readDer } from './der.js';
-import type { TimestampRequest } from './ports.js';
+import type { ImprintHash, TimestampRequest } from './ports.js';
 
 /*
  * The request side of RFC 3161: a DER TimeStampReq is decoded and checked, and every answer is a
@@ -23,14 +23,22 @@ export type TsaFailure = keyof typeof TSA_FAILURE_BITS;
 
 /** Largest nonce accepted (openssl sends 8 bytes; a nonce is a random number, not a payload). */
 const MAX_NONCE_BYTES = 64;
-const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
+
+/** The imprint algorithms served (NIST OIDs), with their digest length; SHA-1 is not among them. */
+export const IMPRINT_HASHES: Readonly<Record<ImprintHash, { oid: string; bytes: number; label: string }>> = {
+  sha256: { oid: '2.16.840.1.101.3.4.2.1', bytes: 32, label: 'SHA-256' },
+  sha384: { oid: '2.16.840.1.101.3.4.2.2', bytes: 48, label: 'SHA-384' },
+  sha512: { oid: '2.16.840.1.101.3.4.2.3', bytes: 64, label: 'SHA-512' },
+};
+const imprintHashByOid = new Map(Object.entries(IMPRINT_HASHES).map(([name, h]) => [h.oid, name as ImprintHash]));
+const SERVED_IMPRINTS = Object.values(IMPRINT_HASHES).map((h) => `${h.label} (${h.oid})`).join(', ');
 
 export type DecodedTimeStampReq =
   | { ok: true; request: TimestampRequest & { reqPolicy?: string } }
   | { ok: false; failure: TsaFailure; text: string };
 
 /**
- * Decodes and checks a TimeStampReq: DER, version 1, a SHA-256 imprint of 32 bytes (parameters
+ * Decodes and checks a TimeStampReq: DER, version 1, a SHA-256/384/512 imprint of its length (parameters
  * absent or NULL), no policy or the one this TSA serves, no extensions (none is supported).
  */
 export function decodeTimeStampReq(der: Buffer, servedPolicy: string): DecodedTimeStampReq {
@@ -46,11 +54,13 @@ export function decodeTimeStampReq(der: Buffer, servedPolicy: string): DecodedTi
   }
   if (request.version !== 1) return reject('badDataFormat', `TimeStampReq version ${request.version} is not supported (only v1)`);
   const { hashAlgorithm, hashedMessage } = request.messageImprint;
-  if (hashAlgorithm.algorithm !== ID_SHA256) return reject('badAlg', `message imprint algorithm ${hashAlgorithm.algorithm} is not supported: only SHA-256 (${ID_SHA256})`);
+  const hashName = imprintHashByOid.get(hashAlgorithm.algorithm);
+  if (hashName === undefined) return reject('badAlg', `message imprint algorithm ${hashAlgorithm.algorithm} is not supported: only ${SERVED_IMPRINTS}`);
+  const hash = IMPRINT_HASHES[hashName];
   const params = hashAlgorithm.parameters ? Buffer.from(hashAlgorithm.parameters) : null;
-  if (params && !params.equals(Buffer.from([0x05, 0x00]))) return reject('badAlg', 'SHA-256 takes no parameters (absent or NULL)');
+  if (params && !params.equals(Buffer.from([0x05, 0x00]))) return reject('badAlg', `${hash.label} takes no parameters (absent or NULL)`);
   const imprint = Buffer.from(hashedMessage.buffer);
-  if (imprint.length !== 32) return reject('badAlg', `a SHA-256 message imprint is 32 bytes, not ${imprint.length}`);
+  if (imprint.length !== hash.bytes) return reject('badAlg', `a ${hash.label} message imprint is ${hash.bytes} bytes, not ${imprint.length}`);
   if (request.reqPolicy !== undefined && request.reqPolicy !== servedPolicy) {
     return reject('unacceptedPolicy', `policy ${request.reqPolicy} is not served here; this TSA's policy is ${servedPolicy}`);
   }
@@ -65,7 +75,7 @@ export function decodeTimeStampReq(der: Buffer, servedPolicy: string): DecodedTi
   }
   return {
     ok: true,
-    request: { messageImprint: imprint, certReq: request.certReq, ...(nonce !== undefined && { nonce }), ...(request.reqPolicy !== undefined && { reqPolicy: request.reqPolicy }) },
+    request: { messageImprint: imprint, hashAlgorithm: hashName, certReq: request.certReq, ...(nonce !== undefined && { nonce }), ...(request.reqPolicy !== undefined && { reqPolicy: request.reqPolicy }) },
   };
 }
 

@@ -9,7 +9,7 @@ import { ECDSA_WITH_SHA256 } from './certificates.js';
 import { bigintToIntegerContent, unsignedIntegerContent, derOid, derSequence, derSetOf, derTime, derTlv } from './der.js';
 import type { Timestamper, TimestampRequest } from './ports.js';
 import type { TrustCertificate, TrustKeys } from './trust-keys.js';
-import { type TsaFailure, decodeTimeStampReq, encodeGranted, encodeRejection } from './tsa-protocol.js';
+import { IMPRINT_HASHES, type TsaFailure, decodeTimeStampReq, encodeGranted, encodeRejection } from './tsa-protocol.js';
 
 /*
  * The RFC 3161 time-stamping authority. A token is a CMS SignedData (RFC 5652) whose content is
@@ -19,7 +19,7 @@ import { type TsaFailure, decodeTimeStampReq, encodeGranted, encodeRejection } f
  * TSA certificate, RFC 5035), which binds the token to the certificate that must verify it.
  */
 
-/** id-sha256 (NIST): the only imprint algorithm served. */
+/** id-sha256 (NIST): the digest of the signed attributes and the certificate hash. */
 export const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
 
 /**
@@ -107,14 +107,15 @@ export function createTimestamper(trust: TrustKeys, options: TimestamperOptions 
   const sha256 = () => new DigestAlgorithmIdentifier({ algorithm: ID_SHA256 });
 
   async function timestamp(request: TimestampRequest): Promise<Buffer> {
-    if (request.messageImprint.length !== 32) {
-      throw new RegistoError('REQUEST_INVALID', `a SHA-256 message imprint is 32 bytes, not ${request.messageImprint.length}`);
+    const hash = IMPRINT_HASHES[request.hashAlgorithm ?? 'sha256'];
+    if (request.messageImprint.length !== hash.bytes) {
+      throw new RegistoError('REQUEST_INVALID', `a ${hash.label} message imprint is ${hash.bytes} bytes, not ${request.messageImprint.length}`);
     }
     const genTime = now();
     const tstInfo = new TSTInfo({
       version: TSTInfoVersion.v1,
       policy: policyOid,
-      messageImprint: new MessageImprint({ hashAlgorithm: new AlgorithmIdentifier({ algorithm: ID_SHA256 }), hashedMessage: new OctetString(request.messageImprint) }),
+      messageImprint: new MessageImprint({ hashAlgorithm: new AlgorithmIdentifier({ algorithm: hash.oid }), hashedMessage: new OctetString(request.messageImprint) }),
       // INTEGER content octets must be minimal: the counter's top byte is zero for millennia.
       serialNumber: new Uint8Array(unsignedIntegerContent(nextSerial())).buffer,
       genTime,
