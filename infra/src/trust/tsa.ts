@@ -20,7 +20,7 @@ import { IMPRINT_HASHES, type TsaFailure, decodeTimeStampReq, encodeGranted, enc
  */
 
 /** id-sha256 (NIST): the digest of the signed attributes and the certificate hash. */
-export const ID_SHA256 = '2.16.840.1.101.3.4.2.1';
+export const ID_SHA256 = IMPRINT_HASHES.sha256.oid;
 
 /**
  * The TSA's policies (TSTInfo.policy), one per signer mode, under the same placeholder arc as the
