@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
+import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, ensureTopics, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
 import { Mirror, eventHeaders } from '@registo/producers';
 import { ensureInfra } from '@registo/deploy';
 import { type BenchReport, metric, percentile, progress } from './report.js';
@@ -121,7 +121,7 @@ async function throughput(o: MirrorBenchOptions): Promise<{ mirrorRate: number; 
     const topic = `${settings.prefix}.plain`;
     const admin = kafkaClient(settings, 'bench-admin').admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: settings.partitions, configEntries: topicConfig() }], waitForLeaders: true });
+    await ensureTopics(admin, [{ topic, numPartitions: settings.partitions, configEntries: topicConfig() }]);
     await admin.disconnect();
     const t = performance.now();
     // Same transaction-sized sends as the mirror makes, without the transaction.
@@ -172,7 +172,7 @@ async function latency(o: MirrorBenchOptions): Promise<{ mirror: number[]; plain
     const plainTopic = `${settings.prefix}.plain-latency`;
     const admin = kafkaClient(settings, 'bench-admin').admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: plainTopic, numPartitions: settings.partitions, configEntries: topicConfig() }], waitForLeaders: true });
+    await ensureTopics(admin, [{ topic: plainTopic, numPartitions: settings.partitions, configEntries: topicConfig() }]);
     await admin.disconnect();
     const plainWatch = await watch(settings, plainTopic);
     const producer = kafkaClient(settings, 'bench-plain').producer();

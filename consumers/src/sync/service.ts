@@ -15,6 +15,7 @@ import {
   dlqTopic,
   kafkaClient,
   topicConfig,
+  ensureTopics,
 } from '@registo/infra';
 import { type InboundSync, createInboundSync } from './inbound.js';
 import { createOutboundSync } from './outbound.js';
@@ -94,7 +95,7 @@ export class SyncService {
       const admin = kafkaClient(kafka, `${handler.name}-admin`, logger).admin();
       await admin.connect();
       try {
-        await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dlqTopic(handler.name, kafka.prefix), numPartitions: kafka.partitions, replicationFactor: 1, configEntries: topicConfig() }] });
+        await ensureTopics(admin, [{ topic: dlqTopic(handler.name, kafka.prefix), numPartitions: kafka.partitions, replicationFactor: 1, configEntries: topicConfig() }]);
       } finally {
         await admin.disconnect();
       }

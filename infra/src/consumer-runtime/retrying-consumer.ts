@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/schemas';
 import { kafkaClient } from '../kafka/client.js';
+import { ensureTopics } from '../kafka/ensure-topics.js';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup, retryTopic, topicConfig } from '../kafka/topics.js';
@@ -88,11 +89,11 @@ export class RetryingKafkaConsumer {
   async run(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1, configEntries: topicConfig() })),
-    });
-    await admin.disconnect();
+    try {
+      await ensureTopics(admin, this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1, configEntries: topicConfig() })));
+    } finally {
+      await admin.disconnect();
+    }
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     await this.consume(-1, this.handler.categories.map((c) => categoryTopic(c, this.settings.prefix)));

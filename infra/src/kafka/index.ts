@@ -2,3 +2,4 @@ export * from './settings.js';
 export * from './topics.js';
 export * from './envelope-codec.js';
 export * from './client.js';
+export * from './ensure-topics.js';

@@ -11,6 +11,7 @@ import {
   inBatches,
   kafkaClient,
   topicConfig,
+  ensureTopics,
 } from '@registo/infra';
 
 export interface MirrorOptions {
@@ -94,23 +95,20 @@ export class Mirror {
     if (this.prepared) return;
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    await this.admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        ...CATEGORIES.map((c) => ({
-          topic: categoryTopic(c, this.options.settings.prefix),
-          numPartitions: this.options.settings.partitions,
-          replicationFactor: 1,
-          configEntries: topicConfig(),
-        })),
-        {
-          topic: this.checkpointTopic,
-          numPartitions: 1,
-          replicationFactor: 1,
-          configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-        },
-      ],
-    });
+    await ensureTopics(this.admin, [
+      ...CATEGORIES.map((c) => ({
+        topic: categoryTopic(c, this.options.settings.prefix),
+        numPartitions: this.options.settings.partitions,
+        replicationFactor: 1,
+        configEntries: topicConfig(),
+      })),
+      {
+        topic: this.checkpointTopic,
+        numPartitions: 1,
+        replicationFactor: 1,
+        configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
+      },
+    ]);
     await this.codec.registerAll(CATEGORIES);
     this.prepared = true;
   }

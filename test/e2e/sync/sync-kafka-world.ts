@@ -15,6 +15,8 @@ export interface KafkaSyncWorld extends SyncWorld {
   /** The mirror running now (a failed one is replaced, as the platform's supervisor does). */
   mirror(): Mirror;
   service: SyncService | null;
+  /** Why the in-process sync role stopped on its own (it should not): waits fail at once with it. */
+  serviceFailure(): Error | undefined;
   ports: Record<SyncSystem, ExternalSyncPort>;
   nextPerson: { CITIZEN: number; FOREIGNER: number };
   stop(): Promise<void>;
@@ -47,9 +49,12 @@ export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: 
   const ports = { SIGA: port('SIGA', sims.sigaUrl), IMMIGRATION: port('IMMIGRATION', sims.immigrationUrl) };
   let service: SyncService | null = null;
   let running: Promise<void> | undefined;
+  let failure: Error | undefined;
   if (options.runService !== false) {
     service = new SyncService({ store: world.store, db: world.driver, sealer: world.sealer, ports, kafka: settings, retryDelaysMs: options.retryDelaysMs ?? [200, 600, 1200], pollMs: 60_000, reconcileIntervalMs: 0, logger });
-    running = service.run();
+    running = service.run().catch((e: Error) => {
+      failure = e;
+    });
   }
   return {
     ...world,
@@ -57,6 +62,7 @@ export async function startKafkaSyncWorld(label: string, options: { timeoutMs?: 
     settings,
     mirror: () => mirror,
     service,
+    serviceFailure: () => failure,
     ports,
     nextPerson: { CITIZEN: 0, FOREIGNER: 0 },
     async stop() {
@@ -91,8 +97,11 @@ export async function seedBatch(w: KafkaSyncWorld, citizens: number, foreigners:
   return { identities, sources, syncIds: sources.map((s) => expectedSyncId(s.system, s.event)) };
 }
 
-export async function waitSettled(w: Pick<SyncWorld, 'store'>, batch: Batch, timeoutMs = 90_000): Promise<void> {
-  await waitFor(`${batch.syncIds.length} syncs settled`, async () => (await settledCount(w.store, batch.syncIds)) === batch.syncIds.length, timeoutMs);
+export async function waitSettled(w: Pick<SyncWorld, 'store'> & Partial<Pick<KafkaSyncWorld, 'serviceFailure'>>, batch: Batch, timeoutMs = 90_000): Promise<void> {
+  const failed = () => w.serviceFailure?.();
+  await waitFor(`${batch.syncIds.length} syncs settled`, async () => failed() !== undefined || (await settledCount(w.store, batch.syncIds)) === batch.syncIds.length, timeoutMs);
+  const failure = failed();
+  if (failure) throw new Error(`the sync role stopped: ${failure.message}`);
 }
 
 export function setFaults(w: KafkaSyncWorld, faults: Partial<FaultSettings>): void {
