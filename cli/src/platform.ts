@@ -41,6 +41,8 @@ import {
   maskSecrets,
   openEventStore,
   openSqlDriver,
+  type WorkerHealth,
+  supervise,
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
@@ -77,34 +79,8 @@ interface Worker {
   name: string;
   stop(): Promise<void>;
   describe(): Record<string, unknown>;
-}
-
-/** Keeps a role running: restarts it with back-off when it fails, until the platform stops. */
-function supervise(name: string, logger: Logger, run: () => Promise<void>, stop: () => Promise<void>): { stop(): Promise<void>; restarts(): number } {
-  let stopping = false;
-  let restarts = 0;
-  const loop = async (): Promise<void> => {
-    while (!stopping) {
-      try {
-        await run();
-        if (!stopping) logger.warn({ role: name }, 'role ended; restarting');
-      } catch (e) {
-        if (stopping) break;
-        logger.error({ role: name, err: e }, 'role failed; restarting');
-      }
-      restarts++;
-      await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** Math.min(restarts, 6))));
-    }
-  };
-  const done = loop();
-  return {
-    restarts: () => restarts,
-    async stop() {
-      stopping = true;
-      await stop().catch(() => undefined);
-      await done;
-    },
-  };
+  /** Supervised workers: their state, for readiness. */
+  health?: () => WorkerHealth;
 }
 
 /** The key-encryption key's label on the token, created by `registo keys init`. */
@@ -218,7 +194,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   if (config.roles.includes('mirror') && config.kafka) {
     const mirror = new Mirror({ store: eventStore, settings: config.kafka, logger });
     const s = supervise('mirror', logger, () => mirror.run(), () => mirror.stop());
-    workers.push({ name: 'mirror', stop: () => s.stop(), describe: () => ({ ...mirror.status(), restarts: s.restarts() }) });
+    workers.push({ name: 'mirror', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...mirror.status(), ...s.health() }) });
   }
 
   if (config.roles.includes('projector')) {
@@ -244,7 +220,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       workers.push({
         name: `projector:${projection.name}`,
         stop: () => s.stop(),
-        describe: () => ({ projection: projection.name, ...consumer?.stats, restarts: s.restarts() }),
+        health: () => s.health(),
+        describe: () => ({ projection: projection.name, ...consumer?.stats, ...s.health() }),
       });
     }
   }
@@ -290,7 +267,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         await sink.close();
       },
     );
-    workers.push({ name: 'process:enrollment', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
+    workers.push({ name: 'process:enrollment', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...consumer?.stats, ...s.health() }) });
   }
 
   // Credentials: VCs and holder certificates signed by the identity CA. The credentials role
@@ -316,7 +293,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       await consumer?.stop();
       await sink.close();
     });
-    workers.push({ name: 'credentials:issuance', stop: () => s.stop(), describe: () => ({ ...consumer?.stats, restarts: s.restarts() }) });
+    workers.push({ name: 'credentials:issuance', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...consumer?.stats, ...s.health() }) });
   }
   // OCSP and CRLs answer from the credential read model: only approved status changes count.
   let registerStatusRoutes: ((app: ReturnType<typeof createHttpApp>) => Promise<void>) | undefined;
@@ -348,7 +325,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         })).run(),
       async () => checkpointer?.stop(),
     );
-    workers.push({ name: 'checkpointer', stop: () => s.stop(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, restarts: s.restarts() }) });
+    workers.push({ name: 'checkpointer', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, ...s.health() }) });
   }
   // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
   let syncService: SyncService | undefined;
@@ -358,7 +335,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
     syncService = service;
     const s = supervise('sync', logger, () => service.run(), () => service.stop());
-    workers.push({ name: 'sync', stop: () => s.stop(), describe: () => ({ ...service.status(), restarts: s.restarts() }) });
+    workers.push({ name: 'sync', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...service.status(), ...s.health() }) });
   }
 
   let url: string | null = null;
@@ -410,6 +387,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)), intakeKey: macKeys.intake.decrypter.keyRef },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
       }),
+      workersDown: () => workers.filter((w) => w.health?.().state === 'restarting').map((w) => w.name),
     });
     try {
       url = await app.listen({ port: config.http.port, host: config.http.host });

@@ -19,6 +19,8 @@ export const ErrorCodes = {
   EVENT_INTEGRITY_VIOLATION: 500,
   STORE_UNAVAILABLE: 503,
   STORE_CLOSED: 503,
+  /** A supervised worker (projector, process, sync, mirror, …) is down and being restarted. */
+  WORKER_DOWN: 503,
   COMMAND_REJECTED: 422,
   COMMAND_RETRIES_EXHAUSTED: 409,
   CONFIG_INVALID: 500,

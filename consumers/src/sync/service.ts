@@ -56,8 +56,9 @@ export class SyncService {
   private readonly outbound: Outbound[] = [];
   private stopping = false;
   private readonly wakers = new Set<() => void>();
-  private readonly stopped: Promise<void>;
+  private stopped: Promise<void>;
   private resolveStopped!: () => void;
+  private failure: Error | undefined;
   readonly lastPoll: Partial<Record<SyncSystem, { at: string; applied: number; error?: string }>> = {};
   readonly lastReconciliation: Partial<Record<SyncSystem, Omit<ReconcileResult, 'differences'> & { at: string }>> = {};
 
@@ -70,13 +71,25 @@ export class SyncService {
     return { outbound: this.outbound.map((o) => o.stats()), lastPoll: this.lastPoll, lastReconciliation: this.lastReconciliation };
   }
 
+  /** Runs until `stop()`; rejects (after stopping what it started) when an outbound consumer fails. */
   async run(): Promise<void> {
+    // Runnable again after a failure: its supervisor calls run() once more on the same service.
+    this.stopping = false;
+    this.failure = undefined;
+    this.outbound.length = 0;
+    this.stopped = new Promise((r) => (this.resolveStopped = r));
     await this.inbound.migrate();
     for (const system of SYNC_SYSTEMS) this.outbound.push(await this.startOutbound(system));
     const loops = [this.pollLoop(), ...(this.deps.reconcileIntervalMs > 0 ? [this.reconcileLoop()] : [])];
     await this.stopped;
     for (const wake of this.wakers) wake();
     await Promise.allSettled(loops);
+    if (this.failure) throw this.failure;
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    void this.stop();
   }
 
   async stop(): Promise<void> {
@@ -106,7 +119,16 @@ export class SyncService {
     }
     const sink = new SqlDeadLetterSink(this.deps.db);
     const consumer = new StreamParallelConsumer(this.deps.db, handler, new StoreEventSource(store), sink, { maxAttempts, retryDelayMs: retryDelaysMs[0] ?? 1000, concurrency: 16, ...(logger && { logger }) });
-    const running = consumer.run().catch((e: unknown) => logger?.error({ system, err: e }, 'sync consumer stopped'));
+    // A consumer that stops on its own (the database went away) stops the service, so that its
+    // supervisor starts it again; one that stops because the service stops is not a failure.
+    const running = consumer.run().then(
+      () => {
+        if (!this.stopping) this.fail(new Error(`${system} sync consumer ended on its own`));
+      },
+      (e: unknown) => {
+        if (!this.stopping) this.fail(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
     return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await running; } };
   }
 

@@ -53,5 +53,7 @@ export function toProblem(error: unknown, instance?: string): Problem {
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const problem = toProblem(error, request.url);
   if (problem.status >= 500) request.log.error({ err: error }, 'request failed');
+  // An outage (store or broker away) is worth retrying: say when.
+  if (problem.status === 503) reply.header('retry-after', '5');
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }

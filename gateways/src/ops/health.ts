@@ -7,6 +7,8 @@ export interface HealthDeps {
   eventStore: EventStore;
   /** What runs, for the readiness answer. */
   describe: () => Record<string, unknown>;
+  /** Names of the supervised workers that are down now (restarting): not ready while any is. */
+  workersDown?: () => string[];
 }
 
 /**
@@ -20,6 +22,10 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
     try {
       await deps.eventStore.ping();
       const head = await deps.eventStore.headPosition();
+      const down = deps.workersDown?.() ?? [];
+      if (down.length > 0) {
+        return sendProblem(reply.header('retry-after', '5'), request, new RegistoError('WORKER_DOWN', `not ready: ${down.join(', ')} restarting`, { workersDown: down, ...deps.describe() }));
+      }
       return {
         status: 'ready',
         checks: { eventStore: { status: 'ok', adapter: deps.eventStore.info.adapter, headPosition: head, ms: Math.round(performance.now() - started) } },

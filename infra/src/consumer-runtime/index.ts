@@ -5,3 +5,4 @@ export * from './dead-letters.js';
 export * from './sql-consumer.js';
 export * from './retrying-consumer.js';
 export * from './stream-parallel-consumer.js';
+export * from './supervisor.js';

@@ -1,4 +1,5 @@
 import type { Category, EventEnvelope } from '@registo/schemas';
+import { isStoreUnavailable } from '../event-store/unavailable.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { SqlDriver, SqlTx } from '../event-store/sql-driver.js';
 import type { DeadLetterSink } from './dead-letters.js';
@@ -124,6 +125,8 @@ export class SqlConsumer {
       await this.inTransaction(batch);
       return;
     } catch (e) {
+      // The database away is not the batch's fault: stop, unadvanced; the supervisor restarts.
+      if (isStoreUnavailable(e)) throw e;
       if (batch.length === 1 && batch[0]!.kind === 'undecodable') {
         await this.deadLetter(batch[0]!, (e as Error).message, 1);
         return;
@@ -141,6 +144,7 @@ export class SqlConsumer {
             lastError = undefined;
             break;
           } catch (e) {
+            if (isStoreUnavailable(e)) throw e;
             lastError = e;
             if (attempts < maxAttempts) await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 100) * attempts));
           }

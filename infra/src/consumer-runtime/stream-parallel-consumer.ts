@@ -1,4 +1,5 @@
 import type { EventEnvelope } from '@registo/schemas';
+import { isStoreUnavailable } from '../event-store/unavailable.js';
 import type { SqlDriver } from '../event-store/sql-driver.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { DeadLetterSink } from './dead-letters.js';
@@ -98,7 +99,9 @@ export class StreamParallelConsumer {
         return;
       } catch (e) {
         lastError = e;
-        if (this.stopping) throw e;
+        // The database away is not this event's fault: stop, unadvanced, so that the
+        // supervisor starts again once it is back, instead of spending the event's attempts.
+        if (this.stopping || isStoreUnavailable(e)) throw e;
         this.options.logger?.warn({ consumer: this.handler.name, eventId: d.event.eventId, type: d.event.type, attempt, err: e }, 'handler failed');
         if (attempt < maxAttempts) await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * 2 ** (attempt - 1)));
       }

@@ -8,4 +8,5 @@ export * from './pglite-driver.js';
 export * from './eventstoredb-event-store.js';
 export * from './polling-subscription.js';
 export * from './open.js';
+export * from './unavailable.js';
 export * from './batching.js';

@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { SqlDriver, SqlTx } from './sql-driver.js';
+import { isStoreUnavailable, rethrowOutage, storeUnavailable } from './unavailable.js';
 
 // int8 (bigint) as JS number: positions and revisions stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -31,37 +32,51 @@ export class PostgresDriver implements SqlDriver {
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
-    const r = await this.pool.query(sql, params);
+    const r = await this.pool.query(sql, params).catch(rethrowOutage);
     return r.rows as T[];
   }
 
   async transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
+    return this.withClient(async (client) => {
       await client.query('BEGIN');
-      const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
-      await client.query('COMMIT');
-      return result;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    } finally {
-      client.release();
-    }
+      try {
+        const result = await fn({ query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[] });
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      }
+    });
   }
 
   async migrate(ddl: string): Promise<void> {
-    const client = await this.pool.connect();
+    await this.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.query(ddl);
+    });
+  }
+
+  /**
+   * A checked-out client has no listener of the pool's: when the server ends its session
+   * (57P01 on a restart or failover) `pg` emits 'error' on it, which would otherwise kill the
+   * process. Listen while it is held, and hand a broken one back as broken so the pool drops it.
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch(rethrowOutage);
+    let broken: Error | undefined;
+    const onError = (e: Error): void => {
+      broken = e;
+    };
+    client.on('error', onError);
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
-      await client.query(ddl);
-      await client.query('COMMIT');
+      return await fn(client);
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw e;
+      if (!broken && isStoreUnavailable(e)) broken = e instanceof Error ? e : new Error(String(e));
+      throw broken ? storeUnavailable(broken) : e;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { createLogger, supervise } from '../../src/index.js';
+
+const logger = createLogger('silent');
+const until = async (what: string, check: () => boolean): Promise<void> => {
+  for (let i = 0; i < 400; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  throw new Error(`never: ${what}`);
+};
+
+describe('supervise: a worker that fails comes back', () => {
+  it('restarts a failing run with back-off, shows it restarting with the cause, then running again', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const s = supervise(
+      'w',
+      logger,
+      async () => {
+        runs++;
+        if (runs <= 2) throw Object.assign(new Error('database went away'), { code: 'STORE_UNAVAILABLE' });
+        await new Promise<void>((r) => (release = r));
+      },
+      async () => release?.(),
+      { initialBackoffMs: 20, maxBackoffMs: 40 },
+    );
+    await until('restarting', () => s.health().state === 'restarting');
+    const down = s.health();
+    expect(down.lastError).to.include({ code: 'STORE_UNAVAILABLE', message: 'database went away' });
+    expect(down.nextStartAt).to.be.a('string');
+    await until('third run', () => runs === 3 && s.health().state === 'running');
+    expect(s.health().restarts).to.equal(2);
+    expect(s.health().nextStartAt).to.equal(undefined);
+    await s.stop();
+    expect(s.health().state).to.equal('stopped');
+    expect(runs).to.equal(3);
+  });
+
+  it('a run that returns on its own is restarted too (a worker that quietly stops is down)', async () => {
+    let runs = 0;
+    let release!: () => void;
+    const s = supervise('w', logger, async () => {
+      runs++;
+      if (runs === 1) return;
+      await new Promise<void>((r) => (release = r));
+    }, async () => release?.(), { initialBackoffMs: 10 });
+    await until('second run', () => runs === 2);
+    expect(s.health().lastError?.code).to.equal('WORKER_ENDED');
+    await s.stop();
+  });
+
+  it('stop during the back-off ends at once and does not start the worker again', async () => {
+    let runs = 0;
+    const s = supervise('w', logger, async () => {
+      runs++;
+      throw new Error('boom');
+    }, async () => undefined, { initialBackoffMs: 600_000, maxBackoffMs: 600_000 });
+    await until('restarting', () => s.health().state === 'restarting');
+    // Were the back-off waited out, this would outlast the test's timeout.
+    await s.stop();
+    expect(runs).to.equal(1);
+    expect(s.health().state).to.equal('stopped');
+  });
+});
