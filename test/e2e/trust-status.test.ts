@@ -232,6 +232,13 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       const v = await verifyWithCrls(holders.revoked);
       expect(v.code).not.to.equal(0);
       expect(v.stdout + v.stderr).to.include('certificate revoked');
+      // With deltas: the pair published together (one number) is read as one current state.
+      const crls = await fetchCrls();
+      const d = await run('openssl', ['verify', '-crl_check_all', '-use_deltas', '-CAfile', root, '-untrusted', ca, '-CRLfile', crls.full, '-CRLfile', crls.delta, '-CRLfile', crls.root, holders.revoked.file]);
+      expect(d.code).not.to.equal(0);
+      expect(d.stdout + d.stderr).to.include('certificate revoked');
+      const stillGood = await run('openssl', ['verify', '-crl_check_all', '-use_deltas', '-CAfile', root, '-untrusted', ca, '-CRLfile', crls.full, '-CRLfile', crls.delta, '-CRLfile', crls.root, holders.held.file]);
+      expect(stillGood.code, stillGood.stdout + stillGood.stderr).to.equal(0);
     });
 
     it('a suspension is certificateHold; after reinstatement the certificate is good, and the delta CRL says removeFromCRL', async () => {

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
+import type { Signer } from '../hsm/signer.js';
 import type { Logger } from '../telemetry/logger.js';
 import { isRegistoError } from '@registo/schemas';
 import { RootCertificates, WithHierarchyCertificates, hierarchySerialsIssuedBy } from './hierarchy-status.js';
 import { type IssuerHashes, issuerHashesOf } from './issuer-hashes.js';
 import { type RequestedCertId, decodeOcspRequest, isRequestProblem } from './ocsp-request.js';
 import { OCSP_ERROR_RESPONSES, OcspResponseEncoder, type OcspResponseStatus } from './ocsp-response.js';
-import type { Signer } from '../hsm/signer.js';
 import type { CertificateStatus, CertificateStatusSource } from './ports.js';
 import type { TrustKeys } from './trust-keys.js';
 
