@@ -44,6 +44,14 @@ function responseStatus(der: Buffer): number {
   return der[at + 2]!;
 }
 
+/** The CRL Number and (delta CRLs) Delta CRL Indicator as `openssl crl -text` prints them. */
+function crlNumbersOf(text: string): { number: number; deltaOf: number | null } {
+  const number = /X509v3 CRL Number:\s*\n\s*(\d+)/.exec(text)?.[1];
+  const deltaOf = /X509v3 Delta CRL Indicator: critical\s*\n\s*(\d+)/.exec(text)?.[1];
+  expect(number, text).to.be.a('string');
+  return { number: Number(number), deltaOf: deltaOf === undefined ? null : Number(deltaOf) };
+}
+
 interface Holder {
   file: string;
   serialHex: string;
@@ -166,6 +174,33 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       expect(r.stderr + r.stdout).to.include('Response verify OK');
     });
 
+    it("openssl ocsp reports good for the platform's own TSA, checkpoint and OCSP signer certificates (POST with nonce, and GET)", async () => {
+      for (const file of ['tsa.pem', 'checkpoint.pem', 'ocsp.pem']) {
+        const own: Holder = { file: join(trust.trustDir, file), serialHex: '' };
+        for (const extra of [['-nonce'], ['-no_nonce', '-sha256']]) {
+          const r = await ocsp(own, ...extra);
+          expect(r.code, r.stdout + r.stderr).to.equal(0);
+          expect(r.stderr + r.stdout).to.include('Response verify OK');
+          expect(r.stdout).to.include(`${own.file}: good`);
+        }
+      }
+    });
+
+    it("openssl ocsp reports good for the identity CA's certificate, asked of the root and verified as the root's own answer", async () => {
+      for (const extra of [['-nonce'], ['-no_nonce']]) {
+        const r = await run('openssl', ['ocsp', ...extra, '-issuer', root, '-cert', ca, '-url', `${base}/ocsp`, '-CAfile', root]);
+        expect(r.code, r.stdout + r.stderr).to.equal(0);
+        expect(r.stderr + r.stdout).to.include('Response verify OK');
+        expect(r.stdout).to.include(`${ca}: good`);
+        expect(r.stdout + r.stderr).not.to.include('WARNING: no nonce');
+      }
+      // Each certificate the platform issues names /ocsp, or (the OCSP signer, nocheck) names none.
+      for (const file of ['identity-ca.pem', 'tsa.pem', 'checkpoint.pem', 'ocsp.pem']) {
+        const uri = await run('openssl', ['x509', '-in', join(trust.trustDir, file), '-noout', '-ocsp_uri']);
+        expect(uri.stdout.trim(), file).to.equal(file === 'ocsp.pem' ? '' : `${PUBLIC_URL}/ocsp`);
+      }
+    });
+
     it('openssl ocsp reports unknown for a certificate the source never heard of', async () => {
       const r = await ocsp(holders.stranger, '-nonce');
       expect(r.code, r.stdout + r.stderr).to.equal(0);
@@ -197,6 +232,13 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       const v = await verifyWithCrls(holders.revoked);
       expect(v.code).not.to.equal(0);
       expect(v.stdout + v.stderr).to.include('certificate revoked');
+      // With deltas: the pair published together (one number) is read as one current state.
+      const crls = await fetchCrls();
+      const d = await run('openssl', ['verify', '-crl_check_all', '-use_deltas', '-CAfile', root, '-untrusted', ca, '-CRLfile', crls.full, '-CRLfile', crls.delta, '-CRLfile', crls.root, holders.revoked.file]);
+      expect(d.code).not.to.equal(0);
+      expect(d.stdout + d.stderr).to.include('certificate revoked');
+      const stillGood = await run('openssl', ['verify', '-crl_check_all', '-use_deltas', '-CAfile', root, '-untrusted', ca, '-CRLfile', crls.full, '-CRLfile', crls.delta, '-CRLfile', crls.root, holders.held.file]);
+      expect(stillGood.code, stillGood.stdout + stillGood.stderr).to.equal(0);
     });
 
     it('a suspension is certificateHold; after reinstatement the certificate is good, and the delta CRL says removeFromCRL', async () => {
@@ -213,11 +255,17 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       const crls = await fetchCrls();
       const delta = await run('openssl', ['crl', '-in', crls.delta, '-noout', '-text']);
       expect(delta.code, delta.stderr).to.equal(0);
+      const full = await run('openssl', ['crl', '-in', crls.full, '-noout', '-text']);
+      // Published together, one CRL number (RFC 5280 §5.2.3); the delta names an earlier base.
+      const fullNumbers = crlNumbersOf(full.stdout);
+      const deltaNumbers = crlNumbersOf(delta.stdout);
+      expect(fullNumbers).to.deep.equal({ number: crls.fullNumber, deltaOf: null });
+      expect(deltaNumbers.number).to.equal(fullNumbers.number);
+      expect(deltaNumbers.deltaOf).to.be.a('number').and.to.be.below(fullNumbers.number);
       expect(delta.stdout).to.include('X509v3 Delta CRL Indicator: critical');
       expect(delta.stdout).to.include('Key Compromise');
       expect(delta.stdout).to.include('Remove From CRL');
       expect(delta.stdout).to.include(holders.held.serialHex);
-      const full = await run('openssl', ['crl', '-in', crls.full, '-noout', '-text']);
       expect(full.stdout).to.include('X509v3 Freshest CRL');
       expect(full.stdout).to.include(`URI:${PUBLIC_URL}/crl/identity-ca-delta.crl`);
       expect(full.stdout).to.include('X509v3 CRL Number');
@@ -243,6 +291,8 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       }
       expect(crls.fullNumber).to.be.greaterThan(before);
       const text = await run('openssl', ['crl', '-in', crls.full, '-noout', '-text']);
+      const delta = await run('openssl', ['crl', '-in', crls.delta, '-noout', '-text']);
+      expect(crlNumbersOf(delta.stdout).number).to.equal(crlNumbersOf(text.stdout).number);
       expect(text.stdout).to.include(holders.late.serialHex);
       expect(text.stdout).to.include('Superseded');
     });
@@ -294,8 +344,8 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
         expect(await post(await withNonce(33)())).to.deep.equal({ http: 200, ocsp: 1 });
         expect(await post(await withNonce(32)())).to.deep.equal({ http: 200, ocsp: 0 });
       });
-      it("a CertID of another issuer (the identity CA's own certificate, under the root) → unauthorized", async () => {
-        const der = await requestFor({ file: ca, serialHex: '' }, root);
+      it('a CertID of an issuer this responder does not serve (the TSA certificate as issuer) → unauthorized', async () => {
+        const der = await requestFor(holders.held, join(trust.trustDir, 'tsa.pem'));
         expect(await post(der)).to.deep.equal({ http: 200, ocsp: 6 });
       });
       it('17 CertIDs in one request → malformedRequest; 3 are answered', async () => {

@@ -1,8 +1,9 @@
 import type { SqlDriver } from '../event-store/sql-driver.js';
 
 /**
- * CRL numbers per CA (RFC 5280 §5.2.3): strictly increasing, shared by a CA's full and delta CRLs,
- * and never reused after a restart — or across replicas, since the increment is one statement.
+ * CRL numbers per CA (RFC 5280 §5.2.3): one strictly increasing sequence per CA, shared by its full
+ * and delta CRLs — a publication takes one number and both lists issued in it carry it — and never
+ * reused after a restart, or across replicas, since the increment is one statement.
  */
 export interface CrlNumberStore {
   /** The next number of `ca`'s CRL sequence (1 the first time). */

@@ -16,6 +16,12 @@ import type { TrustKeys } from './trust-keys.js';
  * The base is renewed on the schedule (every `intervalSeconds`); between two, every change of the
  * source's revision publishes a new full CRL and a new delta against the same base, so a relying
  * party holding any full CRL since the base can apply the delta.
+ *
+ * A full CRL and the delta published with it are one issue of the CA's CRL and carry the same CRL
+ * number (RFC 5280 §5.2.3: "the complete CRL and delta CRL MUST" share it when issued together),
+ * taken once per publication from the CA's single sequence. A delta published with a new base
+ * names that base, its own number: it lists nothing, and a relying party holding an older full
+ * CRL fetches the new one.
  */
 
 export type CrlName = 'identity-ca' | 'identity-ca-delta' | 'root-ca';
@@ -156,27 +162,27 @@ export class CrlPublisher {
     const { status, numbers, trust, publicUrl } = this.options;
     // The revision is read before the lists: a change landing in between is published next time.
     const revoked: RevokedCertificate[] = await status.revoked();
-    const fullNumber = await numbers.next('identity-ca');
+    // One number for both lists of this publication (RFC 5280 §5.2.3).
+    const number = await numbers.next('identity-ca');
     if (rebase || !this.base || revision < this.base.revision) {
-      this.base = { number: fullNumber, revision, revokedAt: new Map(revoked.map((r) => [r.serialHex, r.revokedAt])) };
+      this.base = { number, revision, revokedAt: new Map(revoked.map((r) => [r.serialHex, r.revokedAt])) };
     }
     const base = this.base;
     const changes = lastChanges(await status.changesSince(base.revision));
     const { thisUpdate, nextUpdate } = this.times();
     const issuer = { issuerCertificateDer: trust.certificates.identity_ca.der, signer: trust.signers.identity_ca };
     const fullEntries: CrlEntry[] = revoked.map((r) => ({ serialHex: r.serialHex, reason: r.reason, revokedAt: r.revokedAt }));
-    const full = await encodeCrl({ ...issuer, number: fullNumber, thisUpdate, nextUpdate, entries: fullEntries, freshestCrlUrl: deltaCrlUrl(publicUrl) });
+    const full = await encodeCrl({ ...issuer, number, thisUpdate, nextUpdate, entries: fullEntries, freshestCrlUrl: deltaCrlUrl(publicUrl) });
     const deltaEntries: CrlEntry[] = [...changes.values()].map((c) =>
       c.status === 'revoked'
         ? { serialHex: c.serialHex, reason: c.reason ?? 'unspecified', revokedAt: c.revokedAt ?? thisUpdate }
         : { serialHex: c.serialHex, reason: 'removeFromCRL', revokedAt: base.revokedAt.get(c.serialHex) ?? thisUpdate },
     );
-    const deltaNumber = await numbers.next('identity-ca');
-    const delta = await encodeCrl({ ...issuer, number: deltaNumber, thisUpdate, nextUpdate, entries: deltaEntries, deltaOf: base.number });
-    this.published.set('identity-ca', { name: 'identity-ca', der: full, number: fullNumber, thisUpdate, nextUpdate, entries: fullEntries.length });
-    this.published.set('identity-ca-delta', { name: 'identity-ca-delta', der: delta, number: deltaNumber, thisUpdate, nextUpdate, deltaOf: base.number, entries: deltaEntries.length });
+    const delta = await encodeCrl({ ...issuer, number, thisUpdate, nextUpdate, entries: deltaEntries, deltaOf: base.number });
+    this.published.set('identity-ca', { name: 'identity-ca', der: full, number, thisUpdate, nextUpdate, entries: fullEntries.length });
+    this.published.set('identity-ca-delta', { name: 'identity-ca-delta', der: delta, number, thisUpdate, nextUpdate, deltaOf: base.number, entries: deltaEntries.length });
     this.publishedRevision = revision;
-    this.options.logger?.info({ fullNumber, deltaNumber, baseNumber: base.number, revoked: fullEntries.length, changed: deltaEntries.length, revision }, 'CRL: identity CA published');
+    this.options.logger?.info({ number, baseNumber: base.number, revoked: fullEntries.length, changed: deltaEntries.length, revision }, 'CRL: identity CA published');
   }
 
   private async publishRoot(): Promise<void> {

@@ -17,5 +17,6 @@ export * from './crl-numbers.js';
 export * from './crl-encoding.js';
 export * from './crl.js';
 export * from './in-memory-status-source.js';
+export * from './hierarchy-status.js';
 export * from './status-services.js';
 export * from './ocsp-client.js';

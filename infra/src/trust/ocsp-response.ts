@@ -47,7 +47,7 @@ export interface SingleAnswer {
 
 export interface OcspResponseEncoderOptions {
   signer: Signer;
-  /** DER of the OCSP signer's certificate, sent in `certs` so the client can check the delegation. */
+  /** DER of the signer's certificate, sent in `certs` so the client finds the signer and can check a delegation. */
   signerCertificateDer: Buffer;
   /** DER SubjectPublicKeyInfo of the signer (for the responder ID by key). */
   signerPublicKeySpki: Buffer;

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Signer } from '../hsm/signer.js';
 import type { Logger } from '../telemetry/logger.js';
 import { isRegistoError } from '@registo/schemas';
+import { RootCertificates, WithHierarchyCertificates, hierarchySerialsIssuedBy } from './hierarchy-status.js';
 import { type IssuerHashes, issuerHashesOf } from './issuer-hashes.js';
 import { type RequestedCertId, decodeOcspRequest, isRequestProblem } from './ocsp-request.js';
 import { OCSP_ERROR_RESPONSES, OcspResponseEncoder, type OcspResponseStatus } from './ocsp-response.js';
@@ -8,7 +10,13 @@ import type { CertificateStatus, CertificateStatusSource } from './ports.js';
 import type { TrustKeys } from './trust-keys.js';
 
 /*
- * The OCSP responder (RFC 6960) of the identity CA, signing as its delegated OCSP signer.
+ * The OCSP responder (RFC 6960) at the URL every certificate of the platform names. It answers for
+ * each CA of the hierarchy that issues certificates naming it (RFC 6960 §4.2.2.2 says who may sign):
+ * - the identity CA — holders, and the TSA and checkpoint signers (and the OCSP signer's, though it
+ *   is never asked: nocheck) — signed by its delegated OCSP signer;
+ * - the root CA — the identity CA's certificate — signed by the root's own key, since the OCSP
+ *   signer is the identity CA's delegate and may not speak for the root.
+ * One request names one issuer: its answer is signed by one key.
  *
  * Speed comes from doing little per request. A request without a nonce asking about one
  * certificate — what browsers and most libraries send — is answered from a cache keyed by the
@@ -19,8 +27,9 @@ import type { TrustKeys } from './trust-keys.js';
  */
 
 export interface OcspResponderOptions {
-  /** The identity CA's certificate and the OCSP signer's key and certificate. */
+  /** The CAs' certificates, the OCSP signer's and root's keys, the hierarchy's certificates. */
   trust: Pick<TrustKeys, 'signers' | 'certificates'>;
+  /** The status of the holder certificates (the credential read model); the hierarchy's own are added here. */
   status: CertificateStatusSource;
   /** nextUpdate − thisUpdate of every answer. Default 600 s. */
   validitySeconds?: number;
@@ -58,6 +67,20 @@ interface CachedStatus {
   expiresAt: number;
 }
 
+/** A CA this responder answers for: how its CertIDs name it, who signs, where its statuses come from. */
+interface ServedIssuer {
+  hashes: IssuerHashes;
+  encoder: OcspResponseEncoder;
+  status: CertificateStatusSource;
+  /** Looked-up statuses are cached and dropped as the source's revision moves (the identity CA); the root's are fixed. */
+  cachesStatuses: boolean;
+}
+
+async function servedIssuer(caCertificateDer: Buffer, signer: Signer, signerCertificateDer: Buffer, status: CertificateStatusSource, cachesStatuses: boolean): Promise<ServedIssuer> {
+  const encoder = new OcspResponseEncoder({ signer, signerCertificateDer, signerPublicKeySpki: await signer.publicKeySpki() });
+  return { hashes: issuerHashesOf(caCertificateDer), encoder, status, cachesStatuses };
+}
+
 /** A request at most this long is looked up by its bytes (a one-CertID request is about 80). */
 const MAX_KEYED_REQUEST = 512;
 
@@ -66,8 +89,6 @@ function failure(responseStatus: Exclude<OcspResponseStatus, 'successful'>, deta
 }
 
 export class OcspResponder {
-  private readonly encoder: OcspResponseEncoder;
-  private readonly issuer: IssuerHashes;
   private readonly validityMs: number;
   private readonly maxAgeMs: number;
   private readonly maxEntries: number;
@@ -85,23 +106,22 @@ export class OcspResponder {
 
   private constructor(
     private readonly options: OcspResponderOptions,
-    encoder: OcspResponseEncoder,
+    /** The identity CA: its source's revision drives the caches. */
+    private readonly identity: ServedIssuer,
+    private readonly issuers: readonly ServedIssuer[],
   ) {
-    this.encoder = encoder;
-    this.issuer = issuerHashesOf(options.trust.certificates.identity_ca.der);
     this.validityMs = (options.validitySeconds ?? 600) * 1000;
     this.maxAgeMs = (options.maxAgeSeconds ?? 60) * 1000;
     this.maxEntries = options.maxEntries ?? 100_000;
   }
 
   static async create(options: OcspResponderOptions): Promise<OcspResponder> {
-    const signer = options.trust.signers.ocsp_signer;
-    const encoder = new OcspResponseEncoder({
-      signer,
-      signerCertificateDer: options.trust.certificates.ocsp_signer.der,
-      signerPublicKeySpki: await signer.publicKeySpki(),
-    });
-    const responder = new OcspResponder(options, encoder);
+    const { signers, certificates } = options.trust;
+    const identityStatus = new WithHierarchyCertificates(hierarchySerialsIssuedBy(options.trust, 'identity_ca'), options.status);
+    const identity = await servedIssuer(certificates.identity_ca.der, signers.ocsp_signer, certificates.ocsp_signer.der, identityStatus, true);
+    // The root's answers carry the root certificate, so that a client finds the signer (it is its trust anchor).
+    const root = await servedIssuer(certificates.root_ca.der, signers.root_ca, certificates.root_ca.der, new RootCertificates(hierarchySerialsIssuedBy(options.trust, 'root_ca')), false);
+    const responder = new OcspResponder(options, identity, [identity, root]);
     await responder.notify();
     const pollMs = options.pollMs ?? 250;
     if (pollMs > 0) {
@@ -127,18 +147,24 @@ export class OcspResponder {
       this.stats.refused++;
       return failure(decoded.problem, decoded.detail);
     }
-    const foreign = decoded.certIds.find((c) => !this.issuer.matches(c.hashAlgorithm, c.issuerNameHash, c.issuerKeyHash));
+    const named = decoded.certIds.map((c) => this.issuers.find((i) => i.hashes.matches(c.hashAlgorithm, c.issuerNameHash, c.issuerKeyHash)));
+    const foreign = decoded.certIds.find((_, i) => named[i] === undefined);
     if (foreign) {
       this.stats.refused++;
-      return failure('unauthorized', `this responder answers for the identity CA only (CertID of serial ${foreign.serialHex} names another issuer or an unsupported hash ${foreign.hashAlgorithm})`);
+      return failure('unauthorized', `this responder answers for the identity CA and the root CA only (CertID of serial ${foreign.serialHex} names another issuer or an unsupported hash ${foreign.hashAlgorithm})`);
+    }
+    const issuer = named[0]!;
+    if (named.some((i) => i !== issuer)) {
+      this.stats.refused++;
+      return failure('unauthorized', 'the CertIDs of one request must name one issuer: its answer is signed by one responder');
     }
     try {
       if (decoded.nonceExtnValue === null && decoded.certIds.length === 1 && key !== null && this.lastRevision !== null) {
-        return this.successful(await this.cachedAnswer(key, decoded.certIds[0]!));
+        return this.successful(await this.cachedAnswer(key, issuer, decoded.certIds[0]!));
       }
-      const statuses = await Promise.all(decoded.certIds.map((c) => this.statusOf(c.serialHex, this.generation)));
+      const statuses = await Promise.all(decoded.certIds.map((c) => this.statusOf(issuer, c.serialHex, this.generation)));
       const producedAt = new Date();
-      const out = await this.sign(decoded.certIds, statuses, producedAt, decoded.nonceExtnValue);
+      const out = await this.sign(issuer, decoded.certIds, statuses, producedAt, decoded.nonceExtnValue);
       return { der: out, responseStatus: 'successful', maxAgeSeconds: 0, producedAt };
     } catch (error) {
       this.options.logger?.warn({ err: error }, 'OCSP: could not answer');
@@ -170,7 +196,7 @@ export class OcspResponder {
   private async check(): Promise<void> {
     let revision: number;
     try {
-      revision = await this.options.status.revision();
+      revision = await this.identity.status.revision();
     } catch (error) {
       this.options.logger?.warn({ err: error }, 'OCSP: status source revision unavailable; answers are not cached meanwhile');
       this.clear();
@@ -185,7 +211,7 @@ export class OcspResponder {
       return;
     }
     try {
-      const changes = await this.options.status.changesSince(last);
+      const changes = await this.identity.status.changesSince(last);
       const serials = new Set([...this.unknownSerials, ...changes.map((c) => c.serialHex)]);
       this.invalidate(serials);
       this.lastRevision = changes.reduce((max, c) => Math.max(max, c.revision), revision);
@@ -214,10 +240,11 @@ export class OcspResponder {
     this.unknownSerials.clear();
   }
 
-  private async statusOf(serialHex: string, generation: number): Promise<CertificateStatus> {
+  private async statusOf(issuer: ServedIssuer, serialHex: string, generation: number): Promise<CertificateStatus> {
+    if (!issuer.cachesStatuses) return issuer.status.statusOf(serialHex);
     const cached = this.statuses.get(serialHex);
     if (cached && cached.expiresAt > Date.now()) return cached.status;
-    const status = await this.options.status.statusOf(serialHex);
+    const status = await issuer.status.statusOf(serialHex);
     if (generation === this.generation && this.lastRevision !== null) {
       if (this.statuses.size >= this.maxEntries) this.statuses.delete(this.statuses.keys().next().value!);
       this.statuses.set(serialHex, { status, expiresAt: Date.now() + this.maxAgeMs });
@@ -226,14 +253,14 @@ export class OcspResponder {
     return status;
   }
 
-  private cachedAnswer(key: string, certId: RequestedCertId): Promise<CachedAnswer> {
+  private cachedAnswer(key: string, issuer: ServedIssuer, certId: RequestedCertId): Promise<CachedAnswer> {
     const running = this.inflight.get(key);
     if (running) return running;
     const generation = this.generation;
     const work = (async () => {
-      const status = await this.statusOf(certId.serialHex, generation);
+      const status = await this.statusOf(issuer, certId.serialHex, generation);
       const producedAt = new Date();
-      const der = await this.sign([certId], [status], producedAt, null);
+      const der = await this.sign(issuer, [certId], [status], producedAt, null);
       const entry: CachedAnswer = {
         der,
         serialHex: certId.serialHex,
@@ -260,10 +287,10 @@ export class OcspResponder {
     keys.add(key);
   }
 
-  private async sign(certIds: readonly RequestedCertId[], statuses: readonly CertificateStatus[], producedAt: Date, nonce: Buffer | null): Promise<Buffer> {
+  private async sign(issuer: ServedIssuer, certIds: readonly RequestedCertId[], statuses: readonly CertificateStatus[], producedAt: Date, nonce: Buffer | null): Promise<Buffer> {
     // Whole seconds, as GeneralizedTime carries them; nextUpdate from the same second.
     const second = new Date(Math.floor(producedAt.getTime() / 1000) * 1000);
-    const der = await this.encoder.encode(
+    const der = await issuer.encoder.encode(
       certIds.map((c, i) => ({ certIdDer: c.der, status: statuses[i]! })),
       { producedAt: second, nextUpdate: new Date(second.getTime() + this.validityMs) },
       nonce,

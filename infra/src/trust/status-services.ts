@@ -59,7 +59,7 @@ export interface StartStatusServicesOptions {
   logger?: Logger;
 }
 
-/** The OCSP responder and the CRL publisher of the identity CA, for `registerTrustStatusRoutes`. */
+/** The OCSP responder (identity and root CA) and the CRL publisher, for `registerTrustStatusRoutes`. */
 export async function startStatusServices(o: StartStatusServicesOptions): Promise<StatusServices> {
   const config = { ...loadStatusServicesConfig({}), ...o.config };
   const numbers = o.numbers ?? (o.db ? await SqlCrlNumberStore.open(o.db) : undefined);

@@ -78,8 +78,9 @@ describe('CRLs and the CrlPublisher', function () {
     // RFC 5280 §5.3.1: no reasonCode rather than unspecified.
     expect(full.entries.get(b!)).to.deep.equal({ reason: null, at: '2026-02-04T04:05:06.000Z' });
     const delta = parseCrl(p.current('identity-ca-delta').der, trust.certificates.identity_ca);
+    // Issued together: one CRL number (RFC 5280 §5.2.3); the delta's base is that full CRL.
+    expect(delta.number).to.equal(full.number);
     expect(delta.deltaOf).to.equal(full.number);
-    expect(delta.number).to.be.greaterThan(full.number);
     expect(delta.entries.size).to.equal(0);
     const root = parseCrl(p.current('root-ca').der, trust.certificates.root_ca);
     expect(root.entries.size).to.equal(0);
@@ -98,7 +99,9 @@ describe('CRLs and the CrlPublisher', function () {
     await p.notify();
     const full = parseCrl(p.current('identity-ca').der, trust.certificates.identity_ca);
     const delta = parseCrl(p.current('identity-ca-delta').der, trust.certificates.identity_ca);
-    expect(full.number).to.be.greaterThan(base.number);
+    // The next number of the one sequence, for both lists; the delta still names its base.
+    expect(full.number).to.equal(base.number + 1);
+    expect(delta.number).to.equal(full.number);
     expect([...full.entries.keys()].sort()).to.deep.equal([a!, c!].sort());
     expect(delta.deltaOf).to.equal(base.number);
     expect(delta.entries.get(a!)?.reason).to.equal(CRLReasons.cessationOfOperation);
@@ -118,8 +121,18 @@ describe('CRLs and the CrlPublisher', function () {
     const rootBefore = first.current('root-ca').number;
     first.close();
     const second = await start();
-    expect(second.current('identity-ca').number).to.be.greaterThan(before);
+    expect(second.current('identity-ca').number).to.equal(before + 1);
+    expect(second.current('identity-ca-delta').number).to.equal(before + 1);
     expect(second.current('root-ca').number).to.be.greaterThan(rootBefore);
+  });
+
+  it('goes on from a sequence stored when full and delta CRLs took a number each', async () => {
+    // A deployment whose last publication was full 7 / delta 8 keeps one rising sequence: 9 for both.
+    const numbers = await SqlCrlNumberStore.open(db);
+    await db.query(`INSERT INTO trust_crl_numbers (ca, last_number) VALUES ('identity-ca', 8) ON CONFLICT (ca) DO UPDATE SET last_number = 8`);
+    const p = (publisher = await CrlPublisher.start({ trust, status: source, numbers, publicUrl: 'https://registo.example.test', pollMs: 0 }));
+    expect(parseCrl(p.current('identity-ca').der, trust.certificates.identity_ca).number).to.equal(9);
+    expect(parseCrl(p.current('identity-ca-delta').der, trust.certificates.identity_ca)).to.include({ number: 9, deltaOf: 9 });
   });
 
   it('republishes on its own when the revision moves (poll) and on the schedule with a new base', async () => {

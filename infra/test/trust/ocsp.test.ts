@@ -130,10 +130,49 @@ describe('OcspResponder', () => {
     expect(unknown!.certStatus.unknown).to.equal(null);
   });
 
-  it('answers a request for another CA with unauthorized', async () => {
-    const { answer } = await ask(ocspRequest([certIdOf(trust.certificates.root_ca.der, holder)]));
-    expect(answer.responseStatus).to.equal('unauthorized');
-    expect(parseOcspResponse(answer.der).status).to.equal(6);
+  it("answers good for the hierarchy's own certificates under the identity CA (TSA, checkpoint and OCSP signers), signed by the OCSP signer", async () => {
+    const ca = trust.certificates.identity_ca.der;
+    const own = (['tsa_signer', 'checkpoint_signer', 'ocsp_signer'] as const).map((role) => trust.certificates[role].x509.serialNumber.toLowerCase());
+    const { parsed } = await ask(ocspRequest(own.map((serial) => certIdOf(ca, serial)), 16));
+    const basic = parsed.basic!;
+    expect(basic.tbsResponseData.responses.map((r) => r.certStatus.good)).to.deep.equal([null, null, null]);
+    expect(verify('sha256', parsed.tbsDer!, trust.certificates.ocsp_signer.x509.publicKey, Buffer.from(basic.signature))).to.equal(true);
+    // Not from the holders' source: it was never asked about them.
+    expect(source.lookups).to.equal(0);
+  });
+
+  it("answers for the root CA too: the identity CA's certificate is good, another serial unknown, signed by the root's own key", async () => {
+    const root = trust.certificates.root_ca;
+    const identitySerial = trust.certificates.identity_ca.x509.serialNumber.toLowerCase();
+    for (const nonce of [undefined, 16]) {
+      const { answer, parsed } = await ask(ocspRequest([certIdOf(root.der, identitySerial, 'sha256'), certIdOf(root.der, holder)], nonce));
+      expect(answer.responseStatus).to.equal('successful');
+      const basic = parsed.basic!;
+      const [identityCa, stranger] = basic.tbsResponseData.responses;
+      expect(identityCa!.certStatus.good).to.equal(null);
+      expect(stranger!.certStatus.unknown).to.equal(null);
+      // RFC 6960 §4.2.2.2: the CA that issued the certificate signs; its certificate comes with the answer.
+      expect(Buffer.from(basic.tbsResponseData.responderID.byKey!.buffer).equals(keyIdentifier(await trust.signers.root_ca.publicKeySpki()))).to.equal(true);
+      expect(Buffer.from(AsnConvert.serialize(basic.certs![0]!)).equals(root.der)).to.equal(true);
+      expect(verify('sha256', parsed.tbsDer!, root.x509.publicKey, Buffer.from(basic.signature))).to.equal(true);
+    }
+    // The cached, nonce-less answer for one CertID is the root's as well.
+    const single = ocspRequest([certIdOf(root.der, identitySerial)]);
+    const first = await responder.respond(single);
+    expect((await responder.respond(single)).der.equals(first.der)).to.equal(true);
+    const cached = parseOcspResponse(first.der);
+    expect(cached.basic!.tbsResponseData.responses[0]!.certStatus.good).to.equal(null);
+    expect(verify('sha256', cached.tbsDer!, root.x509.publicKey, Buffer.from(cached.basic!.signature))).to.equal(true);
+  });
+
+  it('answers unauthorized for a CertID of a CA it does not serve, and for one request naming two issuers', async () => {
+    // The TSA certificate as an "issuer": hashes of a name and key that are no CA of this responder.
+    const other = await ask(ocspRequest([certIdOf(trust.certificates.tsa_signer.der, holder)]));
+    expect(other.answer.responseStatus).to.equal('unauthorized');
+    expect(parseOcspResponse(other.answer.der).status).to.equal(6);
+    const identitySerial = trust.certificates.identity_ca.x509.serialNumber.toLowerCase();
+    const mixed = await ask(ocspRequest([certIdOf(trust.certificates.identity_ca.der, holder), certIdOf(trust.certificates.root_ca.der, identitySerial)], 8));
+    expect(mixed.answer.responseStatus).to.equal('unauthorized');
   });
 
   it('answers malformedRequest for garbage', async () => {

@@ -145,6 +145,22 @@ describe('trust services of a running platform, checked with openssl (embedded s
     expect(revoked.out).to.match(/certificate revoked/);
   });
 
+  it("openssl ocsp gives a definitive answer for the platform's own certificates: the identity CA (asked of the root), the TSA, checkpoint and OCSP signers are good", async () => {
+    const trustDir = join(dataDir, 'trust');
+    const asked: Array<[issuer: string, cert: string]> = [
+      ['root-ca.pem', 'identity-ca.pem'],
+      ['identity-ca.pem', 'tsa.pem'],
+      ['identity-ca.pem', 'checkpoint.pem'],
+      ['identity-ca.pem', 'ocsp.pem'],
+    ];
+    for (const [issuer, cert] of asked) {
+      const answer = await sh('openssl', ['ocsp', '-issuer', join(trustDir, issuer), '-cert', join(trustDir, cert), '-url', `${url}/ocsp`, '-CAfile', join(trustDir, 'root-ca.pem'), '-nonce'], work);
+      expect(answer.code, answer.out).to.equal(0);
+      expect(answer.out, cert).to.match(/Response verify OK/);
+      expect(answer.out, cert).to.include(`${join(trustDir, cert)}: good`);
+    }
+  });
+
   it('timestamps with openssl ts against POST /tsa, and the platform\'s own export verifies offline with registo audit verify', async () => {
     writeFileSync(join(work, 'evidence.txt'), 'revocation evidence for the file\n');
     expect((await sh('openssl', ['ts', '-query', '-data', 'evidence.txt', '-sha256', '-cert', '-out', 'q.tsq'], work)).code).to.equal(0);
