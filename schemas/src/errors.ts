@@ -24,6 +24,8 @@ export const ErrorCodes = {
   COMMAND_REJECTED: 422,
   COMMAND_RETRIES_EXHAUSTED: 409,
   CONFIG_INVALID: 500,
+  /** An embedded data directory is held by another process (named in the details). */
+  DATA_DIR_LOCKED: 409,
   SCHEMA_INCOMPATIBLE: 400,
   NOT_FOUND: 404,
   READ_OPTIONS_INVALID: 400,

@@ -10,3 +10,4 @@ export * from './polling-subscription.js';
 export * from './open.js';
 export * from './unavailable.js';
 export * from './batching.js';
+export * from './data-dir-lock.js';

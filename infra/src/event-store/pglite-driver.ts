@@ -1,22 +1,40 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlDriver, SqlTx } from './sql-driver.js';
+import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
 
 /** Embedded PostgreSQL (WASM) in this process: `npm start` on a bare machine. */
 export class PGliteDriver implements SqlDriver {
   readonly name = 'pglite' as const;
   readonly db: PGlite;
 
-  private constructor(db: PGlite) {
+  private constructor(
+    db: PGlite,
+    private readonly lock: DataDirLock | undefined,
+  ) {
     this.db = db;
   }
 
-  /** `dataDir` undefined: in memory (tests). */
+  /**
+   * `dataDir` undefined: in memory (tests). A directory is locked for this process first
+   * (PGlite itself does not stop a second process): a second opener gets DATA_DIR_LOCKED.
+   */
   static async open(dataDir?: string): Promise<PGliteDriver> {
-    if (dataDir) mkdirSync(dataDir, { recursive: true });
-    const db = dataDir ? new PGlite(dataDir) : new PGlite();
-    await db.waitReady;
-    return new PGliteDriver(db);
+    if (!dataDir) {
+      const db = new PGlite();
+      await db.waitReady;
+      return new PGliteDriver(db, undefined);
+    }
+    mkdirSync(dataDir, { recursive: true });
+    const lock = await lockDataDir(dataDir);
+    try {
+      const db = new PGlite(dataDir);
+      await db.waitReady;
+      return new PGliteDriver(db, lock);
+    } catch (e) {
+      await lock.release();
+      throw e;
+    }
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
@@ -29,7 +47,7 @@ export class PGliteDriver implements SqlDriver {
   }
 
   async migrate(ddl: string): Promise<void> {
-    // One process owns a PGlite directory, so no cross-process lock is needed.
+    // One process owns a PGlite directory (the data-dir lock), so no cross-process lock is needed.
     await this.db.transaction(async (tx) => {
       await tx.exec(ddl);
     });
@@ -41,6 +59,10 @@ export class PGliteDriver implements SqlDriver {
   }
 
   async close(): Promise<void> {
-    if (!this.db.closed) await this.db.close();
+    try {
+      if (!this.db.closed) await this.db.close();
+    } finally {
+      await this.lock?.release();
+    }
   }
 }
