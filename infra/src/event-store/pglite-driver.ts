@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
 import type { SqlDriver, SqlTx } from './sql-driver.js';
+import { RegistoError } from '@registo/schemas';
 import { type DataDirLock, lockDataDir } from './data-dir-lock.js';
+import { dataDirError, dataDirProblem } from './data-dir-problem.js';
 
 /** Embedded PostgreSQL (WASM) in this process: `npm start` on a bare machine. */
 export class PGliteDriver implements SqlDriver {
@@ -25,15 +27,21 @@ export class PGliteDriver implements SqlDriver {
       await db.waitReady;
       return new PGliteDriver(db, undefined);
     }
-    mkdirSync(dataDir, { recursive: true });
+    try {
+      mkdirSync(dataDir, { recursive: true });
+    } catch (e) {
+      throw dataDirError(dataDir, e);
+    }
     const lock = await lockDataDir(dataDir);
     try {
+      const problem = dataDirProblem(dataDir);
+      if (problem) throw dataDirError(dataDir, problem);
       const db = new PGlite(dataDir);
       await db.waitReady;
       return new PGliteDriver(db, lock);
     } catch (e) {
       await lock.release();
-      throw e;
+      throw e instanceof RegistoError ? e : dataDirError(dataDir, e);
     }
   }
 
