@@ -225,8 +225,8 @@ describe('external sync on the store subscription (embedded): data minimisation,
     expect(freshForeigners.length).to.be.at.least(14);
     const seeded: Array<{ system: SyncSystem; uin: string; field: string; kind: Difference['kind'] }> = [];
     const put = async (system: 'siga' | 'immigration', uin: string, patch: Record<string, string>) =>
-      void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) }));
-    const del = async (system: 'siga' | 'immigration', uin: string) => void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'DELETE' }));
+      void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${sims.adminToken}` }, body: JSON.stringify(patch) }));
+    const del = async (system: 'siga' | 'immigration', uin: string) => void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'DELETE', headers: { authorization: `Bearer ${sims.adminToken}` } }));
     let i = 0;
     const next = () => freshCitizens[i++]!;
     for (let k = 0; k < 10; k++) { const c = next(); await put('siga', c.uin, { surname: `${c.demographics.surname}x` }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'surname', kind: 'VALUE_DIFFERS' }); }
