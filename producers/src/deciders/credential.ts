@@ -268,6 +268,29 @@ export const credentialDecider: Decider<CredentialCommand, CredentialHolderState
   evolve: evolveCredential,
 };
 
+/** Who asks to act for a holder on the holder channel: the UIN their proof names and the key that signed it. */
+export interface HolderPresence {
+  /** The UIN the holder's proof names (its `sub`). */
+  provenUin: string;
+  /** SHA-256 hex of the SubjectPublicKeyInfo of the key that signed the proof. */
+  publicKeySha256: string;
+}
+
+/**
+ * The holder binding: the holder channel may act for `uin` (read its credentials, certify a
+ * further key) only for a holder who proves presence with a key already certified to that very
+ * UIN by an X.509 credential that is ACTIVE: not suspended (a card reported lost is held), not
+ * revoked, not another holder's. The first key is certified in person: an identity officer
+ * submits the CSR for a holder standing at the counter. Throws `HOLDER_NOT_BOUND`.
+ */
+export function decideHolderAccess(state: CredentialHolderState, uin: string, presence: HolderPresence): void {
+  checkHolder(state, uin);
+  if (presence.provenUin !== uin) reject('HOLDER_NOT_BOUND', 'the holder proof names another holder');
+  const bound = state.credentials[x509CredentialId(uin, presence.publicKeySha256)];
+  if (!bound || bound.kind !== 'X509') reject('HOLDER_NOT_BOUND', 'the holder proof key is not certified for this holder');
+  if (bound.status !== 'ACTIVE') reject('HOLDER_NOT_BOUND', `the holder proof key's certificate is ${bound.status.toLowerCase()}`, { credentialId: bound.credentialId, status: bound.status });
+}
+
 export const credentialStreamId = (uin: string): string => `credential-${uin}`;
 
 /*
