@@ -11,6 +11,7 @@ export type RefusalReason =
   | 'HOLDER_PROOF_MISSING'
   | 'HOLDER_PROOF_INVALID'
   | 'HOLDER_NOT_BOUND'
+  | 'WEBHOOK_SIGNATURE_INVALID'
   | 'DUAL_CONTROL';
 
 export interface Refusal {
@@ -40,10 +41,10 @@ export class RefusalRecorder {
     this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
     // The route template, not the URL: a path may carry a UIN or a credential id.
     const route = `${request.method} ${request.routeOptions.url ?? '(unmatched)'}`;
-    (this.logger ?? request.log).warn(
-      { refusal: { code: refusal.code, reason: refusal.reason, actor: refusal.actor, route, remoteAddress: request.socket.remoteAddress ?? null }, reqId: request.id },
-      'request refused',
-    );
+    const fields = { refusal: { code: refusal.code, reason: refusal.reason, actor: refusal.actor, route, remoteAddress: request.socket.remoteAddress ?? null } };
+    // The request's own logger carries its reqId already; another logger is told it.
+    if (this.logger) this.logger.warn({ ...fields, reqId: request.id }, 'request refused');
+    else request.log.warn(fields, 'request refused');
   }
 
   /** For /readyz: how many, and by `CODE:REASON`. */
