@@ -130,6 +130,11 @@ describe('credential decider', () => {
     it('given the certificate, when the proof names another holder, then it is not bound', () => {
       expect(allowed(run([issue(certId)]), { provenUin: '9999999999', publicKeySha256: keyDigest })).to.equal('HOLDER_NOT_BOUND');
     });
+    it('given anything, when the UIN is not one a holder can have, then it is not bound', () => {
+      for (const bad of ['', 'abc', '\u0000', '12', `${uin}/x`, '1'.repeat(21)]) {
+        expect(allowed(initialCredentialHolderState(), { provenUin: bad, publicKeySha256: keyDigest }, bad), JSON.stringify(bad)).to.equal('HOLDER_NOT_BOUND');
+      }
+    });
     it("given another holder's stream, when asked for this UIN, then it is refused as another holder's", () => {
       expect(allowed(run([issue(certId)]), { provenUin: '9999999999', publicKeySha256: keyDigest }, '9999999999')).to.equal('HOLDER_MISMATCH');
     });

@@ -573,6 +573,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expectProblem(await asHolder('GET', `/v1/credentials/${b.vcId}`, b.uin, { key: keyA }), 403, 'HOLDER_NOT_BOUND');
       const proofForA = await signHolderProof(keyA, { uin: a.uin, method: 'GET', path: `/v1/credentials/${b.vcId}` });
       expectProblem(await call('GET', `/v1/credentials/${b.vcId}`, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: proofForA } }), 403, 'HOLDER_NOT_BOUND');
+      // A "UIN" no holder can have: not bound, and no stream read for it.
+      for (const odd of ['abc', '1'.repeat(21)]) expectProblem(await asHolder('GET', `/v1/holders/${odd}/credentials`, odd, { key: keyA }), 403, 'HOLDER_NOT_BOUND');
       // A key nobody certified (a CSR's own key proves possession, not who is present).
       const stranger = await holderKeyPair();
       const head = await store.headPosition();
@@ -607,7 +609,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect((await asHolder('GET', `/v1/holders/${b.uin}/credentials`, b.uin, { key: keyB })).status).to.equal(200);
 
       // Every refusal above was counted, by reason.
-      expect([refused('HOLDER_PROOF_REQUIRED:HOLDER_PROOF_MISSING'), refused('HOLDER_NOT_BOUND:HOLDER_NOT_BOUND'), refused('HOLDER_PROOF_INVALID:HOLDER_PROOF_INVALID'), refused('UNAUTHENTICATED:NO_BEARER_TOKEN')]).to.deep.equal([2, 5, 6, 1]);
+      expect([refused('HOLDER_PROOF_REQUIRED:HOLDER_PROOF_MISSING'), refused('HOLDER_NOT_BOUND:HOLDER_NOT_BOUND'), refused('HOLDER_PROOF_INVALID:HOLDER_PROOF_INVALID'), refused('UNAUTHENTICATED:NO_BEARER_TOKEN')]).to.deep.equal([2, 7, 6, 1]);
     });
 
     it('roles and unknown ids: 401, 403, 404 like the other APIs', async () => {

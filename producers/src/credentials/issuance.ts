@@ -19,6 +19,7 @@ import {
 } from '@registo/infra';
 import { type CredentialEventData, type EventEnvelope, type EventMetadata, type IdentityEventData, RegistoError, type SealedData } from '@registo/schemas';
 import { fold } from '../decider.js';
+import { authorizeHolder } from './holder-access.js';
 import { handleCommand } from '../command-handler.js';
 import {
   type CredentialHolderState,
@@ -26,7 +27,6 @@ import {
   IDENTITY_STATUS_REVOCATION,
   credentialDecider,
   credentialStreamId,
-  decideHolderAccess,
   vcCredentialId,
   x509CredentialId,
 } from '../deciders/credential.js';
@@ -209,9 +209,9 @@ export async function issueHolderCertificate(
 ): Promise<HolderCertificateOutcome> {
   if (!ctx.holderIssuer) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer is configured on this platform');
   const { uin } = request;
-  const { history, state } = await holderState(ctx.store, uin);
   // Before anything else is looked at: whoever is not bound to this holder learns nothing about it.
-  if (request.presence) decideHolderAccess(state, uin, request.presence);
+  if (request.presence) await authorizeHolder(ctx.store, uin, request.presence);
+  const { history, state } = await holderState(ctx.store, uin);
   const csr = await parseHolderCsr(request.csr);
   const identity = await identityOf(ctx.store, uin);
   if (!identity.exists) throw new RegistoError('NOT_FOUND', `no identity ${uin}`);

@@ -268,6 +268,17 @@ export const credentialDecider: Decider<CredentialCommand, CredentialHolderState
   evolve: evolveCredential,
 };
 
+const UIN_SHAPE = /^\d{6,20}$/;
+const isUinShaped = (uin: string): boolean => UIN_SHAPE.test(uin);
+
+/**
+ * Whether the holder's stream can change the holder-binding answer: not when the proof names
+ * another holder, nor for a "UIN" that no holder can have (the answer is then no, unread).
+ */
+export function holderStreamWorthReading(uin: string, presence: HolderPresence): boolean {
+  return isUinShaped(uin) && presence.provenUin === uin;
+}
+
 /** Who asks to act for a holder on the holder channel: the UIN their proof names and the key that signed it. */
 export interface HolderPresence {
   /** The UIN the holder's proof names (its `sub`). */
@@ -284,8 +295,10 @@ export interface HolderPresence {
  * submits the CSR for a holder standing at the counter. Throws `HOLDER_NOT_BOUND`.
  */
 export function decideHolderAccess(state: CredentialHolderState, uin: string, presence: HolderPresence): void {
+  if (!holderStreamWorthReading(uin, presence)) {
+    reject('HOLDER_NOT_BOUND', isUinShaped(uin) ? 'the holder proof names another holder' : 'no holder has this UIN');
+  }
   checkHolder(state, uin);
-  if (presence.provenUin !== uin) reject('HOLDER_NOT_BOUND', 'the holder proof names another holder');
   const bound = state.credentials[x509CredentialId(uin, presence.publicKeySha256)];
   if (!bound || bound.kind !== 'X509') reject('HOLDER_NOT_BOUND', 'the holder proof key is not certified for this holder');
   if (bound.status !== 'ACTIVE') reject('HOLDER_NOT_BOUND', `the holder proof key's certificate is ${bound.status.toLowerCase()}`, { credentialId: bound.credentialId, status: bound.status });
