@@ -57,7 +57,7 @@ export class ApiTokens {
         if (!token || !id || !role || !(API_ROLES as readonly string[]).includes(role)) {
           throw new RegistoError('CONFIG_INVALID', `API token entries are token:id:role with role one of ${API_ROLES.join(', ')}`, { entry: `${entry.slice(0, 4)}…` });
         }
-        return { token: Buffer.from(token), actor: { id, role: role as ApiRole }, loopbackOnly: !tokenAllowedFrom(token, undefined) };
+        return { token: Buffer.from(token), actor: { id, role: role as ApiRole }, loopbackOnly: WELL_KNOWN_TOKENS.has(token) };
       });
     return new ApiTokens(entries, refusals);
   }
