@@ -9,6 +9,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerKeys } from './commands/keys.js';
 import { registerAudit } from './commands/audit.js';
 import { registerSync } from './commands/sync.js';
+import { registerHolder } from './commands/holder.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerKeys(program);
   registerAudit(program);
   registerSync(program);
+  registerHolder(program);
   registerDemo(program);
   registerBench(program);
   return program;

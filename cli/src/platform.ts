@@ -386,6 +386,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         eventStoreTarget: config.eventStore.kind,
         signer: { mode: config.signer.mode, kek: keyWrapper.kekId, kekKind: keyWrapper.kind, policyOid: trust.policyOid, hmacKeys: [macKeys.indexKey, macKeys.uinKey].map((k) => (Buffer.isBuffer(k) ? 'software' : k.keyId)), intakeKey: macKeys.intake.decrypter.keyRef },
         workers: Object.fromEntries(workers.map((w) => [w.name, w.describe()])),
+        // Refused authentications and authorizations since start (each is also logged as "request refused").
+        refusals: tokens.refusals.snapshot(),
       }),
       workersDown: () => workers.filter((w) => w.health?.().state === 'restarting').map((w) => w.name),
     });

@@ -10,3 +10,4 @@ export * from './deciders/credential.js';
 export * from './credentials/status-allocator.js';
 export * from './credentials/issuance.js';
 export * from './deciders/sync.js';
+export * from './credentials/holder-access.js';

@@ -9,6 +9,7 @@ import {
   IDENTITY_STATUS_REVOCATION,
   REQUESTABLE_REVOCATION_REASONS,
   decideCredential,
+  decideHolderAccess,
   evolveCredential,
   initialCredentialHolderState,
   uinOfCredentialId,
@@ -103,6 +104,50 @@ describe('credential decider', () => {
     expect(types).to.deep.equal(['CredentialIssued']);
     expect(state.credentials[vcId]).to.include({ status: 'ACTIVE', kind: 'VC_JWT', statusVersion: 0 });
     expect(decideCredential(issue(vcId, { issuedAt: '2027-01-01T00:00:00.000Z' }), state)).to.deep.equal([]);
+  });
+
+  describe('holder binding: who may act for the holder on the holder channel', () => {
+    const keyDigest = 'ab'.repeat(32); // the key of certId
+    const allowed = (state: CredentialHolderState, presence = { provenUin: uin, publicKeySha256: keyDigest }, target = uin): string => {
+      try {
+        decideHolderAccess(state, target, presence);
+        return 'allowed';
+      } catch (e) {
+        if (e instanceof CommandRejected) return e.reason;
+        throw e;
+      }
+    };
+    const certRequest = (id: string, action: 'SUSPEND' | 'REINSTATE' | 'REVOKE') => request(id, action, { credentialId: certId });
+
+    it('given an ACTIVE holder certificate for the key, when the proof names this holder, then it may act', () => {
+      expect(allowed(run([issue(vcId), issue(certId)]))).to.equal('allowed');
+    });
+    it('given no certificate for the key (only the VC, or nothing at all), then it is not bound', () => {
+      expect(allowed(initialCredentialHolderState())).to.equal('HOLDER_NOT_BOUND');
+      expect(allowed(run([issue(vcId)]))).to.equal('HOLDER_NOT_BOUND');
+      expect(allowed(run([issue(vcId), issue(certId)]), { provenUin: uin, publicKeySha256: 'cd'.repeat(32) })).to.equal('HOLDER_NOT_BOUND');
+    });
+    it('given the certificate, when the proof names another holder, then it is not bound', () => {
+      expect(allowed(run([issue(certId)]), { provenUin: '9999999999', publicKeySha256: keyDigest })).to.equal('HOLDER_NOT_BOUND');
+    });
+    it('given anything, when the UIN is not one a holder can have, then it is not bound', () => {
+      for (const bad of ['', 'abc', '\u0000', '12', `${uin}/x`, '1'.repeat(21)]) {
+        expect(allowed(initialCredentialHolderState(), { provenUin: bad, publicKeySha256: keyDigest }, bad), JSON.stringify(bad)).to.equal('HOLDER_NOT_BOUND');
+      }
+    });
+    it("given another holder's stream, when asked for this UIN, then it is refused as another holder's", () => {
+      expect(allowed(run([issue(certId)]), { provenUin: '9999999999', publicKeySha256: keyDigest }, '9999999999')).to.equal('HOLDER_MISMATCH');
+    });
+    it('given the certificate suspended, then not bound; reinstated, bound again; revoked, never again', () => {
+      const suspended = run([issue(certId), certRequest('req-1', 'SUSPEND'), approve('req-1')]);
+      expect(allowed(suspended)).to.equal('HOLDER_NOT_BOUND');
+      expect(allowed(run([issue(certId), certRequest('req-1', 'SUSPEND'), approve('req-1'), certRequest('req-2', 'REINSTATE'), approve('req-2')]))).to.equal('allowed');
+      expect(allowed(run([issue(certId), certRequest('req-1', 'REVOKE'), approve('req-1')]))).to.equal('HOLDER_NOT_BOUND');
+      expect(allowed(run([issue(certId), { type: 'ApplyIdentityStatus', uin, identityStatus: 'DECEASED', cause: 'e-9' }]))).to.equal('HOLDER_NOT_BOUND');
+    });
+    it('given a requested but unapproved suspension, then still bound (a request alone changes nothing)', () => {
+      expect(allowed(run([issue(certId), certRequest('req-1', 'SUSPEND')]))).to.equal('allowed');
+    });
   });
 
   it('refuses commands for another holder on this stream', () => {

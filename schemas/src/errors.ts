@@ -71,6 +71,14 @@ export const ErrorCodes = {
   UNAUTHENTICATED: 401,
   /** The caller's role does not allow this. */
   FORBIDDEN: 403,
+  /** A well-known development token on a connection that is not from this machine (loopback). */
+  DEVELOPMENT_TOKEN_REMOTE: 401,
+  /** A holder-channel request without the holder's proof (the `Registo-Holder-Proof` header). */
+  HOLDER_PROOF_REQUIRED: 401,
+  /** A holder proof that is not an ES256 JWS by its embedded key, or names another request, holder or time. */
+  HOLDER_PROOF_INVALID: 401,
+  /** The holder proof's key is not bound to that holder (no active holder certificate of the UIN for that key). */
+  HOLDER_NOT_BOUND: 403,
   /** A request body or parameter that the API does not accept. */
   REQUEST_INVALID: 400,
   // Credentials (gateways/credentials, infra/credentials).

@@ -14,6 +14,8 @@ export const DEFAULT_MATCH_THRESHOLD = 0.9;
 export interface AbisServerOptions {
   threshold?: number;
   token?: string;
+  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
+  adminToken?: string;
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
 }
@@ -165,6 +167,7 @@ export function createAbisServer(options: AbisServerOptions = {}): FastifyInstan
   const { app } = createSimulatorApp({
     system: 'ABIS',
     token: options.token ?? DEFAULT_SERVICE_TOKEN,
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
     ...(options.faults !== undefined && { faults: options.faults }),
     ...(options.logger !== undefined && { logger: options.logger }),
   });

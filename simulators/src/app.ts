@@ -7,6 +7,12 @@ export interface SimulatorAppOptions {
   system: string;
   /** The service account's bearer token every /v1 request must carry. */
   token: string;
+  /**
+   * The bearer token every /_admin request must carry: the knobs and what the simulator received
+   * (names, registry numbers, dates of birth) are for whoever runs the simulator, not for the
+   * service account that calls its API, so the two tokens must differ.
+   */
+  adminToken?: string;
   /** Initial knobs, or an injector shared with the caller so tests can turn them directly. */
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
@@ -18,6 +24,7 @@ export interface SimulatorApp {
 }
 
 export const DEFAULT_SERVICE_TOKEN = 'registo-simulator-token';
+export const DEFAULT_ADMIN_TOKEN = 'registo-simulator-admin-token';
 
 function bearerMatches(header: string | undefined, token: string): boolean {
   const match = /^Bearer (.+)$/.exec(header ?? '');
@@ -30,6 +37,8 @@ function bearerMatches(header: string | undefined, token: string): boolean {
 /** The parts both simulators share: faults, admin, health and bearer-token auth on /v1. */
 export function createSimulatorApp(options: SimulatorAppOptions): SimulatorApp {
   if (options.token.length === 0) throw new Error('a simulator needs a non-empty service token');
+  const adminToken = options.adminToken ?? DEFAULT_ADMIN_TOKEN;
+  if (adminToken.length === 0 || adminToken === options.token) throw new Error('a simulator needs a non-empty admin token distinct from its service token');
   // Held (timed-out) requests would otherwise keep close() waiting forever.
   // Unknown fields are refused rather than silently stripped, as a strict government API would.
   const app = Fastify({
@@ -41,12 +50,13 @@ export function createSimulatorApp(options: SimulatorAppOptions): SimulatorApp {
   installFaults(app, faults);
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/v1/')) return undefined;
-    if (bearerMatches(request.headers.authorization, options.token)) return undefined;
+    const admin = request.url.startsWith('/_admin/');
+    if (!admin && !request.url.startsWith('/v1/')) return undefined;
+    if (bearerMatches(request.headers.authorization, admin ? adminToken : options.token)) return undefined;
     return reply
       .code(401)
-      .header('www-authenticate', `Bearer realm="${options.system}"`)
-      .send({ error: 'Unauthorized', message: 'a valid service-account bearer token is required' });
+      .header('www-authenticate', `Bearer realm="${options.system}${admin ? ' admin' : ''}"`)
+      .send({ error: 'Unauthorized', message: admin ? 'a valid admin bearer token is required' : 'a valid service-account bearer token is required' });
   });
 
   app.get('/health', async () => ({ status: 'UP', system: options.system }));

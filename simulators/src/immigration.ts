@@ -9,6 +9,8 @@ import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.
 export interface ImmigrationServerOptions {
   population?: Population | PopulationOptions;
   token?: string;
+  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
+  adminToken?: string;
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
   /** What Immigration holds about the platform's identities; shared with the caller so tests can read and seed it. */
@@ -84,6 +86,7 @@ export function createImmigrationServer(options: ImmigrationServerOptions = {}):
   const { app } = createSimulatorApp({
     system: 'IMMIGRATION',
     token: options.token ?? DEFAULT_SERVICE_TOKEN,
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
     ...(options.faults !== undefined && { faults: options.faults }),
     ...(options.logger !== undefined && { logger: options.logger }),
   });

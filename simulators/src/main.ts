@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { createAbisServer } from './abis.js';
-import { DEFAULT_SERVICE_TOKEN } from './app.js';
+import { DEFAULT_ADMIN_TOKEN, DEFAULT_SERVICE_TOKEN } from './app.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
 import { createImmigrationServer } from './immigration.js';
 import { createPopulation, type PopulationOptions } from './population.js';
@@ -27,6 +27,8 @@ export interface StartSimulatorsOptions extends PopulationOptions {
   abisThreshold?: number;
   host?: string;
   token?: string;
+  /** The bearer token of every /_admin route (default DEFAULT_ADMIN_TOKEN); must differ from `token`. */
+  adminToken?: string;
   sigaFaults?: Partial<FaultSettings>;
   immigrationFaults?: Partial<FaultSettings>;
   abisFaults?: Partial<FaultSettings>;
@@ -38,6 +40,8 @@ export interface RunningSimulators {
   immigrationUrl: string;
   abisUrl: string;
   token: string;
+  /** What /_admin/* requests must carry as their bearer token. */
+  adminToken: string;
   /** Direct handles on the knobs, for in-process callers; HTTP callers use /_admin/faults. */
   sigaFaults: FaultInjector;
   immigrationFaults: FaultInjector;
@@ -66,6 +70,7 @@ function abisPortOf(options: StartSimulatorsOptions): number {
 export async function startSimulators(options: StartSimulatorsOptions = {}): Promise<RunningSimulators> {
   const host = options.host ?? DEFAULT_HOST;
   const token = options.token ?? DEFAULT_SERVICE_TOKEN;
+  const adminToken = options.adminToken ?? DEFAULT_ADMIN_TOKEN;
   const population = createPopulation(options);
   const sigaFaults = new FaultInjector(options.sigaFaults);
   const immigrationFaults = new FaultInjector(options.immigrationFaults);
@@ -73,10 +78,11 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const logger = options.logger ?? false;
   const sigaLedger = createSigaLedger(population);
   const immigrationLedger = createImmigrationLedger(population);
-  const siga = createSigaServer({ population, token, faults: sigaFaults, logger, ledger: sigaLedger });
-  const immigration = createImmigrationServer({ population, token, faults: immigrationFaults, logger, ledger: immigrationLedger });
+  const siga = createSigaServer({ population, token, adminToken, faults: sigaFaults, logger, ledger: sigaLedger });
+  const immigration = createImmigrationServer({ population, token, adminToken, faults: immigrationFaults, logger, ledger: immigrationLedger });
   const abis = createAbisServer({
     token,
+    adminToken,
     faults: abisFaults,
     logger,
     ...(options.abisThreshold !== undefined && { threshold: options.abisThreshold }),
@@ -91,6 +97,7 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
       immigrationUrl,
       abisUrl,
       token,
+      adminToken,
       sigaFaults,
       immigrationFaults,
       abisFaults,
@@ -127,6 +134,7 @@ function flag(argv: readonly string[], name: string): string | undefined {
 export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.ProcessEnv): StartSimulatorsOptions {
   const seed = flag(argv, '--seed') ?? env.REGISTO_SIMULATOR_SEED;
   const token = env.REGISTO_SIMULATOR_TOKEN;
+  const adminToken = env.REGISTO_SIMULATOR_ADMIN_TOKEN;
   // Left out when not given, so startSimulators' default applies (free port when the others are 0).
   const abisPort = flag(argv, '--abis-port') ?? env.REGISTO_ABIS_PORT;
   return {
@@ -140,6 +148,7 @@ export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.Proces
     host: flag(argv, '--host') ?? DEFAULT_HOST,
     ...(seed !== undefined && { seed: Number(seed) }),
     ...(token !== undefined && token !== '' && { token }),
+    ...(adminToken !== undefined && adminToken !== '' && { adminToken }),
   };
 }
 

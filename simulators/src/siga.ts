@@ -9,6 +9,8 @@ import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.
 export interface SigaServerOptions {
   population?: Population | PopulationOptions;
   token?: string;
+  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
+  adminToken?: string;
   faults?: Partial<FaultSettings> | FaultInjector;
   logger?: boolean;
   /** What SIGA holds about the platform's identities; shared with the caller so tests can read and seed it. */
@@ -105,6 +107,7 @@ export function createSigaServer(options: SigaServerOptions = {}): FastifyInstan
   const { app } = createSimulatorApp({
     system: 'SIGA',
     token: options.token ?? DEFAULT_SERVICE_TOKEN,
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
     ...(options.faults !== undefined && { faults: options.faults }),
     ...(options.logger !== undefined && { logger: options.logger }),
   });

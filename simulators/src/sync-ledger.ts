@@ -167,7 +167,7 @@ export class SyncLedger {
 
 /**
  * The routes every syncing simulator has. `/v1/*` needs the service token (checked by the app);
- * `/_admin/*` does not, like the fault knobs.
+ * `/_admin/*` needs the admin token (checked by the app too), like the fault knobs.
  */
 export function installSyncRoutes(app: FastifyInstance, ledger: SyncLedger): void {
   app.post<{ Body: Record<string, unknown> }>('/v1/status-updates', { schema: { body: ledger.spec.updateSchema } }, async (request, reply) => {

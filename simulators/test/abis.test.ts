@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { createAbisServer, type AbisSample } from '../src/abis.js';
 import { syntheticTemplate, type BiometricModality } from '../src/biometrics.js';
 import { DEFAULT_ABIS_PORT, simulatorOptionsFrom, type RunningSimulators } from '../src/main.js';
-import { authorized, getJson, postJson, setFaults, startForTest } from './helpers.js';
+import { asAdmin, authorized, getJson, postJson, setFaults, startForTest } from './helpers.js';
 
 const POSITIONS: readonly (readonly [BiometricModality, string])[] = [
   ['FINGER', 'RIGHT_THUMB'],
@@ -76,7 +76,7 @@ describe('ABIS simulator', () => {
     expect(await identify(ref('two'), reordered)).to.deep.equal(first);
     const conflict = await identify(ref('two'), capture(ref('x'), 4));
     expect(conflict.status).to.equal(409);
-    const stats = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as Record<string, number>;
+    const stats = (await getJson(`${sims.abisUrl}/_admin/stats`, asAdmin())).body as Record<string, number>;
     expect(stats).to.include.keys('gallerySize', 'identifications', 'replays', 'total', 'byRoute');
   });
 
@@ -86,16 +86,16 @@ describe('ABIS simulator', () => {
       status: 200,
       body: { referenceId: ref('held'), modalities: ['FINGER', 'FACE'] },
     });
-    const before = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as { gallerySize: number; identifications: number };
+    const before = (await getJson(`${sims.abisUrl}/_admin/stats`, asAdmin())).body as { gallerySize: number; identifications: number };
     for (let i = 0; i < 2; i++) {
       const erase = await fetch(`${sims.abisUrl}/v1/references/${ref('held')}`, { method: 'DELETE', headers: authorized() });
       expect(erase.status).to.equal(204);
     }
     expect((await getJson(`${sims.abisUrl}/v1/references/${ref('held')}`)).status).to.equal(404);
-    const after = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as { gallerySize: number; identifications: number };
+    const after = (await getJson(`${sims.abisUrl}/_admin/stats`, asAdmin())).body as { gallerySize: number; identifications: number };
     expect(after.gallerySize).to.equal(before.gallerySize - 1);
     expect((await identify(ref('later'), capture(ref('h'), 2))).body).to.deep.equal({ referenceId: ref('later'), matches: [] });
-    const counted = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as { gallerySize: number; identifications: number };
+    const counted = (await getJson(`${sims.abisUrl}/_admin/stats`, asAdmin())).body as { gallerySize: number; identifications: number };
     expect(counted).to.include({ gallerySize: before.gallerySize, identifications: before.identifications + 1 });
   });
 
@@ -125,7 +125,7 @@ describe('ABIS simulator', () => {
     await identify(ref('g'), capture(ref('g'), 1));
     const garbled = await identify(ref('g2'), capture(ref('g'), 2));
     expect(garbled.body).not.to.have.property('matches');
-    await fetch(`${sims.abisUrl}/_admin/faults`, { method: 'DELETE' });
+    await fetch(`${sims.abisUrl}/_admin/faults`, { method: 'DELETE', headers: asAdmin() });
     const retried = (await identify(ref('g2'), capture(ref('g'), 2))).body as Answer;
     expect(retried.matches.map((m) => m.referenceId)).to.deep.equal([ref('g')]);
     await setFaults(sims.abisUrl, { outageUntil: new Date(Date.now() + 30_000).toISOString() });

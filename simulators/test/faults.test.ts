@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { FaultInjector } from '../src/faults.js';
 import type { RunningSimulators } from '../src/main.js';
 import { civilRegistryNumber } from '../src/population.js';
-import { authorized, getJson, setFaults, startForTest } from './helpers.js';
+import { ADMIN_TOKEN, TOKEN, asAdmin, authorized, getJson, setFaults, startForTest } from './helpers.js';
 
 describe('fault knobs', () => {
   let sims: RunningSimulators;
@@ -13,15 +13,28 @@ describe('fault knobs', () => {
     personUrl = `${sims.sigaUrl}/v1/persons/${civilRegistryNumber(0)}`;
   });
   afterEach(async () => {
-    await fetch(`${sims.sigaUrl}/_admin/faults`, { method: 'DELETE' });
-    await fetch(`${sims.sigaUrl}/_admin/stats`, { method: 'DELETE' });
+    await fetch(`${sims.sigaUrl}/_admin/faults`, { method: 'DELETE', headers: asAdmin() });
+    await fetch(`${sims.sigaUrl}/_admin/stats`, { method: 'DELETE', headers: asAdmin() });
   });
   after(() => sims.close());
+
+  it('answers /_admin only to the admin token: not without one, not to the service token', async () => {
+    for (const path of ['/_admin/faults', '/_admin/stats', '/_admin/sync', '/_admin/sync/received']) {
+      expect((await fetch(`${sims.sigaUrl}${path}`)).status, path).to.equal(401);
+      expect((await fetch(`${sims.sigaUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } })).status, path).to.equal(401);
+      expect((await fetch(`${sims.sigaUrl}${path}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).status, path).to.equal(200);
+    }
+    const refused = await fetch(`${sims.sigaUrl}/_admin/faults`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 1 }) });
+    expect(refused.status).to.equal(401);
+    expect(sims.sigaFaults.settings.errorRate).to.equal(0);
+    // The admin token is not a service-account token either.
+    expect((await getJson(`${sims.sigaUrl}/v1/persons/${civilRegistryNumber(0)}`, asAdmin())).status).to.equal(401);
+  });
 
   it('reads and changes the knobs over HTTP, and rejects unknown or out-of-range ones', async () => {
     const put = await setFaults(sims.sigaUrl, { latencyMs: 5, errorRate: 0.25 });
     expect(put.status).to.equal(200);
-    const settings = (await getJson(`${sims.sigaUrl}/_admin/faults`, {})).body as Record<string, unknown>;
+    const settings = (await getJson(`${sims.sigaUrl}/_admin/faults`, asAdmin())).body as Record<string, unknown>;
     expect(settings).to.include({ latencyMs: 5, errorRate: 0.25, timeoutRate: 0 });
     expect((await setFaults(sims.sigaUrl, { errorRate: 2 })).status).to.equal(400);
     expect((await setFaults(sims.sigaUrl, { errrorRate: 0.1 })).status).to.equal(400);
@@ -93,7 +106,7 @@ describe('fault knobs', () => {
     await getJson(`${sims.sigaUrl}/v1/persons/${civilRegistryNumber(9_999)}`);
     await setFaults(sims.sigaUrl, { errorRate: 1 });
     await getJson(personUrl);
-    const stats = (await getJson(`${sims.sigaUrl}/_admin/stats`, {})).body;
+    const stats = (await getJson(`${sims.sigaUrl}/_admin/stats`, asAdmin())).body;
     expect(stats).to.deep.equal({
       total: 4,
       byRoute: { 'GET /v1/persons/:civilRegistryNumber': { ok: 1, unauthorized: 1, not_found: 1, error: 1 } },

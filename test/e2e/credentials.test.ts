@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { webcrypto } from 'node:crypto';
+import { KeyObject, webcrypto } from 'node:crypto';
 import { expect } from 'chai';
 import * as x509 from '@peculiar/x509';
 import type { FastifyInstance } from 'fastify';
@@ -27,7 +27,9 @@ import {
   startStatusServices,
   decodeStatusList,
   fromQrPayload,
+  HOLDER_PROOF_HEADER,
   openTrustKeys,
+  signHolderProof,
   signVcJwt,
   statusBit,
   vcPayload,
@@ -42,10 +44,11 @@ import {
   identityDecider,
   identityStreamId,
   subjectIdFor,
+  uinOfCredentialId,
 } from '@registo/producers';
 import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 import { createCredentialIssuance } from '@registo/consumers';
-import { ApiTokens, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';
+import { ApiTokens, RefusalRecorder, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';
 import { type EventEnvelope, type SealedData, verifyEnvelope } from '@registo/schemas';
 import { type TestDatabase, createTestDatabase } from '../src/index.js';
 
@@ -89,10 +92,14 @@ const record = (givenNames: string): IdentityRecord => ({
 });
 const NATIONAL_ID_CLAIMS = ['id', 'uin', 'givenNames', 'surname', 'dateOfBirth', 'sex', 'nationality', 'residency'];
 
-async function holderCsr(): Promise<string> {
+/** A holder's P-256 key (a card chip's or wallet's) and its CSR. */
+async function holderKeyPair(): Promise<{ csr: string; key: KeyObject }> {
   const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=holder key', keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } });
-  return csr.toString('pem');
+  return { csr: csr.toString('pem'), key: KeyObject.from(keys.privateKey) };
+}
+async function holderCsr(): Promise<string> {
+  return (await holderKeyPair()).csr;
 }
 
 for (const backend of ['postgres', 'pglite'] as const) {
@@ -115,8 +122,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
     const running: Array<{ stop(): Promise<void>; done: Promise<void> }> = [];
     let uinSeq = 0;
 
-    const call = async (method: string, path: string, options: { token?: string; body?: unknown; raw?: string; accept?: string } = {}): Promise<Answer> => {
-      const headers: Record<string, string> = {};
+    const refusals = new RefusalRecorder({ warn: () => undefined });
+    const call = async (method: string, path: string, options: { token?: string; body?: unknown; raw?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
+      const headers: Record<string, string> = { ...options.headers };
       if (options.token) headers.authorization = `Bearer ${options.token}`;
       if (options.accept) headers.accept = options.accept;
       let body: string | undefined;
@@ -184,7 +192,22 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(answer.responseStatus).to.equal('successful');
       return answer.answers[0]!.status;
     };
-    const holderCredential = async (credentialId: string): Promise<Answer> => call('GET', `/v1/credentials/${credentialId}`, { token: 'tok-channel' });
+    /** Each holder's bound key: certified by an officer for the holder at the counter (the holder binding's first step). */
+    const holderKeys = new Map<string, KeyObject>();
+    const bindHolder = async (uin: string): Promise<{ key: KeyObject; answer: Answer }> => {
+      const { csr, key } = await holderKeyPair();
+      const answer = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr } });
+      expect(answer.status, answer.text).to.equal(201);
+      holderKeys.set(uin, key);
+      return { key, answer };
+    };
+    /** The holder channel acting for `uin`: its token plus the holder's proof for this very request. */
+    const asHolder = async (method: string, path: string, uin: string, options: { key?: KeyObject; body?: unknown } = {}): Promise<Answer> => {
+      const key = options.key ?? holderKeys.get(uin) ?? (await bindHolder(uin)).key;
+      const proof = await signHolderProof(key, { uin, method, path });
+      return call(method, path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: proof }, ...(options.body !== undefined && { body: options.body }) });
+    };
+    const holderCredential = async (credentialId: string): Promise<Answer> => asHolder('GET', `/v1/credentials/${credentialId}`, uinOfCredentialId(credentialId)!);
 
     before(async () => {
       for (let i = 0; i < 2; i++) dirs.push(await mkdtemp(join(tmpdir(), 'registo-credentials-')));
@@ -203,7 +226,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       await driver.migrate(credentialStatusProjection.ddl);
       statusSource = new SqlCertificateStatusSource(driver);
       app = createHttpApp(logger);
-      registerCredentialRoutes(app, { store, db: driver, sealer, tokens: ApiTokens.parse(TOKENS), issuer: ctx, anchors: { identityCa: trust.certificates.identity_ca.x509, root: trust.certificates.root_ca.x509 } });
+      registerCredentialRoutes(app, { store, db: driver, sealer, tokens: ApiTokens.parse(TOKENS, refusals), issuer: ctx, anchors: { identityCa: trust.certificates.identity_ca.x509, root: trust.certificates.root_ca.x509 } });
       // OCSP and CRLs as the platform wires them: over the credential read model.
       statusServices = await startStatusServices({ trust, status: statusSource, db: driver, publicUrl: PUBLIC_URL, config: { crlIntervalSeconds: 3600 } });
       await registerTrustStatusRoutes(app, { trust, status: statusSource, crl: statusServices.crl, ocsp: statusServices.ocsp });
@@ -276,7 +299,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect((pending.body.items as Array<{ requestId: string }>).map((r) => r.requestId)).to.include(requestId);
 
       const head = await store.headPosition();
+      const dualControlRefusals = refusals.snapshot().byReason['DUAL_CONTROL_VIOLATION:DUAL_CONTROL'] ?? 0;
       expectProblem(await call('POST', `/v1/credential-status-requests/${requestId}/approve`, { token: 'tok-alice-approver', body: {} }), 403, 'DUAL_CONTROL_VIOLATION');
+      expect(refusals.snapshot().byReason['DUAL_CONTROL_VIOLATION:DUAL_CONTROL']).to.equal(dualControlRefusals + 1);
       expectProblem(await call('POST', `/v1/credential-status-requests/${requestId}/approve`, { token: 'tok-officer', body: {} }), 403, 'FORBIDDEN');
       expectProblem(await call('POST', `/v1/credential-status-requests/${requestId}/approve`, { body: {} }), 401, 'UNAUTHENTICATED');
       expect(await store.headPosition()).to.equal(head);
@@ -316,15 +341,17 @@ for (const backend of ['postgres', 'pglite'] as const) {
 
     it('an X.509 credential from a holder CSR: OCSP-side status stays good on an unapproved suspension, changes when approved', async () => {
       const { uin } = await newIdentity();
-      const csr = await holderCsr();
-      const issued = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
+      const { csr, key } = await holderKeyPair();
+      // In person: an officer submits the holder's first CSR, which binds the key to the holder.
+      const issued = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr } });
       expect(issued.status, issued.text).to.equal(201);
       expect(issued.body).to.include({ kind: 'X509', signerMode: 'non_qualified', issued: true });
       const serialHex = issued.body.serialHex as string;
       const cert = new x509.X509Certificate(issued.body.certificatePem as string);
       expect(await cert.verify({ publicKey: trust.certificates.identity_ca.x509.publicKey.export({ type: 'spki', format: 'der' }) })).to.equal(true);
-      const again = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
-      expect(again.status).to.equal(200);
+      // The holder channel, for the holder whose bound key signs the proof.
+      const again = await asHolder('POST', `/v1/holders/${uin}/credentials/x509`, uin, { key, body: { csr } });
+      expect(again.status, again.text).to.equal(200);
       expect(again.body).to.include({ serialHex, issued: false });
 
       await caughtUp();
@@ -343,6 +370,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
       // No body at all is fine: the comment is optional.
       expect((await call('POST', `/v1/credential-status-requests/${asked.body.requestId}/approve`, { token: 'tok-approver' })).status).to.equal(200);
       await caughtUp();
+      // A suspended key (a card reported lost) cannot act for the holder.
+      expectProblem(await asHolder('GET', `/v1/holders/${uin}/credentials`, uin, { key }), 403, 'HOLDER_NOT_BOUND');
       const held = await statusSource.statusOf(serialHex.toUpperCase());
       expect(held).to.include({ status: 'revoked', reason: 'certificateHold' });
       expect(await ocspStatus(serialHex)).to.include({ status: 'revoked', reason: 'certificateHold' });
@@ -359,8 +388,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       // Revoked for key compromise: the same key gets no certificate again.
       const revoke = await call('POST', `/v1/credentials/${credentialId}/status-requests`, { token: 'tok-officer', body: { action: 'REVOKE', reason: 'keyCompromise', comment: 'chip cloned' } });
       expect((await call('POST', `/v1/credential-status-requests/${revoke.body.requestId}/approve`, { token: 'tok-approver' })).status).to.equal(200);
-      const refused = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
+      const refused = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr } });
       expectProblem(refused, 422, 'COMMAND_REJECTED');
+      expectProblem(await asHolder('POST', `/v1/holders/${uin}/credentials/x509`, uin, { key, body: { csr: await holderCsr() } }), 403, 'HOLDER_NOT_BOUND');
       expect(refused.body.reason).to.equal('CREDENTIAL_REVOKED');
       await caughtUp();
       expect(await statusSource.statusOf(serialHex)).to.include({ status: 'revoked', reason: 'keyCompromise' });
@@ -383,16 +413,17 @@ for (const backend of ['postgres', 'pglite'] as const) {
         [der.toString('base64'), 400, 'CSR_SIGNATURE_INVALID'],
         [rsa.toString('pem'), 422, 'CSR_KEY_UNSUPPORTED'],
       ];
-      for (const [csr, status, code] of refused) expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr } }), status, code);
-      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr: pem, extra: 1 } }), 400, 'REQUEST_INVALID');
-      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr: pem } }), 403, 'FORBIDDEN');
-      expectProblem(await call('POST', '/v1/holders/2999999999/credentials/x509', { token: 'tok-channel', body: { csr: pem } }), 404, 'NOT_FOUND');
+      for (const [csr, status, code] of refused) expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr } }), status, code);
+      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr: pem, extra: 1 } }), 400, 'REQUEST_INVALID');
+      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-adj', body: { csr: pem } }), 403, 'FORBIDDEN');
+      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr: pem } }), 401, 'HOLDER_PROOF_REQUIRED');
+      expectProblem(await call('POST', '/v1/holders/2999999999/credentials/x509', { token: 'tok-officer', body: { csr: pem } }), 404, 'NOT_FOUND');
       expect(await store.headPosition()).to.equal(head);
     });
 
     it('identity DECEASED revokes every credential (cessationOfOperation); redelivering every identity event issues and revokes nothing twice', async () => {
       const { uin, vcId } = await newIdentity();
-      const cert = await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr: await holderCsr() } });
+      const cert = (await bindHolder(uin)).answer;
       const jwt = (await holderCredential(vcId)).body.credential as string;
       await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'ChangeIdentityStatus', uin, to: 'DECEASED', reason: 'SIGA death record', source: 'SIGA' });
       await eventually('the revocations', async () => (await credentialsOf(uin)).every((c) => c.status === 'REVOKED'));
@@ -401,7 +432,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       const revocations = (await credentialEvents(uin)).filter((e) => e.type === 'CredentialRevoked');
       expect(revocations.map((e) => e.data.source)).to.deep.equal(['IDENTITY_STATUS', 'IDENTITY_STATUS']);
       // No new credential for a deceased holder.
-      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-channel', body: { csr: await holderCsr() } }), 422, 'COMMAND_REJECTED');
+      expectProblem(await call('POST', `/v1/holders/${uin}/credentials/x509`, { token: 'tok-officer', body: { csr: await holderCsr() } }), 422, 'COMMAND_REJECTED');
+      // Nor does the holder channel act for them any more: the bound key's certificate is revoked.
+      expectProblem(await asHolder('GET', `/v1/holders/${uin}/credentials`, uin), 403, 'HOLDER_NOT_BOUND');
 
       const before = (await credentialEvents(uin)).length;
       const handler = createCredentialIssuance(ctx, logger);
@@ -439,14 +472,16 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect((await verify(jwt)).body).to.include({ valid: true });
     });
 
-    it('erasure leaves the sealed credential unreadable: 410 to the holder channel, nothing printed, the event still verifies', async () => {
+    it('erasure leaves the sealed credential unreadable, ends the holder binding, prints nothing, and the event still verifies', async () => {
       const { uin, regId, vcId } = await newIdentity();
       const jwt = (await holderCredential(vcId)).body.credential as string;
       const orders = await call('GET', '/v1/print-orders?after=0&limit=1000', { token: 'tok-print' });
       expect(orders.text).to.include(vcId);
       await sealer.destroy(subjectIdFor(regId));
       await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'DestroySubjectKey', uin, subjectId: subjectIdFor(regId), legalBasis: 'court order', orderRef: 'ORD-7' });
-      expectProblem(await holderCredential(vcId), 410, 'SUBJECT_KEY_DESTROYED');
+      // Erasure revokes every credential, the bound key's certificate included: nobody acts for the holder any more.
+      await eventually('the revocations', async () => (await credentialsOf(uin)).every((c) => c.status === 'REVOKED'));
+      expectProblem(await holderCredential(vcId), 403, 'HOLDER_NOT_BOUND');
       const [issued] = await credentialEvents(uin);
       let code = 'opened';
       try {
@@ -516,11 +551,72 @@ for (const backend of ['postgres', 'pglite'] as const) {
       expect(e.body.valid).to.equal(false);
     });
 
+    it('holder binding: the holder channel acts for one holder at a time, with a proof signed by a key certified to that holder', async () => {
+      const a = await newIdentity('Alda');
+      const b = await newIdentity('Bento');
+      const { key: keyA } = await bindHolder(a.uin);
+      const { key: keyB } = await bindHolder(b.uin);
+      const before = refusals.snapshot();
+      const refused = (key: string) => (refusals.snapshot().byReason[key] ?? 0) - (before.byReason[key] ?? 0);
+
+      // The holder's own key: its list and its credential, with the credential itself.
+      const listA = await asHolder('GET', `/v1/holders/${a.uin}/credentials`, a.uin, { key: keyA });
+      expect(listA.status, listA.text).to.equal(200);
+      expect((listA.body.items as Array<{ uin: string }>).map((c) => c.uin)).to.deep.equal([a.uin, a.uin]);
+      expect((await asHolder('GET', `/v1/credentials/${a.vcId}`, a.uin, { key: keyA })).body.credential).to.be.a('string');
+
+      // The channel's token alone acts for nobody.
+      expectProblem(await call('GET', `/v1/holders/${a.uin}/credentials`, { token: 'tok-channel' }), 401, 'HOLDER_PROOF_REQUIRED');
+      expectProblem(await call('GET', `/v1/credentials/${a.vcId}`, { token: 'tok-channel' }), 401, 'HOLDER_PROOF_REQUIRED');
+      // Holder A's key does not act for B, whether the proof names B or A.
+      expectProblem(await asHolder('GET', `/v1/holders/${b.uin}/credentials`, b.uin, { key: keyA }), 403, 'HOLDER_NOT_BOUND');
+      expectProblem(await asHolder('GET', `/v1/credentials/${b.vcId}`, b.uin, { key: keyA }), 403, 'HOLDER_NOT_BOUND');
+      const proofForA = await signHolderProof(keyA, { uin: a.uin, method: 'GET', path: `/v1/credentials/${b.vcId}` });
+      expectProblem(await call('GET', `/v1/credentials/${b.vcId}`, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: proofForA } }), 403, 'HOLDER_NOT_BOUND');
+      // A "UIN" no holder can have: not bound, and no stream read for it.
+      for (const odd of ['abc', '1'.repeat(21)]) expectProblem(await asHolder('GET', `/v1/holders/${odd}/credentials`, odd, { key: keyA }), 403, 'HOLDER_NOT_BOUND');
+      // A key nobody certified (a CSR's own key proves possession, not who is present).
+      const stranger = await holderKeyPair();
+      const head = await store.headPosition();
+      expectProblem(await asHolder('POST', `/v1/holders/${b.uin}/credentials/x509`, b.uin, { key: stranger.key, body: { csr: stranger.csr } }), 403, 'HOLDER_NOT_BOUND');
+      expect(await store.headPosition()).to.equal(head);
+
+      // A proof is for one request, once, now.
+      const path = `/v1/holders/${a.uin}/credentials`;
+      const once = await signHolderProof(keyA, { uin: a.uin, method: 'GET', path });
+      expect((await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: once } })).status).to.equal(200);
+      expectProblem(await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: once } }), 401, 'HOLDER_PROOF_INVALID');
+      const otherPath = await signHolderProof(keyA, { uin: a.uin, method: 'GET', path: `/v1/credentials/${a.vcId}` });
+      expectProblem(await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: otherPath } }), 401, 'HOLDER_PROOF_INVALID');
+      const otherMethod = await signHolderProof(keyA, { uin: a.uin, method: 'POST', path });
+      expectProblem(await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: otherMethod } }), 401, 'HOLDER_PROOF_INVALID');
+      const stale = await signHolderProof(keyA, { uin: a.uin, method: 'GET', path }, new Date(Date.now() - 11 * 60_000));
+      expectProblem(await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: stale } }), 401, 'HOLDER_PROOF_INVALID');
+      const [h, p, sig] = (await signHolderProof(keyA, { uin: a.uin, method: 'GET', path })).split('.');
+      const forged = `${h}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(p!, 'base64url').toString()), sub: b.uin })).toString('base64url')}.${sig}`;
+      expectProblem(await call('GET', `/v1/holders/${b.uin}/credentials`, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: forged } }), 401, 'HOLDER_PROOF_INVALID');
+      expectProblem(await call('GET', path, { token: 'tok-channel', headers: { [HOLDER_PROOF_HEADER]: 'not a jwt' } }), 401, 'HOLDER_PROOF_INVALID');
+      // The proof does not replace the channel's token.
+      expectProblem(await call('GET', path, { headers: { [HOLDER_PROOF_HEADER]: await signHolderProof(keyA, { uin: a.uin, method: 'GET', path }) } }), 401, 'UNAUTHENTICATED');
+
+      // A bound key certifies a further key for its own holder (a second device), which is then bound too.
+      const second = await holderKeyPair();
+      const added = await asHolder('POST', `/v1/holders/${a.uin}/credentials/x509`, a.uin, { key: keyA, body: { csr: second.csr } });
+      expect(added.status, added.text).to.equal(201);
+      expect(added.body.credentialId).to.match(new RegExp(`^x509-${a.uin}-`));
+      expect((await asHolder('GET', `/v1/holders/${a.uin}/credentials`, a.uin, { key: second.key })).status).to.equal(200);
+      expectProblem(await asHolder('GET', `/v1/holders/${b.uin}/credentials`, b.uin, { key: second.key }), 403, 'HOLDER_NOT_BOUND');
+      expect((await asHolder('GET', `/v1/holders/${b.uin}/credentials`, b.uin, { key: keyB })).status).to.equal(200);
+
+      // Every refusal above was counted, by reason.
+      expect([refused('HOLDER_PROOF_REQUIRED:HOLDER_PROOF_MISSING'), refused('HOLDER_NOT_BOUND:HOLDER_NOT_BOUND'), refused('HOLDER_PROOF_INVALID:HOLDER_PROOF_INVALID'), refused('UNAUTHENTICATED:NO_BEARER_TOKEN')]).to.deep.equal([2, 7, 6, 1]);
+    });
+
     it('roles and unknown ids: 401, 403, 404 like the other APIs', async () => {
       const { uin, vcId } = await newIdentity();
       expectProblem(await call('GET', `/v1/holders/${uin}/credentials`), 401, 'UNAUTHENTICATED');
       expectProblem(await call('GET', `/v1/holders/${uin}/credentials`, { token: 'tok-adj' }), 403, 'FORBIDDEN');
-      expectProblem(await call('GET', '/v1/credentials/nid-2999999999-r0', { token: 'tok-channel' }), 404, 'NOT_FOUND');
+      expectProblem(await call('GET', '/v1/credentials/nid-2999999999-r0', { token: 'tok-officer' }), 404, 'NOT_FOUND');
       expectProblem(await call('POST', '/v1/credentials/nid-2999999999-r0/status-requests', { token: 'tok-officer', body: { action: 'SUSPEND', comment: 'why not' } }), 404, 'NOT_FOUND');
       expectProblem(await call('POST', '/v1/credentials/garbage/status-requests', { token: 'tok-officer', body: { action: 'SUSPEND', comment: 'why not' } }), 404, 'NOT_FOUND');
       expectProblem(await call('POST', `/v1/credentials/${vcId}/status-requests`, { token: 'tok-channel', body: { action: 'SUSPEND', comment: 'why not' } }), 403, 'FORBIDDEN');

@@ -16,7 +16,7 @@ Environment:
   DATABASE_URL          postgres://user:pass@host:5432/db   use PostgreSQL instead of embedded PGlite
   EVENTSTORE_URL        esdb://host:2113?tls=false          use EventStoreDB / KurrentDB
   REGISTO_DATA_DIR      ./data                               where embedded PGlite keeps its files
-  PORT, HOST            8080, 0.0.0.0                        where /healthz and /readyz are served
+  PORT, HOST            8080, 127.0.0.1 embedded / 0.0.0.0   where the API, /healthz and /readyz are served
   LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
   REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
   REGISTO_ROLES         all                                  api, mirror, projector, process, checkpointer (all = api + projector + process + checkpointer, + mirror with Kafka)

@@ -7,6 +7,7 @@ import {
   REQUESTABLE_REVOCATION_REASONS,
   type SealedCredential,
   credentialDecider,
+  authorizeHolder,
   credentialStreamId,
   handleCommand,
   issueHolderCertificate,
@@ -16,7 +17,8 @@ import {
 } from '@registo/producers';
 import { type CredentialRow, findCredential, listCredentialsIssuedAfter, listCredentialsOfHolder, listStatusRequests } from '@registo/projections';
 import { CREDENTIAL_STATUS_ACTIONS, type CredentialRevocationReason, type CredentialStatusAction, RegistoError, isRegistoError } from '@registo/schemas';
-import type { ApiRole, ApiTokens } from '../auth/tokens.js';
+import { HolderProofs } from '../auth/holder-proof.js';
+import type { ApiActor, ApiRole, ApiTokens } from '../auth/tokens.js';
 import { StatusLists } from './status-lists.js';
 import { verifyCredential } from './verify.js';
 
@@ -33,6 +35,8 @@ export interface CredentialRoutesDeps {
 
 const READERS: readonly ApiRole[] = ['holder_channel', 'identity_officer', 'approver', 'operator'];
 const REQUESTERS: readonly ApiRole[] = ['identity_officer', 'approver'];
+/** The holder channel for a holder who proves presence; an identity officer for a holder at the counter (the first key). */
+const CSR_SUBMITTERS: readonly ApiRole[] = ['holder_channel', 'identity_officer'];
 
 const statusRequestBody = {
   type: 'object',
@@ -75,11 +79,11 @@ const view = (c: CredentialRow) => ({
   statusChangedAt: c.statusChangedAt,
 });
 
-/** Decider refusals that mean "no such thing" are 404s; dual control has its own code. */
-function translate(e: unknown): never {
+/** Decider refusals that mean "no such thing" are 404s; dual control has its own code (and is logged and counted as a refusal). */
+function translate(e: unknown, request: FastifyRequest, tokens: ApiTokens, actor: ApiActor): never {
   if (e instanceof CommandRejected) {
     if (e.reason === 'CREDENTIAL_NOT_FOUND' || e.reason === 'REQUEST_NOT_FOUND') throw new RegistoError('NOT_FOUND', e.message, { reason: e.reason });
-    if (e.reason === 'DUAL_CONTROL_VIOLATION') throw new RegistoError('DUAL_CONTROL_VIOLATION', e.message, e.details);
+    if (e.reason === 'DUAL_CONTROL_VIOLATION') tokens.refuse(request, { code: 'DUAL_CONTROL_VIOLATION', reason: 'DUAL_CONTROL', actor }, e.message, e.details);
   }
   throw e;
 }
@@ -94,14 +98,32 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
   const mode = deps.issuer.mode;
   const lists = new StatusLists(deps.db, deps.issuer);
   const guard = (roles: readonly ApiRole[]) => ({ onRequest: async (request: FastifyRequest) => void deps.tokens.authorize(request, roles) });
+  const proofs = new HolderProofs(deps.tokens);
+  /** The holder channel acts for one holder at a time: the one whose bound key signed this request's proof. */
+  const requireHolder = async (request: FastifyRequest, actor: ApiActor, uin: string): Promise<void> => {
+    const presence = await proofs.presence(request, actor);
+    try {
+      await authorizeHolder(deps.store, uin, presence);
+    } catch (e) {
+      proofs.refuseUnbound(request, actor, e);
+      throw e;
+    }
+  };
 
   app.get<{ Params: { uin: string } }>('/v1/holders/:uin/credentials', guard(READERS), async (request) => {
-    deps.tokens.authorize(request, READERS);
+    const actor = deps.tokens.authorize(request, READERS);
+    if (actor.role === 'holder_channel') await requireHolder(request, actor, request.params.uin);
     return { signerMode: mode, items: (await listCredentialsOfHolder(deps.db, request.params.uin)).map(view) };
   });
 
   app.get<{ Params: { credentialId: string } }>('/v1/credentials/:credentialId', guard(READERS), async (request) => {
     const actor = deps.tokens.authorize(request, READERS);
+    if (actor.role === 'holder_channel') {
+      // The id names its holder; an id that names none is nobody's credential.
+      const uin = uinOfCredentialId(request.params.credentialId);
+      if (!uin) throw new RegistoError('NOT_FOUND', `no credential ${request.params.credentialId}`);
+      await requireHolder(request, actor, uin);
+    }
     const row = await findCredential(deps.db, request.params.credentialId);
     if (!row) throw new RegistoError('NOT_FOUND', `no credential ${request.params.credentialId}`);
     const answer = { ...view(row), signerMode: mode, credentialSignerMode: row.signerMode };
@@ -111,10 +133,18 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
     return { ...answer, credential: opened.credential, ...(row.kind === 'VC_JWT' && { qr: toQrPayload(opened.credential) }) };
   });
 
-  app.post<{ Params: { uin: string }; Body: { csr: string } }>('/v1/holders/:uin/credentials/x509', { schema: { body: csrBody }, ...guard(['holder_channel']) }, async (request, reply) => {
-    const actor = deps.tokens.authorize(request, ['holder_channel']);
+  app.post<{ Params: { uin: string }; Body: { csr: string } }>('/v1/holders/:uin/credentials/x509', { schema: { body: csrBody }, ...guard(CSR_SUBMITTERS) }, async (request, reply) => {
+    const actor = deps.tokens.authorize(request, CSR_SUBMITTERS);
+    // The holder channel certifies a further key for a holder whose bound key signs the proof; an officer certifies in person.
+    const presence = actor.role === 'holder_channel' ? await proofs.presence(request, actor) : null;
     // CSR_MALFORMED, CSR_SIGNATURE_INVALID, CSR_KEY_UNSUPPORTED, CSR_CURVE_UNSUPPORTED as the holder issuer names them.
-    const out = await issueHolderCertificate(deps.issuer, { uin: request.params.uin, csr: request.body.csr, actor });
+    let out;
+    try {
+      out = await issueHolderCertificate(deps.issuer, { uin: request.params.uin, csr: request.body.csr, actor, presence });
+    } catch (e) {
+      proofs.refuseUnbound(request, actor, e);
+      throw e;
+    }
     reply.code(out.issued ? 201 : 200);
     return { ...out, kind: 'X509', signerMode: deps.issuer.holderIssuer?.mode ?? mode };
   });
@@ -138,7 +168,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
           { metadata: { correlationId: requestId, actor: { id: actor.id, role: actor.role } } },
         );
       } catch (e) {
-        translate(e);
+        translate(e, request, deps.tokens, actor);
       }
       reply.code(202);
       return { requestId, credentialId, action, state: 'PENDING', requestedBy: actor.id, signerMode: mode, note: 'no effect until a different person with the approver role approves it' };
@@ -174,7 +204,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
             { metadata: { correlationId: requestId, actor: { id: actor.id, role: actor.role } } },
           );
         } catch (e) {
-          translate(e);
+          translate(e, request, deps.tokens, actor);
         }
         const r = result.state.requests[requestId]!;
         const c = result.state.credentials[r.credentialId]!;

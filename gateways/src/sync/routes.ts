@@ -89,7 +89,8 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): v
           const system = systemOf(request.params.system);
           const raw = (request as unknown as { rawBody?: string }).rawBody ?? '';
           if (!signatureValid(deps.webhookSecrets[system], raw, request.headers['x-registo-signature'] as string | undefined)) {
-            throw new RegistoError('WEBHOOK_SIGNATURE_INVALID', `the ${system} webhook signature does not verify`, { system });
+            // A refused authentication like a bad token: logged and counted.
+            deps.tokens.refuse(request, { code: 'WEBHOOK_SIGNATURE_INVALID', reason: 'WEBHOOK_SIGNATURE_INVALID', actor: null }, `the ${system} webhook signature does not verify`, { system });
           }
         },
       },

@@ -15,7 +15,8 @@ const ConfigSchema = z.object({
   EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'esdb://host:port?tls=false').optional(),
   REGISTO_DATA_DIR: z.string().min(1).default('./data'),
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Default: 127.0.0.1 when embedded (development tokens, a local store), 0.0.0.0 otherwise.
+  HOST: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REGISTO_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
   REGISTO_ROLES: z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'),
@@ -152,7 +153,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     roles,
     kafka,
     simulators,
-    http: { port: c.PORT, host: c.HOST },
+    // Embedded mode answers the published development tokens: it listens to this machine only unless the operator says otherwise.
+    http: { port: c.PORT, host: c.HOST ?? (eventStore.kind === 'pglite' ? '127.0.0.1' : '0.0.0.0') },
     external,
     externalTimeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS,
     keysFile: resolve(c.REGISTO_KEYS_FILE ?? `${c.REGISTO_DATA_DIR}/keys/software-keys.json`),

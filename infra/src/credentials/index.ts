@@ -4,3 +4,4 @@ export * from './qr.js';
 export * from './status-list.js';
 export * from './vc-jwt.js';
 export * from './csr.js';
+export * from './holder-proof.js';

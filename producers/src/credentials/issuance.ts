@@ -19,9 +19,11 @@ import {
 } from '@registo/infra';
 import { type CredentialEventData, type EventEnvelope, type EventMetadata, type IdentityEventData, RegistoError, type SealedData } from '@registo/schemas';
 import { fold } from '../decider.js';
+import { authorizeHolder } from './holder-access.js';
 import { handleCommand } from '../command-handler.js';
 import {
   type CredentialHolderState,
+  type HolderPresence,
   IDENTITY_STATUS_REVOCATION,
   credentialDecider,
   credentialStreamId,
@@ -197,21 +199,25 @@ export interface HolderCertificateOutcome extends IssueOutcome {
 /**
  * An X.509 credential for a holder key (card chip, wallet), from its CSR. The CSR's signature
  * is the proof of possession (checked here and by the holder issuer). One credential per holder
- * key: the same key again returns the certificate already issued.
+ * key: the same key again returns the certificate already issued. `presence` is the holder's
+ * proof when the holder channel asks (the decider's holder binding must allow it); null when an
+ * identity officer submits the CSR for a holder present in person (the first key).
  */
 export async function issueHolderCertificate(
   ctx: CredentialIssuerContext,
-  request: { uin: string; csr: unknown; actor: { id: string; role: string } },
+  request: { uin: string; csr: unknown; actor: { id: string; role: string }; presence: HolderPresence | null },
 ): Promise<HolderCertificateOutcome> {
   if (!ctx.holderIssuer) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer is configured on this platform');
-  const csr = await parseHolderCsr(request.csr);
   const { uin } = request;
+  // Before anything else is looked at: whoever is not bound to this holder learns nothing about it.
+  if (request.presence) await authorizeHolder(ctx.store, uin, request.presence);
+  const { history, state } = await holderState(ctx.store, uin);
+  const csr = await parseHolderCsr(request.csr);
   const identity = await identityOf(ctx.store, uin);
   if (!identity.exists) throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
   if (identity.erased) throw new RegistoError('SUBJECT_KEY_DESTROYED', `identity ${uin} has been erased`, { uin });
   if (identity.status !== 'ACTIVE') throw new RegistoError('COMMAND_REJECTED', `identity ${uin} is ${identity.status}: no new credentials`, { reason: 'IDENTITY_NOT_ACTIVE', status: identity.status });
   const credentialId = x509CredentialId(uin, csr.publicKeySha256);
-  const { history, state } = await holderState(ctx.store, uin);
   const existing = state.credentials[credentialId];
   if (existing) {
     // The key's certificate was revoked (a compromised card or wallet): a new key is needed.

@@ -268,6 +268,42 @@ export const credentialDecider: Decider<CredentialCommand, CredentialHolderState
   evolve: evolveCredential,
 };
 
+const UIN_SHAPE = /^\d{6,20}$/;
+const isUinShaped = (uin: string): boolean => UIN_SHAPE.test(uin);
+
+/**
+ * Whether the holder's stream can change the holder-binding answer: not when the proof names
+ * another holder, nor for a "UIN" that no holder can have (the answer is then no, unread).
+ */
+export function holderStreamWorthReading(uin: string, presence: HolderPresence): boolean {
+  return isUinShaped(uin) && presence.provenUin === uin;
+}
+
+/** Who asks to act for a holder on the holder channel: the UIN their proof names and the key that signed it. */
+export interface HolderPresence {
+  /** The UIN the holder's proof names (its `sub`). */
+  provenUin: string;
+  /** SHA-256 hex of the SubjectPublicKeyInfo of the key that signed the proof. */
+  publicKeySha256: string;
+}
+
+/**
+ * The holder binding: the holder channel may act for `uin` (read its credentials, certify a
+ * further key) only for a holder who proves presence with a key already certified to that very
+ * UIN by an X.509 credential that is ACTIVE: not suspended (a card reported lost is held), not
+ * revoked, not another holder's. The first key is certified in person: an identity officer
+ * submits the CSR for a holder standing at the counter. Throws `HOLDER_NOT_BOUND`.
+ */
+export function decideHolderAccess(state: CredentialHolderState, uin: string, presence: HolderPresence): void {
+  if (!holderStreamWorthReading(uin, presence)) {
+    reject('HOLDER_NOT_BOUND', isUinShaped(uin) ? 'the holder proof names another holder' : 'no holder has this UIN');
+  }
+  checkHolder(state, uin);
+  const bound = state.credentials[x509CredentialId(uin, presence.publicKeySha256)];
+  if (!bound || bound.kind !== 'X509') reject('HOLDER_NOT_BOUND', 'the holder proof key is not certified for this holder');
+  if (bound.status !== 'ACTIVE') reject('HOLDER_NOT_BOUND', `the holder proof key's certificate is ${bound.status.toLowerCase()}`, { credentialId: bound.credentialId, status: bound.status });
+}
+
 export const credentialStreamId = (uin: string): string => `credential-${uin}`;
 
 /*

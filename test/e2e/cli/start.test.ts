@@ -8,11 +8,12 @@ import { exitOf, runCli, startCli } from './run-cli.js';
 describe('registo start', function () {
   this.timeout(120_000);
 
-  it('runs on embedded PGlite under the data dir, serves /healthz and /readyz, stops cleanly on SIGTERM', async () => {
+  it('runs on embedded PGlite under the data dir, on 127.0.0.1 unless told otherwise, serves /healthz and /readyz (refusals counted), stops cleanly on SIGTERM', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-start-')), 'data');
     const { child, url, output } = await startCli(['start', '--port', '0'], {
       REGISTO_DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
+      // No HOST: embedded mode, which accepts the development tokens, must keep to this machine.
+      HOST: '',
       REGISTO_SIGA_PORT: '0',
       REGISTO_IMMIGRATION_PORT: '0',
     });
@@ -40,6 +41,14 @@ describe('registo start', function () {
       expect(missing.status).to.equal(404);
       expect(missing.headers.get('content-type')).to.match(/^application\/problem\+json/);
       expect(((await missing.json()) as { code: string }).code).to.equal('NOT_FOUND');
+      expect(new URL(url).hostname).to.equal('127.0.0.1');
+      // A refused request is counted where operators look.
+      expect((await fetch(`${url}/v1/adjudications`)).status).to.equal(401);
+      expect((await fetch(`${url}/v1/adjudications`, { headers: { authorization: 'Bearer dev-print-bureau' } })).status).to.equal(403);
+      const refusals = ((await (await fetch(`${url}/readyz`)).json()) as { refusals: { total: number; byReason: Record<string, number> } }).refusals;
+      expect(refusals).to.deep.equal({ total: 2, byReason: { 'FORBIDDEN:ROLE_NOT_ALLOWED': 1, 'UNAUTHENTICATED:NO_BEARER_TOKEN': 1 } });
+      expect(output()).to.include('"request refused"');
+      expect(output()).to.not.include('dev-print-bureau');
       expect(existsSync(dataDir)).to.equal(true);
       expect(output()).to.include('"kind": "pglite"');
     } finally {

@@ -92,7 +92,8 @@ describe('trust services of a running platform, checked with openssl (embedded s
 
     expect((await sh('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'holder.key'], work)).code).to.equal(0);
     expect((await sh('openssl', ['req', '-new', '-key', 'holder.key', '-subj', '/CN=holder chip', '-out', 'holder.csr'], work)).code).to.equal(0);
-    const issued = await call('POST', `/v1/holders/${uin}/credentials/x509`, 'dev-holder-channel', { csr: readFileSync(join(work, 'holder.csr'), 'utf8') });
+    // The first key is bound in person: an officer submits the holder's CSR.
+    const issued = await call('POST', `/v1/holders/${uin}/credentials/x509`, 'dev-officer', { csr: readFileSync(join(work, 'holder.csr'), 'utf8') });
     expect(issued.status, issued.text).to.equal(201);
     expect(issued.json.signerMode).to.equal('non_qualified');
     writeFileSync(join(work, 'holder.pem'), issued.json.certificatePem as string);

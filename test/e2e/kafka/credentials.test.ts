@@ -1,13 +1,18 @@
+import 'reflect-metadata';
+import { KeyObject, webcrypto } from 'node:crypto';
 import { expect } from 'chai';
+import * as x509 from '@peculiar/x509';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureInfra } from '@registo/deploy';
 import { type RunningPlatform, startPlatform } from '@registo/cli';
-import { PostgresDriver, SubjectSealer, categoryTopic, createLogger, loadConfig, loadPlatformKeys } from '@registo/infra';
+import { HOLDER_PROOF_HEADER, PostgresDriver, SubjectSealer, categoryTopic, createLogger, loadConfig, loadPlatformKeys, signHolderProof } from '@registo/infra';
 import { handleCommand, identityDecider, identityStreamId, subjectIdFor } from '@registo/producers';
 import { createTestDatabase, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { waitFor } from './processes.js';
+
+x509.cryptoProvider.set(webcrypto);
 
 const TOKENS = 'tok-channel:channel-1:holder_channel,tok-officer:officer-3:identity_officer';
 
@@ -63,16 +68,22 @@ describe('credentials on PostgreSQL + Kafka: issuance from the identity topic, r
     await waitFor('a VC for every identity', async () => (await Promise.all(uins.map(list))).every((items) => items.length === 1), 120_000);
 
     const id = (await list(uins[0]!))[0]!.credentialId;
-    const jwt = ((await (await fetch(`${platform.url}/v1/credentials/${id}`, { headers: { authorization: 'Bearer tok-channel' } })).json()) as { credential: string }).credential;
+    // The holder's key is bound in person (an officer submits its CSR); then the holder channel reads the VC with the holder's proof.
+    const keys = await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+    const csr = (await x509.Pkcs10CertificateRequestGenerator.create({ name: 'CN=holder key', keys, signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' } })).toString('pem');
+    const bound = await fetch(`${platform.url}/v1/holders/${uins[0]}/credentials/x509`, { method: 'POST', headers: { authorization: 'Bearer tok-officer', 'content-type': 'application/json' }, body: JSON.stringify({ csr }) });
+    expect(bound.status).to.equal(201);
+    const proof = await signHolderProof(KeyObject.from(keys.privateKey), { uin: uins[0]!, method: 'GET', path: `/v1/credentials/${id}` });
+    const jwt = ((await (await fetch(`${platform.url}/v1/credentials/${id}`, { headers: { authorization: 'Bearer tok-channel', [HOLDER_PROOF_HEADER]: proof } })).json()) as { credential: string }).credential;
     const verify = async () => (await (await fetch(`${platform.url}/v1/verify-credential`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ credential: jwt }) })).json()) as Record<string, unknown>;
     expect(await verify()).to.include({ valid: true, status: 'ACTIVE' });
 
     await handleCommand(store, identityDecider, identityStreamId(uins[0]!), { type: 'ChangeIdentityStatus', uin: uins[0]!, to: 'DECEASED', reason: 'SIGA death record', source: 'SIGA' });
-    await waitFor('the revocation', async () => (await list(uins[0]!))[0]!.status === 'REVOKED', 120_000);
+    await waitFor('the revocations', async () => (await list(uins[0]!)).every((c) => c.status === 'REVOKED'), 120_000);
     expect(await verify()).to.include({ valid: false, status: 'REVOKED' });
 
     const stored = (await store.readAll()).filter((e) => e.streamId.startsWith('credential-'));
-    expect(stored.map((e) => e.type).sort()).to.deep.equal(['CredentialIssued', 'CredentialIssued', 'CredentialIssued', 'CredentialRevoked']);
+    expect(stored.map((e) => e.type).sort()).to.deep.equal(['CredentialIssued', 'CredentialIssued', 'CredentialIssued', 'CredentialIssued', 'CredentialRevoked', 'CredentialRevoked']);
     const onTopic = await readTopics(settings, stored.length, { topics: [categoryTopic('credential', settings.prefix)], timeoutMs: 120_000 });
     expect(onTopic.map((m) => m.event.hash).sort()).to.deep.equal(stored.map((e) => e.hash).sort());
     expect(onTopic.every((m) => m.key.startsWith('credential-'))).to.equal(true);

@@ -26,6 +26,7 @@ describe('external sync on the store subscription (embedded): data minimisation,
   this.timeout(120_000);
   let world: SyncWorld;
   let sims: RunningSimulators;
+  let tokens: ApiTokens;
   let service: SyncService;
   let running: Promise<void>;
   let app: FastifyInstance;
@@ -46,10 +47,11 @@ describe('external sync on the store subscription (embedded): data minimisation,
     service = new SyncService({ store: world.store, db: world.driver, sealer: world.sealer, ports: ports(sims), kafka: null, retryDelaysMs: [100, 200], pollMs: 300, reconcileIntervalMs: 0, logger: createLogger('silent') });
     running = service.run();
     app = createHttpApp(createLogger('silent'));
+    tokens = ApiTokens.parse(TOKENS);
     registerSyncRoutes(app, {
       store: world.store,
       db: world.driver,
-      tokens: ApiTokens.parse(TOKENS),
+      tokens,
       webhookSecrets: { SIGA: 'siga-secret', IMMIGRATION: 'immigration-secret' },
       applyChange: (system, change, via) => service.inbound.apply(system, change, via),
     });
@@ -208,6 +210,8 @@ describe('external sync on the store subscription (embedded): data minimisation,
     expect(r.status).to.equal(401);
     expect(r.headers.get('content-type')).to.match(/application\/problem\+json/);
     expect(await r.json()).to.include({ code: 'WEBHOOK_SIGNATURE_INVALID' });
+    // Refused like a bad token: counted (and logged).
+    expect(tokens.refusals.snapshot().byReason['WEBHOOK_SIGNATURE_INVALID:WEBHOOK_SIGNATURE_INVALID']).to.equal(1);
     expect((await world.store.readStream(identityStreamId(citizens[20]!.uin))).map((e) => e.type)).to.deep.equal(['IdentityCreated']);
   });
 
@@ -225,8 +229,8 @@ describe('external sync on the store subscription (embedded): data minimisation,
     expect(freshForeigners.length).to.be.at.least(14);
     const seeded: Array<{ system: SyncSystem; uin: string; field: string; kind: Difference['kind'] }> = [];
     const put = async (system: 'siga' | 'immigration', uin: string, patch: Record<string, string>) =>
-      void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) }));
-    const del = async (system: 'siga' | 'immigration', uin: string) => void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'DELETE' }));
+      void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'PUT', headers: { 'content-type': 'application/json', authorization: `Bearer ${sims.adminToken}` }, body: JSON.stringify(patch) }));
+    const del = async (system: 'siga' | 'immigration', uin: string) => void (await fetch(`${system === 'siga' ? sims.sigaUrl : sims.immigrationUrl}/_admin/records/${uin}`, { method: 'DELETE', headers: { authorization: `Bearer ${sims.adminToken}` } }));
     let i = 0;
     const next = () => freshCitizens[i++]!;
     for (let k = 0; k < 10; k++) { const c = next(); await put('siga', c.uin, { surname: `${c.demographics.surname}x` }); seeded.push({ system: 'SIGA', uin: c.uin, field: 'surname', kind: 'VALUE_DIFFERS' }); }
