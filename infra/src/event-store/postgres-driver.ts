@@ -29,6 +29,10 @@ export class PostgresDriver implements SqlDriver {
     });
     // An idle client that loses its connection must not crash the process; the pool replaces it.
     this.pool.on('error', () => undefined);
+    // Nor a busy one: when the server ends a session (57P01) `pg` may emit 'error' more than
+    // once (the server's message, then the closed socket), and pg-pool listens only once
+    // during pool.query. The failure still reaches the caller through the query itself.
+    this.pool.on('connect', (client) => client.on('error', () => undefined));
   }
 
   async query<T>(sql: string, params: unknown[] = []): Promise<T[]> {
