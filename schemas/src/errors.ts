@@ -26,6 +26,8 @@ export const ErrorCodes = {
   CONFIG_INVALID: 500,
   /** An embedded data directory is held by another process (named in the details). */
   DATA_DIR_LOCKED: 409,
+  /** The mirror's Kafka checkpoint belongs to another store (beyond the head, or another event there). */
+  MIRROR_CHECKPOINT_FOREIGN: 409,
   /** An embedded data directory cannot be created, written or opened (details name the cause). */
   DATA_DIR_UNUSABLE: 500,
   SCHEMA_INCOMPATIBLE: 400,

@@ -1,5 +1,5 @@
 import type { Admin, Kafka, Producer, Message } from 'kafkajs';
-import { CATEGORIES, type EventEnvelope, parseStreamId } from '@registo/schemas';
+import { CATEGORIES, type EventEnvelope, RegistoError, parseStreamId } from '@registo/schemas';
 import {
   type EventStore,
   type KafkaSettings,
@@ -145,6 +145,7 @@ export class Mirror {
     // left open is aborted before we read the checkpoint.
     await this.producer.connect();
     const from = (await this.committedPosition()) + 1;
+    await this.checkResumePoint(from - 1);
     this.state.position = from - 1;
     this.state.resumedFrom = from - 1;
     this.state.running = true;
@@ -182,6 +183,60 @@ export class Mirror {
   }
 
   private subscriptionClose: (() => Promise<void>) | undefined;
+
+  /**
+   * The checkpoint must be this store's: a topic prefix reused with a new database would
+   * otherwise resume past everything the new store holds and mirror nothing, silently. The
+   * last checkpoint record names the event at its position; the store must hold that very event.
+   */
+  private async checkResumePoint(position: number): Promise<void> {
+    if (position === 0) return;
+    const head = await this.options.store.headPosition();
+    const refuse = (why: string): never => {
+      throw new RegistoError('MIRROR_CHECKPOINT_FOREIGN', `mirror: the checkpoint in ${this.checkpointTopic} (position ${position}) ${why}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX), or delete the old topics`, { checkpointPosition: position, headPosition: head, topic: this.checkpointTopic });
+    };
+    if (position > head) refuse(`is beyond this store's head (${head})`);
+    const recorded = await this.lastCheckpointRecord();
+    const [event] = await this.options.store.readAll({ fromPosition: position, maxCount: 1, verify: false });
+    if (recorded && (recorded.position !== position || recorded.eventId !== event?.eventId)) refuse(`names event ${recorded.eventId} at ${recorded.position}, and this store holds ${event?.eventId ?? 'nothing'} there`);
+  }
+
+  /** The newest record of this mirror in the compacted checkpoint topic (committed ones only). */
+  private async lastCheckpointRecord(): Promise<{ position: number; eventId: string } | null> {
+    const admin = this.admin!;
+    const [partition] = await admin.fetchTopicOffsets(this.checkpointTopic);
+    const high = Number(partition?.high ?? 0);
+    if (high === 0) return null;
+    // Each transaction leaves its record and a commit marker: the last few offsets hold the newest record.
+    const groupId = `${this.groupId}-resume-check-${process.pid}-${Date.now()}`;
+    const consumer = this.kafka.consumer({ groupId, readUncommitted: false });
+    let found: { position: number; eventId: string } | null = null;
+    try {
+      await consumer.connect();
+      await consumer.subscribe({ topics: [this.checkpointTopic] });
+      let seenUpTo = -1;
+      const done = new Promise<void>((resolve) => {
+        void consumer.run({
+          eachBatch: async ({ batch }) => {
+            for (const m of batch.messages) {
+              seenUpTo = Number(m.offset);
+              if (m.key?.toString() !== this.name || !m.value) continue;
+              const r = JSON.parse(m.value.toString()) as { position?: unknown; eventId?: unknown };
+              if (typeof r.position === 'number' && typeof r.eventId === 'string') found = { position: r.position, eventId: r.eventId };
+            }
+            // The last data offset is at most the high watermark less its commit marker.
+            if (seenUpTo >= high - 2 || Number(batch.lastOffset()) >= high - 2) resolve();
+          },
+        });
+      });
+      consumer.seek({ topic: this.checkpointTopic, partition: 0, offset: String(Math.max(0, high - 20)) });
+      await Promise.race([done, new Promise((r) => setTimeout(r, 10_000))]);
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await admin.deleteGroups([groupId]).catch(() => undefined);
+    }
+    return found;
+  }
 
   /**
    * Encodes events that must follow position `after` exactly, into as many transactions as
