@@ -43,7 +43,12 @@ export async function intakeKeyOf(url: string, fallback: Pick<IntakeKey, 'public
 /** Generates, uploads and follows `enrollments` packets; compares what happened with what should have. */
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const keys = await loadPlatformKeys(o.keysFile);
-  const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'demo-client-01', centreId: '10031' });
+  const device = await issueDeviceCertificate(keys.registrationCa, {
+    deviceId: 'demo-client-01',
+    centreId: '10031',
+    // Certified before the captures it signs (they are dated minutes before now).
+    notBefore: new Date(Date.now() - 86_400_000),
+  });
   const intake = await intakeKeyOf(o.url, keys.intakeKey);
   const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
   const packets: DemoPacket[] = [];

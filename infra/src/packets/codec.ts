@@ -7,7 +7,7 @@ import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypte
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
-import { validatePacketContent } from './content-checks.js';
+import { checkRegIdDate, validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;
@@ -188,6 +188,10 @@ async function trustedSigner(x5c: unknown, trust: PacketTrust, now: Date, malfor
   return entry;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Header values come from anyone: quote them, and keep them short, before they reach a log. */
 function clip(value: unknown): string {
   return (JSON.stringify(value) ?? 'undefined').slice(0, 64);
@@ -220,16 +224,29 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
     const context = { authenticated: true, packetHash: sha256Hex(payload), deviceId: signer.deviceId };
     throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, or is nested too deeply', context);
   }
-  const regId = (content as { regId?: unknown } | null)?.regId;
-  const context: PacketErrorContext = {
+  const regId = isRecord(content) ? content.regId : undefined;
+  const claimedCentreId = isRecord(content) ? content.centreId : undefined;
+  const authentic: PacketErrorContext = {
     authenticated: true,
     packetHash,
     deviceId: signer.deviceId,
-    ...(typeof regId === 'string' && REG_ID_PATTERN.test(regId) ? { regId } : {}),
+    centreId: signer.centreId,
+    ...(typeof claimedCentreId === 'string' ? { claimedCentreId: claimedCentreId.slice(0, 64) } : {}),
   };
+  const wellFormedId = typeof regId === 'string' && REG_ID_PATTERN.test(regId);
+  if (wellFormedId) {
+    // An id the device cannot have issued is no registration id: nothing is recorded under it.
+    try {
+      checkRegIdDate(regId, now, signer.certifiedFrom);
+    } catch (e) {
+      if (isRegistoError(e)) throw packetError(e.code, e.message, authentic, e.details);
+      throw e;
+    }
+  }
+  const context: PacketErrorContext = { ...authentic, ...(wellFormedId ? { regId } : {}) };
   let packet: EnrollmentPacket;
   try {
-    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold });
+    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom });
   } catch (e) {
     if (isRegistoError(e)) throw packetError(e.code, e.message, context, e.details);
     throw e;
