@@ -13,6 +13,8 @@ export interface DemoOptions {
   seed: number;
   firstPerson: number;
   timeoutMs: number;
+  /** Each packet as generated, before upload (what it holds, what should become of it). */
+  onGenerated?: (packet: DemoPacket) => void;
   onSubmitted?: (n: number) => void;
   onSettled?: (n: number) => void;
 }
@@ -52,7 +54,11 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const intake = await intakeKeyOf(o.url, keys.intakeKey);
   const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
   const packets: DemoPacket[] = [];
-  for (let i = 0; i < o.enrollments; i++) packets.push(await factory.packet(i));
+  for (let i = 0; i < o.enrollments; i++) {
+    const packet = await factory.packet(i);
+    o.onGenerated?.(packet);
+    packets.push(packet);
+  }
   const started = performance.now();
   let submittedCount = 0;
   const submitted = await pool(packets, o.concurrency, async (p) => {
