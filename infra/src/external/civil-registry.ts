@@ -117,10 +117,12 @@ export class SigaHttpConnector implements CivilRegistry {
 
   async person(civilRegistryNumber: string, options?: ExternalCallOptions): Promise<CivilPerson | null> {
     const path = `/v1/persons/${encodeURIComponent(civilRegistryNumber)}`;
-    const reply = await this.http.send({ method: 'GET', path }, options);
+    // Errors name the route, not the number: they reach logs and sync failures.
+    const route = '/v1/persons/{civilRegistryNumber}';
+    const reply = await this.http.send({ method: 'GET', path, route }, options);
     if (reply.status === 404) return null;
     const problems = civilPersonProblems(reply.body);
-    if (problems.length > 0) throw replyInvalid('SIGA', problems, { path });
+    if (problems.length > 0) throw replyInvalid('SIGA', problems, { path: route });
     return reply.body as CivilPerson;
   }
 }

@@ -88,10 +88,12 @@ export class ImmigrationHttpConnector implements ImmigrationRegistry {
 
   async permit(permitNumber: string, options?: ExternalCallOptions): Promise<ResidencePermit | null> {
     const path = `/v1/permits/${encodeURIComponent(permitNumber)}`;
-    const reply = await this.http.send({ method: 'GET', path }, options);
+    // Errors name the route, not the number: they reach logs and sync failures.
+    const route = '/v1/permits/{permitNumber}';
+    const reply = await this.http.send({ method: 'GET', path, route }, options);
     if (reply.status === 404) return null;
     const problems = residencePermitProblems(reply.body);
-    if (problems.length > 0) throw replyInvalid('IMMIGRATION', problems, { path });
+    if (problems.length > 0) throw replyInvalid('IMMIGRATION', problems, { path: route });
     return reply.body as ResidencePermit;
   }
 }
