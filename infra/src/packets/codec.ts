@@ -79,8 +79,10 @@ const ANONYMOUS: PacketErrorContext = { authenticated: false };
 /**
  * Opens an enrollment packet: size, JWE structure, decryption, JWS structure and algorithm,
  * signer chain, signer validity, signature, then the content. Every error carries
- * `details.authenticated`; once the signature holds, also `packetHash` (and `regId` when the
- * payload names a well-formed one), so the caller can record a rejection for authentic packets only.
+ * `details.authenticated`; once the signature holds, also `packetHash`, the signer's `deviceId`
+ * and `centreId`, the `claimedCentreId` the content names, and `regId` when the payload names a
+ * well-formed, plausibly dated one, so the caller can record a rejection for authentic packets
+ * only (and the enrollment decider can check that the signer may file under that id).
  */
 export async function openPacket(body: string | Uint8Array, trust: PacketTrust): Promise<OpenedPacket> {
   const now = (trust.now ?? (() => new Date()))();
