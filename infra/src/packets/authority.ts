@@ -2,7 +2,7 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modu
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, importJWK, importPKCS8, type JWK } from 'jose';
-import { CENTRE_ID_PATTERN } from './content.js';
+import { CENTRE_ID_PATTERN } from './reg-id.js';
 
 x509.cryptoProvider.set(webcrypto);
 

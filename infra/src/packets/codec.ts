@@ -4,10 +4,11 @@ import * as x509 from '@peculiar/x509';
 import { CompactEncrypt, CompactSign, compactVerify } from 'jose';
 import { canonicalJson, isRegistoError, sha256Hex } from '@registo/schemas';
 import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypter.js';
+import { checkRegIdDate } from './reg-id.js';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
-import { checkRegIdDate, validatePacketContent } from './content-checks.js';
+import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;

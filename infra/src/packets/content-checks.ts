@@ -1,5 +1,5 @@
 import { RegistoError, isAdminUnit } from '@registo/schemas';
-import { enrollmentPacketSchema, regIdStampOf, type EnrollmentPacket } from './content.js';
+import { enrollmentPacketSchema, type EnrollmentPacket } from './content.js';
 
 export const DEFAULT_QUALITY_THRESHOLD = 40;
 /** Registration clients keep their own clocks; a capture this far ahead of ours is still believed. */
@@ -15,8 +15,8 @@ export interface ContentCheckOptions {
 
 /**
  * The packet content as the platform accepts it: the schema first (PACKET_SCHEMA_INVALID),
- * then dates (PACKET_IMPOSSIBLE_DATE; PACKET_CAPTURED_BEFORE_CERTIFICATE), administrative units (PACKET_UNKNOWN_ADMIN_UNIT) and
- * biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
+ * then dates (PACKET_IMPOSSIBLE_DATE, then PACKET_CAPTURED_BEFORE_CERTIFICATE), administrative
+ * units (PACKET_UNKNOWN_ADMIN_UNIT) and biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
  */
 export function validatePacketContent(value: unknown, options: ContentCheckOptions = {}): EnrollmentPacket {
   const parsed = enrollmentPacketSchema.safeParse(value);
@@ -92,19 +92,6 @@ function checkAdminUnits(p: EnrollmentPacket): void {
     new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `${field} is not a district of São Tomé and Príncipe`, { field });
   if (!isAdminUnit(address.district)) throw unknown('demographics.address.district');
   if (placeOfBirth !== undefined && !isAdminUnit(placeOfBirth)) throw unknown('demographics.placeOfBirth');
-}
-
-/**
- * A registration id's date part must be a real instant no earlier than the signer's
- * certificate and no later than now (with the clock skew allowed for captures): a device
- * cannot have numbered a packet before it existed, nor in the future.
- */
-export function checkRegIdDate(regId: string, now: Date, certifiedFrom: Date): void {
-  const stamp = parseTimestamp(regIdStampOf(regId));
-  const implausible = (rule: string) => new RegistoError('PACKET_REG_ID_IMPLAUSIBLE', `the date part of regId ${rule}`, { field: 'regId' });
-  if (!stamp) throw implausible('is not a real instant');
-  if (stamp.getTime() > now.getTime() + CAPTURE_CLOCK_SKEW_MS) throw implausible('is in the future');
-  if (stamp.getTime() < certifiedFrom.getTime() - CAPTURE_CLOCK_SKEW_MS) throw implausible('is before the signer certificate was valid');
 }
 
 function checkQuality(p: EnrollmentPacket, threshold: number): void {

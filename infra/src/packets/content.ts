@@ -4,20 +4,6 @@ import type { PacketType, Residency } from '@registo/schemas';
 /** `<centre:5>-<device sequence:5>-<yyyymmddhhmmss>`, e.g. `10031-00042-20261122093015`. */
 export const REG_ID_PATTERN = /^\d{5}-\d{5}-\d{14}$/;
 
-/** A registration centre's code: the regId's first part, and the OU of its devices' certificates. */
-export const CENTRE_ID_PATTERN = /^\d{5}$/;
-
-/** The centre a registration id was issued under (its first part). */
-export function centreOfRegId(regId: string): string {
-  return regId.slice(0, 5);
-}
-
-/** The instant a registration id's date part names (`yyyymmddhhmmss`, UTC) as ISO 8601; not checked for reality. */
-export function regIdStampOf(regId: string): string {
-  const d = regId.slice(-14);
-  return `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(8, 10)}:${d.slice(10, 12)}:${d.slice(12, 14)}Z`;
-}
-
 export const PACKET_DOCUMENT_TYPES = [
   'BIRTH_CERTIFICATE',
   'PASSPORT',

@@ -2,7 +2,7 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modu
 import * as x509 from '@peculiar/x509';
 import { sha256Hex } from '@registo/schemas';
 import { packetError, type PacketErrorContext } from './compact.js';
-import { CENTRE_ID_PATTERN } from './content.js';
+import { CENTRE_ID_PATTERN } from './reg-id.js';
 
 export interface PacketSigner {
   /** The certificate subject's CN: the registration client that signed. */
