@@ -5,15 +5,8 @@ import { join } from 'node:path';
 import { PostgresDriver, SqlEventStore, issueDeviceCertificate, loadPlatformKeys, sealPacket } from '@registo/infra';
 import { type DemoPacket, intakeKeyOf, runDemo } from '@registo/cli';
 import type { EventEnvelope } from '@registo/schemas';
-import {
-  type Haystack,
-  type TestDatabase,
-  createTestDatabase,
-  eventHaystack,
-  personalValuesOf,
-  scanForValues,
-  withoutSealed,
-} from '../src/index.js';
+import { type TestDatabase, createTestDatabase } from '../src/index.js';
+import { type Haystack, eventHaystack, personalValuesOf, scanForValues, withoutSealed } from '../src/support/personal-data-scan.js';
 import { exitOf, startCli } from './cli/run-cli.js';
 
 const DAY_MS = 86_400_000;
