@@ -11,6 +11,8 @@ import {
 } from '@registo/producers';
 import { type ProcessAction, nextActions } from '../src/index.js';
 
+const REG_ID = '10031-00001-20261121090000';
+
 const sealed = { subjectId: 's', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
 
 /** How the outside world answers in one scenario. */
@@ -69,16 +71,16 @@ function run(residency: Residency, world: World, redeliver = false): { log: Enro
   };
   // Intake checks the packet at the door: accepted (submitted + validated) or refused.
   if (world.validPacket) {
-    apply({ type: 'AcceptPacket', checks: ['signature', 'schema', 'quality'], regId: 'R-1', packetType: 'NEW', residency, centreId: 'C', operatorId: 'o', deviceId: 'd', capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
+    apply({ type: 'AcceptPacket', checks: ['signature', 'schema', 'quality'], regId: REG_ID, packetType: 'NEW', residency, centreId: '10031', operatorId: 'o', deviceId: 'd', device: { deviceId: 'd', centreId: '10031' }, capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
   } else {
-    apply({ type: 'RejectPacket', regId: 'R-1', code: 'PACKET_QUALITY_TOO_LOW', reason: 'fingerprint quality 12 < 40', packetHash: 'h' });
+    apply({ type: 'RejectPacket', regId: REG_ID, code: 'PACKET_QUALITY_TOO_LOW', reason: 'biometric quality below 40: FINGER/RIGHT_THUMB', packetHash: 'h', device: { deviceId: 'd', centreId: '10031' }, claimedCentreId: '10031' });
   }
   for (let guard = 0; queue.length > 0 && guard < 200; guard++) {
     const event = queue.shift()!;
     for (const action of nextActions(state, event)) perform(action);
     // An officer decides whatever reaches adjudication.
     if (event.type === 'AdjudicationRequested' && state.openAdjudication === event.data.adjudicationId) {
-      apply({ type: 'DecideAdjudication', regId: 'R-1', adjudicationId: event.data.adjudicationId, decision: world.adjudication, reason: 'checked the documents', adjudicatorId: 'adj-1', targetUin: world.adjudication === 'TREAT_AS_UPDATE' ? '3456789012' : null });
+      apply({ type: 'DecideAdjudication', regId: REG_ID, adjudicationId: event.data.adjudicationId, decision: world.adjudication, reason: 'checked the documents', adjudicatorId: 'adj-1', targetUin: world.adjudication === 'TREAT_AS_UPDATE' ? '3456789012' : null });
     }
   }
   return { log, state, calls };

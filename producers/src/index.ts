@@ -5,6 +5,7 @@ export * from './deciders/identity.js';
 export * from './mirror/mirror.js';
 export * from './uin/index.js';
 export * from './enrollment/personal-data.js';
+export * from './enrollment/device-centre.js';
 export * from './deciders/trust.js';
 export * from './deciders/credential.js';
 export * from './credentials/status-allocator.js';

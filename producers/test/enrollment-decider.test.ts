@@ -11,14 +11,15 @@ import {
   initialEnrollmentState,
 } from '../src/index.js';
 
-const regId = 'R-1';
+const regId = '10031-00001-20261120100000';
+const device = { deviceId: 'd-1', centreId: '10031' };
 const sealed = { subjectId: 's-1', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
 const submit: EnrollmentCommand = {
   type: 'SubmitEnrollment',
   regId,
   packetType: 'NEW',
   residency: 'CITIZEN',
-  centreId: 'C-1',
+  centreId: '10031',
   operatorId: 'op-1',
   deviceId: 'd-1',
   capturedAt: '2026-11-20T10:00:00Z',
@@ -27,8 +28,8 @@ const submit: EnrollmentCommand = {
 };
 
 /** One command of every kind, valid in shape. */
-const accept: EnrollmentCommand = { ...submit, type: 'AcceptPacket', checks: ['signature', 'schema'] } as EnrollmentCommand;
-const refuseAtDoor: EnrollmentCommand = { type: 'RejectPacket', regId, code: 'PACKET_QUALITY_TOO_LOW', reason: 'quality 12 < 40', packetHash: 'bb' };
+const accept: EnrollmentCommand = { ...submit, type: 'AcceptPacket', checks: ['signature', 'schema'], device } as EnrollmentCommand;
+const refuseAtDoor: EnrollmentCommand = { type: 'RejectPacket', regId, code: 'PACKET_QUALITY_TOO_LOW', reason: 'biometric quality below 40: FACE/FACE', packetHash: 'bb', device, claimedCentreId: '10031' };
 const commands: EnrollmentCommand[] = [
   submit,
   accept,
@@ -71,7 +72,7 @@ function stateIn(status: EnrollmentStatus): EnrollmentState {
 
 /** Which commands each status accepts ('noop': accepted, decides nothing). */
 type CommandKey = EnrollmentCommand['type'] | 'RejectPacketAtDoor';
-const keyOf = (c: EnrollmentCommand): CommandKey => (c.type === 'RejectPacket' && c.packetHash !== undefined ? 'RejectPacketAtDoor' : c.type);
+const keyOf = (c: EnrollmentCommand): CommandKey => (c.type === 'RejectPacket' && 'packetHash' in c ? 'RejectPacketAtDoor' : c.type);
 const allowed: Record<EnrollmentStatus, Partial<Record<CommandKey, 'events' | 'noop'>>> = {
   NONE: { SubmitEnrollment: 'events', AcceptPacket: 'events', RejectPacketAtDoor: 'events' },
   SUBMITTED: { SubmitEnrollment: 'noop', AcceptPacket: 'noop', ValidatePacket: 'events', RejectPacket: 'events', RejectEnrollment: 'events' },
@@ -124,6 +125,49 @@ describe('enrollment decider', () => {
     expect(s).to.include({ status: 'REJECTED', packetHash: 'bb' });
     expect(decideEnrollment(refuseAtDoor, s)).to.deep.equal([]);
     expect(() => decideEnrollment(accept, s)).to.throw(CommandRejected, /already used/);
+  });
+
+  describe('a device speaks only for its own centre', () => {
+    const otherCentre = { deviceId: 'd-9', centreId: '20077' };
+    const reasonOf = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (e) {
+        if (e instanceof CommandRejected) return e.reason;
+        throw e;
+      }
+      throw new Error('expected a refusal');
+    };
+
+    for (const status of ['NONE', 'SUBMITTED', 'REJECTED'] as const) {
+      it(`in ${status}: a packet of another centre's device is refused, whatever the stream holds`, () => {
+        const s = stateIn(status);
+        expect(reasonOf(() => decideEnrollment({ ...accept, device: otherCentre } as EnrollmentCommand, s))).to.equal('PACKET_CENTRE_MISMATCH');
+        expect(reasonOf(() => decideEnrollment({ ...refuseAtDoor, device: otherCentre } as EnrollmentCommand, s))).to.equal('PACKET_CENTRE_MISMATCH');
+      });
+    }
+
+    it("refuses a packet whose centreId is not the signer's, though the regId's centre is", () => {
+      const named = { ...accept, centreId: 'STP-PAGUE-07' } as EnrollmentCommand;
+      expect(reasonOf(() => decideEnrollment(named, initialEnrollmentState()))).to.equal('PACKET_CENTRE_MISMATCH');
+      const refusal = { ...refuseAtDoor, claimedCentreId: '20077' } as EnrollmentCommand;
+      expect(reasonOf(() => decideEnrollment(refusal, initialEnrollmentState()))).to.equal('PACKET_CENTRE_MISMATCH');
+    });
+
+    it("refuses a regId under another centre, though the packet's centreId is the signer's", () => {
+      const foreignId = { ...accept, regId: '99999-00001-20261120100000' } as EnrollmentCommand;
+      expect(reasonOf(() => decideEnrollment(foreignId, initialEnrollmentState()))).to.equal('PACKET_CENTRE_MISMATCH');
+    });
+
+    it('a refusal whose content names no centre is judged by the regId alone', () => {
+      const unnamed = { ...refuseAtDoor, claimedCentreId: null } as EnrollmentCommand;
+      expect(decideEnrollment(unnamed, initialEnrollmentState()).map((e) => e.type)).to.deep.equal(['PacketRejected']);
+    });
+
+    it("a device of another centre cannot learn that an id is taken: the centre is refused before the reuse", () => {
+      const s = stateIn('SUBMITTED');
+      expect(reasonOf(() => decideEnrollment({ ...accept, packetHash: 'other', device: otherCentre } as EnrollmentCommand, s))).to.equal('PACKET_CENTRE_MISMATCH');
+    });
   });
 
   it('accepting a packet submits and validates it in one decision', () => {

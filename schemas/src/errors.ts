@@ -59,6 +59,12 @@ export const ErrorCodes = {
   PACKET_SIGNER_EXPIRED: 403,
   /** The packet names a device other than the one its certificate was issued to. */
   PACKET_SIGNER_MISMATCH: 403,
+  /** The packet (its centreId or its registration id's centre part) speaks for a centre other than the signer certificate's. */
+  PACKET_CENTRE_MISMATCH: 403,
+  /** The registration id's date part is not a real instant, or lies before the signer was certified or in the future. */
+  PACKET_REG_ID_IMPLAUSIBLE: 422,
+  /** The capture started before the signer certificate existed. */
+  PACKET_CAPTURED_BEFORE_CERTIFICATE: 422,
   /** The packet content does not match the packet schema. */
   PACKET_SCHEMA_INVALID: 422,
   /** A date that cannot be: not a calendar date, in the future, before capture, ... */

@@ -81,6 +81,18 @@ describe('SigaHttpConnector failures', () => {
     expect(error.details).to.include({ reason: 'network' });
   });
 
+  it('a failed lookup names the route, never the registry number (errors reach logs and sync failures)', async () => {
+    const said = (e: Error & { details: Record<string, unknown> }) => `${e.message} ${JSON.stringify(e.details)}`;
+    sims.sigaFaults.update({ errorRate: 1 });
+    const failed = await expectExternalError(connector.person(alive.civilRegistryNumber), 'EXTERNAL_UNAVAILABLE');
+    expect(failed.details.path).to.equal('/v1/persons/{civilRegistryNumber}');
+    sims.sigaFaults.update({ errorRate: 0, malformedRate: 1, malformedMode: 'wrong-shape' });
+    const malformed = await expectExternalError(connector.person(alive.civilRegistryNumber), 'EXTERNAL_REPLY_INVALID');
+    const nowhere = new SigaHttpConnector({ baseUrl: 'http://127.0.0.1:1', token: 'x', timeoutMs: 2_000 });
+    const unreachable = await expectExternalError(nowhere.person(alive.civilRegistryNumber), 'EXTERNAL_UNAVAILABLE');
+    for (const e of [failed, malformed, unreachable]) expect(said(e)).not.to.include(alive.civilRegistryNumber);
+  });
+
   it('sends the bearer token, and the Idempotency-Key when given', async () => {
     const recorder = recordingFetch();
     const recorded = new SigaHttpConnector({ baseUrl: sims.sigaUrl, token: sims.token, fetch: recorder.fetch });

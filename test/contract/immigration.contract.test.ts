@@ -82,4 +82,13 @@ describe('ImmigrationHttpConnector failures', () => {
     await recorded.verify(input, { idempotencyKey: 'permit-check-7' });
     expect(recorder.headers[0]?.get('idempotency-key')).to.equal('permit-check-7');
   });
+
+  it('a failed lookup names the route, never the permit number (errors reach logs and sync failures)', async () => {
+    sims.immigrationFaults.update({ errorRate: 1 });
+    const failed = await expectExternalError(connector.permit(valid.permitNumber), 'EXTERNAL_UNAVAILABLE');
+    expect(failed.details.path).to.equal('/v1/permits/{permitNumber}');
+    sims.immigrationFaults.update({ errorRate: 0, malformedRate: 1, malformedMode: 'wrong-shape' });
+    const malformed = await expectExternalError(connector.permit(valid.permitNumber), 'EXTERNAL_REPLY_INVALID');
+    for (const e of [failed, malformed]) expect(`${e.message} ${JSON.stringify(e.details)}`).not.to.include(valid.permitNumber);
+  });
 });

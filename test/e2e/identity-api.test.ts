@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
+  type DeviceCredentials,
   type EnrollmentPacket,
   type EventStore,
   PostgresDriver,
@@ -13,6 +14,7 @@ import {
   SubjectSealer,
   blindIndex,
   createLogger,
+  issueDeviceCertificate,
 } from '@registo/infra';
 import { ApiTokens, createHttpApp, registerAdjudicationRoutes, registerIdentityRoutes, registerIntakeRoutes } from '@registo/gateways';
 import {
@@ -100,8 +102,20 @@ describe('adjudication and identity APIs on PostgreSQL: tokens, roles, validatio
       metadata: { correlationId: regId, actor: { id: 'enrollment-process', role: 'system' } },
     });
 
+  /** A device of each centre the cases are filed under: a device speaks only for its own centre. */
+  const devices = new Map<string, Promise<DeviceCredentials>>();
+  const deviceOf = (centreId: string): Promise<DeviceCredentials> => {
+    if (!devices.has(centreId)) {
+      devices.set(centreId, issueDeviceCertificate(env.ca, { deviceId: `dev-${centreId}`, centreId, notBefore: new Date(Date.now() - 30 * 86_400_000) }));
+    }
+    return devices.get(centreId)!;
+  };
+
   const submit = async (packet: EnrollmentPacket): Promise<void> => {
-    const res = await fetch(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: await env.seal(packet) });
+    const device = await deviceOf(packet.regId.slice(0, 5));
+    Object.assign(packet, { centreId: device.centreId, deviceId: device.deviceId });
+    const body = await env.seal(packet, device);
+    const res = await fetch(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body });
     expect(res.status).to.equal(202);
   };
 

@@ -92,6 +92,46 @@ describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel su
     expect(await store.readStream(`enrollment-${packet.regId}`)).to.have.length(2);
   });
 
+  describe('a device speaks only for its own centre', () => {
+    const subjectKeys = async (): Promise<number> => (await driver.query<{ n: number }>('SELECT count(*)::int AS n FROM registo_subject_keys'))[0]!.n;
+    const refusedUnwritten = async (body: string): Promise<Answer> => {
+      const [head, keys] = [await store.headPosition(), await subjectKeys()];
+      const a = await post(body);
+      expect(await store.headPosition(), 'nothing in the log').to.equal(head);
+      expect(await subjectKeys(), 'no data key made').to.equal(keys);
+      return a;
+    };
+    const ofOtherCentre = (overrides: Parameters<typeof validPacket>[0] = {}) => validPacket({ deviceId: env.otherCentreDevice.deviceId, centreId: '20077', ...overrides });
+
+    it("another centre's device cannot file under this centre's ids, good packet or bad; the real packet is then accepted", async () => {
+      const real = validPacket();
+      const squat = await refusedUnwritten(await env.seal(ofOtherCentre({ regId: real.regId }), env.otherCentreDevice));
+      expect(squat.status).to.equal(403);
+      expect(squat.contentType).to.match(/^application\/problem\+json/);
+      expect(squat.body).to.include({ code: 'PACKET_CENTRE_MISMATCH', regId: real.regId });
+      // A deliberately bad packet (a refusal would have taken the id) is refused for its centre first.
+      const bad = ofOtherCentre({ regId: real.regId, biometrics: [{ modality: 'FACE', position: 'FACE', format: 'SYNTHETIC', template: 'AAAA', quality: 3 }] });
+      expect((await refusedUnwritten(await env.seal(bad, env.otherCentreDevice))).body.code).to.equal('PACKET_CENTRE_MISMATCH');
+      const schemaBroken = { ...ofOtherCentre({ regId: real.regId }), demographics: 'none' };
+      expect((await refusedUnwritten(await env.seal(schemaBroken, env.otherCentreDevice))).body.code).to.equal('PACKET_CENTRE_MISMATCH');
+      expect((await post(await env.seal(real))).status).to.equal(202);
+    });
+
+    it("a device's packet naming another centre, or filed under another centre's id, is refused", async () => {
+      const packets = [
+        validPacket({ centreId: 'STP-PAGUE-07', regId: '99999-00001-' + validPacket().regId.slice(-14) }),
+        validPacket({ centreId: 'STP-PAGUE-07' }),
+        validPacket({ centreId: '20077' }),
+        validPacket({ regId: '20077-00001-' + validPacket().regId.slice(-14) }),
+      ];
+      for (const p of packets) {
+        const a = await refusedUnwritten(await env.seal(p));
+        expect(a.status, `${p.centreId} ${p.regId}`).to.equal(403);
+        expect(a.body.code, `${p.centreId} ${p.regId}`).to.equal('PACKET_CENTRE_MISMATCH');
+      }
+    });
+  });
+
   it('the same packet submitted 20 times in parallel makes one enrollment', async () => {
     const packet = validPacket();
     const body = await env.seal(packet);

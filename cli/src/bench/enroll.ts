@@ -86,7 +86,7 @@ export async function benchEnroll(o: EnrollBenchOptions): Promise<BenchReport> {
       const latencies: number[] = [];
       try {
         const keys = await loadPlatformKeys(env.REGISTO_KEYS_FILE!);
-        const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'bench-client-01', centreId: '10031' });
+        const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'bench-client-01', centreId: '10031', notBefore: new Date(Date.now() - 86_400_000) });
         const factory = new DemoPacketFactory({
           population: createPopulation({ citizens: Math.max(10_000, o.enrollments), foreigners: Math.max(1_000, o.enrollments) }),
           device,

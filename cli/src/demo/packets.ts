@@ -114,7 +114,6 @@ export class DemoPacketFactory {
   private nextCitizen: number;
   private nextForeigner: number;
   private readonly stamp: string;
-  private readonly centreId: string;
 
   constructor(private readonly options: DemoPacketOptions) {
     this.mix = options.mix ?? DEFAULT_MIX;
@@ -122,7 +121,6 @@ export class DemoPacketFactory {
     this.nextCitizen = options.firstPerson ?? 0;
     this.nextForeigner = options.firstPerson ?? 0;
     this.stamp = stamp(options.now ?? new Date());
-    this.centreId = options.device.centreId.replace(/\D/g, '').padStart(5, '0').slice(-5);
   }
 
   private newPerson(foreigner: boolean): Person {
@@ -170,7 +168,8 @@ export class DemoPacketFactory {
     if (kind === 'clean' && person.foreigner && person.foreigner.status !== 'VALID') kind = 'permit-not-valid';
     if (kind === 'clean') this.cleanOriginals.push({ person, index });
 
-    const regId = `${this.centreId}-${pad(index % 100_000, 5)}-${this.stamp}`;
+    // Filed under the device's own centre: a device speaks for no other.
+    const regId = `${this.options.device.centreId}-${pad(index % 100_000, 5)}-${this.stamp}`;
     const packet = this.content(regId, person, kind, index, random);
     const body = await sealPacket(packet, {
       device: { privateKey: this.options.device.privateKey, certificatePem: this.options.device.certificatePem },

@@ -13,6 +13,8 @@ export interface DemoOptions {
   seed: number;
   firstPerson: number;
   timeoutMs: number;
+  /** Each packet as generated, before upload (what it holds, what should become of it). */
+  onGenerated?: (packet: DemoPacket) => void;
   onSubmitted?: (n: number) => void;
   onSettled?: (n: number) => void;
 }
@@ -43,11 +45,20 @@ export async function intakeKeyOf(url: string, fallback: Pick<IntakeKey, 'public
 /** Generates, uploads and follows `enrollments` packets; compares what happened with what should have. */
 export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const keys = await loadPlatformKeys(o.keysFile);
-  const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'demo-client-01', centreId: '10031' });
+  const device = await issueDeviceCertificate(keys.registrationCa, {
+    deviceId: 'demo-client-01',
+    centreId: '10031',
+    // Certified before the captures it signs (they are dated minutes before now).
+    notBefore: new Date(Date.now() - 86_400_000),
+  });
   const intake = await intakeKeyOf(o.url, keys.intakeKey);
   const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
   const packets: DemoPacket[] = [];
-  for (let i = 0; i < o.enrollments; i++) packets.push(await factory.packet(i));
+  for (let i = 0; i < o.enrollments; i++) {
+    const packet = await factory.packet(i);
+    o.onGenerated?.(packet);
+    packets.push(packet);
+  }
   const started = performance.now();
   let submittedCount = 0;
   const submitted = await pool(packets, o.concurrency, async (p) => {

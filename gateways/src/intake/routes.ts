@@ -5,10 +5,12 @@ import {
   type EnrollmentCommand,
   type EnrollmentPersonalData,
   type EnrollmentState,
+  type SigningDevice,
   enrollmentDecider,
   enrollmentStreamId,
   fold,
   handleCommand,
+  requireOwnCentre,
   subjectIdFor,
 } from '@registo/producers';
 import { RegistoError, isRegistoError } from '@registo/schemas';
@@ -28,7 +30,7 @@ export interface IntakeDeps {
 }
 
 /** What intake checked before accepting a packet (recorded in PacketValidated). */
-export const INTAKE_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device'];
+export const INTAKE_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device', 'signer-centre'];
 
 const PACKET_CONTENT_TYPES = ['application/jose', 'application/octet-stream', 'text/plain'];
 const DEFAULT_MAX_PACKET_BYTES = 2 * 1024 * 1024;
@@ -42,12 +44,25 @@ function personalDataOf(packet: EnrollmentPacket): EnrollmentPersonalData {
   } as EnrollmentPersonalData;
 }
 
-/** A different packet under a registration id already used: a conflict, whatever else is wrong with it. */
-function idReused(e: unknown, regId: string): RegistoError | null {
-  if (e instanceof CommandRejected && e.reason === 'PACKET_ID_REUSED') {
-    return new RegistoError('PACKET_ID_REUSED', `registration id ${regId} was already used by another packet`, { regId });
-  }
-  return null;
+/**
+ * Decider refusals that are packet verdicts, with their own codes: a different packet under a
+ * registration id already used (a conflict, whatever else is wrong with it), and a device
+ * filing for a centre other than its own.
+ */
+const PACKET_VERDICTS = ['PACKET_ID_REUSED', 'PACKET_CENTRE_MISMATCH'] as const;
+
+function packetVerdict(e: unknown, regId: string): RegistoError | null {
+  if (!(e instanceof CommandRejected)) return null;
+  const code = PACKET_VERDICTS.find((c) => c === e.reason);
+  if (code === undefined) return null;
+  const { reason: _reason, ...details } = e.details;
+  return new RegistoError(code, e.message, { ...details, regId });
+}
+
+/** The device that signed an authentic packet, as the packet error reports it. */
+function signingDeviceOf(details: Record<string, unknown>): SigningDevice | null {
+  const { deviceId, centreId } = details;
+  return typeof deviceId === 'string' && typeof centreId === 'string' ? { deviceId, centreId } : null;
 }
 
 /**
@@ -83,26 +98,45 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
         opened = await openPacket(body, deps.trust);
       } catch (e) {
         const details = isRegistoError(e) ? e.details : {};
-        if (details.authenticated === true && typeof details.regId === 'string' && typeof details.packetHash === 'string') {
-          // Authentic and naming its id: the refusal is a fact about that registration id.
+        const device = signingDeviceOf(details);
+        if (isRegistoError(e) && details.authenticated === true && device && typeof details.regId === 'string' && typeof details.packetHash === 'string') {
+          // Authentic and naming its id: the refusal is a fact about that registration id
+          // (if the id is one the signing device may file under: the decider's call).
           const regId = details.regId;
-          const refusal: EnrollmentCommand = { type: 'RejectPacket', regId, code: (e as RegistoError).code, reason: (e as RegistoError).message, packetHash: details.packetHash };
+          const refusal: EnrollmentCommand = {
+            type: 'RejectPacket',
+            regId,
+            code: e.code,
+            reason: e.message,
+            packetHash: details.packetHash,
+            device,
+            claimedCentreId: typeof details.claimedCentreId === 'string' ? details.claimedCentreId : null,
+          };
           try {
             await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(regId), refusal, {
               metadata: { correlationId: regId, actor: { id: 'intake', role: 'system' } },
             });
           } catch (inner) {
-            throw idReused(inner, regId) ?? inner;
+            throw packetVerdict(inner, regId) ?? inner;
           }
         }
         throw e;
       }
       const { packet, packetHash, signer } = opened;
       const regId = packet.regId;
+      const device: SigningDevice = { deviceId: signer.deviceId, centreId: signer.centreId };
+      try {
+        // The decider holds this rule; asked here too because sealing creates the subject's data
+        // key, and a device of another centre must not leave even that behind.
+        requireOwnCentre(device, regId, packet.centreId);
+      } catch (e) {
+        throw packetVerdict(e, regId) ?? e;
+      }
       const sealed = await deps.sealer.seal(subjectIdFor(regId), personalDataOf(packet));
       const accept: EnrollmentCommand = {
         type: 'AcceptPacket',
         checks: INTAKE_CHECKS,
+        device,
         regId,
         packetType: packet.packetType,
         residency: residencyOf(packet),
@@ -124,7 +158,7 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
           },
         });
       } catch (e) {
-        throw idReused(e, regId) ?? e;
+        throw packetVerdict(e, regId) ?? e;
       }
       if (result.state.status === 'REJECTED' && result.state.rejection) {
         // Refused at the door before (a check that depends on time, like the signer's validity):

@@ -86,11 +86,19 @@ export function civilPersonProblems(body: unknown): Problems {
   return problems;
 }
 
-export function verificationProblems(body: unknown): Problems {
+/**
+ * A verification reply: `match` and the `discrepancies`, which may only name fields that were
+ * compared (`compared`). The list is recorded in clear (ExternalCheckCompleted), so a registry
+ * that answered with values ("dateOfBirth 1943-06-26") is refused, not written down.
+ */
+export function verificationProblems(body: unknown, compared: readonly string[]): Problems {
   if (!isRecord(body)) return ['verification must be an object'];
   const problems: Problems = [];
   requireBoolean(body, 'match', problems);
   requireStringList(body, 'discrepancies', problems);
+  if (Array.isArray(body.discrepancies) && body.discrepancies.some((d) => !compared.includes(String(d)))) {
+    problems.push('discrepancies must name compared fields only');
+  }
   // A "match" that lists discrepancies contradicts itself; trusting either half would be a guess.
   if (body.match === true && Array.isArray(body.discrepancies) && body.discrepancies.length > 0) {
     problems.push('match is true but discrepancies are listed');
@@ -109,7 +117,8 @@ export class SigaHttpConnector implements CivilRegistry {
   async verify(input: CivilVerificationInput, options?: ExternalCallOptions): Promise<VerificationResult> {
     const reply = await this.http.send({ method: 'POST', path: '/v1/verifications', body: input }, options);
     if (reply.status === 404) return { outcome: 'NOT_FOUND', discrepancies: [] };
-    const problems = verificationProblems(reply.body);
+    // A deceased person is a discrepancy of the civil status, which the registry adds itself.
+    const problems = verificationProblems(reply.body, [...Object.keys(input.demographics), 'civilStatus']);
     if (problems.length > 0) throw replyInvalid('SIGA', problems, { path: '/v1/verifications' });
     const body = reply.body as { match: boolean; discrepancies: string[] };
     return { outcome: body.match ? 'MATCH' : 'MISMATCH', discrepancies: body.discrepancies };
@@ -117,10 +126,12 @@ export class SigaHttpConnector implements CivilRegistry {
 
   async person(civilRegistryNumber: string, options?: ExternalCallOptions): Promise<CivilPerson | null> {
     const path = `/v1/persons/${encodeURIComponent(civilRegistryNumber)}`;
-    const reply = await this.http.send({ method: 'GET', path }, options);
+    // Errors name the route, not the number: they reach logs and sync failures.
+    const route = '/v1/persons/{civilRegistryNumber}';
+    const reply = await this.http.send({ method: 'GET', path, route }, options);
     if (reply.status === 404) return null;
     const problems = civilPersonProblems(reply.body);
-    if (problems.length > 0) throw replyInvalid('SIGA', problems, { path });
+    if (problems.length > 0) throw replyInvalid('SIGA', problems, { path: route });
     return reply.body as CivilPerson;
   }
 }

@@ -25,6 +25,11 @@ export interface ExternalCallOptions {
 export interface ExternalRequest {
   method: 'GET' | 'POST' | 'DELETE';
   path: string;
+  /**
+   * The path as errors (and so logs and sync failures) name it, when `path` holds personal
+   * data: e.g. `/v1/persons/{civilRegistryNumber}`. Defaults to `path`.
+   */
+  route?: string;
   body?: unknown;
 }
 
@@ -82,7 +87,7 @@ export class ExternalHttpClient {
     const headers: Record<string, string> = { accept: 'application/json', authorization: `Bearer ${this.options.token}` };
     if (request.body !== undefined) headers['content-type'] = 'application/json';
     if (call.idempotencyKey !== undefined) headers['idempotency-key'] = call.idempotencyKey;
-    const where = { method: request.method, path: request.path };
+    const where = { method: request.method, path: request.route ?? request.path };
 
     const failed = (e: unknown): never => {
       if (call.signal?.aborted) throw call.signal.reason;

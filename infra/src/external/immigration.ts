@@ -63,8 +63,8 @@ export function residencePermitProblems(body: unknown): Problems {
   return problems;
 }
 
-export function permitVerificationProblems(body: unknown): Problems {
-  const problems = verificationProblems(body);
+export function permitVerificationProblems(body: unknown, compared: readonly string[]): Problems {
+  const problems = verificationProblems(body, compared);
   if (isRecord(body)) requireOneOf(body, 'permitStatus', PERMIT_STATUSES, problems);
   return problems;
 }
@@ -80,7 +80,7 @@ export class ImmigrationHttpConnector implements ImmigrationRegistry {
   async verify(input: PermitVerificationInput, options?: ExternalCallOptions): Promise<PermitVerificationResult> {
     const reply = await this.http.send({ method: 'POST', path: '/v1/verifications', body: input }, options);
     if (reply.status === 404) return { outcome: 'NOT_FOUND', discrepancies: [], permitStatus: null };
-    const problems = permitVerificationProblems(reply.body);
+    const problems = permitVerificationProblems(reply.body, Object.keys(input.demographics));
     if (problems.length > 0) throw replyInvalid('IMMIGRATION', problems, { path: '/v1/verifications' });
     const body = reply.body as { match: boolean; discrepancies: string[]; permitStatus: PermitStatus };
     return { outcome: body.match ? 'MATCH' : 'MISMATCH', discrepancies: body.discrepancies, permitStatus: body.permitStatus };
@@ -88,10 +88,12 @@ export class ImmigrationHttpConnector implements ImmigrationRegistry {
 
   async permit(permitNumber: string, options?: ExternalCallOptions): Promise<ResidencePermit | null> {
     const path = `/v1/permits/${encodeURIComponent(permitNumber)}`;
-    const reply = await this.http.send({ method: 'GET', path }, options);
+    // Errors name the route, not the number: they reach logs and sync failures.
+    const route = '/v1/permits/{permitNumber}';
+    const reply = await this.http.send({ method: 'GET', path, route }, options);
     if (reply.status === 404) return null;
     const problems = residencePermitProblems(reply.body);
-    if (problems.length > 0) throw replyInvalid('IMMIGRATION', problems, { path });
+    if (problems.length > 0) throw replyInvalid('IMMIGRATION', problems, { path: route });
     return reply.body as ResidencePermit;
   }
 }

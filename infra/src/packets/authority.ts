@@ -2,6 +2,7 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modu
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { calculateJwkThumbprint, exportJWK, exportPKCS8, importJWK, importPKCS8, type JWK } from 'jose';
+import { CENTRE_ID_PATTERN } from './reg-id.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -87,6 +88,7 @@ export async function issueDeviceCertificate(
   options: DeviceCertificateOptions,
 ): Promise<DeviceCredentials> {
   if (!DEVICE_ID.test(options.deviceId)) throw new TypeError(`device id '${options.deviceId}' is not an identifier`);
+  if (!CENTRE_ID_PATTERN.test(options.centreId)) throw new TypeError(`centre '${options.centreId}' is not a five-digit centre code`);
   const keys = options.keys ?? ((await webcrypto.subtle.generateKey(ECDSA_P256, true, ['sign', 'verify'])) as CryptoKeyPair);
   const certificate = await x509.X509CertificateGenerator.create({
     subject: [{ CN: [options.deviceId] }, { OU: [options.centreId] }, { O: ['Registo registration clients'] }],

@@ -4,6 +4,7 @@ import * as x509 from '@peculiar/x509';
 import { CompactEncrypt, CompactSign, compactVerify } from 'jose';
 import { canonicalJson, isRegistoError, sha256Hex } from '@registo/schemas';
 import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypter.js';
+import { checkRegIdDate } from './reg-id.js';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
@@ -79,8 +80,10 @@ const ANONYMOUS: PacketErrorContext = { authenticated: false };
 /**
  * Opens an enrollment packet: size, JWE structure, decryption, JWS structure and algorithm,
  * signer chain, signer validity, signature, then the content. Every error carries
- * `details.authenticated`; once the signature holds, also `packetHash` (and `regId` when the
- * payload names a well-formed one), so the caller can record a rejection for authentic packets only.
+ * `details.authenticated`; once the signature holds, also `packetHash`, the signer's `deviceId`
+ * and `centreId`, the `claimedCentreId` the content names, and `regId` when the payload names a
+ * well-formed, plausibly dated one, so the caller can record a rejection for authentic packets
+ * only (and the enrollment decider can check that the signer may file under that id).
  */
 export async function openPacket(body: string | Uint8Array, trust: PacketTrust): Promise<OpenedPacket> {
   const now = (trust.now ?? (() => new Date()))();
@@ -188,6 +191,10 @@ async function trustedSigner(x5c: unknown, trust: PacketTrust, now: Date, malfor
   return entry;
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
 /** Header values come from anyone: quote them, and keep them short, before they reach a log. */
 function clip(value: unknown): string {
   return (JSON.stringify(value) ?? 'undefined').slice(0, 64);
@@ -220,16 +227,29 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
     const context = { authenticated: true, packetHash: sha256Hex(payload), deviceId: signer.deviceId };
     throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, or is nested too deeply', context);
   }
-  const regId = (content as { regId?: unknown } | null)?.regId;
-  const context: PacketErrorContext = {
+  const regId = isRecord(content) ? content.regId : undefined;
+  const claimedCentreId = isRecord(content) ? content.centreId : undefined;
+  const authentic: PacketErrorContext = {
     authenticated: true,
     packetHash,
     deviceId: signer.deviceId,
-    ...(typeof regId === 'string' && REG_ID_PATTERN.test(regId) ? { regId } : {}),
+    centreId: signer.centreId,
+    ...(typeof claimedCentreId === 'string' ? { claimedCentreId: claimedCentreId.slice(0, 64) } : {}),
   };
+  const wellFormedId = typeof regId === 'string' && REG_ID_PATTERN.test(regId);
+  if (wellFormedId) {
+    // An id the device cannot have issued is no registration id: nothing is recorded under it.
+    try {
+      checkRegIdDate(regId, now, signer.certifiedFrom);
+    } catch (e) {
+      if (isRegistoError(e)) throw packetError(e.code, e.message, authentic, e.details);
+      throw e;
+    }
+  }
+  const context: PacketErrorContext = { ...authentic, ...(wellFormedId ? { regId } : {}) };
   let packet: EnrollmentPacket;
   try {
-    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold });
+    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom });
   } catch (e) {
     if (isRegistoError(e)) throw packetError(e.code, e.message, context, e.details);
     throw e;

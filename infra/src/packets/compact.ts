@@ -6,6 +6,10 @@ export interface PacketErrorContext {
   packetHash?: string;
   regId?: string;
   deviceId?: string;
+  /** The signer's centre (its certificate's OU), once authenticated. */
+  centreId?: string;
+  /** The centre the packet's content names, when it names one as a string (clipped). */
+  claimedCentreId?: string;
 }
 
 export function packetError(

@@ -9,12 +9,14 @@ export const EARLIEST_BIRTH_DATE = '1900-01-01';
 export interface ContentCheckOptions {
   now?: Date;
   qualityThreshold?: number;
+  /** When the signer certificate became valid: a capture cannot have started before it. */
+  certifiedFrom?: Date;
 }
 
 /**
  * The packet content as the platform accepts it: the schema first (PACKET_SCHEMA_INVALID),
- * then dates (PACKET_IMPOSSIBLE_DATE), administrative units (PACKET_UNKNOWN_ADMIN_UNIT) and
- * biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
+ * then dates (PACKET_IMPOSSIBLE_DATE, then PACKET_CAPTURED_BEFORE_CERTIFICATE), administrative
+ * units (PACKET_UNKNOWN_ADMIN_UNIT) and biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
  */
 export function validatePacketContent(value: unknown, options: ContentCheckOptions = {}): EnrollmentPacket {
   const parsed = enrollmentPacketSchema.safeParse(value);
@@ -29,7 +31,7 @@ export function validatePacketContent(value: unknown, options: ContentCheckOptio
     throw new RegistoError('PACKET_SCHEMA_INVALID', `packet does not match the schema at: ${paths}`, { issues });
   }
   const packet = parsed.data;
-  checkDates(packet, options.now ?? new Date());
+  checkDates(packet, options.now ?? new Date(), options.certifiedFrom);
   checkAdminUnits(packet);
   checkQuality(packet, options.qualityThreshold ?? DEFAULT_QUALITY_THRESHOLD);
   return packet;
@@ -56,39 +58,40 @@ export function parseTimestamp(ts: string): Date | undefined {
   return Number.isNaN(t.getTime()) ? undefined : t;
 }
 
-function impossible(message: string, field: string): RegistoError {
-  return new RegistoError('PACKET_IMPOSSIBLE_DATE', message, { field });
+// Messages and details name fields and rules, never the values: a refusal is read back by
+// registration clients, exported to auditors and outlives the erasure of the sealed data.
+function impossible(field: string, rule: string): RegistoError {
+  return new RegistoError('PACKET_IMPOSSIBLE_DATE', `${field} ${rule}`, { field });
 }
 
-function checkDates(p: EnrollmentPacket, now: Date): void {
+function checkDates(p: EnrollmentPacket, now: Date, certifiedFrom: Date | undefined): void {
   const started = parseTimestamp(p.capture.startedAt);
-  if (!started) throw impossible(`capture.startedAt ${p.capture.startedAt} is not a real instant`, 'capture.startedAt');
+  if (!started) throw impossible('capture.startedAt', 'is not a real instant');
   const completed = parseTimestamp(p.capture.completedAt);
-  if (!completed) throw impossible(`capture.completedAt ${p.capture.completedAt} is not a real instant`, 'capture.completedAt');
-  if (completed < started) throw impossible('capture completed before it started', 'capture.completedAt');
-  if (completed.getTime() > now.getTime() + CAPTURE_CLOCK_SKEW_MS) {
-    throw impossible(`capture completed in the future (${p.capture.completedAt})`, 'capture.completedAt');
-  }
+  if (!completed) throw impossible('capture.completedAt', 'is not a real instant');
+  if (completed < started) throw impossible('capture.completedAt', 'is before capture.startedAt');
+  if (completed.getTime() > now.getTime() + CAPTURE_CLOCK_SKEW_MS) throw impossible('capture.completedAt', 'is in the future');
   const dob = p.demographics.dateOfBirth;
-  if (!isCalendarDate(dob)) throw impossible(`date of birth ${dob} is not a calendar date`, 'demographics.dateOfBirth');
-  if (dob < EARLIEST_BIRTH_DATE) throw impossible(`date of birth ${dob} is before ${EARLIEST_BIRTH_DATE}`, 'demographics.dateOfBirth');
+  const field = 'demographics.dateOfBirth';
+  if (!isCalendarDate(dob)) throw impossible(field, 'is not a calendar date');
+  if (dob < EARLIEST_BIRTH_DATE) throw impossible(field, `is before ${EARLIEST_BIRTH_DATE}`);
   // Compared as UTC days: a person born today (anywhere) is not refused.
-  if (dob > now.toISOString().slice(0, 10)) throw impossible(`date of birth ${dob} is in the future`, 'demographics.dateOfBirth');
-  if (dob > completed.toISOString().slice(0, 10)) throw impossible(`date of birth ${dob} is after the capture`, 'demographics.dateOfBirth');
+  if (dob > now.toISOString().slice(0, 10)) throw impossible(field, 'is in the future');
+  if (dob > completed.toISOString().slice(0, 10)) throw impossible(field, 'is after the capture');
+  // Possible dates, then whether this device can have made them.
+  if (certifiedFrom !== undefined && started.getTime() < certifiedFrom.getTime() - CAPTURE_CLOCK_SKEW_MS) {
+    throw new RegistoError('PACKET_CAPTURED_BEFORE_CERTIFICATE', 'capture.startedAt is before the signer certificate was valid', {
+      field: 'capture.startedAt',
+    });
+  }
 }
 
 function checkAdminUnits(p: EnrollmentPacket): void {
   const { address, placeOfBirth } = p.demographics;
-  if (!isAdminUnit(address.district)) {
-    throw new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `'${address.district}' is not a district of São Tomé and Príncipe`, {
-      field: 'demographics.address.district',
-    });
-  }
-  if (placeOfBirth !== undefined && !isAdminUnit(placeOfBirth)) {
-    throw new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `'${placeOfBirth}' is not a district of São Tomé and Príncipe`, {
-      field: 'demographics.placeOfBirth',
-    });
-  }
+  const unknown = (field: string) =>
+    new RegistoError('PACKET_UNKNOWN_ADMIN_UNIT', `${field} is not a district of São Tomé and Príncipe`, { field });
+  if (!isAdminUnit(address.district)) throw unknown('demographics.address.district');
+  if (placeOfBirth !== undefined && !isAdminUnit(placeOfBirth)) throw unknown('demographics.placeOfBirth');
 }
 
 function checkQuality(p: EnrollmentPacket, threshold: number): void {

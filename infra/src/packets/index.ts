@@ -1,5 +1,6 @@
 export * from './content.js';
 export * from './content-checks.js';
+export * from './reg-id.js';
 export * from './authority.js';
 export * from './signer-trust.js';
 export * from './codec.js';

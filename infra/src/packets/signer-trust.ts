@@ -2,10 +2,15 @@ import 'reflect-metadata'; // @peculiar/x509 needs it loaded before its own modu
 import * as x509 from '@peculiar/x509';
 import { sha256Hex } from '@registo/schemas';
 import { packetError, type PacketErrorContext } from './compact.js';
+import { CENTRE_ID_PATTERN } from './reg-id.js';
 
 export interface PacketSigner {
   /** The certificate subject's CN: the registration client that signed. */
   deviceId: string;
+  /** The certificate subject's OU: the registration centre the device speaks for. */
+  centreId: string;
+  /** The signer certificate's notBefore: nothing it signed can have been captured earlier. */
+  certifiedFrom: Date;
   serialNumber: string;
   /** Hex SHA-256 of the certificate's DER. */
   fingerprint: string;
@@ -55,6 +60,10 @@ export async function verifySignerChain(
   }
   const cns = leaf.subjectName.getField('CN');
   if (cns.length !== 1 || !cns[0]) throw packetError('PACKET_SIGNER_UNTRUSTED', 'the signer certificate names no single device (CN)', NOT_TRUSTED);
+  const centres = leaf.subjectName.getField('OU');
+  if (centres.length !== 1 || !CENTRE_ID_PATTERN.test(centres[0] ?? '')) {
+    throw packetError('PACKET_SIGNER_UNTRUSTED', 'the signer certificate names no single registration centre (OU)', NOT_TRUSTED);
+  }
 
   // Walk up from the signer: stop at a trusted CA, or go through an intermediate sent in x5c.
   const path = [leaf];
@@ -88,7 +97,7 @@ export async function verifySignerChain(
       });
     }
   }
-  return { deviceId: cns[0], serialNumber: leaf.serialNumber, fingerprint: sha256Hex(new Uint8Array(leaf.rawData)) };
+  return { deviceId: cns[0], centreId: centres[0]!, certifiedFrom: leaf.notBefore, serialNumber: leaf.serialNumber, fingerprint: sha256Hex(new Uint8Array(leaf.rawData)) };
 }
 
 async function findAsync<T>(items: readonly T[], test: (item: T) => Promise<boolean>): Promise<T | undefined> {

@@ -44,6 +44,20 @@ describe('external HTTP connectors (no server)', () => {
     expect(await codeOf(partialPerson.person('RC-0000001-9'))).to.equal('EXTERNAL_REPLY_INVALID');
   });
 
+  it('a verification naming anything but compared fields is invalid: discrepancies are recorded in clear', async () => {
+    const siga = (body: unknown) => new SigaHttpConnector({ ...options, fetch: answering(200, JSON.stringify(body)) });
+    const compared = { civilRegistryNumber: 'RC-0000001-9', demographics: { sex: 'M' as const, dateOfBirth: '1943-06-26' } };
+    const leaky = await siga({ match: false, discrepancies: ['dateOfBirth (1943-06-26 here)'] })
+      .verify(compared)
+      .then(() => null, (e: unknown) => e as RegistoError);
+    expect(leaky?.code).to.equal('EXTERNAL_REPLY_INVALID');
+    expect(`${leaky?.message} ${JSON.stringify(leaky?.details)}`).not.to.include('1943');
+    expect(await codeOf(siga({ match: false, discrepancies: ['surname'] }).verify(compared)), 'a field not sent').to.equal('EXTERNAL_REPLY_INVALID');
+    expect(await siga({ match: false, discrepancies: ['dateOfBirth', 'civilStatus'] }).verify(compared)).to.deep.equal({ outcome: 'MISMATCH', discrepancies: ['dateOfBirth', 'civilStatus'] });
+    const immigration = new ImmigrationHttpConnector({ ...options, fetch: answering(200, '{"match":false,"discrepancies":["surname: Trovoada"],"permitStatus":"VALID"}') });
+    expect(await codeOf(immigration.verify({ permitNumber: 'AR-000001-9', demographics: { surname: 'Trovoada' } }))).to.equal('EXTERNAL_REPLY_INVALID');
+  });
+
   it('rethrows the caller’s own cancellation untouched', async () => {
     const hanging: typeof fetch = (_url, init) =>
       new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));

@@ -132,7 +132,7 @@ describe('enrollment packets: seal and open', () => {
   });
 
   it('several CAs may be trusted at once; a signer is judged at `now`', async () => {
-    const other = await issueDeviceCertificate(env.otherCa, { deviceId: 'dev-00042', centreId: 'STP-LEMBA-01' });
+    const other = await issueDeviceCertificate(env.otherCa, { deviceId: 'dev-00042', centreId: '10031', notBefore: new Date(Date.now() - 30 * DAY_MS) });
     const body = await seal(fixtures.validPacket({}, env.now), other);
     expect((await rejection(openPacket(body, env.trust))).code).to.equal('PACKET_SIGNER_UNTRUSTED');
     const both = { ...env.trust, trustedCaPems: [env.ca.certificatePem, env.otherCa.certificatePem] };
@@ -143,7 +143,7 @@ describe('enrollment packets: seal and open', () => {
 
   it('an expired CA makes its devices expired too', async () => {
     const oldCa = await createRegistrationAuthority({ notBefore: new Date(Date.now() - 20 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS) });
-    const device = await issueDeviceCertificate(oldCa, { deviceId: 'dev-00042', centreId: 'STP-CAUE-01' });
+    const device = await issueDeviceCertificate(oldCa, { deviceId: 'dev-00042', centreId: '10031', notBefore: new Date(Date.now() - 30 * DAY_MS) });
     const body = await seal(fixtures.validPacket({}, env.now), device);
     const e = await rejection(openPacket(body, { ...env.trust, trustedCaPems: [oldCa.certificatePem] }));
     expect(e.code).to.equal('PACKET_SIGNER_EXPIRED');
@@ -166,10 +166,34 @@ describe('enrollment packets: seal and open', () => {
     expect(e.message).to.include('digital signatures');
   });
 
+  it('the signer is known by its centre too: a certificate naming no single five-digit centre (OU) is not trusted', async () => {
+    const opened = await openPacket(await env.seal(fixtures.validPacket({}, env.now)), env.trust);
+    expect(opened.signer).to.include({ deviceId: 'dev-00042', centreId: '10031' });
+    expect(opened.signer.certifiedFrom.getTime()).to.equal(env.device.certificate.notBefore.getTime());
+    for (const subject of ['CN=dev-00042', 'CN=dev-00042, OU=STP-PAGUE-07', 'CN=dev-00042, OU=10031, OU=20077']) {
+      const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+      const cert = await x509.X509CertificateGenerator.create({
+        subject,
+        issuer: env.ca.certificate.subjectName,
+        publicKey: keys.publicKey,
+        signingKey: env.ca.keys.privateKey,
+        signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+        notBefore: new Date(Date.now() - 30 * DAY_MS),
+        extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true)],
+      });
+      const body = await seal(fixtures.validPacket({}, env.now), { privateKey: keys.privateKey, certificatePem: cert.toString('pem') });
+      const e = await rejection(openPacket(body, env.trust));
+      expect(e.code, subject).to.equal('PACKET_SIGNER_UNTRUSTED');
+      expect(e.message, subject).to.include('centre');
+    }
+    const unissued = await rejection(issueDeviceCertificate(env.ca, { deviceId: 'dev-00042', centreId: 'STP-PAGUE-07' }));
+    expect(unissued.message).to.include('five-digit');
+  });
+
   it('intermediate CAs sent in x5c are followed, within the root’s pathLength', async () => {
     const root = await handMadeCa('Registo Root', null);
     const intermediate = await handMadeCa('Registo Centres CA', root, 0);
-    const device = await issueDeviceCertificate(intermediate, { deviceId: 'dev-00042', centreId: 'STP-PAGUE-01' });
+    const device = await issueDeviceCertificate(intermediate, { deviceId: 'dev-00042', centreId: '10031', notBefore: new Date(Date.now() - 30 * DAY_MS) });
     const packet = fixtures.validPacket({}, env.now);
     const trust = { ...env.trust, trustedCaPems: [root.certificatePem] };
     const withChain = await seal(packet, { ...device, chainPems: [intermediate.certificatePem] });
@@ -178,7 +202,7 @@ describe('enrollment packets: seal and open', () => {
 
     const strictRoot = await handMadeCa('Registo Strict Root', null, 0);
     const below = await handMadeCa('Registo Sub CA', strictRoot);
-    const deep = await issueDeviceCertificate(below, { deviceId: 'dev-00042', centreId: 'STP-PAGUE-01' });
+    const deep = await issueDeviceCertificate(below, { deviceId: 'dev-00042', centreId: '10031', notBefore: new Date(Date.now() - 30 * DAY_MS) });
     const body = await seal(packet, { ...deep, chainPems: [below.certificatePem] });
     const e = await rejection(openPacket(body, { ...env.trust, trustedCaPems: [strictRoot.certificatePem] }));
     expect(e.code).to.equal('PACKET_SIGNER_UNTRUSTED');
@@ -186,13 +210,14 @@ describe('enrollment packets: seal and open', () => {
   });
 
   it('seals any JSON value, so hostile content can be tested', async () => {
-    for (const content of [42, 'text', [1, 2], { regId: '10031-00001-20260101000000' }]) {
+    const regId = fixtures.validPacket({}, env.now).regId;
+    for (const content of [42, 'text', [1, 2], { regId }]) {
       const e = await rejection(openPacket(await env.seal(content), env.trust));
       expect(e.code).to.equal('PACKET_SCHEMA_INVALID');
       expect(e.details).to.include({ authenticated: true, packetHash: packetHashOf(content) });
     }
-    const e = await rejection(openPacket(await env.seal({ regId: '10031-00001-20260101000000' }), env.trust));
-    expect(e.details.regId).to.equal('10031-00001-20260101000000');
+    const e = await rejection(openPacket(await env.seal({ regId }), env.trust));
+    expect(e.details.regId).to.equal(regId);
     expect(e.message).to.include('demographics').and.include('biometrics');
   });
 });
@@ -201,9 +226,9 @@ describe('enrollment packets: keys and certificates as PEM and JWK', () => {
   it('the CA, a device and the intake key survive export and import', async () => {
     const fresh = await fixtures.createPacketTestEnv();
     const ca = await importRegistrationAuthority(await exportRegistrationAuthority(fresh.ca));
-    const issued = await issueDeviceCertificate(ca, { deviceId: 'dev-00042', centreId: 'STP-LOBATA-01' });
+    const issued = await issueDeviceCertificate(ca, { deviceId: 'dev-00042', centreId: '10031', notBefore: new Date(Date.now() - 30 * DAY_MS) });
     const device: DeviceCredentials = await importDeviceCredentials(await exportDeviceCredentials(issued));
-    expect(device).to.include({ deviceId: 'dev-00042', centreId: 'STP-LOBATA-01' });
+    expect(device).to.include({ deviceId: 'dev-00042', centreId: '10031' });
 
     const privateJwk = await exportIntakeKeyJwk(fresh.intake);
     expect(privateJwk).to.include({ kid: fresh.intake.kid, alg: 'ECDH-ES+A256KW', kty: 'EC', crv: 'P-256' });

@@ -9,6 +9,7 @@ export interface PacketTestEnv {
   otherCa: RegistrationAuthority;
   device: DeviceCredentials;
   otherDevice: DeviceCredentials;
+  otherCentreDevice: DeviceCredentials;
   intake: IntakeKey;
   otherIntake: IntakeKey;
   trust: PacketTrust;

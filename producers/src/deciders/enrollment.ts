@@ -9,6 +9,7 @@ import type {
   SealedData,
 } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
+import { type SigningDevice, requireOwnCentre } from '../enrollment/device-centre.js';
 
 export type EnrollmentStatus = 'NONE' | 'SUBMITTED' | 'VALIDATED' | 'IN_ADJUDICATION' | 'APPROVED' | 'REJECTED';
 
@@ -33,11 +34,19 @@ export interface EnrollmentState {
 
 export type EnrollmentCommand =
   | ({ type: 'SubmitEnrollment' } & EnrollmentEventData['EnrollmentSubmitted'])
-  /** Intake: an authentic packet that passed every check at the door, submitted and validated in one append. */
-  | ({ type: 'AcceptPacket'; checks: string[] } & EnrollmentEventData['EnrollmentSubmitted'])
+  /**
+   * Intake: an authentic packet that passed every check at the door, submitted and validated in
+   * one append; `device` is who signed it (its certificate), which must be of the packet's centre.
+   */
+  | ({ type: 'AcceptPacket'; checks: string[]; device: SigningDevice } & EnrollmentEventData['EnrollmentSubmitted'])
   | { type: 'ValidatePacket'; regId: string; checks: string[] }
-  /** With `packetHash`: refused at intake (the stream may not exist yet); without: refused after submission. */
-  | { type: 'RejectPacket'; regId: string; code: string; reason: string; packetHash?: string }
+  /** Refused after submission. */
+  | { type: 'RejectPacket'; regId: string; code: string; reason: string }
+  /**
+   * Refused at intake (the stream may not exist yet): an authentic packet that failed a check,
+   * signed by `device`, naming `claimedCentreId` when its content names a centre at all.
+   */
+  | { type: 'RejectPacket'; regId: string; code: string; reason: string; packetHash: string; device: SigningDevice; claimedCentreId: string | null }
   | { type: 'RequestExternalCheck'; regId: string; system: ExternalSystem; checkId: string }
   | { type: 'CompleteExternalCheck'; regId: string; checkId: string; outcome: CheckOutcome; discrepancies: string[] }
   | { type: 'SuspectDuplicate'; regId: string; candidateUin: string; method: DedupMethod; score: number }
@@ -108,7 +117,8 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       return [{ type: 'EnrollmentSubmitted', data }];
     }
     case 'AcceptPacket': {
-      const { type: _t, checks, ...data } = command;
+      const { type: _t, checks, device, ...data } = command;
+      requireOwnCentre(device, command.regId, command.centreId);
       if (isResubmission(state, command)) return [];
       return [
         { type: 'EnrollmentSubmitted', data },
@@ -119,7 +129,8 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       requireOpen(state, command, ['SUBMITTED']);
       return [{ type: 'PacketValidated', data: { regId: command.regId, checks: command.checks } }];
     case 'RejectPacket':
-      if (command.packetHash !== undefined) {
+      if ('packetHash' in command) {
+        requireOwnCentre(command.device, command.regId, command.claimedCentreId);
         if (isResubmission(state, { regId: command.regId, packetHash: command.packetHash })) return [];
         return [{ type: 'PacketRejected', data: { regId: command.regId, code: command.code, reason: command.reason, packetHash: command.packetHash } }];
       }

@@ -19,7 +19,9 @@ import {
 } from '@registo/infra';
 
 export const TEST_DEVICE_ID = 'dev-00042';
-export const TEST_CENTRE_ID = 'STP-AGUA-GRANDE-01';
+export const TEST_CENTRE_ID = '10031';
+/** A centre other than TEST_CENTRE_ID, for devices that must not speak for it. */
+export const OTHER_CENTRE_ID = '20077';
 const DAY_MS = 86_400_000;
 
 /** Everything a packet test needs: the trusted CA, devices good and bad, intake keys. */
@@ -33,6 +35,8 @@ export interface PacketTestEnv {
   device: DeviceCredentials;
   /** Another device certified by the trusted CA. */
   otherDevice: DeviceCredentials;
+  /** A device certified by the trusted CA for OTHER_CENTRE_ID. */
+  otherCentreDevice: DeviceCredentials;
   /** Same device id as `device`, certified by `otherCa` / `impostorCa` / itself. */
   foreignDevice: DeviceCredentials;
   impostorDevice: DeviceCredentials;
@@ -53,7 +57,8 @@ export async function createPacketTestEnv(): Promise<PacketTestEnv> {
   const ca = await createRegistrationAuthority({ name: 'Registo Test Registration Client CA' });
   const otherCa = await createRegistrationAuthority({ name: 'Some Other CA' });
   const impostorCa = await createRegistrationAuthority({ name: 'Registo Test Registration Client CA' });
-  const id = { deviceId: TEST_DEVICE_ID, centreId: TEST_CENTRE_ID };
+  // Certified a month ago: packets captured minutes before `now` were captured by a certified device.
+  const id = { deviceId: TEST_DEVICE_ID, centreId: TEST_CENTRE_ID, notBefore: daysFrom(now, -30) };
   const device = await issueDeviceCertificate(ca, id);
   const foreign = await issueDeviceCertificate(otherCa, id);
   // Self-signed: the certificate names itself as issuer and is signed by its own key.
@@ -66,7 +71,8 @@ export async function createPacketTestEnv(): Promise<PacketTestEnv> {
     otherCa,
     impostorCa,
     device,
-    otherDevice: await issueDeviceCertificate(ca, { deviceId: 'dev-00777', centreId: TEST_CENTRE_ID }),
+    otherDevice: await issueDeviceCertificate(ca, { ...id, deviceId: 'dev-00777' }),
+    otherCentreDevice: await issueDeviceCertificate(ca, { ...id, deviceId: 'dev-20077-01', centreId: OTHER_CENTRE_ID }),
     foreignDevice: foreign,
     impostorDevice: await issueDeviceCertificate(impostorCa, id),
     selfSignedDevice,
@@ -376,6 +382,24 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
       p.demographics.dateOfBirth = '2024-03-02';
     }),
     'PACKET_IMPOSSIBLE_DATE',
+  );
+  // The device cannot have numbered or captured a packet before it was certified, nor later than now.
+  const withRegIdDated = (stamp: string) => ({ ...good, regId: `10031-${String(90_000 + cases.length).padStart(5, '0')}-${stamp}` });
+  const unrecorded = async (name: string, content: unknown, expectedCode: ErrorCode) =>
+    cases.push({ name, body: await env.seal(content), expectedCode, authenticated: true, packetHash: packetHashOf(content) });
+  const stampOf = (t: Date) => t.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  await unrecorded('regId dated 1970', withRegIdDated('19700101000000'), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated 2099', withRegIdDated('20990101000000'), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated 99999999999999', withRegIdDated('99999999999999'), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated February 30', withRegIdDated(`${env.now.getUTCFullYear()}0230120000`), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated at hour 25', withRegIdDated(`${stampOf(env.now).slice(0, 8)}250000`), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated before the device was certified', withRegIdDated(stampOf(daysFrom(env.now, -45))), 'PACKET_REG_ID_IMPLAUSIBLE');
+  await unrecorded('regId dated an hour ahead', withRegIdDated(stampOf(new Date(env.now.getTime() + 3_600_000))), 'PACKET_REG_ID_IMPLAUSIBLE');
+  const before = daysFrom(env.now, -45);
+  await authentic(
+    'captured before the device was certified',
+    mutated(good, (p) => (p.capture = { startedAt: before.toISOString(), completedAt: new Date(before.getTime() + 600_000).toISOString() })),
+    'PACKET_CAPTURED_BEFORE_CERTIFICATE',
   );
   await authentic('address in an unknown district', mutated(good, (p) => (p.demographics.address.district = 'Luanda')), 'PACKET_UNKNOWN_ADMIN_UNIT');
   await authentic('district spelt without accents', mutated(good, (p) => (p.demographics.address.district = 'Agua Grande')), 'PACKET_UNKNOWN_ADMIN_UNIT');
