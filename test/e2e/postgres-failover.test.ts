@@ -73,7 +73,7 @@ describe('PostgreSQL failover under load', function () {
   it('three session terminations and a 20 s refusal: 503s, no 500, then everything catches up by itself', async () => {
     const url = platform.url!;
     const keys = await loadPlatformKeys(keysFile);
-    const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'failover-client', centreId: '10031' });
+    const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'failover-client', centreId: '10031', notBefore: new Date(Date.now() - 86_400_000) });
     const factory = new DemoPacketFactory({ population: createPopulation(), device, intake: await intakeKeyOf(url, keys.intakeKey), mix: { foreigners: 0.2, discrepancies: 0, duplicates: 0, invalid: 0 }, seed: 11, eligibleOnly: true });
     const packets: DemoPacket[] = [];
     for (let i = 0; i < 90; i++) packets.push(await factory.packet(i));
