@@ -1,13 +1,14 @@
 import {
+  FindingLog,
   PREVIOUS_EXTENSION,
   SqlTreeStore,
   type EventStore,
   type Finding,
   type SqlDriver,
+  eventFinding,
   eventLeafHash,
   extensionValue,
   noteDigest,
-  orderFindings,
   parseCheckpointBody,
   parseNote,
   verifyNoteSignature,
@@ -25,6 +26,9 @@ export interface AuditHealthReport {
   checked: { from: number; to: number; events: number; checkpoints: number };
   /** The first position where the store, the tree or a checkpoint disagrees. */
   firstBadPosition: number | null;
+  /** Every finding; `findings` lists the first `maxFindings` of them (`findingsOmitted` the rest). */
+  findingsTotal: number;
+  findingsOmitted: number;
   findings: Finding[];
 }
 
@@ -33,14 +37,14 @@ export interface AuditHealthReport {
  * tree the checkpointer built when the events were first seen, and the stored tree with every
  * signed checkpoint in the range. A changed, missing or moved event is named by its position.
  */
-export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys: AuditKeys; from?: number; to?: number }): Promise<AuditHealthReport> {
+export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys: AuditKeys; from?: number; to?: number; maxFindings?: number }): Promise<AuditHealthReport> {
   const { db, store, keys } = args;
   const size = await tree.size(db);
   const head = await store.headPosition();
   const from = args.from ?? 1;
   const end = Math.min(args.to ?? head, head);
-  const findings: Finding[] = [];
-  const find = (f: Finding): void => void (findings.length < 50 && findings.push(f));
+  const findings = new FindingLog(args.maxFindings);
+  const find = (f: Finding): void => findings.add(f);
   let expected = from;
   let events = 0;
   while (expected <= end) {
@@ -57,9 +61,9 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
       } catch {
         hash = '';
       }
-      if (hash !== e.hash) find({ position: e.position, check: 'event-hash', message: `event ${e.position} does not match its stored hash (its content was changed)` });
       const leaf = leaves.get(e.position - 1);
-      if (leaf && !leaf.equals(eventLeafHash(e))) find({ position: e.position, check: 'leaf-hash', message: `event ${e.position} is not the event the tree recorded at that position` });
+      const changed = eventFinding(e.position, hash === e.hash, !leaf || leaf.equals(eventLeafHash(e)));
+      if (changed) find(changed);
     }
   }
   if (expected <= end) find({ position: expected, through: end, check: 'sequence', message: `positions ${expected}–${end} are missing from the event store` });
@@ -72,7 +76,10 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
     try {
       const note = parseNote(c.note);
       const body = parseCheckpointBody(note.body);
-      if (!verifyNoteSignature(note, keys.origin, keys.checkpointSpki) || body.treeSize !== c.treeSize || !body.rootHash.equals(c.rootHash)) {
+      // The same rule as `audit verify`: every checkpoint is for the log's one (pinned) origin.
+      if (body.origin !== keys.origin) {
+        find({ position: c.position, check: 'origin', message: `the checkpoint of size ${c.treeSize} (event ${c.position}) is for origin '${body.origin}', not the log's '${keys.origin}'` });
+      } else if (!verifyNoteSignature(note, keys.origin, keys.checkpointSpki) || body.treeSize !== c.treeSize || !body.rootHash.equals(c.rootHash)) {
         find({ position: c.position, check: 'checkpoint-signature', message: `the checkpoint of size ${c.treeSize} (event ${c.position}) is not signed by the checkpoint key` });
       }
       if (previous && previous.treeSize < c.treeSize && extensionValue(body, PREVIOUS_EXTENSION) !== previous.noteSha256.toString('base64')) {
@@ -86,13 +93,15 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
     }
     previous = { treeSize: c.treeSize, noteSha256: noteDigest(c.note) };
   }
-  const ordered = orderFindings(findings);
+  const ordered = findings.ordered();
   return {
-    status: findings.length === 0 ? 'ok' : 'failed',
+    status: findings.total === 0 ? 'ok' : 'failed',
     treeSize: size,
     headPosition: head,
     checked: { from, to: end, events, checkpoints },
     firstBadPosition: ordered[0]?.position ?? null,
+    findingsTotal: findings.total,
+    findingsOmitted: findings.omitted,
     findings: ordered,
   };
 }

@@ -205,11 +205,12 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     return reply.type('application/x-ndjson').header('content-disposition', `attachment; filename="registo-audit-${from}-${to}.ndjson"`).send(Readable.from(lines()));
   });
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/health', async (request) => {
+  app.get<{ Querystring: { from?: string; to?: string; maxFindings?: string } }>('/v1/audit/health', async (request) => {
     deps.tokens.authorize(request, AUDITORS);
     const from = wholeNumber('from', request.query.from, 1);
     const to = wholeNumber('to', request.query.to, 1);
-    return auditHealth({ db, store: deps.store, keys: deps.keys, from, to });
+    const maxFindings = wholeNumber('maxFindings', request.query.maxFindings, 0);
+    return auditHealth({ db, store: deps.store, keys: deps.keys, from, to, maxFindings });
   });
 
 }

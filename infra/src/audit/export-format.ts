@@ -115,6 +115,13 @@ export interface CheckedEventLine {
   hashOk: boolean;
   /** The line's leaf hash equals `leaf`. */
   leafOk: boolean;
+  /**
+   * The leaf hash the line says the tree recorded (= `leaf` when they agree; `leaf` again when the
+   * claim is not 64 hex digits). The verifier builds its tree from these: the signed roots vouch
+   * for them, and `leafOk` ties the bytes to them, so a changed event is found at its own position
+   * and does not make every later root differ.
+   */
+  recorded: Buffer;
   /** The event is a CheckpointSigned one (its body is parsed as a checkpoint). */
   isCheckpoint: boolean;
 }
@@ -133,7 +140,13 @@ export function checkEventLine(buf: Buffer, m: { hashStart: number; leafStart: n
   if (leafScratch.length < body.length + 1) leafScratch = Buffer.alloc(Math.max(body.length + 1, leafScratch.length * 2));
   body.copy(leafScratch, 1);
   const leaf = oneShot('sha256', leafScratch.subarray(0, body.length + 1), 'buffer') as Buffer;
-  const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
+  const claimed = buf.toString('latin1', m.leafStart, m.leafStart + 64);
+  const leafOk = leaf.toString('hex') === claimed;
   const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
-  return { body, leaf, hashOk, leafOk, isCheckpoint };
+  return { body, leaf, hashOk, leafOk, recorded: leafOk ? leaf : recordedLeaf(claimed, leaf), isCheckpoint };
+}
+
+/** The leaf hash an export line claims, decoded; `fallback` when it is not 64 hex digits. */
+export function recordedLeaf(claimedHex: string, fallback: Buffer): Buffer {
+  return /^[0-9a-f]{64}$/.test(claimedHex) ? Buffer.from(claimedHex, 'hex') : fallback;
 }

@@ -63,7 +63,11 @@ export async function fetchPublishedKey(source: string): Promise<{ spki: Buffer;
 
 export interface VerifyOptions {
   publicKeySpki: Buffer;
+  /** The log's origin (the key's note name), when the auditor pins it (VerifierOptions.origin). */
+  origin?: string;
   verifyTimestamp?: TimestampCheck;
+  /** Findings listed in the report (VerifierOptions.maxFindings); every one is counted. */
+  maxFindings?: number;
   /** Bytes read so far, for a progress bar. */
   onProgress?: (bytes: number) => void;
   /**
@@ -75,7 +79,7 @@ export interface VerifyOptions {
 
 /** Streams an export through the verifier: every event hash, the tree, every checkpoint. */
 export async function verifyExportStream(stream: AsyncIterable<Buffer>, options: VerifyOptions): Promise<VerificationReport> {
-  const verifier = new ExportVerifier({ publicKeySpki: options.publicKeySpki, verifyTimestamp: options.verifyTimestamp });
+  const verifier = new ExportVerifier({ publicKeySpki: options.publicKeySpki, origin: options.origin, verifyTimestamp: options.verifyTimestamp, maxFindings: options.maxFindings });
   const workers = Math.min(options.workers ?? 0, availableParallelism());
   if (workers > 0) return verifyInParallel(stream, verifier, workers, options);
   // Lines are found in the bytes and event lines checked where they lie: no text is decoded
