@@ -262,6 +262,49 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect((wrong as { stderr: string }).stderr).to.include('AUDIT_VERIFICATION_FAILED');
   });
 
+  it('`registo audit verify` on an export with 30 changed events and a deletion reports all 31, the deletion included; another origin fails', async () => {
+    const text = await (await fetch(`${base}/v1/audit/export`, { headers: AUDITOR })).text();
+    const lines = text.trimEnd().split('\n');
+    const events = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.startsWith('{"position":') && !line.endsWith('"type":"CheckpointSigned"}}'));
+    const positionOf = (line: string): number => Number(/^\{"position":(\d+)/.exec(line)![1]);
+    // One byte of each of 30 events (the first character of its eventId), then a later event deleted.
+    const changed = events.slice(0, 30);
+    for (const { i } of changed) lines[i] = lines[i]!.replace(/"eventId":"([0-9a-f])/, (_m, c: string) => `"eventId":"${c === '0' ? '1' : '0'}`);
+    const victim = events[40]!;
+    lines.splice(victim.i, 1);
+    const file = join(dir, 'tampered.ndjson');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    type Failed = { code: number; stdout: string; stderr: string };
+    const verify = (...args: string[]): Promise<Failed> =>
+      run(process.execPath, [REGISTO, 'audit', 'verify', ...args, '--public-key', join(dir, 'checkpoint.pem')]).then((r) => ({ code: 0, ...r }), (e: Failed) => e);
+
+    const json = await verify(file, '--json');
+    expect(json.code).to.equal(1);
+    const report = JSON.parse(json.stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(report.findingsTotal).to.equal(31);
+    expect(report.findingsOmitted).to.equal(0);
+    expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map(({ line }) => [positionOf(line), 'event-hash']), [positionOf(victim.line), 'sequence']]);
+    expect(json.stderr).to.include(`AUDIT_VERIFICATION_FAILED at position ${positionOf(changed[0]!.line)}`);
+    // With a limit, the text report says how many it did not list and how to see them.
+    const limited = await verify(file, '--max-findings', '10');
+    expect(limited.code).to.equal(1);
+    expect(limited.stdout.match(/^ {2}position /gm)).to.have.length(10);
+    expect(limited.stdout).to.include('… and 21 more findings not listed (31 in all): pass --max-findings 0 to list every one');
+
+    // A header naming another origin, and an origin pinned that is not the checkpoints'.
+    const elsewhere = join(dir, 'elsewhere.ndjson');
+    await writeFile(elsewhere, text.replace(`"origin":"${ORIGIN}"`, '"origin":"elsewhere.test/audit"'));
+    const header = await verify(elsewhere, '--json');
+    expect(header.code).to.equal(1);
+    expect((JSON.parse(header.stdout.trim().split('\n').pop()!) as VerificationReport).findings.map((f) => f.check)).to.deep.equal(['origin']);
+    const original = join(dir, 'original.ndjson');
+    await writeFile(original, text);
+    const pinned = await verify(original, '--origin', 'elsewhere.test/audit', '--json');
+    expect(pinned.code).to.equal(1);
+    expect(new Set((JSON.parse(pinned.stdout.trim().split('\n').pop()!) as VerificationReport).findings.map((f) => f.check))).to.deep.equal(new Set(['origin']));
+    expect((await verify(original, '--origin', ORIGIN)).code).to.equal(0);
+  });
+
   async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number, checks: string[]): Promise<void> {
     await tamper();
     try {
@@ -273,6 +316,8 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
       const h = await health();
       expect(h.status, label).to.equal('failed');
       expect(h.firstBadPosition, `${label}: health locates it`).to.equal(expectedPosition);
+      expect(h.findings[0]!.check, `${label}: health names it as verify does`).to.equal(report.findings[0]!.check);
+      expect(h.findingsTotal, `${label}: every finding counted`).to.equal(h.findings.length);
     } finally {
       await restore();
     }
@@ -357,6 +402,20 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect(failure.details?.position).to.equal(victim);
     expect(await tree.size(driver)).to.be.lessThan(victim).and.at.least(before);
     expect((await latest()).treeSize).to.be.lessThan(victim);
+  });
+
+  it('the log keeps one origin: a log signed before the pin is pinned to its first checkpoint\'s, and no chain continues under another', async () => {
+    const { pinLogOrigin } = await import('@registo/infra');
+    // No pin yet in this world, but signed checkpoints: their origin is the log's, whatever is configured.
+    expect(await pinLogOrigin(driver, store, { origin: 'derived.test/audit', explicit: false })).to.equal(ORIGIN);
+    expect((await sql(database.url, 'SELECT origin FROM registo_audit_origin')).rows).to.deep.equal([{ origin: ORIGIN }]);
+    const explicit = await pinLogOrigin(driver, store, { origin: 'renamed.test/audit', explicit: true }).catch((e: unknown) => e);
+    expect((explicit as { code?: string }).code).to.equal('AUDIT_ORIGIN_CHANGED');
+    const renamed = new Checkpointer({ store, db: driver, signer, origin: 'renamed.test/audit', cadence: { every: 1, intervalMs: 10 }, logger: createLogger('silent') });
+    const head = (await latest()).treeSize;
+    const failure = (await renamed.run().catch((e: unknown) => e)) as { code?: string };
+    expect(failure?.code).to.equal('AUDIT_ORIGIN_CHANGED');
+    expect((await latest()).treeSize, 'nothing signed').to.equal(head);
   });
 });
 
