@@ -349,6 +349,26 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
       target,
       ['leaf-hash'],
     );
+    // 1c. The same, with the leaf the tree recorded rewritten too: only a signed root can tell,
+    // between the last checkpoint before it and the first after it; verify and health agree.
+    const [leafRow] = (await sql(url, 'SELECT encode(nodes, \'hex\') AS nodes FROM registo_audit_tree WHERE leaf_index = $1', [target - 1])).rows as Array<{ nodes: string }>;
+    const sizes = (await get<{ items: Array<{ treeSize: number }> }>('/v1/audit/checkpoints?limit=1000')).body.items.map((c) => c.treeSize);
+    await tamperCase(
+      'one byte changed, its hash and its recorded leaf rewritten',
+      async () => {
+        const [e] = await store.readAll({ fromPosition: target, maxCount: 1 });
+        const changed = { ...e!, data: { ...e!.data, regId: `Z${String(e!.data.regId).slice(1)}` } };
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, JSON.stringify(changed.data), computeHash(changed)]);
+        const { eventLeafHash } = await import('@registo/infra');
+        await sql(url, 'UPDATE registo_audit_tree SET nodes = overlay(nodes placing $2 from 1 for 32) WHERE leaf_index = $1', [target - 1, eventLeafHash(changed)]);
+      },
+      async () => {
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, row!.data, row!.hash]);
+        await sql(url, 'UPDATE registo_audit_tree SET nodes = decode($2, \'hex\') WHERE leaf_index = $1', [target - 1, leafRow!.nodes]);
+      },
+      Math.max(0, ...sizes.filter((s) => s < target)) + 1,
+      ['checkpoint-root'],
+    );
     // 2. An event deleted.
     const [saved] = (await sql(url, 'SELECT * FROM registo_events WHERE position = $1', [target])).rows as Array<Record<string, unknown>>;
     await tamperCase(
