@@ -1,7 +1,7 @@
 import { hash as oneShot } from 'node:crypto';
 import { z } from 'zod';
 import { type AuditEventData, RegistoError } from '@registo/schemas';
-import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, checkEventLine, matchEventLine, parseOtherLine, recordedLeaf, splitEventLine } from './export-format.js';
+import { type ExportHeader, EXPORT_KIND, checkEventLine, matchEventLine, parseOtherLine, recordedLeaf, splitEventLine } from './export-format.js';
 import { type Finding, FindingLog, eventFinding } from './findings.js';
 import { MemoryTree, hashLeafText, verifyConsistency } from './merkle.js';
 import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, parseCheckpointBody, parseNote, verifyNoteSignature } from './note.js';
@@ -126,7 +126,7 @@ export class ExportVerifier {
     const other = parseOtherLine(text, this.lineNumber);
     if (other.kind === EXPORT_KIND) return this.start(other);
     this.requireHeader();
-    this.pending.push({ at: this.nextPosition, data: other as ExportCheckpoint });
+    this.pending.push({ at: this.nextPosition, data: other });
   }
 
   private requireHeader(): void {

@@ -140,6 +140,26 @@ describe('offline audit verification: findings', () => {
   });
 });
 
+describe('offline audit verification: unreadable lines', () => {
+  it('a CheckpointSigned event whose bytes no longer parse is a finding, not a crash', async () => {
+    const built = await buildExport(30, 10);
+    built.lines[10] = built.lines[10]!.replace('"data":{"note":', '"data":{"note"');
+    const report = await verify(built.lines);
+    expect(report.findings.slice(0, 2).map((f) => [f.position, f.check])).to.deep.equal([
+      [10, 'event-hash'],
+      [10, 'checkpoint-format'],
+    ]);
+  });
+
+  it('a trailing checkpoint line with a malformed field is AUDIT_EXPORT_INVALID naming the line', async () => {
+    const built = await buildExport(20, 10);
+    built.lines.push(JSON.stringify({ kind: 'checkpoint', treeSize: 19, position: 21, note: 'x', timestampToken: 5 }));
+    const error = (await verify(built.lines).catch((e: unknown) => e)) as { code?: string; message?: string };
+    expect(error.code).to.equal('AUDIT_EXPORT_INVALID');
+    expect(error.message).to.equal('line 22 is a checkpoint line with a field missing or malformed');
+  });
+});
+
 describe('offline audit verification: the origin', () => {
   it('an export whose header names another origin fails with an origin finding, once', async () => {
     const built = await buildExport(60, 10);
