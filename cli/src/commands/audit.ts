@@ -27,7 +27,7 @@ export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('audit the log: verify an export offline against the signed checkpoints');
   audit
     .command('verify')
-    .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint signature, chain link, timestamp and consistency')
+    .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint origin, signature, chain link, timestamp and consistency')
     .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
     .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
