@@ -303,6 +303,27 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect(pinned.code).to.equal(1);
     expect(new Set((JSON.parse(pinned.stdout.trim().split('\n').pop()!) as VerificationReport).findings.map((f) => f.check))).to.deep.equal(new Set(['origin']));
     expect((await verify(original, '--origin', ORIGIN)).code).to.equal(0);
+
+    // An event rewritten in the file with both its hashes: the signed roots give a span; the
+    // platform's consistency proofs (--proofs) bisect it down to the position.
+    const rewritten = text.trimEnd().split('\n');
+    const target = events[20]!;
+    const position = positionOf(target.line);
+    const body = target.line.slice(target.line.indexOf('"event":') + '"event":'.length, -1).replace(/"eventId":"([0-9a-f])/, (_m, c: string) => `"eventId":"${c === '0' ? '1' : '0'}`);
+    const { createHash } = await import('node:crypto');
+    const { hashLeafText } = await import('@registo/infra');
+    rewritten[target.i] = `{"position":${position},"hash":"${createHash('sha256').update(body).digest('hex')}","leafHash":"${hashLeafText(body).toString('hex')}","event":${body}}`;
+    const rewrittenFile = join(dir, 'rewritten.ndjson');
+    await writeFile(rewrittenFile, `${rewritten.join('\n')}\n`);
+    const span = JSON.parse((await verify(rewrittenFile, '--json')).stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(span.findings).to.have.length(1);
+    expect(span.findings[0]!.check).to.equal('checkpoint-root');
+    expect(span.findings[0]!.position).to.be.at.most(position);
+    expect(span.findings[0]!.through).to.be.at.least(position);
+    const bisected = await verify(rewrittenFile, '--proofs', base, '--json');
+    expect(bisected.code).to.equal(1);
+    const exact = JSON.parse(bisected.stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(exact.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([[position, undefined, 'checkpoint-root']]);
   });
 
   async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number, checks: string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
+import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
@@ -34,6 +34,7 @@ export function registerAudit(program: Command): void {
     .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
     .option('--token <token>', 'bearer token for a URL export (env REGISTO_AUDIT_TOKEN)', process.env.REGISTO_AUDIT_TOKEN)
     .option('--origin <origin>', "the log's origin (the checkpoint key's note name) to pin; for a URL, default: the name the platform publishes with its key")
+    .option('--proofs <url>', "platform whose consistency proofs bisect a signed root that differs down to the rewritten position; for a URL source, default: that platform")
     .option('--max-findings <n>', `findings to list (0: all); every one is counted either way`, wholeNumber, DEFAULT_MAX_FINDINGS)
     .option('--threads <n>', 'worker threads that hash (0: this thread; helps only with idle cores)', (v) => Number(v), 0)
     .option('--json', 'print the report as one JSON line')
@@ -41,7 +42,7 @@ export function registerAudit(program: Command): void {
       'after',
       '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees. Every finding is counted; past --max-findings the report says how many were not listed.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
     )
-    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; maxFindings: number; json?: boolean; threads: number }) => {
+    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
       let origin = o.origin;
       let spki: Buffer;
       let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
@@ -60,7 +61,9 @@ export function registerAudit(program: Command): void {
       const bar = bytesBar(input.bytes);
       const started = performance.now();
       const verifyTimestamp = tsaPem ? await timestampChecker(tsaPem, caPem) : undefined;
-      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, origin, verifyTimestamp, maxFindings: o.maxFindings, workers: o.threads, onProgress: (n) => bar.update(n) });
+      const proofs = o.proofs ?? (/^https?:\/\//.test(source) ? source : undefined);
+      const earlierRoot = proofs ? platformRoots(proofs) : undefined;
+      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, origin, verifyTimestamp, maxFindings: o.maxFindings, earlierRoot, workers: o.threads, onProgress: (n) => bar.update(n) });
       bar.stop();
       const seconds = (performance.now() - started) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ ...report, keyId: ecdsaKeyId(spki).toString('hex'), seconds })}\n`);

@@ -27,6 +27,13 @@ export interface TimestampCheck {
   (token: Buffer, digest: Buffer): boolean | Promise<boolean>;
 }
 
+/**
+ * The log's root at `size` with an RFC 9162 consistency proof from it to `signedSize` (the
+ * platform's `/v1/audit/proofs/consistency`), or null when there is none. Nothing in it is trusted:
+ * a root is used only when its proof verifies against a signed root.
+ */
+export type EarlierRoot = (size: number, signedSize: number) => Promise<{ root: Buffer; proof: Buffer[] } | null>;
+
 export interface VerifierOptions {
   /** The checkpoint key, DER SubjectPublicKeyInfo. */
   publicKeySpki: Buffer;
@@ -39,6 +46,8 @@ export interface VerifierOptions {
   verifyTimestamp?: TimestampCheck;
   /** Findings kept in the report (default DEFAULT_MAX_FINDINGS; 0: all). All are counted. */
   maxFindings?: number;
+  /** Lets a signed root that differs be bisected down to the first rewritten position. */
+  earlierRoot?: EarlierRoot;
 }
 
 export interface VerificationReport {
@@ -100,6 +109,8 @@ export class ExportVerifier {
   /** From this position on the rebuilt tree cannot be the signed one: roots covering it are not compared. */
   private brokenFrom: number | null = null;
   private origin: string | null;
+  /** The first signed root that differed, to be narrowed with `earlierRoot` at the end. */
+  private differing: { at: number; first: number; size: number; signedRoot: Buffer } | null = null;
   private coveredTo = 0;
   private readonly pending: PendingCheckpoint[] = [];
   private readonly timestampChecks: Array<Promise<void>> = [];
@@ -296,12 +307,7 @@ export class ExportVerifier {
       // Every leaf before `first` is under a root that matched; the change is in first…size, and
       // the recorded leaf hash was changed with the bytes (a changed byte alone is found exactly).
       const first = Math.max(this.lastGood ? this.lastGood.treeSize + 1 : 1, prefix + 1);
-      this.find({
-        position: first,
-        through: size,
-        check: 'checkpoint-root',
-        message: `the signed root at size ${size} (checkpoint at ${at}) is not the root of the exported events: one of positions ${first}–${size} differs from what was signed (its recorded leaf hash was rewritten with it)`,
-      });
+      this.differing = { at, first, size, signedRoot };
       this.breakAt(first);
     } else {
       const good = this.lastGood;
@@ -316,10 +322,57 @@ export class ExportVerifier {
     }
   }
 
+  /**
+   * Reports the first signed root that differed, narrowed as far as the consistency proofs allow:
+   * the rebuilt tree's root equals the log's at every size before the first rewritten position and
+   * at none from it on, so a bisection over sizes finds that position with O(log n) proofs.
+   */
+  private async reportDiffering(): Promise<void> {
+    const d = this.differing;
+    if (!d) return;
+    const log = this.options.earlierRoot;
+    /** Whether the rebuilt tree has the log's root at `size`: null when no verified root says. */
+    const matches = async (size: number): Promise<boolean | null> => {
+      const earlier = log ? await log(size, d.size).catch(() => null) : null;
+      if (!earlier || !verifyConsistency(size, earlier.root, d.size, d.signedRoot, earlier.proof)) return null;
+      return this.tree!.rootAt(size).equals(earlier.root);
+    };
+    let good = d.first - 1;
+    let bad = d.size;
+    // Before any matching root, the start rests on the export's unsigned prefix: check it first.
+    const start = this.lastGood === null && good > 0 ? await matches(good) : true;
+    while (start === true && bad - good > 1) {
+      const mid = Math.floor((good + bad) / 2);
+      const m = await matches(mid);
+      if (m === null) break;
+      if (m) good = mid;
+      else bad = mid;
+    }
+    if (start === false) {
+      this.find({ position: good + 1, through: d.size, check: 'checkpoint-root', message: `the export's prefix (the tree of positions 1–${good}) is not the log's: the signed root at size ${d.size} (checkpoint at ${d.at}) cannot be recomputed from it` });
+      return;
+    }
+    if (bad - good === 1 && log) {
+      this.find({
+        position: bad,
+        check: 'checkpoint-root',
+        message: `event ${bad} is not the event that was signed at that position: it was rewritten with its recorded leaf hash (the signed root at size ${d.size}, checkpoint at ${d.at}, bisected with the log's consistency proofs)`,
+      });
+      return;
+    }
+    this.find({
+      position: good + 1,
+      through: bad,
+      check: 'checkpoint-root',
+      message: `the signed root at size ${d.size} (checkpoint at ${d.at}) is not the root of the exported events: one of positions ${good + 1}–${bad} differs from what was signed (its recorded leaf hash was rewritten with it)`,
+    });
+  }
+
   async finish(): Promise<VerificationReport> {
     this.requireHeader();
     this.checkPending(true);
     await Promise.all(this.timestampChecks);
+    await this.reportDiffering();
     const h = this.header!;
     if (this.nextPosition - 1 < h.to) {
       this.find({ position: this.nextPosition, check: 'sequence', message: `the export ends at ${this.nextPosition - 1}; its header says ${h.to}` });

@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { expect } from 'chai';
 import {
   CompactRange,
+  type EarlierRoot,
+  MemoryTree,
   EXPORT_KIND,
   SoftwareSigner,
   formatCheckpointBody,
@@ -19,6 +21,8 @@ const sha256 = (text: string): string => createHash('sha256').update(text).diges
 
 interface Built {
   lines: string[];
+  /** The genuine log's roots and consistency proofs, as the platform's tree answers them. */
+  earlierRoot: EarlierRoot;
   /** Positions of the CheckpointSigned events. */
   checkpointAt: number[];
 }
@@ -30,6 +34,7 @@ interface Built {
 async function buildExport(n: number, every: number, origin = ORIGIN): Promise<Built> {
   const spki = await signer.publicKeySpki();
   const range = CompactRange.empty();
+  const genuine = new MemoryTree();
   const lines = [JSON.stringify({ kind: EXPORT_KIND, version: 1, origin, from: 1, to: n, prefix: { size: 0, edge: [] }, exportedAt: '2026-01-01T00:00:00.000Z' })];
   const checkpointAt: number[] = [];
   let previous: string | null = null;
@@ -49,12 +54,14 @@ async function buildExport(n: number, every: number, origin = ORIGIN): Promise<B
     }
     const leaf = hashLeafText(body);
     range.append(leaf);
+    genuine.append(leaf);
     lines.push(`{"position":${p},"hash":"${sha256(body)}","leafHash":"${leaf.toString('hex')}","event":${body}}`);
   }
-  return { lines, checkpointAt };
+  const earlierRoot: EarlierRoot = async (size, signedSize) => ({ root: genuine.rootAt(size), proof: genuine.consistencyProof(size, signedSize) });
+  return { lines, checkpointAt, earlierRoot };
 }
 
-const verify = async (lines: string[], options: { origin?: string; maxFindings?: number; workers?: number } = {}): Promise<VerificationReport> =>
+const verify = async (lines: string[], options: { origin?: string; maxFindings?: number; workers?: number; earlierRoot?: EarlierRoot } = {}): Promise<VerificationReport> =>
   verifyExportStream(Readable.from([Buffer.from(`${lines.join('\n')}\n`)]), { publicKeySpki: await signer.publicKeySpki(), ...options });
 
 /** The line of `position` (line 0 is the header). */
@@ -123,6 +130,25 @@ describe('offline audit verification: findings', () => {
     ]);
     expect(report.rootsUncheckedFrom).to.equal(20);
     expect(report.checkpointsNotCompared).to.equal(9);
+  });
+
+  it('with the log\'s consistency proofs, a rewritten event is bisected down to its position; proofs that do not verify leave the span', async () => {
+    const built = await buildExport(120, 10);
+    const p = 25;
+    const body = JSON.stringify({ data: { regId: 'rewritten' }, eventId: `event-${p}`, type: 'PacketReceived' });
+    built.lines[lineOf(built, p)] = `{"position":${p},"hash":"${sha256(body)}","leafHash":"${hashLeafText(body).toString('hex')}","event":${body}}`;
+    const located = await verify(built.lines, { earlierRoot: built.earlierRoot });
+    expect(located.findings).to.deep.equal([
+      {
+        position: 25,
+        check: 'checkpoint-root',
+        message: 'event 25 is not the event that was signed at that position: it was rewritten with its recorded leaf hash (the signed root at size 29, checkpoint at 30, bisected with the log\'s consistency proofs)',
+      },
+    ]);
+    // A source whose roots are not the log's proves nothing: the span stays as the signed roots give it.
+    const forged: EarlierRoot = async (size, signedSize) => ({ root: Buffer.alloc(32, 1), proof: (await built.earlierRoot(size, signedSize))!.proof });
+    const unlocated = await verify(built.lines, { earlierRoot: forged });
+    expect(unlocated.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([[20, 29, 'checkpoint-root']]);
   });
 
   it('two events swapped are two exact findings, and every root still matches', async () => {
