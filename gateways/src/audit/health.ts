@@ -1,4 +1,4 @@
-import { ExportVerifier, SqlTreeStore, orderFindings, type EventStore, type Finding, type SqlDriver } from '@registo/infra';
+import { type EarlierRoot, ExportVerifier, SqlTreeStore, orderFindings, type EventStore, type Finding, type SqlDriver } from '@registo/infra';
 import { exportLines } from './export-lines.js';
 import type { AuditKeys } from './routes.js';
 
@@ -33,7 +33,13 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
   const head = await store.headPosition();
   const from = Math.min(args.from ?? 1, size + 1);
   const to = Math.max(Math.min(args.to ?? head, head), from - 1);
-  const verifier = new ExportVerifier({ publicKeySpki: keys.checkpointSpki, origin: keys.origin, maxFindings: args.maxFindings });
+  // A signed root that differs is bisected with the stored tree's consistency proofs, as
+  // `audit verify` does with the same proofs served over HTTP.
+  const earlierRoot: EarlierRoot = async (at, signedSize) => {
+    const p = await tree.consistencyProof(db, at, signedSize);
+    return { root: p.firstRoot, proof: p.proof };
+  };
+  const verifier = new ExportVerifier({ publicKeySpki: keys.checkpointSpki, origin: keys.origin, maxFindings: args.maxFindings, earlierRoot });
   for await (const chunk of exportLines({ db, store, origin: keys.origin, from, to, pastTree: 'recomputed' })) {
     for (const line of chunk.split('\n')) verifier.line(line);
   }
