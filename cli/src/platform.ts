@@ -1,5 +1,6 @@
 import {
   AUDIT_TREE_DDL,
+  pinLogOrigin,
   AbisHttpConnector,
   Pkcs11KeyWrapper,
   Pkcs11Token,
@@ -304,6 +305,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     workers.push({ name: 'trust:status', stop: async () => services.close(), describe: () => ({ source: 'credential_status' }) });
     registerStatusRoutes = (app) => registerTrustStatusRoutes(app, { trust, status, crl: services.crl, ocsp: services.ocsp });
   }
+  // The log's origin is pinned once (docs/audit.md): a restart under another public URL keeps it,
+  // so the checkpointer, the published key name, the export and the health view agree.
+  let auditOrigin = config.audit.origin;
+  if (driver && (config.roles.includes('checkpointer') || config.roles.includes('api'))) {
+    await driver.migrate(AUDIT_TREE_DDL);
+    auditOrigin = await pinLogOrigin(driver, eventStore, { origin: config.audit.origin, explicit: config.audit.originExplicit }, logger);
+  }
   if (config.roles.includes('checkpointer')) {
     if (!driver) throw new Error('the checkpointer keeps the Merkle tree in SQL: set DATABASE_URL (or run embedded)');
     const db = driver;
@@ -317,7 +325,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
           store: eventStore,
           db,
           signer: trust.signers.checkpoint_signer,
-          origin: config.audit.origin,
+          origin: auditOrigin,
           // Each checkpoint's note is timestamped by the platform's own RFC 3161 authority.
           timestamper: createTimestamper(trust),
           cadence: { every: config.audit.checkpointEvery, intervalMs: config.audit.checkpointIntervalMs },
@@ -325,7 +333,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         })).run(),
       async () => checkpointer?.stop(),
     );
-    workers.push({ name: 'checkpointer', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...checkpointer?.status(), origin: config.audit.origin, ...s.health() }) });
+    workers.push({ name: 'checkpointer', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...checkpointer?.status(), origin: auditOrigin, ...s.health() }) });
   }
   // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
   let syncService: SyncService | undefined;
@@ -360,7 +368,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         store: eventStore,
         tokens,
         keys: {
-          origin: config.audit.origin,
+          origin: auditOrigin,
           checkpointSpki: c.checkpoint_signer.x509.publicKey.export({ type: 'spki', format: 'der' }),
           checkpointCertificatePem: c.checkpoint_signer.pem,
           tsaCertificatePem: c.tsa_signer.pem,

@@ -111,6 +111,8 @@ export const ErrorCodes = {
   AUDIT_COSIGNATURE_INVALID: 400,
   /** Offline verification found the log altered, incomplete or its checkpoints wrong; names the first position. */
   AUDIT_VERIFICATION_FAILED: 422,
+  /** The configured audit origin differs from the one the log was pinned to (or its checkpoint chain carries). */
+  AUDIT_ORIGIN_CHANGED: 500,
   // External sync (consumers/sync, docs/sync.md).
   /** The identity's subject key was destroyed (erasure): the agreed fields cannot be opened, so nothing is sent. */
   SYNC_SUBJECT_ERASED: 410,

@@ -25,6 +25,7 @@ import {
   type VerificationReport,
   readPublicKey,
   verifyExportStream,
+  platformRoots,
   cosignedMessage,
   parseWitnessKey,
   verifyNoteSignature,
@@ -83,7 +84,8 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
   const verifyViaApi = async (workers = 0): Promise<VerificationReport> => {
     const res = await fetch(`${base}/v1/audit/export`, { headers: AUDITOR });
     expect(res.status).to.equal(200);
-    return verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki(), workers });
+    // With the platform's consistency proofs, as `registo audit verify <url>` uses them.
+    return verifyExportStream(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), { publicKeySpki: await signer.publicKeySpki(), workers, earlierRoot: platformRoots(base) });
   };
   const health = async (): Promise<AuditHealthReport> => (await get<AuditHealthReport>('/v1/audit/health', AUDITOR)).body;
 
@@ -262,17 +264,85 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect((wrong as { stderr: string }).stderr).to.include('AUDIT_VERIFICATION_FAILED');
   });
 
-  async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number, checks: string[]): Promise<void> {
+  it('`registo audit verify` on an export with 30 changed events and a deletion reports all 31, the deletion included; another origin fails', async () => {
+    const text = await (await fetch(`${base}/v1/audit/export`, { headers: AUDITOR })).text();
+    const lines = text.trimEnd().split('\n');
+    const events = lines.map((line, i) => ({ line, i })).filter(({ line }) => line.startsWith('{"position":') && !line.endsWith('"type":"CheckpointSigned"}}'));
+    const positionOf = (line: string): number => Number(/^\{"position":(\d+)/.exec(line)![1]);
+    // One byte of each of 30 events (the first character of its eventId), then a later event deleted.
+    const changed = events.slice(0, 30);
+    for (const { i } of changed) lines[i] = lines[i]!.replace(/"eventId":"([0-9a-f])/, (_m, c: string) => `"eventId":"${c === '0' ? '1' : '0'}`);
+    const victim = events[40]!;
+    lines.splice(victim.i, 1);
+    const file = join(dir, 'tampered.ndjson');
+    await writeFile(file, `${lines.join('\n')}\n`);
+    type Failed = { code: number; stdout: string; stderr: string };
+    const verify = (...args: string[]): Promise<Failed> =>
+      run(process.execPath, [REGISTO, 'audit', 'verify', ...args, '--public-key', join(dir, 'checkpoint.pem')]).then((r) => ({ code: 0, ...r }), (e: Failed) => e);
+
+    const json = await verify(file, '--json');
+    expect(json.code).to.equal(1);
+    const report = JSON.parse(json.stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(report.findingsTotal).to.equal(31);
+    expect(report.findingsOmitted).to.equal(0);
+    expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map(({ line }) => [positionOf(line), 'event-hash']), [positionOf(victim.line), 'sequence']]);
+    expect(json.stderr).to.include(`AUDIT_VERIFICATION_FAILED at position ${positionOf(changed[0]!.line)}`);
+    // With a limit, the text report says how many it did not list and how to see them.
+    const limited = await verify(file, '--max-findings', '10');
+    expect(limited.code).to.equal(1);
+    expect(limited.stdout.match(/^ {2}position /gm)).to.have.length(10);
+    expect(limited.stdout).to.include('… and 21 more findings not listed (31 in all): pass --max-findings 0 to list every one');
+
+    // A header naming another origin, and an origin pinned that is not the checkpoints'.
+    const elsewhere = join(dir, 'elsewhere.ndjson');
+    await writeFile(elsewhere, text.replace(`"origin":"${ORIGIN}"`, '"origin":"elsewhere.test/audit"'));
+    const header = await verify(elsewhere, '--json');
+    expect(header.code).to.equal(1);
+    expect((JSON.parse(header.stdout.trim().split('\n').pop()!) as VerificationReport).findings.map((f) => f.check)).to.deep.equal(['origin']);
+    const original = join(dir, 'original.ndjson');
+    await writeFile(original, text);
+    const pinned = await verify(original, '--origin', 'elsewhere.test/audit', '--json');
+    expect(pinned.code).to.equal(1);
+    expect(new Set((JSON.parse(pinned.stdout.trim().split('\n').pop()!) as VerificationReport).findings.map((f) => f.check))).to.deep.equal(new Set(['origin']));
+    expect((await verify(original, '--origin', ORIGIN)).code).to.equal(0);
+
+    // An event rewritten in the file with both its hashes: the signed roots give a span; the
+    // platform's consistency proofs (--proofs) bisect it down to the position.
+    const rewritten = text.trimEnd().split('\n');
+    const target = events[20]!;
+    const position = positionOf(target.line);
+    const body = target.line.slice(target.line.indexOf('"event":') + '"event":'.length, -1).replace(/"eventId":"([0-9a-f])/, (_m, c: string) => `"eventId":"${c === '0' ? '1' : '0'}`);
+    const { createHash } = await import('node:crypto');
+    const { hashLeafText } = await import('@registo/infra');
+    rewritten[target.i] = `{"position":${position},"hash":"${createHash('sha256').update(body).digest('hex')}","leafHash":"${hashLeafText(body).toString('hex')}","event":${body}}`;
+    const rewrittenFile = join(dir, 'rewritten.ndjson');
+    await writeFile(rewrittenFile, `${rewritten.join('\n')}\n`);
+    const span = JSON.parse((await verify(rewrittenFile, '--json')).stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(span.findings).to.have.length(1);
+    expect(span.findings[0]!.check).to.equal('checkpoint-root');
+    expect(span.findings[0]!.position).to.be.at.most(position);
+    expect(span.findings[0]!.through).to.be.at.least(position);
+    const bisected = await verify(rewrittenFile, '--proofs', base, '--json');
+    expect(bisected.code).to.equal(1);
+    const exact = JSON.parse(bisected.stdout.trim().split('\n').pop()!) as VerificationReport;
+    expect(exact.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([[position, undefined, 'checkpoint-root']]);
+  });
+
+  async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number | ((p: number) => boolean), checks: string[]): Promise<void> {
     await tamper();
     try {
       const report = await verifyViaApi();
       expect(report.ok, label).to.equal(false);
       expect(await verifyViaApi(2), `${label}: threads`).to.deep.equal(report);
-      expect(report.findings[0]!.position, `${label}: verify locates it`).to.equal(expectedPosition);
+      if (typeof expectedPosition === 'number') expect(report.findings[0]!.position, `${label}: verify locates it`).to.equal(expectedPosition);
+      else expect(expectedPosition(report.findings[0]!.position), `${label}: verify locates it at ${report.findings[0]!.position}`).to.equal(true);
       expect(checks, `${label}: ${report.findings[0]!.check}`).to.include(report.findings[0]!.check);
       const h = await health();
       expect(h.status, label).to.equal('failed');
-      expect(h.firstBadPosition, `${label}: health locates it`).to.equal(expectedPosition);
+      expect(h.firstBadPosition, `${label}: health locates it`).to.equal(report.findings[0]!.position);
+      expect(h.findings[0]!.through, `${label}: as precisely`).to.equal(report.findings[0]!.through);
+      expect(h.findings[0]!.check, `${label}: health names it as verify does`).to.equal(report.findings[0]!.check);
+      expect(h.findingsTotal, `${label}: every finding counted`).to.equal(h.findings.length);
     } finally {
       await restore();
     }
@@ -303,6 +373,27 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
       () => sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, row!.data, row!.hash]).then(() => undefined),
       target,
       ['leaf-hash'],
+    );
+    // 1c. The same, with the leaf the tree recorded rewritten too: only a signed root can tell,
+    // between the last checkpoint before it and the first after it; verify and health agree.
+    const [leafRow] = (await sql(url, 'SELECT encode(nodes, \'hex\') AS nodes FROM registo_audit_tree WHERE leaf_index = $1', [target - 1])).rows as Array<{ nodes: string }>;
+    const sizes = (await get<{ items: Array<{ treeSize: number }> }>('/v1/audit/checkpoints?limit=1000')).body.items.map((c) => c.treeSize);
+    await tamperCase(
+      'one byte changed, its hash and its recorded leaf rewritten',
+      async () => {
+        const [e] = await store.readAll({ fromPosition: target, maxCount: 1 });
+        const changed = { ...e!, data: { ...e!.data, regId: `Z${String(e!.data.regId).slice(1)}` } };
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, JSON.stringify(changed.data), computeHash(changed)]);
+        const { eventLeafHash } = await import('@registo/infra');
+        await sql(url, 'UPDATE registo_audit_tree SET nodes = overlay(nodes placing $2 from 1 for 32) WHERE leaf_index = $1', [target - 1, eventLeafHash(changed)]);
+      },
+      async () => {
+        await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, row!.data, row!.hash]);
+        await sql(url, 'UPDATE registo_audit_tree SET nodes = decode($2, \'hex\') WHERE leaf_index = $1', [target - 1, leafRow!.nodes]);
+      },
+      // Bisected with the platform's proofs as far as they verify (the altered tree's own leaf stops them near it).
+      (p) => p >= Math.max(0, ...sizes.filter((s) => s < target)) + 1 && p <= target,
+      ['checkpoint-root'],
     );
     // 2. An event deleted.
     const [saved] = (await sql(url, 'SELECT * FROM registo_events WHERE position = $1', [target])).rows as Array<Record<string, unknown>>;
@@ -357,6 +448,20 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect(failure.details?.position).to.equal(victim);
     expect(await tree.size(driver)).to.be.lessThan(victim).and.at.least(before);
     expect((await latest()).treeSize).to.be.lessThan(victim);
+  });
+
+  it('the log keeps one origin: a log signed before the pin is pinned to its first checkpoint\'s, and no chain continues under another', async () => {
+    const { pinLogOrigin } = await import('@registo/infra');
+    // No pin yet in this world, but signed checkpoints: their origin is the log's, whatever is configured.
+    expect(await pinLogOrigin(driver, store, { origin: 'derived.test/audit', explicit: false })).to.equal(ORIGIN);
+    expect((await sql(database.url, 'SELECT origin FROM registo_audit_origin')).rows).to.deep.equal([{ origin: ORIGIN }]);
+    const explicit = await pinLogOrigin(driver, store, { origin: 'renamed.test/audit', explicit: true }).catch((e: unknown) => e);
+    expect((explicit as { code?: string }).code).to.equal('AUDIT_ORIGIN_CHANGED');
+    const renamed = new Checkpointer({ store, db: driver, signer, origin: 'renamed.test/audit', cadence: { every: 1, intervalMs: 10 }, logger: createLogger('silent') });
+    const head = (await latest()).treeSize;
+    const failure = (await renamed.run().catch((e: unknown) => e)) as { code?: string };
+    expect(failure?.code).to.equal('AUDIT_ORIGIN_CHANGED');
+    expect((await latest()).treeSize, 'nothing signed').to.equal(head);
   });
 });
 

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { ecdsaKeyId, fetchPublishedKey, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
+import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
@@ -18,23 +18,32 @@ function bytesBar(total: number | null): { update(n: number): void; stop(): void
   return { update: (n) => bar.update(mib(n)), stop: () => bar.stop() };
 }
 
+function wholeNumber(v: string): number {
+  if (!/^[0-9]{1,9}$/.test(v)) throw new InvalidArgumentError('a whole number ≥ 0');
+  return Number(v);
+}
+
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('audit the log: verify an export offline against the signed checkpoints');
   audit
     .command('verify')
-    .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint signature, chain link, timestamp and consistency')
+    .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint origin, signature, chain link, timestamp and consistency')
     .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
     .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
     .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
     .option('--token <token>', 'bearer token for a URL export (env REGISTO_AUDIT_TOKEN)', process.env.REGISTO_AUDIT_TOKEN)
+    .option('--origin <origin>', "the log's origin (the checkpoint key's note name) to pin; for a URL, default: the name the platform publishes with its key")
+    .option('--proofs <url>', "platform whose consistency proofs bisect a signed root that differs down to the rewritten position; for a URL source, default: that platform")
+    .option('--max-findings <n>', `findings to list (0: all); every one is counted either way`, wholeNumber, DEFAULT_MAX_FINDINGS)
     .option('--threads <n>', 'worker threads that hash (0: this thread; helps only with idle cores)', (v) => Number(v), 0)
     .option('--json', 'print the report as one JSON line')
     .addHelpText(
       'after',
-      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
+      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees. Every finding is counted; past --max-findings the report says how many were not listed.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
     )
-    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; json?: boolean; threads: number }) => {
+    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+      let origin = o.origin;
       let spki: Buffer;
       let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
       let caPem = o.ca ? await readFile(o.ca, 'utf8') : undefined;
@@ -45,13 +54,16 @@ export function registerAudit(program: Command): void {
         spki = published.spki;
         tsaPem ??= published.tsaCertificatePem ?? undefined;
         caPem ??= published.issuerPem ?? undefined;
+        origin ??= published.origin;
         process.stderr.write(`using the key the platform publishes for ${published.origin}: key ID ${published.keyId} (pass --public-key to pin it)\n`);
       } else throw new Error('--public-key is required to verify a file');
       const input = await openExport(source, o.token);
       const bar = bytesBar(input.bytes);
       const started = performance.now();
       const verifyTimestamp = tsaPem ? await timestampChecker(tsaPem, caPem) : undefined;
-      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, verifyTimestamp, workers: o.threads, onProgress: (n) => bar.update(n) });
+      const proofs = o.proofs ?? (/^https?:\/\//.test(source) ? source : undefined);
+      const earlierRoot = proofs ? platformRoots(proofs) : undefined;
+      const report = await verifyExportStream(input.stream, { publicKeySpki: spki, origin, verifyTimestamp, maxFindings: o.maxFindings, earlierRoot, workers: o.threads, onProgress: (n) => bar.update(n) });
       bar.stop();
       const seconds = (performance.now() - started) / 1000;
       if (o.json) process.stdout.write(`${JSON.stringify({ ...report, keyId: ecdsaKeyId(spki).toString('hex'), seconds })}\n`);
@@ -61,6 +73,14 @@ export function registerAudit(program: Command): void {
         );
         if (!tsaPem && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
         for (const f of report.findings) process.stdout.write(`  position ${f.position}${f.through && f.through !== f.position ? `–${f.through}` : ''} [${f.check}]: ${f.message}\n`);
+        if (report.findingsOmitted > 0) {
+          process.stdout.write(`  … and ${report.findingsOmitted} more findings not listed (${report.findingsTotal} in all): pass --max-findings 0 to list every one\n`);
+        }
+        if (report.rootsUncheckedFrom !== null) {
+          process.stdout.write(
+            `  signed roots not compared from position ${report.rootsUncheckedFrom} on (${report.checkpointsNotCompared} checkpoints): they cover the positions reported above; verify an export from the position after them to check the rest\n`,
+          );
+        }
       }
       if (!report.ok) {
         const first = report.findings[0]!;

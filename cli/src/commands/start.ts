@@ -29,7 +29,7 @@ Environment:
   REGISTO_KEYS_FILE     ./data/keys/software-keys.json       development keys (created on first start; see docs/identity-lifecycle.md)
   REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator, auditor, approver, holder_channel, print_bureau)
   REGISTO_UIN_LENGTH    10                                   10 or 12 digits
-  REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name (docs/audit.md)
+  REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name; pinned by the first start (docs/audit.md)
   REGISTO_CHECKPOINT_EVERY, REGISTO_CHECKPOINT_INTERVAL_MS  10000, 1000  sign a checkpoint every N events or T ms
   REGISTO_AUDIT_WITNESSES  none                              witness verifier keys (name+keyid+base64) whose cosignatures are accepted
   REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, and no private key in any file (docs/trust-services.md)

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   CONSUMER_OFFSETS_DDL,
+  AUDIT_CHECKPOINT_STREAM,
   AUDIT_TREE_DDL,
   CompactRange,
   PREVIOUS_EXTENSION,
@@ -29,7 +30,7 @@ import { CATEGORIES, IntegrityError, RegistoError, isRegistoError, type EventEnv
 import { type CheckpointCadence, DEFAULT_CADENCE, checkpointDue } from './policy.js';
 
 export const CHECKPOINTER_NAME = 'checkpointer';
-export const CHECKPOINT_STREAM = 'audit-checkpoints';
+export const CHECKPOINT_STREAM = AUDIT_CHECKPOINT_STREAM;
 export const CHECKPOINT_TYPE = 'CheckpointSigned';
 
 export interface CheckpointerOptions {
@@ -51,6 +52,7 @@ export interface CheckpointerOptions {
 }
 
 interface LastCheckpoint {
+  origin: string;
   treeSize: number;
   rootHash: Buffer;
   noteSha256: string;
@@ -112,6 +114,10 @@ export class Checkpointer {
     const size = await this.storedSize();
     this.range = await this.tree.loadRange(db, size);
     await this.loadLastCheckpoint();
+    // One log, one origin: a chain signed under one name is never continued under another.
+    if (this.last && this.last.origin !== this.options.origin) {
+      throw new RegistoError('AUDIT_ORIGIN_CHANGED', `the checkpoint chain is for origin '${this.last.origin}', not '${this.options.origin}': nothing signed`, { pinned: this.last.origin, configured: this.options.origin });
+    }
     // After a restart the timer may sign again unless all that is new is the last checkpoint's own event.
     if (size > 0) {
       const [head] = await store.readAll({ fromPosition: size, maxCount: 1, verify: false });
@@ -166,6 +172,7 @@ export class Checkpointer {
     const [event] = (await this.options.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', maxCount: 1 })) as Array<TypedEnvelope<'CheckpointSigned'>>;
     this.last = event
       ? {
+          origin: event.data.origin,
           treeSize: event.data.treeSize,
           rootHash: Buffer.from(event.data.rootHash, 'hex'),
           noteSha256: event.data.noteSha256,
@@ -287,7 +294,7 @@ export class Checkpointer {
         ],
         { expectedRevision: last ? last.revision : 'no_stream' },
       );
-      this.last = { treeSize: size, rootHash: root, noteSha256: digest.toString('hex'), revision: result.nextExpectedRevision, signedAtMs: signedAt.getTime() };
+      this.last = { origin, treeSize: size, rootHash: root, noteSha256: digest.toString('hex'), revision: result.nextExpectedRevision, signedAtMs: signedAt.getTime() };
       this.counters.signed++;
       this.options.logger?.debug({ treeSize: size, position: result.position }, 'checkpoint signed');
     } catch (e) {

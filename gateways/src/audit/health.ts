@@ -1,22 +1,8 @@
-import {
-  PREVIOUS_EXTENSION,
-  SqlTreeStore,
-  type EventStore,
-  type Finding,
-  type SqlDriver,
-  eventLeafHash,
-  extensionValue,
-  noteDigest,
-  orderFindings,
-  parseCheckpointBody,
-  parseNote,
-  verifyNoteSignature,
-} from '@registo/infra';
-import { computeHash } from '@registo/schemas';
+import { type EarlierRoot, ExportVerifier, SqlTreeStore, orderFindings, type EventStore, type Finding, type SqlDriver } from '@registo/infra';
+import { exportLines } from './export-lines.js';
 import type { AuditKeys } from './routes.js';
 
 const tree = new SqlTreeStore();
-const PAGE = 2000;
 
 export interface AuditHealthReport {
   status: 'ok' | 'failed';
@@ -25,74 +11,66 @@ export interface AuditHealthReport {
   checked: { from: number; to: number; events: number; checkpoints: number };
   /** The first position where the store, the tree or a checkpoint disagrees. */
   firstBadPosition: number | null;
+  /** Every finding; `findings` lists the first `maxFindings` of them (`findingsOmitted` the rest). */
+  findingsTotal: number;
+  findingsOmitted: number;
+  /** From this position on, signed roots were not compared (positions already reported), or null. */
+  rootsUncheckedFrom: number | null;
   findings: Finding[];
 }
 
 /**
- * The API's own integrity view: reads the event store's table back and compares it with the
- * tree the checkpointer built when the events were first seen, and the stored tree with every
- * signed checkpoint in the range. A changed, missing or moved event is named by its position.
+ * The API's own integrity view: the range of the log as the export gives it (the event store's
+ * table read back, with the leaf hashes the checkpointer recorded when it first saw each event),
+ * put through the verifier `registo audit verify` runs, with the log's pinned origin and the
+ * checkpoint key. So the health view and `audit verify` reach the same verdict, with the same
+ * findings, on the same data. Events past the tree (not yet leaves) are checked against their own
+ * hashes. A changed, missing or moved event is named by its position.
  */
-export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys: AuditKeys; from?: number; to?: number }): Promise<AuditHealthReport> {
+export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys: AuditKeys; from?: number; to?: number; maxFindings?: number }): Promise<AuditHealthReport> {
   const { db, store, keys } = args;
   const size = await tree.size(db);
   const head = await store.headPosition();
-  const from = args.from ?? 1;
-  const end = Math.min(args.to ?? head, head);
-  const findings: Finding[] = [];
-  const find = (f: Finding): void => void (findings.length < 50 && findings.push(f));
-  let expected = from;
-  let events = 0;
-  while (expected <= end) {
-    const page = (await store.readAll({ fromPosition: expected, maxCount: PAGE, verify: false })).filter((e) => e.position <= end);
-    if (page.length === 0) break;
-    const leaves = await tree.leafHashes(db, page[0]!.position - 1, page[page.length - 1]!.position);
-    for (const e of page) {
-      if (e.position !== expected) find({ position: expected, through: e.position - 1, check: 'sequence', message: `position ${expected}${e.position - 1 > expected ? `–${e.position - 1}` : ''} is missing from the event store` });
-      expected = e.position + 1;
-      events++;
-      let hash: string;
-      try {
-        hash = computeHash(e);
-      } catch {
-        hash = '';
-      }
-      if (hash !== e.hash) find({ position: e.position, check: 'event-hash', message: `event ${e.position} does not match its stored hash (its content was changed)` });
-      const leaf = leaves.get(e.position - 1);
-      if (leaf && !leaf.equals(eventLeafHash(e))) find({ position: e.position, check: 'leaf-hash', message: `event ${e.position} is not the event the tree recorded at that position` });
-    }
+  const from = Math.min(args.from ?? 1, size + 1);
+  const to = Math.max(Math.min(args.to ?? head, head), from - 1);
+  // A signed root that differs is bisected with the stored tree's consistency proofs, as
+  // `audit verify` does with the same proofs served over HTTP.
+  const earlierRoot: EarlierRoot = async (at, signedSize) => {
+    const p = await tree.consistencyProof(db, at, signedSize);
+    return { root: p.firstRoot, proof: p.proof };
+  };
+  const verifier = new ExportVerifier({ publicKeySpki: keys.checkpointSpki, origin: keys.origin, maxFindings: args.maxFindings, earlierRoot });
+  for await (const chunk of exportLines({ db, store, origin: keys.origin, from, to, pastTree: 'recomputed' })) {
+    for (const line of chunk.split('\n')) verifier.line(line);
   }
-  if (expected <= end) find({ position: expected, through: end, check: 'sequence', message: `positions ${expected}–${end} are missing from the event store` });
-
-  let checkpoints = 0;
-  let previous: { treeSize: number; noteSha256: Buffer } | null = null;
-  // The checkpoints over the range asked (every one when no range is given), up to 10,000.
-  for (const c of await tree.checkpoints(db, { fromSize: args.from ? from - 1 : 0, toSize: args.to ?? Number.MAX_SAFE_INTEGER, limit: 10_000 })) {
-    checkpoints++;
-    try {
-      const note = parseNote(c.note);
-      const body = parseCheckpointBody(note.body);
-      if (!verifyNoteSignature(note, keys.origin, keys.checkpointSpki) || body.treeSize !== c.treeSize || !body.rootHash.equals(c.rootHash)) {
-        find({ position: c.position, check: 'checkpoint-signature', message: `the checkpoint of size ${c.treeSize} (event ${c.position}) is not signed by the checkpoint key` });
-      }
-      if (previous && previous.treeSize < c.treeSize && extensionValue(body, PREVIOUS_EXTENSION) !== previous.noteSha256.toString('base64')) {
-        find({ position: c.position, check: 'checkpoint-chain', message: `the checkpoint of size ${c.treeSize} does not name the checkpoint of size ${previous.treeSize}` });
-      }
-      if (c.treeSize <= size && !(await tree.rootAt(db, c.treeSize)).equals(body.rootHash)) {
-        find({ position: previous ? previous.treeSize + 1 : 1, through: c.treeSize, check: 'checkpoint-root', message: `the tree at size ${c.treeSize} does not have the root the checkpoint signed` });
-      }
-    } catch (e) {
-      find({ position: c.position, check: 'checkpoint-format', message: `the checkpoint of size ${c.treeSize}: ${(e as Error).message}` });
-    }
-    previous = { treeSize: c.treeSize, noteSha256: noteDigest(c.note) };
-  }
-  const ordered = orderFindings(findings);
+  const report = await verifier.finish();
+  const served = await servedRoots(db, from, Math.min(to, size));
+  const findings = orderFindings([...report.findings, ...served]);
   return {
-    status: findings.length === 0 ? 'ok' : 'failed',
+    status: report.ok && served.length === 0 ? 'ok' : 'failed',
     treeSize: size,
     headPosition: head,
-    checked: { from, to: end, events, checkpoints },
-    firstBadPosition: ordered[0]?.position ?? null,
-    findings: ordered,
+    checked: { from, to, events: report.events, checkpoints: report.checkpoints },
+    firstBadPosition: findings[0]?.position ?? null,
+    findingsTotal: report.findingsTotal + served.length,
+    findingsOmitted: report.findingsOmitted,
+    rootsUncheckedFrom: report.rootsUncheckedFrom,
+    findings,
   };
+}
+
+/**
+ * What the export cannot show: the stored tree's upper nodes, which inclusion and consistency
+ * proofs are served from, must give each signed root (the verifier rebuilds the tree from the
+ * leaves instead). One finding per checkpoint over the range whose root they do not give.
+ */
+async function servedRoots(db: SqlDriver, from: number, to: number): Promise<Finding[]> {
+  const out: Finding[] = [];
+  for (const c of await tree.checkpoints(db, { fromSize: Math.max(from - 1, 1), toSize: to, limit: 10_000 })) {
+    const root = await tree.rootAt(db, c.treeSize).catch(() => null);
+    if (!root?.equals(c.rootHash)) {
+      out.push({ position: c.position, check: 'checkpoint-root', message: `the stored tree's nodes do not give the signed root at size ${c.treeSize} (checkpoint at ${c.position}): proofs served from them would not verify` });
+    }
+  }
+  return out;
 }

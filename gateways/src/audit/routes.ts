@@ -1,21 +1,19 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import {
-  EXPORT_KIND,
-  EXPORT_VERSION,
   SqlTreeStore,
   type EventStore,
   type SqlDriver,
   type StoredCheckpoint,
   type Witness,
   ecdsaKeyId,
-  exportEventLine,
   parseNote,
   verifyCosignature,
   witnessVerifierKey,
 } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
+import { exportLines } from './export-lines.js';
 import { auditHealth } from './health.js';
 
 /** What an auditor needs to verify checkpoints: the checkpoint key and the certificates behind it. */
@@ -42,7 +40,6 @@ export interface AuditDeps {
 
 const tree = new SqlTreeStore();
 const AUDITORS = ['auditor', 'operator'] as const;
-const EXPORT_PAGE = 2000;
 
 function wholeNumber(name: string, v: string | undefined, min: number): number | undefined {
   if (v === undefined || v === '') return undefined;
@@ -173,43 +170,16 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     const from = wholeNumber('from', request.query.from, 1) ?? 1;
     const to = Math.min(wholeNumber('to', request.query.to, 1) ?? have, have);
     if (from > to + 1) throw new RegistoError('AUDIT_TREE_SIZE_INVALID', `export ${from}–${to}: the tree has ${have} leaves`, { from, to, have });
-    const prefix = await tree.loadRange(db, from - 1);
-    const header = {
-      kind: EXPORT_KIND,
-      version: EXPORT_VERSION,
-      origin: deps.keys.origin,
-      from,
-      to,
-      prefix: { size: from - 1, edge: prefix.edgeHashes().map((h) => h.toString('hex')) },
-      exportedAt: new Date().toISOString(),
-    };
-    const store = deps.store;
-    async function* lines(): AsyncGenerator<string> {
-      yield `${JSON.stringify(header)}\n`;
-      let next = from;
-      while (next <= to) {
-        const events = await store.readAll({ fromPosition: next, maxCount: Math.min(EXPORT_PAGE, to - next + 1), verify: false });
-        const inRange = events.filter((e) => e.position <= to);
-        if (inRange.length === 0) break;
-        const leaves = await tree.leafHashes(db, inRange[0]!.position - 1, inRange[inRange.length - 1]!.position);
-        let chunk = '';
-        for (const e of inRange) chunk += `${exportEventLine(e, leaves.get(e.position - 1) ?? Buffer.alloc(32))}\n`;
-        yield chunk;
-        next = inRange[inRange.length - 1]!.position + 1;
-      }
-      // Checkpoints over leaves of this export whose own events come after it.
-      for (const c of await tree.checkpoints(db, { fromSize: from - 1, toSize: to, afterPosition: to, limit: 1000 })) {
-        yield `${JSON.stringify({ kind: 'checkpoint', treeSize: c.treeSize, position: c.position, note: c.note, timestampToken: c.timestampToken?.toString('base64') ?? null })}\n`;
-      }
-    }
-    return reply.type('application/x-ndjson').header('content-disposition', `attachment; filename="registo-audit-${from}-${to}.ndjson"`).send(Readable.from(lines()));
+    const lines = exportLines({ db, store: deps.store, origin: deps.keys.origin, from, to });
+    return reply.type('application/x-ndjson').header('content-disposition', `attachment; filename="registo-audit-${from}-${to}.ndjson"`).send(Readable.from(lines));
   });
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/health', async (request) => {
+  app.get<{ Querystring: { from?: string; to?: string; maxFindings?: string } }>('/v1/audit/health', async (request) => {
     deps.tokens.authorize(request, AUDITORS);
     const from = wholeNumber('from', request.query.from, 1);
     const to = wholeNumber('to', request.query.to, 1);
-    return auditHealth({ db, store: deps.store, keys: deps.keys, from, to });
+    const maxFindings = wholeNumber('maxFindings', request.query.maxFindings, 0);
+    return auditHealth({ db, store: deps.store, keys: deps.keys, from, to, maxFindings });
   });
 
 }

@@ -1,4 +1,5 @@
 import { hash as oneShot } from 'node:crypto';
+import { z } from 'zod';
 import { type EventEnvelope, RegistoError, hashInput } from '@registo/schemas';
 
 /*
@@ -57,6 +58,25 @@ export function splitEventLine(line: string): ExportEventLine | null {
   return { position: Number(m[1]), hash: m[2]!, leafHash: m[3]!, event: line.slice(m[0].length, -1) };
 }
 
+const HEX64 = /^[0-9a-f]{64}$/;
+const HeaderLine = z.object({
+  kind: z.literal(EXPORT_KIND),
+  version: z.number(),
+  origin: z.string().min(1),
+  from: z.number().int().min(1),
+  to: z.number().int().min(0),
+  prefix: z.object({ size: z.number().int().min(0), edge: z.array(z.string().regex(HEX64)) }),
+  exportedAt: z.string(),
+});
+const CheckpointLine = z.object({
+  kind: z.literal('checkpoint'),
+  treeSize: z.number().int().min(0),
+  position: z.number().int().min(1),
+  note: z.string(),
+  timestampToken: z.string().nullable(),
+});
+
+/** A header or trailing checkpoint line, read and checked (AUDIT_EXPORT_INVALID otherwise). */
 export function parseOtherLine(line: string, lineNumber: number): ExportHeader | ExportCheckpoint {
   let v: unknown;
   try {
@@ -64,10 +84,13 @@ export function parseOtherLine(line: string, lineNumber: number): ExportHeader |
   } catch {
     throw new RegistoError('AUDIT_EXPORT_INVALID', `line ${lineNumber} is not JSON`, { line: lineNumber });
   }
-  const o = v as Record<string, unknown>;
-  if (o?.kind === EXPORT_KIND) return o as unknown as ExportHeader;
-  if (o?.kind === 'checkpoint' && typeof o.note === 'string' && Number.isSafeInteger(o.treeSize)) return o as unknown as ExportCheckpoint;
-  throw new RegistoError('AUDIT_EXPORT_INVALID', `line ${lineNumber} is neither an event, a header nor a checkpoint`, { line: lineNumber });
+  const header = HeaderLine.safeParse(v);
+  if (header.success) return header.data;
+  const checkpoint = CheckpointLine.safeParse(v);
+  if (checkpoint.success) return checkpoint.data;
+  const kind = typeof v === 'object' && v !== null && 'kind' in v ? v.kind : undefined;
+  const what = kind === EXPORT_KIND ? 'a header with a field missing or malformed' : kind === 'checkpoint' ? 'a checkpoint line with a field missing or malformed' : 'neither an event, a header nor a checkpoint';
+  throw new RegistoError('AUDIT_EXPORT_INVALID', `line ${lineNumber} is ${what}`, { line: lineNumber });
 }
 
 // Keys of the canonical JSON are sorted: `type` is the last member of the envelope.
@@ -115,6 +138,13 @@ export interface CheckedEventLine {
   hashOk: boolean;
   /** The line's leaf hash equals `leaf`. */
   leafOk: boolean;
+  /**
+   * The leaf hash the line says the tree recorded (= `leaf` when they agree; `leaf` again when the
+   * claim is not 64 hex digits). The verifier builds its tree from these: the signed roots vouch
+   * for them, and `leafOk` ties the bytes to them, so a changed event is found at its own position
+   * and does not make every later root differ.
+   */
+  recorded: Buffer;
   /** The event is a CheckpointSigned one (its body is parsed as a checkpoint). */
   isCheckpoint: boolean;
 }
@@ -133,7 +163,13 @@ export function checkEventLine(buf: Buffer, m: { hashStart: number; leafStart: n
   if (leafScratch.length < body.length + 1) leafScratch = Buffer.alloc(Math.max(body.length + 1, leafScratch.length * 2));
   body.copy(leafScratch, 1);
   const leaf = oneShot('sha256', leafScratch.subarray(0, body.length + 1), 'buffer') as Buffer;
-  const leafOk = leaf.toString('hex') === buf.toString('latin1', m.leafStart, m.leafStart + 64);
+  const claimed = buf.toString('latin1', m.leafStart, m.leafStart + 64);
+  const leafOk = leaf.toString('hex') === claimed;
   const isCheckpoint = body.length > CHECKPOINT_TAIL.length && body.subarray(body.length - CHECKPOINT_TAIL.length).equals(CHECKPOINT_TAIL);
-  return { body, leaf, hashOk, leafOk, isCheckpoint };
+  return { body, leaf, hashOk, leafOk, recorded: leafOk ? leaf : recordedLeaf(claimed, leaf), isCheckpoint };
+}
+
+/** The leaf hash an export line claims, decoded; `fallback` when it is not 64 hex digits. */
+export function recordedLeaf(claimedHex: string, fallback: Buffer): Buffer {
+  return /^[0-9a-f]{64}$/.test(claimedHex) ? Buffer.from(claimedHex, 'hex') : fallback;
 }

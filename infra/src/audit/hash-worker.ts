@@ -12,7 +12,7 @@ export interface HashedBlock {
   /** Per line, in order: 0 event, 1 other line (text in `texts`), 2 CheckpointSigned event (body in `texts`). */
   kinds: Uint8Array;
   positions: Float64Array;
-  /** 32 bytes per event line. */
+  /** 32 bytes per event line: the leaf hash the line says the tree recorded (`CheckedEventLine.recorded`). */
   leaves: Uint8Array;
   /** Per event line: bit 0 event hash matches, bit 1 leaf hash matches. */
   flags: Uint8Array;
@@ -37,13 +37,13 @@ export function hashBlock(id: number, buf: Buffer): HashedBlock {
         kinds.push(1);
         texts.push(buf.toString('utf8', start, end));
       } else {
-        const { body, leaf, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
+        const { body, recorded, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
         if ((n + 1) * 32 > out.length) {
           const grown = Buffer.allocUnsafe(out.length * 2);
           out.copy(grown, 0, 0, n * 32);
           out = grown;
         }
-        leaf.copy(out, n * 32);
+        recorded.copy(out, n * 32);
         n++;
         positions.push(m.position);
         flags.push((hashOk ? 1 : 0) | (leafOk ? 2 : 0));

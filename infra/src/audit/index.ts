@@ -7,3 +7,5 @@ export * from './verifier.js';
 export * from './timestamp-check.js';
 export * from './verify-stream.js';
 export * from './cosignature.js';
+export * from './findings.js';
+export * from './log-origin.js';

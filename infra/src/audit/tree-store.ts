@@ -20,6 +20,8 @@ import {
  * (j+1)·2^L − 1 and sits at byte L·32 of that row, so any node is one primary-key probe and a
  * whole proof one query. About two hashes per leaf in all; rows are only ever inserted.
  *
+ * `registo_audit_origin` holds the log's one origin (log-origin.ts).
+ *
  * Checkpoints are a projection of the CheckpointSigned events, written in the same transaction
  * as the leaves (the checkpointer's own events come back to it through the log).
  */
@@ -45,6 +47,11 @@ CREATE TABLE IF NOT EXISTS registo_audit_cosignatures (
   line text NOT NULL,
   received_at timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tree_size, witness, key_id)
+);
+CREATE TABLE IF NOT EXISTS registo_audit_origin (
+  log boolean PRIMARY KEY DEFAULT true CHECK (log),
+  origin text NOT NULL,
+  pinned_at timestamptz NOT NULL DEFAULT now()
 );`;
 
 export interface TreeRow {

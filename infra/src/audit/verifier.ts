@@ -1,6 +1,8 @@
 import { hash as oneShot } from 'node:crypto';
-import { type AuditEventData, type EventEnvelope, RegistoError } from '@registo/schemas';
-import { type ExportCheckpoint, type ExportHeader, EXPORT_KIND, checkEventLine, matchEventLine, parseOtherLine, splitEventLine } from './export-format.js';
+import { z } from 'zod';
+import { type AuditEventData, RegistoError } from '@registo/schemas';
+import { type ExportHeader, EXPORT_KIND, checkEventLine, matchEventLine, parseOtherLine, recordedLeaf, splitEventLine } from './export-format.js';
+import { type Finding, FindingLog, eventFinding } from './findings.js';
 import { MemoryTree, hashLeafText, verifyConsistency } from './merkle.js';
 import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, parseCheckpointBody, parseNote, verifyNoteSignature } from './note.js';
 
@@ -8,45 +10,67 @@ import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, 
  * Offline verification of an audit export (docs/audit.md), one line at a time so that a log of
  * any size streams through: every event's hash is recomputed from its bytes, every leaf hash
  * from them too, the tree is rebuilt, and every checkpoint in the export (CheckpointSigned events
- * and trailing checkpoint lines) must be signed by the checkpoint key, chained to the one before,
- * timestamped over its note (when a timestamp verifier is given), have the root of the rebuilt
- * tree at its size, and be consistent with the checkpoint before it.
+ * and trailing checkpoint lines) must be for the log's origin, signed by the checkpoint key,
+ * chained to the one before, timestamped over its note (when a timestamp verifier is given), have
+ * the root of the rebuilt tree at its size, and be consistent with the checkpoint before it.
+ *
+ * The tree is rebuilt from the leaf hashes the export says the platform's tree recorded, and each
+ * event's bytes are checked against its own: the signed roots vouch for the recorded hashes, the
+ * leaf check ties the bytes to them. A changed event is so named at its position once, instead of
+ * making every later root differ. Where the rebuilt tree can no longer be the signed one (a
+ * position missing or out of order, or a root that did not match), later roots are not compared:
+ * the report says from which position (`rootsUncheckedFrom`) and how many checkpoints that left.
  */
-
-export interface Finding {
-  /** The first position the problem is at (for a checkpoint: the first position it could be at). */
-  position: number;
-  /** Its last possible position, when the check can only narrow it to a range. */
-  through?: number;
-  check: 'sequence' | 'event-hash' | 'leaf-hash' | 'checkpoint-signature' | 'checkpoint-root' | 'checkpoint-chain' | 'checkpoint-timestamp' | 'checkpoint-format' | 'consistency' | 'export';
-  message: string;
-}
 
 export interface TimestampCheck {
   /** Throws (or returns false) unless `token` is a valid RFC 3161 token over `digest`. */
   (token: Buffer, digest: Buffer): boolean | Promise<boolean>;
 }
 
+/**
+ * The log's root at `size` with an RFC 9162 consistency proof from it to `signedSize` (the
+ * platform's `/v1/audit/proofs/consistency`), or null when there is none. Nothing in it is trusted:
+ * a root is used only when its proof verifies against a signed root.
+ */
+export type EarlierRoot = (size: number, signedSize: number) => Promise<{ root: Buffer; proof: Buffer[] } | null>;
+
 export interface VerifierOptions {
-  /** The checkpoint key, DER SubjectPublicKeyInfo; the note key name is each checkpoint's origin unless `origin` is given. */
+  /** The checkpoint key, DER SubjectPublicKeyInfo. */
   publicKeySpki: Buffer;
+  /**
+   * The log's origin, which is also the key's note name (pinned by the auditor, or the name the
+   * platform publishes with the key). Without it, the first validly signed checkpoint's origin is
+   * the log's; either way the header and every checkpoint must name it.
+   */
   origin?: string;
   verifyTimestamp?: TimestampCheck;
-  /** Stop collecting findings after this many (default 20). */
+  /** Findings kept in the report (default DEFAULT_MAX_FINDINGS; 0: all). All are counted. */
   maxFindings?: number;
+  /** Lets a signed root that differs be bisected down to the first rewritten position. */
+  earlierRoot?: EarlierRoot;
 }
 
 export interface VerificationReport {
   ok: boolean;
   from: number;
   to: number;
+  /** The log's origin the checkpoints were checked against (null: no pin and no valid checkpoint). */
+  origin: string | null;
   events: number;
   checkpoints: number;
   /** Checkpoints whose size lies before the export's first position: their roots could not be recomputed. */
   checkpointsUnchecked: number;
+  /** Checkpoints at or after `rootsUncheckedFrom`: signature and chain checked, root not compared. */
+  checkpointsNotCompared: number;
+  /** The first position from which signed roots could not be compared (positions already reported), or null. */
+  rootsUncheckedFrom: number | null;
   timestampsVerified: number;
-  /** Positions after the last verified checkpoint: complete and hashed, but signed by nothing yet. */
+  /** The tree size up to which a verified checkpoint covers the export. */
   uncoveredAfter: number;
+  /** Every finding, kept or not. */
+  findingsTotal: number;
+  /** Findings counted but not listed (raise `maxFindings`, 0 for all, to list them). */
+  findingsOmitted: number;
   findings: Finding[];
 }
 
@@ -57,29 +81,51 @@ interface PendingCheckpoint {
   data: Pick<CheckpointSigned, 'treeSize' | 'note' | 'timestampToken'> & Partial<CheckpointSigned>;
 }
 
+/** The parts of a CheckpointSigned event the verifier uses, read from its bytes (which may be altered). */
+const CheckpointEventData = z.object({
+  treeSize: z.number().int().nonnegative(),
+  note: z.string(),
+  timestampToken: z.string().nullable(),
+  rootHash: z.string().optional(),
+  noteSha256: z.string().optional(),
+  signerMode: z.enum(['qualified', 'non_qualified']).optional(),
+});
+const CheckpointEvent = z.object({ data: CheckpointEventData });
+
 export class ExportVerifier {
   private header: ExportHeader | null = null;
   private tree: MemoryTree | null = null;
   private nextPosition = 1;
   private lineNumber = 0;
   private events = 0;
-  private readonly findings: Finding[] = [];
+  private readonly findings: FindingLog;
   private checkpoints = 0;
   private unchecked = 0;
+  private notCompared = 0;
   private timestamps = 0;
   private previous: { treeSize: number; noteSha256: string; root: Buffer } | null = null;
+  /** The last checkpoint whose root matched the rebuilt tree (consistency proofs start there). */
+  private lastGood: { treeSize: number; root: Buffer } | null = null;
+  /** From this position on the rebuilt tree cannot be the signed one: roots covering it are not compared. */
+  private brokenFrom: number | null = null;
+  private origin: string | null;
+  /** The first signed root that differed, to be narrowed with `earlierRoot` at the end. */
+  private differing: { at: number; first: number; size: number; signedRoot: Buffer } | null = null;
   private coveredTo = 0;
   private readonly pending: PendingCheckpoint[] = [];
   private readonly timestampChecks: Array<Promise<void>> = [];
 
-  constructor(private readonly options: VerifierOptions) {}
-
-  private find(f: Finding): void {
-    if (this.findings.length < (this.options.maxFindings ?? 20)) this.findings.push(f);
+  constructor(private readonly options: VerifierOptions) {
+    this.findings = new FindingLog(options.maxFindings);
+    this.origin = options.origin ?? null;
   }
 
-  get firstFinding(): Finding | undefined {
-    return this.findings[0];
+  private find(f: Finding): void {
+    this.findings.add(f);
+  }
+
+  private breakAt(position: number): void {
+    this.brokenFrom = Math.min(this.brokenFrom ?? position, position);
   }
 
   /** One line of the export (without its newline). */
@@ -91,7 +137,7 @@ export class ExportVerifier {
     const other = parseOtherLine(text, this.lineNumber);
     if (other.kind === EXPORT_KIND) return this.start(other);
     this.requireHeader();
-    this.pending.push({ at: this.nextPosition, data: other as ExportCheckpoint });
+    this.pending.push({ at: this.nextPosition, data: other });
   }
 
   private requireHeader(): void {
@@ -100,12 +146,19 @@ export class ExportVerifier {
 
   private start(h: ExportHeader): void {
     if (this.header) throw new RegistoError('AUDIT_EXPORT_INVALID', `line ${this.lineNumber}: a second header`, { line: this.lineNumber });
-    if (h.version !== 1 || !Number.isSafeInteger(h.from) || h.from < 1 || h.prefix?.size !== h.from - 1) {
-      throw new RegistoError('AUDIT_EXPORT_INVALID', 'the header is not a version 1 header with a prefix of size from − 1', {});
+    if (h.version !== 1 || !Number.isSafeInteger(h.from) || h.from < 1 || h.prefix?.size !== h.from - 1 || typeof h.origin !== 'string') {
+      throw new RegistoError('AUDIT_EXPORT_INVALID', 'the header is not a version 1 header with an origin and a prefix of size from − 1', {});
     }
     this.header = h;
     this.nextPosition = h.from;
     this.tree = h.from === 1 ? new MemoryTree() : new MemoryTree({ size: h.from - 1, edge: h.prefix.edge.map((e) => Buffer.from(e, 'hex')) });
+    if (this.origin !== null) this.checkHeaderOrigin(this.origin, 'the checkpoint key is pinned to');
+  }
+
+  /** The header's origin is not signed: it must be the log's, or the export claims to be another log's. */
+  private checkHeaderOrigin(origin: string, why: string): void {
+    const h = this.header!;
+    if (h.origin !== origin) this.find({ position: h.from, check: 'origin', message: `the export header names origin '${h.origin}'; ${why} '${origin}'` });
   }
 
   /**
@@ -116,57 +169,69 @@ export class ExportVerifier {
   lineBytes(buf: Buffer, start: number, end: number): void {
     const m = matchEventLine(buf, start, end);
     if (!m) return this.line(buf.toString('utf8', start, end));
-    const { body, leaf, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
-    this.hashedEvent(m.position, leaf, hashOk, leafOk, isCheckpoint ? body.toString('utf8') : null);
+    const { body, recorded, hashOk, leafOk, isCheckpoint } = checkEventLine(buf, m, end);
+    this.hashedEvent(m.position, recorded, hashOk, leafOk, isCheckpoint ? body.toString('utf8') : null);
   }
 
-  /** An event line whose hashes were computed elsewhere (a worker thread): `leaf` is the recomputed leaf hash. */
-  hashedEvent(position: number, leaf: Buffer, hashOk: boolean, leafOk: boolean, checkpointBody: string | null): void {
+  /**
+   * An event line whose hashes were checked elsewhere (a worker thread): `recorded` is the leaf
+   * hash the line says the tree recorded (CheckedEventLine.recorded).
+   */
+  hashedEvent(position: number, recorded: Buffer, hashOk: boolean, leafOk: boolean, checkpointBody: string | null): void {
     this.lineNumber++;
+    this.applyEvent(position, recorded, hashOk, leafOk, checkpointBody);
+  }
+
+  private applyEvent(position: number, recorded: Buffer, hashOk: boolean, leafOk: boolean, checkpointBody: string | null): void {
     this.requireHeader();
     this.checkPending();
-    this.sequence(position);
-    if (!hashOk) this.find({ position, check: 'event-hash', message: `event ${position} does not match its hash (its content was changed)` });
-    if (!leafOk) this.find({ position, check: 'leaf-hash', message: `event ${position} is not the leaf the tree holds at that position` });
-    this.tree!.append(leaf);
+    const inSequence = this.sequence(position);
+    const changed = eventFinding(position, hashOk, leafOk);
+    if (changed) this.find(changed);
+    // Out of sequence, the leaf would land at another index: the tree stops being the log's there.
+    if (inSequence && this.brokenFrom === null) this.tree!.append(recorded);
     this.events++;
-    if (checkpointBody !== null) {
-      const event = JSON.parse(checkpointBody) as EventEnvelope<CheckpointSigned>;
-      this.pending.push({ at: position, data: event.data });
-    }
+    if (checkpointBody !== null) this.checkpointEvent(position, checkpointBody);
   }
 
-  private sequence(position: number): void {
-    if (position !== this.nextPosition) {
-      this.find({
-        position: Math.min(position, this.nextPosition),
-        check: 'sequence',
-        message: position > this.nextPosition ? `position ${this.nextPosition}${position - 1 > this.nextPosition ? `–${position - 1}` : ''} missing (next event is ${position})` : `position ${position} out of order (expected ${this.nextPosition})`,
-      });
+  private checkpointEvent(position: number, body: string): void {
+    let parsed;
+    try {
+      parsed = CheckpointEvent.safeParse(JSON.parse(body));
+    } catch {
+      parsed = null;
     }
+    if (!parsed?.success) return this.find({ position, check: 'checkpoint-format', message: `the CheckpointSigned event at ${position} is not a readable checkpoint event` });
+    this.pending.push({ at: position, data: parsed.data.data });
+  }
+
+  /** False when `position` is not the next one (a finding says which are missing or out of order). */
+  private sequence(position: number): boolean {
+    const expected = this.nextPosition;
     this.nextPosition = Math.max(this.nextPosition, position) + 1;
+    if (position === expected) return true;
+    this.find({
+      position: Math.min(position, expected),
+      ...(position > expected + 1 && { through: position - 1 }),
+      check: 'sequence',
+      message: position > expected ? `position ${expected}${position - 1 > expected ? `–${position - 1}` : ''} missing (next event is ${position})` : `position ${position} out of order (expected ${expected})`,
+    });
+    this.breakAt(Math.min(position, expected));
+    return false;
   }
 
   private event(position: number, hash: string, leafHash: string, body: string): void {
-    this.requireHeader();
-    this.checkPending();
-    this.sequence(position);
-    const computed = oneShot('sha256', body, 'hex');
-    if (computed !== hash) this.find({ position, check: 'event-hash', message: `event ${position} does not match its hash (its content was changed)` });
     const leaf = hashLeafText(body);
-    if (leaf.toString('hex') !== leafHash) this.find({ position, check: 'leaf-hash', message: `event ${position} is not the leaf the tree holds at that position` });
-    this.tree!.append(leaf);
-    this.events++;
+    const leafOk = leaf.toString('hex') === leafHash;
     // Keys of the canonical JSON are sorted: `type` is the last member of the envelope.
-    if (body.endsWith('"type":"CheckpointSigned"}')) {
-      const event = JSON.parse(body) as EventEnvelope<CheckpointSigned>;
-      this.pending.push({ at: position, data: event.data });
-    }
+    const isCheckpoint = body.endsWith('"type":"CheckpointSigned"}');
+    this.applyEvent(position, leafOk ? leaf : recordedLeaf(leafHash, leaf), oneShot('sha256', body, 'hex') === hash, leafOk, isCheckpoint ? body : null);
   }
 
-  /** Checks every pending checkpoint whose tree size the rebuilt tree has reached. */
+  /** Checks every pending checkpoint whose tree size the rebuilt tree has reached (or never will). */
   private checkPending(final = false): void {
-    while (this.pending.length > 0 && (final || this.pending[0]!.data.treeSize <= this.tree!.size)) {
+    const ready = (size: number): boolean => final || size <= this.tree!.size || (this.brokenFrom !== null && size >= this.brokenFrom);
+    while (this.pending.length > 0 && ready(this.pending[0]!.data.treeSize)) {
       this.checkpoint(this.pending.shift()!);
     }
   }
@@ -174,23 +239,26 @@ export class ExportVerifier {
   private checkpoint(p: PendingCheckpoint): void {
     this.checkpoints++;
     const { data } = p;
-    const from = this.previous ? this.previous.treeSize + 1 : 1;
     let parsed;
-    try {
-      parsed = parseNote(data.note);
-    } catch (e) {
-      return this.find({ position: p.at, check: 'checkpoint-format', message: `checkpoint at ${p.at}: ${(e as Error).message}` });
-    }
     let body;
     try {
+      parsed = parseNote(data.note);
       body = parseCheckpointBody(parsed.body);
     } catch (e) {
       return this.find({ position: p.at, check: 'checkpoint-format', message: `checkpoint at ${p.at}: ${(e as Error).message}` });
     }
-    const keyName = this.options.origin ?? body.origin;
-    if (!verifyNoteSignature(parsed, keyName, this.options.publicKeySpki)) {
+    // One log, one origin: a checkpoint of another origin is another log's, whatever key signed it.
+    if (this.origin !== null && body.origin !== this.origin) {
+      return this.find({ position: p.at, check: 'origin', message: `checkpoint at ${p.at} (size ${body.treeSize}) is for origin '${body.origin}', not the log's '${this.origin}'` });
+    }
+    if (!verifyNoteSignature(parsed, body.origin, this.options.publicKeySpki)) {
       // An unsigned root proves nothing: it is not compared, and the chain goes on from the last good one.
       return this.find({ position: p.at, check: 'checkpoint-signature', message: `checkpoint at ${p.at} (size ${body.treeSize}) is not signed by the checkpoint key` });
+    }
+    if (this.origin === null) {
+      // The first signed checkpoint names the log; the unsigned header must agree.
+      this.origin = body.origin;
+      this.checkHeaderOrigin(body.origin, 'its checkpoints are signed for');
     }
     if (body.treeSize !== data.treeSize || (data.rootHash !== undefined && data.rootHash !== body.rootHash.toString('hex'))) {
       this.find({ position: p.at, check: 'checkpoint-format', message: `checkpoint event at ${p.at} says size ${data.treeSize}, its note ${body.treeSize}` });
@@ -220,66 +288,110 @@ export class ExportVerifier {
           .catch((e: Error) => this.find({ position: p.at, check: 'checkpoint-timestamp', message: `checkpoint at ${p.at}: timestamp does not verify (${e.message})` })),
       );
     }
+    this.compareRoot(p.at, body.treeSize, body.rootHash);
+    this.previous = { treeSize: body.treeSize, noteSha256: digest.toString('hex'), root: body.rootHash };
+  }
+
+  /** The signed root against the rebuilt tree, when the rebuilt tree can still be the signed one. */
+  private compareRoot(at: number, size: number, signedRoot: Buffer): void {
     const tree = this.tree!;
     const prefix = this.header!.from - 1;
-    if (body.treeSize < prefix) {
+    if (size < prefix) {
       this.unchecked++;
-    } else if (body.treeSize > tree.size) {
-      this.find({ position: p.at, check: 'checkpoint-root', message: `checkpoint at ${p.at} covers ${body.treeSize} leaves; the export has ${tree.size}` });
+    } else if (this.brokenFrom !== null && size >= this.brokenFrom) {
+      // Its root covers positions already reported: comparing it would report them again as a range.
+      this.notCompared++;
+    } else if (size > tree.size) {
+      this.find({ position: at, check: 'checkpoint-root', message: `checkpoint at ${at} covers ${size} leaves; the export has ${tree.size}` });
+    } else if (!tree.rootAt(size).equals(signedRoot)) {
+      // Every leaf before `first` is under a root that matched; the change is in first…size, and
+      // the recorded leaf hash was changed with the bytes (a changed byte alone is found exactly).
+      const first = Math.max(this.lastGood ? this.lastGood.treeSize + 1 : 1, prefix + 1);
+      this.differing = { at, first, size, signedRoot };
+      this.breakAt(first);
     } else {
-      const root = tree.rootAt(body.treeSize);
-      if (!root.equals(body.rootHash)) {
-        this.find({
-          position: Math.max(from, prefix + 1),
-          through: body.treeSize,
-          check: 'checkpoint-root',
-          message: `the signed root at size ${body.treeSize} (checkpoint at ${p.at}) is not the root of the exported events: one of positions ${Math.max(from, prefix + 1)}–${body.treeSize} differs from what was signed`,
-        });
-      } else {
-        if (this.previous && this.previous.treeSize >= prefix && this.previous.treeSize > 0) {
-          const proof = tree.consistencyProof(this.previous.treeSize, body.treeSize);
-          if (!verifyConsistency(this.previous.treeSize, this.previous.root, body.treeSize, body.rootHash, proof)) {
-            this.find({ position: p.at, check: 'consistency', message: `checkpoint at ${p.at} is not consistent with the checkpoint of size ${this.previous.treeSize}` });
-          }
+      const good = this.lastGood;
+      if (good && good.treeSize >= prefix && good.treeSize > 0 && good.treeSize < size) {
+        const proof = tree.consistencyProof(good.treeSize, size);
+        if (!verifyConsistency(good.treeSize, good.root, size, signedRoot, proof)) {
+          this.find({ position: at, check: 'consistency', message: `checkpoint at ${at} is not consistent with the checkpoint of size ${good.treeSize}` });
         }
-        this.coveredTo = Math.max(this.coveredTo, body.treeSize);
       }
+      this.lastGood = { treeSize: size, root: signedRoot };
+      this.coveredTo = Math.max(this.coveredTo, size);
     }
-    this.previous = { treeSize: body.treeSize, noteSha256: digest.toString('hex'), root: body.rootHash };
+  }
+
+  /**
+   * Reports the first signed root that differed, narrowed as far as the consistency proofs allow:
+   * the rebuilt tree's root equals the log's at every size before the first rewritten position and
+   * at none from it on, so a bisection over sizes finds that position with O(log n) proofs.
+   */
+  private async reportDiffering(): Promise<void> {
+    const d = this.differing;
+    if (!d) return;
+    const log = this.options.earlierRoot;
+    /** Whether the rebuilt tree has the log's root at `size`: null when no verified root says. */
+    const matches = async (size: number): Promise<boolean | null> => {
+      const earlier = log ? await log(size, d.size).catch(() => null) : null;
+      if (!earlier || !verifyConsistency(size, earlier.root, d.size, d.signedRoot, earlier.proof)) return null;
+      return this.tree!.rootAt(size).equals(earlier.root);
+    };
+    let good = d.first - 1;
+    let bad = d.size;
+    // Before any matching root, the start rests on the export's unsigned prefix: check it first.
+    const start = this.lastGood === null && good > 0 ? await matches(good) : true;
+    while (start === true && bad - good > 1) {
+      const mid = Math.floor((good + bad) / 2);
+      const m = await matches(mid);
+      if (m === null) break;
+      if (m) good = mid;
+      else bad = mid;
+    }
+    if (start === false) {
+      this.find({ position: good + 1, through: d.size, check: 'checkpoint-root', message: `the export's prefix (the tree of positions 1–${good}) is not the log's: the signed root at size ${d.size} (checkpoint at ${d.at}) cannot be recomputed from it` });
+      return;
+    }
+    if (bad - good === 1 && log) {
+      this.find({
+        position: bad,
+        check: 'checkpoint-root',
+        message: `event ${bad} is not the event that was signed at that position: it was rewritten with its recorded leaf hash (the signed root at size ${d.size}, checkpoint at ${d.at}, bisected with the log's consistency proofs)`,
+      });
+      return;
+    }
+    this.find({
+      position: good + 1,
+      through: bad,
+      check: 'checkpoint-root',
+      message: `the signed root at size ${d.size} (checkpoint at ${d.at}) is not the root of the exported events: one of positions ${good + 1}–${bad} differs from what was signed (its recorded leaf hash was rewritten with it)`,
+    });
   }
 
   async finish(): Promise<VerificationReport> {
     this.requireHeader();
     this.checkPending(true);
     await Promise.all(this.timestampChecks);
+    await this.reportDiffering();
     const h = this.header!;
     if (this.nextPosition - 1 < h.to) {
       this.find({ position: this.nextPosition, check: 'sequence', message: `the export ends at ${this.nextPosition - 1}; its header says ${h.to}` });
     }
     return {
-      ok: this.findings.length === 0,
+      ok: this.findings.total === 0,
       from: h.from,
       to: this.nextPosition - 1,
+      origin: this.origin,
       events: this.events,
       checkpoints: this.checkpoints,
       checkpointsUnchecked: this.unchecked,
+      checkpointsNotCompared: this.notCompared,
+      rootsUncheckedFrom: this.brokenFrom,
       timestampsVerified: this.timestamps,
       uncoveredAfter: this.coveredTo,
-      findings: orderFindings(this.findings),
+      findingsTotal: this.findings.total,
+      findingsOmitted: this.findings.omitted,
+      findings: this.findings.ordered(),
     };
   }
-}
-
-/**
- * Orders findings so that the first names the first exact position: a finding that can only name
- * a range (a signed root that does not match) sorts at the first exact finding inside it, if any.
- */
-export function orderFindings(findings: readonly Finding[]): Finding[] {
-  const exact = findings.filter((f) => f.through === undefined || f.through === f.position).map((f) => f.position);
-  const key = (f: Finding): number => {
-    if (f.through === undefined || f.through === f.position) return f.position;
-    const inside = exact.filter((p) => p >= f.position && p <= f.through!);
-    return inside.length > 0 ? Math.min(...inside) + 0.5 : f.position;
-  };
-  return [...findings].sort((a, b) => key(a) - key(b));
 }

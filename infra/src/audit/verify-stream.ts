@@ -5,7 +5,8 @@ import { createPublicKey, X509Certificate } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HashedBlock } from './hash-worker.js';
-import { ExportVerifier, type TimestampCheck, type VerificationReport } from './verifier.js';
+import { type EarlierRoot, ExportVerifier, type TimestampCheck, type VerificationReport } from './verifier.js';
+import { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
 
 /** Where an export comes from: a file, or the auditor API (`…/v1/audit/export`, or the platform's base URL). */
@@ -61,9 +62,38 @@ export async function fetchPublishedKey(source: string): Promise<{ spki: Buffer;
   };
 }
 
+const ConsistencyAnswer = z.object({ firstRootHash: z.string().regex(/^[0-9a-f]{64}$/), proof: z.array(z.string().regex(/^[0-9a-f]{64}$/)) });
+
+/**
+ * The platform's roots at earlier sizes, each with its consistency proof, from its public
+ * `/v1/audit/proofs/consistency` (`source`: the platform's base URL or any of its /v1/audit URLs).
+ * The verifier uses an answer only when its proof verifies against a signed root.
+ */
+export function platformRoots(source: string): EarlierRoot {
+  const base = new URL(source);
+  base.pathname = `${base.pathname.replace(/\/v1\/audit\/.*$/, '').replace(/\/$/, '')}/v1/audit/proofs/consistency`;
+  base.search = '';
+  return async (size, signedSize) => {
+    const u = new URL(base);
+    u.searchParams.set('from', String(size));
+    u.searchParams.set('to', String(signedSize));
+    const res = await fetch(u);
+    if (!res.ok) return null;
+    const answer = ConsistencyAnswer.safeParse(await res.json().catch(() => null));
+    if (!answer.success) return null;
+    return { root: Buffer.from(answer.data.firstRootHash, 'hex'), proof: answer.data.proof.map((h) => Buffer.from(h, 'hex')) };
+  };
+}
+
 export interface VerifyOptions {
   publicKeySpki: Buffer;
+  /** The log's origin (the key's note name), when the auditor pins it (VerifierOptions.origin). */
+  origin?: string;
   verifyTimestamp?: TimestampCheck;
+  /** Findings listed in the report (VerifierOptions.maxFindings); every one is counted. */
+  maxFindings?: number;
+  /** Consistency proofs to bisect a signed root that differs (VerifierOptions.earlierRoot; `platformRoots`). */
+  earlierRoot?: EarlierRoot;
   /** Bytes read so far, for a progress bar. */
   onProgress?: (bytes: number) => void;
   /**
@@ -75,7 +105,7 @@ export interface VerifyOptions {
 
 /** Streams an export through the verifier: every event hash, the tree, every checkpoint. */
 export async function verifyExportStream(stream: AsyncIterable<Buffer>, options: VerifyOptions): Promise<VerificationReport> {
-  const verifier = new ExportVerifier({ publicKeySpki: options.publicKeySpki, verifyTimestamp: options.verifyTimestamp });
+  const verifier = new ExportVerifier({ publicKeySpki: options.publicKeySpki, origin: options.origin, verifyTimestamp: options.verifyTimestamp, maxFindings: options.maxFindings, earlierRoot: options.earlierRoot });
   const workers = Math.min(options.workers ?? 0, availableParallelism());
   if (workers > 0) return verifyInParallel(stream, verifier, workers, options);
   // Lines are found in the bytes and event lines checked where they lie: no text is decoded

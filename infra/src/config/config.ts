@@ -90,7 +90,7 @@ export interface RegistoConfig {
   registrationCaCertificates?: string;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
-  audit: { origin: string; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
+  audit: { origin: string; originExplicit: boolean; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
   /** External sync settings (the sync role, the webhook routes, `registo sync|reconcile`). */
   sync: SyncConfig;
 }
@@ -166,7 +166,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     ...(c.REGISTO_REGISTRATION_CA_CERTS && { registrationCaCertificates: resolve(c.REGISTO_REGISTRATION_CA_CERTS) }),
     logLevel: c.LOG_LEVEL,
     audit: {
+      // Only the first start's: the log keeps the origin it was pinned to (infra/src/audit/log-origin.ts).
       origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
+      originExplicit: c.REGISTO_AUDIT_ORIGIN !== undefined,
       checkpointEvery: c.REGISTO_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.REGISTO_CHECKPOINT_INTERVAL_MS,
       witnessKeys: (c.REGISTO_AUDIT_WITNESSES ?? '').split(',').map((s) => s.trim()).filter(Boolean),
