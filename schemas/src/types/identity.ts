@@ -6,7 +6,7 @@ export const IDENTITY_STATUSES: readonly IdentityStatus[] = ['ACTIVE', 'DEACTIVA
 
 export interface IdentityEventData {
   IdentityCreated: { uin: string; regId: string; residency: Residency; sealed: SealedData; civilRegistryIndex?: string | null };
-  IdentityUpdated: { uin: string; regId: string; changedFields: string[]; sealed: SealedData };
+  IdentityUpdated: { uin: string; regId: string; changedFields: string[]; sealed: SealedData; civilRegistryIndex?: string | null };
   IdentityStatusChanged: { uin: string; from: IdentityStatus; to: IdentityStatus; reason: string; source: string };
   SubjectKeyDestroyed: { uin: string; subjectId: string; legalBasis: string; orderRef: string | null };
 }
