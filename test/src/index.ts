@@ -6,3 +6,4 @@ export * from './support/hostile-packets.js';
 export * from './support/population-packets.js';
 export * from './support/credential-status-fixture.js';
 export * from './support/sync.js';
+export * from './support/enrollment-world.js';
