@@ -5,7 +5,7 @@ import { type IdentityRecord, enrollmentDecider, enrollmentStreamId, handleComma
 import { adjudicationQueueProjection, findAdjudication, findIdentitiesByCivilRegistryIndex, identityRegistryProjection } from '@registo/projections';
 import { type Citizen, createPopulation } from '@registo/simulators';
 import type { EventEnvelope, SealedData } from '@registo/schemas';
-import { type EnrollmentWorld, PopulationPicker, citizenPacket, foreignerPacket, openEnrollmentWorld } from '../src/index.js';
+import { ADJUDICATOR_TOKEN, type EnrollmentWorld, PopulationPicker, citizenPacket, foreignerPacket, openEnrollmentWorld } from '../src/index.js';
 
 /**
  * A packet that names a UIN must be about that person: a trusted device sending an UPDATE for
@@ -97,8 +97,18 @@ describe('identity claims on PostgreSQL with the ABIS simulator: an update must 
     expect(await searchByNumber(a.civilRegistryNumber)).to.deep.equal([uinA]);
     expect(await searchByNumber(b.civilRegistryNumber)).to.deep.equal([]);
 
-    // The officer refuses it: the enrollment is closed, still nothing changed.
-    await decide(hijack.regId, adjudicationId, 'REJECT', 'the biometrics are not those of the identity named');
+    // The officer cannot fold it into some identity (the packet names one already), and refuses it:
+    // the enrollment is closed, still nothing changed.
+    const decideOverApi = (body: Record<string, unknown>) =>
+      fetch(`${world.apiUrl}/v1/adjudications/${adjudicationId}/decision`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADJUDICATOR_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const merge = await decideOverApi({ decision: 'TREAT_AS_UPDATE', reason: 'same person', targetUin: uinA });
+    expect(merge.status).to.equal(422);
+    expect(await merge.json()).to.include({ code: 'COMMAND_REJECTED', reason: 'DECISION_NOT_APPLICABLE' });
+    expect((await decideOverApi({ decision: 'REJECT', reason: 'the biometrics are not those of the identity named' })).status).to.be.within(200, 299);
     await world.settled();
     expect(types(await stream(enrollmentStreamId(hijack.regId))).slice(-2)).to.deep.equal(['AdjudicationDecided', 'EnrollmentRejected']);
     expect((await stream(identityStreamId(uinA))).map((e) => e.eventId)).to.deep.equal(identityBefore.map((e) => e.eventId));
@@ -205,6 +215,11 @@ describe('identity claims on PostgreSQL with the ABIS simulator: an update must 
     const text = JSON.stringify((await world.store.readAll()).map((e) => e.data));
     expect(text).not.to.include(a.civilRegistryNumber);
     expect(text).not.to.include(mistyped.civilRegistryNumber);
+    const res = await fetch(`${world.apiUrl}/v1/adjudications/${adjudicationId}`, { headers: { authorization: `Bearer ${ADJUDICATOR_TOKEN}` } });
+    expect(res.status).to.equal(200);
+    const shown = (await res.json()) as { applicant: IdentityRecord; candidates: Array<{ candidate: string; identity: IdentityRecord }> };
+    expect(shown.applicant.demographics.civilRegistryNumber).to.equal(a.civilRegistryNumber);
+    expect(shown.candidates.map((c) => [c.candidate, c.identity.demographics.civilRegistryNumber])).to.deep.equal([[uinA, mistyped.civilRegistryNumber]]);
     expect(types(await stream(identityStreamId(uinA)))).to.deep.equal(['IdentityCreated']);
 
     await decide(correction.regId, adjudicationId, 'APPROVE', 'birth certificate shows the right number');

@@ -216,6 +216,8 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
    * indexes of both numbers. The decider says whether the claim holds.
    */
   async function checkIdentityClaim(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission, delivery: number): Promise<void> {
+    // Checked already (a redelivery): the decider would decide nothing, so the ABIS is not asked again.
+    if ((fold(enrollmentDecider, submission.history) as EnrollmentState).claim) return;
     const data = await submission.personal();
     if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
     const uin = data.uin;

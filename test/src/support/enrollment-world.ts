@@ -18,10 +18,12 @@ import {
   createLogger,
 } from '@registo/infra';
 import { type EnrollmentProcess, createEnrollmentProcess } from '@registo/consumers';
-import { ApiTokens, createHttpApp, registerIntakeRoutes } from '@registo/gateways';
+import { ApiTokens, createHttpApp, registerAdjudicationRoutes, registerIntakeRoutes } from '@registo/gateways';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';
 import { type PacketTestEnv, createPacketTestEnv } from './hostile-packets.js';
 import { type TestDatabase, createTestDatabase } from './postgres.js';
+
+export const ADJUDICATOR_TOKEN = 'adj-tok';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,6 +41,8 @@ export interface EnrollmentWorld {
   sims: RunningSimulators;
   indexKey: Buffer;
   process: EnrollmentProcess;
+  /** The intake and adjudication API; `ADJUDICATOR_TOKEN` is an adjudicator's bearer token there. */
+  apiUrl: string;
   /** Uploads a packet; throws unless the intake accepts it. */
   submit(packet: EnrollmentPacket): Promise<void>;
   /** Waits until the process has handled every enrollment event in the log. */
@@ -58,7 +62,9 @@ export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
   const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
   const sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, abisPort: 0 });
   const intake: FastifyInstance = createHttpApp(logger);
-  registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
+  const tokens = ApiTokens.parse(`tok:client-1:registration_client,${ADJUDICATOR_TOKEN}:adjudicator-4:adjudicator`);
+  registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens });
+  registerAdjudicationRoutes(intake, { store, db: driver, sealer, tokens });
   const intakeUrl = await intake.listen({ port: 0, host: '127.0.0.1' });
   const connector = { token: sims.token, timeoutMs: 3_000 };
   const process = createEnrollmentProcess({
@@ -86,6 +92,7 @@ export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
     sims,
     indexKey,
     process,
+    apiUrl: intakeUrl,
     async submit(packet) {
       const res = await fetch(`${intakeUrl}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: await env.seal(packet) });
       if (res.status !== 202) throw new Error(`the intake refused ${packet.regId}: ${res.status} ${await res.text()}`);
