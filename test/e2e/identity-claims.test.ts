@@ -240,4 +240,20 @@ describe('identity claims on PostgreSQL with the ABIS simulator: an update must 
     await world.settled();
     expect((await stream(enrollmentStreamId(again.regId))).find((e) => e.type === 'DuplicateSuspected')?.data).to.deep.include({ candidateUin: uinA });
   });
+
+  it('at least once: every enrollment event handled again changes nothing and asks the ABIS for no new verification', async () => {
+    await world.settled();
+    const before = await world.store.readAll();
+    // Requests the ABIS received on its verification route, counted in process (no admin call needed).
+    const verifications = (): number =>
+      Object.entries(world.sims.abisFaults.stats.byRoute)
+        .filter(([route]) => route.includes('/v1/verifications'))
+        .reduce((sum, [, outcomes]) => sum + Object.values(outcomes).reduce((a, b) => a + b, 0), 0);
+    const asked = verifications();
+    expect(asked).to.be.greaterThan(5);
+    for (const e of before.filter((x) => x.streamId.startsWith('enrollment-'))) await world.process.handle(e, 1);
+    const after = await world.store.readAll();
+    expect(after.map((e) => e.eventId)).to.deep.equal(before.map((e) => e.eventId));
+    expect(verifications()).to.equal(asked);
+  });
 });
