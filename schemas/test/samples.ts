@@ -29,8 +29,8 @@ export const samples: { [K in keyof EventDataMap]: EventDataMap[K] } = {
   AdjudicationDecided: { regId: 'R-1', adjudicationId: 'a', decision: 'APPROVE', reason: 'r', adjudicatorId: 'adj', targetUin: null },
   EnrollmentApproved: { regId: 'R-1', uin: '2345678901' },
   EnrollmentRejected: { regId: 'R-1', code: 'X', reason: 'y' },
-  IdentityCreated: { uin: '2345678901', regId: 'R-1', residency: 'FOREIGNER', sealed, civilRegistryIndex: null },
-  IdentityUpdated: { uin: '2345678901', regId: 'R-2', changedFields: ['address'], sealed, civilRegistryIndex: 'ab' },
+  IdentityCreated: { uin: '2345678901', regId: 'R-1', residency: 'FOREIGNER', sealed, civilRegistryIndex: null, permitIndex: 'cd' },
+  IdentityUpdated: { uin: '2345678901', regId: 'R-2', changedFields: ['address'], sealed, civilRegistryIndex: null, permitIndex: 'cd' },
   IdentityStatusChanged: { uin: '2345678901', from: 'ACTIVE', to: 'DECEASED', reason: 'SIGA death record', source: 'SIGA' },
   SubjectKeyDestroyed: { uin: '2345678901', subjectId: 'sub-1', legalBasis: 'court order', orderRef: null },
   SyncRequested: {

@@ -163,7 +163,11 @@ describe('identity claims on PostgreSQL with the ABIS simulator: an update must 
     const events = await stream(enrollmentStreamId(other.regId));
     expect(types(events).slice(2)).to.deep.equal(['IdentityClaimChecked', 'AdjudicationRequested']);
     expect(events[2]!.data).to.deep.include({ biometric: 'MATCH', anchorKept: false, problems: ['ANCHOR_MISMATCH'] });
-    expect(types(await stream(identityStreamId(uin)))).to.deep.equal(['IdentityCreated', 'IdentityUpdated']);
+    const identity = await stream(identityStreamId(uin));
+    expect(types(identity)).to.deep.equal(['IdentityCreated', 'IdentityUpdated']);
+    const permitIndex = blindIndex(`permit:${f.permitNumber}`, world.indexKey);
+    expect(identity[0]!.data).to.include({ civilRegistryIndex: null, permitIndex });
+    expect(identity[1]!.data).to.include({ regId: own.regId, civilRegistryIndex: null, permitIndex });
   });
 
   it('ABIS down for a 1:1 verification: after the consumer\'s deliveries an officer compares by hand (BIOMETRIC_UNAVAILABLE); their approval lets the update apply', async () => {

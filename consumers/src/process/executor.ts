@@ -248,10 +248,11 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const data = await submission.personal();
     // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
     const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
-    const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? await blindIndexWith(data.demographics.civilRegistryNumber, deps.indexKey) : null;
+    const personKey = await personKeyOf(state.residency!, data.demographics);
+    const citizen = state.residency === 'CITIZEN';
     const { uin } = await createIdentityWithNewUin(
       deps.store,
-      { regId, residency: state.residency!, sealed, civilRegistryIndex },
+      { regId, residency: state.residency!, sealed, civilRegistryIndex: citizen ? personKey : null, permitIndex: citizen ? null : personKey },
       { draw: await keyedDigitSourceWith(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
     );
     await claims.recordUin(regId, uin);
@@ -269,7 +270,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const state = fold(enrollmentDecider, submission.history) as EnrollmentState;
     const sealed = await deps.sealer.seal(subjectId, identityRecordOf(data));
     const personKey = await personKeyOf(state.residency!, data.demographics);
-    const civilRegistryIndex = state.residency === 'CITIZEN' ? personKey : null;
+    const citizen = state.residency === 'CITIZEN';
     try {
       await handleCommand(
         deps.store,
@@ -281,7 +282,8 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
           regId,
           changedFields: changedFields(before.demographics, data.demographics),
           sealed,
-          civilRegistryIndex,
+          civilRegistryIndex: citizen ? personKey : null,
+          permitIndex: citizen ? null : personKey,
           anchorChangeApproved: anchorChangeApproved(state),
         },
         { metadata: metadataFrom(event) },
