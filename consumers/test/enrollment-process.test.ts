@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { CheckOutcome, Residency } from '@registo/schemas';
+import type { BiometricVerdict, CheckOutcome, PacketType, Residency } from '@registo/schemas';
 import {
   CommandRejected,
   type EnrollmentCommand,
@@ -22,6 +22,9 @@ interface World {
   checks: CheckOutcome[];
   duplicateOf: string | null;
   adjudication: 'APPROVE' | 'REJECT' | 'TREAT_AS_UPDATE';
+  packetType?: PacketType;
+  /** For a packet that names an identity: the ABIS's 1:1 verdict, and whether the number is the identity's own. */
+  claim?: { biometric: BiometricVerdict; anchorKept: boolean };
 }
 
 /**
@@ -60,7 +63,13 @@ function run(residency: Residency, world: World, redeliver = false): { log: Enro
         const outcome = world.checks[Math.min(checksAsked++, world.checks.length - 1)]!;
         return apply({ type: 'CompleteExternalCheck', regId: a.regId, checkId: a.checkId, outcome, discrepancies: outcome === 'MISMATCH' ? ['dateOfBirth'] : [] });
       }
+      case 'checkIdentityClaim': {
+        const claim = world.claim ?? { biometric: 'MATCH', anchorKept: true };
+        const packetAnchorIndex = 'crn-own';
+        return apply({ type: 'CheckIdentityClaim', regId: a.regId, uin: '3456789012', biometric: claim.biometric, score: null, packetAnchorIndex, identityAnchorIndex: claim.anchorKept ? packetAnchorIndex : 'crn-other' });
+      }
       case 'deduplicate':
+        if (state.packetType !== 'NEW') return perform({ kind: 'updateIdentity', regId: a.regId, uin: '3456789012' });
         if (world.duplicateOf) return apply({ type: 'SuspectDuplicate', regId: a.regId, candidateUin: world.duplicateOf, method: 'BIOMETRIC', score: 0.98 });
         return perform({ kind: 'allocateIdentity', regId: a.regId });
       case 'allocateIdentity':
@@ -71,7 +80,7 @@ function run(residency: Residency, world: World, redeliver = false): { log: Enro
   };
   // Intake checks the packet at the door: accepted (submitted + validated) or refused.
   if (world.validPacket) {
-    apply({ type: 'AcceptPacket', checks: ['signature', 'schema', 'quality'], regId: REG_ID, packetType: 'NEW', residency, centreId: '10031', operatorId: 'o', deviceId: 'd', device: { deviceId: 'd', centreId: '10031' }, capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
+    apply({ type: 'AcceptPacket', checks: ['signature', 'schema', 'quality'], regId: REG_ID, packetType: world.packetType ?? 'NEW', residency, centreId: '10031', operatorId: 'o', deviceId: 'd', device: { deviceId: 'd', centreId: '10031' }, capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed });
   } else {
     apply({ type: 'RejectPacket', regId: REG_ID, code: 'PACKET_QUALITY_TOO_LOW', reason: 'biometric quality below 40: FINGER/RIGHT_THUMB', packetHash: 'h', device: { deviceId: 'd', centreId: '10031' }, claimedCentreId: '10031' });
   }
@@ -134,7 +143,35 @@ describe('enrollment process (saga decisions)', () => {
     expect(state).to.include({ status: 'APPROVED', uin: '3456789012' });
   });
 
+  it('an UPDATE proves it is the person it names before SIGA is asked, then updates that identity', () => {
+    const { log, state, calls } = run('CITIZEN', { ...clean, packetType: 'UPDATE' });
+    expect(types(log)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
+    expect(calls.indexOf('checkIdentityClaim')).to.be.below(calls.indexOf('verifyExternally'));
+    expect(calls).to.include('updateIdentity').and.not.include('allocateIdentity');
+    expect(state).to.include({ status: 'APPROVED', uin: '3456789012' });
+  });
+
+  it("an UPDATE with someone else's biometrics goes to an officer with BIOMETRIC_MISMATCH; nobody else is asked, and a rejection ends it", () => {
+    const { log, calls } = run('CITIZEN', { ...clean, packetType: 'UPDATE', claim: { biometric: 'NO_MATCH', anchorKept: true }, adjudication: 'REJECT' });
+    expect(types(log)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'AdjudicationRequested', 'AdjudicationDecided', 'EnrollmentRejected']);
+    expect(log[3]!.data).to.deep.include({ adjudicationId: 'adj-R-1:claim', reasons: ['BIOMETRIC_MISMATCH'] });
+    expect(calls).not.to.include.members(['verifyExternally']);
+    expect(calls).not.to.include('updateIdentity');
+  });
+
+  it("a CORRECTION of the number goes to an officer; their approval leads to SIGA's check and the update", () => {
+    const { log, state } = run('CITIZEN', { ...clean, packetType: 'CORRECTION', claim: { biometric: 'MATCH', anchorKept: false } });
+    expect(types(log)).to.deep.equal([
+      'EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'AdjudicationRequested', 'AdjudicationDecided',
+      'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved',
+    ]);
+    expect(log[3]!.data).to.deep.include({ reasons: ['ANCHOR_CORRECTION'] });
+    expect(state).to.include({ status: 'APPROVED', uin: '3456789012' });
+  });
+
   for (const [name, world] of [
+    ['update', { ...clean, packetType: 'UPDATE' as PacketType }],
+    ['update, impostor', { ...clean, packetType: 'UPDATE' as PacketType, claim: { biometric: 'NO_MATCH' as BiometricVerdict, anchorKept: false } }],
     ['clean', clean],
     ['mismatch', { ...clean, checks: ['MISMATCH'] as CheckOutcome[] }],
     ['outage', { ...clean, checks: ['UNAVAILABLE', 'MATCH'] as CheckOutcome[] }],

@@ -37,6 +37,8 @@ const commands: EnrollmentCommand[] = [
   { type: 'ValidatePacket', regId, checks: ['signature'] },
   { type: 'RejectPacket', regId, code: 'BAD_SIGNATURE', reason: 'signature does not verify' },
   { type: 'RequestExternalCheck', regId, system: 'SIGA', checkId: 'k-new' },
+  // A NEW packet names no identity: a claim check is refused in every status.
+  { type: 'CheckIdentityClaim', regId, uin: '2345678901', biometric: 'MATCH', score: 0.99, packetAnchorIndex: 'ab', identityAnchorIndex: 'ab' },
   { type: 'CompleteExternalCheck', regId, checkId: 'k-1', outcome: 'MATCH', discrepancies: [] },
   { type: 'SuspectDuplicate', regId, candidateUin: '2345678901', method: 'BIOMETRIC', score: 0.97 },
   { type: 'RequestAdjudication', regId, adjudicationId: 'a-new', reasons: ['duplicate'] },

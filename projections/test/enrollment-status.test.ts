@@ -50,6 +50,16 @@ describe('enrollment_status reducer', () => {
     expect(reduceEnrollmentStatus(row, history[3]!)).to.deep.equal({ kind: 'gap', expectedRevision: 2 });
   });
 
+  it('an UPDATE whose identity claim does not hold: validated, then in adjudication', () => {
+    const update = [
+      ev(0, 'EnrollmentSubmitted', { regId: 'R-1', packetType: 'UPDATE', residency: 'CITIZEN', centreId: 'C-9', operatorId: 'o', deviceId: 'd', capturedAt: '2026-11-21T09:00:00Z', packetHash: 'h', sealed }),
+      ev(1, 'PacketValidated', { regId: 'R-1', checks: [] }),
+      ev(2, 'IdentityClaimChecked', { regId: 'R-1', uin: '2345678901', biometric: 'NO_MATCH', score: 0.02, anchorKept: true, problems: ['BIOMETRIC_MISMATCH'] }),
+      ev(3, 'AdjudicationRequested', { regId: 'R-1', adjudicationId: 'adj-R-1:claim', reasons: ['BIOMETRIC_MISMATCH'] }),
+    ];
+    expect(update.map((_, i) => fold(update.slice(0, i + 1))!.status)).to.deep.equal(['SUBMITTED', 'VALIDATED', 'VALIDATED', 'IN_ADJUDICATION']);
+  });
+
   it('records the rejection code', () => {
     const rejected = fold([history[0]!, ev(1, 'PacketRejected', { regId: 'R-1', code: 'BAD_SIGNATURE', reason: 'x' })])!;
     expect(rejected).to.include({ status: 'REJECTED', rejectionCode: 'BAD_SIGNATURE' });

@@ -28,6 +28,13 @@ describe('identity_registry reducer', () => {
   it('creates, changes status, records erasure; keeps the blind index', () => {
     expect(fold(history)).to.deep.include({ uin: '2345678901', status: 'BLOCKED', erased: true, civilRegistryIndex: 'ab', revision: 2, createdAt: '2026-11-21T11:00:00.000Z' });
   });
+  it('follows the civil-registry index an update carries; an update without one keeps it', () => {
+    const created = history[0]!;
+    const corrected = ev(1, 'IdentityUpdated', { uin: '2345678901', regId: 'R-2', changedFields: ['civilRegistryNumber'], sealed, civilRegistryIndex: 'cd' });
+    expect(fold([created, corrected])).to.deep.include({ civilRegistryIndex: 'cd', regIds: ['R-1', 'R-2'] });
+    const older = ev(2, 'IdentityUpdated', { uin: '2345678901', regId: 'R-3', changedFields: ['address'], sealed });
+    expect(fold([created, corrected, older])).to.deep.include({ civilRegistryIndex: 'cd', regIds: ['R-1', 'R-2', 'R-3'] });
+  });
   it('skips redeliveries and refuses gaps', () => {
     expect(fold([...history, ...history])).to.deep.equal(fold(history));
     expect(reduceIdentity(fold(history.slice(0, 1)), history[2]!)).to.deep.equal({ kind: 'gap', expectedRevision: 1 });

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import avro from 'avsc';
 import {
   ADJUDICATION_DECISIONS,
+  BIOMETRIC_VERDICTS,
   CATEGORIES,
   CREDENTIAL_KINDS,
   CREDENTIAL_REVOCATION_REASONS,
@@ -64,6 +65,7 @@ describe('schema catalog', () => {
     expect(enumSymbols(catalog, 'ExternalCheckRequested', ['system'])).to.deep.equal(EXTERNAL_SYSTEMS);
     expect(enumSymbols(catalog, 'ExternalCheckCompleted', ['outcome'])).to.deep.equal(CHECK_OUTCOMES);
     expect(enumSymbols(catalog, 'DuplicateSuspected', ['method'])).to.deep.equal(DEDUP_METHODS);
+    expect(enumSymbols(catalog, 'IdentityClaimChecked', ['biometric'])).to.deep.equal(BIOMETRIC_VERDICTS);
     expect(enumSymbols(catalog, 'AdjudicationDecided', ['decision'])).to.deep.equal(ADJUDICATION_DECISIONS);
     expect(enumSymbols(catalog, 'IdentityStatusChanged', ['to'])).to.deep.equal(IDENTITY_STATUSES);
     expect(enumSymbols(catalog, 'KeyCeremonyPerformed', ['mode'])).to.deep.equal(TRUST_SIGNER_MODES);

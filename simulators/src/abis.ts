@@ -5,7 +5,8 @@ import type { FaultInjector, FaultSettings } from './faults.js';
 
 /**
  * The automated biometric identification system (ABIS): an in-memory gallery of templates that
- * answers "who already enrolled matches these?" and adds the newcomer in the same step.
+ * answers "who already enrolled matches these?" and adds the newcomer in the same step, and
+ * "are these the templates of that enrolled person?" without adding anything.
  */
 
 /** A gallery entry is listed when its best score over the positions both sides have reaches this. */
@@ -54,6 +55,19 @@ interface GalleryEntry {
   answer: IdentificationAnswer;
 }
 
+export interface VerificationRequest {
+  /** Entries the person was enrolled under; those not held are ignored. */
+  referenceIds: string[];
+  biometrics: AbisSample[];
+}
+
+export interface VerificationAnswer {
+  /** The held reference that scored best (the first asked about on a tie). */
+  referenceId: string;
+  match: boolean;
+  score: number;
+}
+
 export type IdentificationOutcome =
   | { kind: 'identified' | 'replayed'; answer: IdentificationAnswer }
   | { kind: 'conflict' };
@@ -70,11 +84,26 @@ function fingerprintOf(samples: readonly AbisSample[]): string {
   return JSON.stringify(samples.map((s) => [s.modality, s.position, s.template]).sort((a, b) => byText(a.join('\0'), b.join('\0'))));
 }
 
+function probeOf(samples: readonly AbisSample[]): Map<string, Int8Array> {
+  return new Map(samples.map((s) => [sampleKey(s), decodeTemplate(s.template)]));
+}
+
+/** The best similarity over the positions both the probe and the entry hold; 0 when they share none. */
+function bestScore(probe: Map<string, Int8Array>, entry: GalleryEntry): number {
+  let best = 0;
+  for (const [key, vector] of probe) {
+    const candidate = entry.vectors.get(key);
+    if (candidate) best = Math.max(best, similarity(vector, candidate));
+  }
+  return best;
+}
+
 /** The gallery itself. Identify-and-insert runs without an await, so it is atomic in Node. */
 export class AbisGallery {
   private readonly entries = new Map<string, GalleryEntry>();
   private identifications = 0;
   private replays = 0;
+  private verifications = 0;
 
   constructor(readonly threshold: number = DEFAULT_MATCH_THRESHOLD) {
     if (!(threshold > 0 && threshold <= 1)) throw new Error('the match threshold must be in (0, 1]');
@@ -89,14 +118,10 @@ export class AbisGallery {
       this.replays++;
       return { kind: 'replayed', answer: structuredClone(existing.answer) };
     }
-    const probe = new Map(request.biometrics.map((s) => [sampleKey(s), decodeTemplate(s.template)]));
+    const probe = probeOf(request.biometrics);
     const matches: AbisMatch[] = [];
     for (const [referenceId, entry] of this.entries) {
-      let best = 0;
-      for (const [key, vector] of probe) {
-        const candidate = entry.vectors.get(key);
-        if (candidate) best = Math.max(best, similarity(vector, candidate));
-      }
+      const best = bestScore(probe, entry);
       if (best >= this.threshold) matches.push({ referenceId, score: best });
     }
     matches.sort((a, b) => b.score - a.score || byText(a.referenceId, b.referenceId));
@@ -105,6 +130,23 @@ export class AbisGallery {
     this.entries.set(request.referenceId, { vectors: probe, modalities, fingerprint, answer });
     this.identifications++;
     return { kind: 'identified', answer: structuredClone(answer) };
+  }
+
+  /**
+   * 1:1: the probe against the named entries only, scored as identify scores; the gallery is
+   * not changed, so asking twice gives the same answer. Undefined when none of them is held.
+   */
+  verify(request: VerificationRequest): VerificationAnswer | undefined {
+    const probe = probeOf(request.biometrics);
+    let answer: VerificationAnswer | undefined;
+    for (const referenceId of request.referenceIds) {
+      const entry = this.entries.get(referenceId);
+      if (!entry) continue;
+      const score = bestScore(probe, entry);
+      if (!answer || score > answer.score) answer = { referenceId, match: score >= this.threshold, score };
+    }
+    this.verifications++;
+    return answer;
   }
 
   modalitiesOf(referenceId: string): BiometricModality[] | undefined {
@@ -116,33 +158,41 @@ export class AbisGallery {
     return this.entries.delete(referenceId);
   }
 
-  get stats(): { gallerySize: number; identifications: number; replays: number } {
-    return { gallerySize: this.entries.size, identifications: this.identifications, replays: this.replays };
+  get stats(): { gallerySize: number; identifications: number; replays: number; verifications: number } {
+    return { gallerySize: this.entries.size, identifications: this.identifications, replays: this.replays, verifications: this.verifications };
   }
 }
+
+const referenceIdSchema = { type: 'string', minLength: 1, maxLength: 128 } as const;
+
+const biometricsSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 32,
+  items: {
+    type: 'object',
+    required: ['modality', 'position', 'template'],
+    additionalProperties: false,
+    properties: {
+      modality: { type: 'string', enum: [...BIOMETRIC_MODALITIES] },
+      position: { type: 'string', minLength: 1, maxLength: 64 },
+      template: { type: 'string', minLength: 1, maxLength: 4096 },
+    },
+  },
+} as const;
 
 const identificationBody = {
   type: 'object',
   required: ['referenceId', 'biometrics'],
   additionalProperties: false,
-  properties: {
-    referenceId: { type: 'string', minLength: 1, maxLength: 128 },
-    biometrics: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 32,
-      items: {
-        type: 'object',
-        required: ['modality', 'position', 'template'],
-        additionalProperties: false,
-        properties: {
-          modality: { type: 'string', enum: [...BIOMETRIC_MODALITIES] },
-          position: { type: 'string', minLength: 1, maxLength: 64 },
-          template: { type: 'string', minLength: 1, maxLength: 4096 },
-        },
-      },
-    },
-  },
+  properties: { referenceId: referenceIdSchema, biometrics: biometricsSchema },
+} as const;
+
+const verificationBody = {
+  type: 'object',
+  required: ['referenceIds', 'biometrics'],
+  additionalProperties: false,
+  properties: { referenceIds: { type: 'array', minItems: 1, maxItems: 32, items: referenceIdSchema }, biometrics: biometricsSchema },
 } as const;
 
 /** Problems a JSON schema cannot express: duplicate positions, templates that do not decode. */
@@ -180,6 +230,14 @@ export function createAbisServer(options: AbisServerOptions = {}): FastifyInstan
       return reply.code(409).send({ error: 'Conflict', message: 'this referenceId was identified with other templates' });
     }
     return outcome.answer;
+  });
+
+  app.post<{ Body: VerificationRequest }>('/v1/verifications', { schema: { body: verificationBody } }, async (request, reply) => {
+    const problems = sampleProblems(request.body.biometrics);
+    if (problems.length > 0) return reply.code(400).send({ error: 'Bad Request', message: problems.join('; ') });
+    const answer = gallery.verify(request.body);
+    if (!answer) return reply.code(404).send({ error: 'Not Found', message: 'none of these references is held' });
+    return answer;
   });
 
   app.get<{ Params: { referenceId: string } }>('/v1/references/:referenceId', async (request, reply) => {

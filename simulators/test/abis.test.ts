@@ -99,6 +99,25 @@ describe('ABIS simulator', () => {
     expect(counted).to.include({ gallerySize: before.gallerySize, identifications: before.identifications + 1 });
   });
 
+  it('verifies 1:1 against the named references without changing the gallery; 404 when it holds none of them', async () => {
+    const verify = (referenceIds: string[], biometrics: AbisSample[]) => postJson(`${sims.abisUrl}/v1/verifications`, { referenceIds, biometrics }, authorized());
+    await identify(ref('v'), capture(ref('v-person'), 1));
+    await identify(ref('w'), capture(ref('w-person'), 1));
+    const before = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as { gallerySize: number; verifications: number };
+    const same = await verify([ref('w'), ref('v')], capture(ref('v-person'), 2));
+    expect(same.status).to.equal(200);
+    expect(same.body).to.include({ referenceId: ref('v'), match: true });
+    expect((same.body as { score: number }).score).to.be.at.least(0.95);
+    const other = (await verify([ref('v')], capture(ref('w-person'), 2))).body as { match: boolean; score: number };
+    expect(other).to.include({ referenceId: ref('v'), match: false });
+    expect(other.score).to.be.below(0.5);
+    expect((await verify([ref('nobody')], capture(ref('v-person'), 3))).status).to.equal(404);
+    expect((await postJson(`${sims.abisUrl}/v1/verifications`, { referenceIds: [], biometrics: capture(ref('v-person'), 3) }, authorized())).status).to.equal(400);
+    expect((await postJson(`${sims.abisUrl}/v1/verifications`, { referenceIds: [ref('v')], biometrics: capture(ref('v-person'), 3) }, {})).status).to.equal(401);
+    const after = (await getJson(`${sims.abisUrl}/_admin/stats`, {})).body as { gallerySize: number; verifications: number };
+    expect(after).to.include({ gallerySize: before.gallerySize, verifications: before.verifications + 3 });
+  });
+
   it('answers 400 for malformed requests, unknown fields included', async () => {
     const good = capture(ref('m'), 1)[0]!;
     const url = `${sims.abisUrl}/v1/identifications`;

@@ -110,6 +110,37 @@ describe('AbisHttpConnector failures', () => {
     expect(refused.details).to.include({ status: 400 });
   });
 
+  it('verify obeys the fault knobs: 500, outage and timeout are EXTERNAL_UNAVAILABLE, a garbled reply EXTERNAL_REPLY_INVALID', async () => {
+    const enrolled = input();
+    await connector.identify(enrolled);
+    const probe = { referenceIds: [enrolled.referenceId], biometrics: capture(`person-${n}`, 2) };
+    sims.abisFaults.update({ errorRate: 1 });
+    expect((await expectExternalError(connector.verify(probe), 'EXTERNAL_UNAVAILABLE')).details).to.include({ status: 500, retryable: true });
+    sims.abisFaults.reset();
+    sims.abisFaults.update({ outageUntil: new Date(Date.now() + 30_000).toISOString() });
+    expect((await expectExternalError(connector.verify(probe), 'EXTERNAL_UNAVAILABLE')).details).to.include({ status: 503 });
+    sims.abisFaults.reset();
+    sims.abisFaults.update({ timeoutRate: 1, timeoutDelayMs: null });
+    expect((await expectExternalError(connector.verify(probe), 'EXTERNAL_UNAVAILABLE')).details).to.include({ reason: 'timeout' });
+    sims.abisFaults.reset();
+    for (const malformedMode of ['invalid-json', 'wrong-shape'] as const) {
+      sims.abisFaults.update({ malformedRate: 1, malformedMode });
+      await expectExternalError(connector.verify(probe), 'EXTERNAL_REPLY_INVALID');
+    }
+    sims.abisFaults.reset();
+    expect(await connector.verify(probe)).to.include({ outcome: 'MATCH', referenceId: enrolled.referenceId });
+  });
+
+  it('a verification reply about a reference not asked about, or without a verdict, is EXTERNAL_REPLY_INVALID', async () => {
+    const probe = { referenceIds: ['asked'], biometrics: capture('someone', 1) };
+    const baseUrl = sims.abisUrl;
+    const other = new AbisHttpConnector({ baseUrl, token: 't', fetch: answering({ referenceId: 'not-asked', match: true, score: 0.99 }) });
+    await expectExternalError(other.verify(probe), 'EXTERNAL_REPLY_INVALID');
+    const noVerdict = new AbisHttpConnector({ baseUrl, token: 't', fetch: answering({ referenceId: 'asked', score: 0.99 }) });
+    const error = await expectExternalError(noVerdict.verify(probe), 'EXTERNAL_REPLY_INVALID');
+    expect(error.details.problems).to.deep.equal(['match must be a boolean']);
+  });
+
   it('sends only modality, position and template of each sample', async () => {
     const request = input();
     const withExtras = request.biometrics.map((sample) => ({ ...sample, format: 'SYNTHETIC', quality: 80 }));

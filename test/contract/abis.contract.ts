@@ -67,6 +67,41 @@ export function biometricIdentificationContract(harness: BiometricIdentification
       expect(error.details).to.include({ status: 409, retryable: false });
     });
 
+    const verify = (referenceIds: string[], personKey: string, captureSeed: number) =>
+      abis.verify({ referenceIds: referenceIds.map(ref), biometrics: harness.capture(person(personKey), captureSeed) });
+
+    it('verifies a new capture of an enrolled person against their reference (1:1)', async () => {
+      await identify('kim', 'kim', 1);
+      const result = await verify(['kim'], 'kim', 2);
+      expect(result).to.include({ outcome: 'MATCH', referenceId: ref('kim') });
+      expect(result.score).to.be.greaterThan(0).and.at.most(1);
+    });
+
+    it("does not verify someone else's templates against a person's reference", async () => {
+      await identify('lia', 'lia', 1);
+      await identify('mario', 'mario', 1);
+      const result = await verify(['lia'], 'mario', 2);
+      expect(result).to.include({ outcome: 'NO_MATCH', referenceId: ref('lia') });
+      expect(result.score).to.be.at.least(0).and.below(0.9);
+    });
+
+    it('names the best of several references, ignores those it does not hold, and says NO_REFERENCE when it holds none', async () => {
+      await identify('nuno-1', 'nuno', 1);
+      await identify('olga', 'olga', 1);
+      expect(await verify(['olga', 'never-held', 'nuno-1'], 'nuno', 2)).to.include({ outcome: 'MATCH', referenceId: ref('nuno-1') });
+      expect(await verify(['never-held', 'nor-this'], 'nuno', 3)).to.deep.equal({ outcome: 'NO_REFERENCE', score: null, referenceId: null });
+      await abis.remove(ref('olga'));
+      expect(await verify(['olga'], 'olga', 2)).to.deep.equal({ outcome: 'NO_REFERENCE', score: null, referenceId: null });
+    });
+
+    it('leaves the gallery as it was: the probe is no entry, and asking again gives the same answer', async () => {
+      await identify('paula-1', 'paula', 1);
+      const first = await verify(['paula-1'], 'paula', 2);
+      expect(await verify(['paula-1'], 'paula', 2)).to.deep.equal(first);
+      const { matches } = await identify('paula-3', 'paula', 3);
+      expect(matches.map((m) => m.referenceId)).to.deep.equal([ref('paula-1')]);
+    });
+
     it('forgets a removed person, and removing is idempotent', async () => {
       await identify('joao-1', 'joao', 1);
       await abis.remove(ref('joao-1'));

@@ -512,7 +512,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     expect(await identitiesCreatedFor(regId)).to.deep.equal([]);
   });
 
-  it('an UPDATE packet for an existing UIN updates that identity; one naming an unknown UIN is rejected UIN_UNKNOWN', async () => {
+  it('an UPDATE packet for an existing UIN, from that person, updates that identity; one naming an unknown UIN is rejected UIN_UNKNOWN before anyone is asked', async () => {
     const person = picker.citizen();
     const uin = await enrol(citizenPacket(person));
     const headBefore = await store.headPosition();
@@ -521,9 +521,10 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     await settled();
 
     const events = await stream(enrollmentStreamId(update.regId));
-    expect(types(events)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
+    expect(types(events)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     expect(events[0]!.data).to.include({ regId: update.regId, packetType: 'UPDATE' });
-    expect(events[4]!.data).to.deep.equal({ regId: update.regId, uin });
+    expect(events[2]!.data).to.deep.include({ uin, biometric: 'MATCH', anchorKept: true, problems: [] });
+    expect(events[5]!.data).to.deep.equal({ regId: update.regId, uin });
     const identity = await stream(identityStreamId(uin));
     expect(types(identity)).to.deep.equal(['IdentityCreated', 'IdentityUpdated']);
     expect(identity[1]!.data).to.include({ uin, regId: update.regId });
@@ -539,8 +540,8 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     await submit(stray);
     await settled();
     const rejected = await stream(enrollmentStreamId(stray.regId));
-    expect(types(rejected)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentRejected']);
-    expect(rejected[4]!.data).to.include({ regId: stray.regId, code: 'UIN_UNKNOWN' });
+    expect(types(rejected)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'EnrollmentRejected']);
+    expect(rejected[2]!.data).to.include({ regId: stray.regId, code: 'UIN_UNKNOWN' });
     expect(await stream(identityStreamId(unknown))).to.deep.equal([]);
     expect(await driver.query(`SELECT 1 FROM registo_events WHERE type IN ('IdentityCreated', 'IdentityUpdated') AND position > $1`, [headBefore])).to.have.length(1);
   });

@@ -7,3 +7,4 @@ export * from './support/population-packets.js';
 export * from './support/credential-status-fixture.js';
 export * from './support/sync.js';
 export * from './support/tcp-proxy.js';
+export * from './support/enrollment-world.js';

@@ -1,5 +1,5 @@
 import type { EnrollmentEventData, ExternalSystem } from '@registo/schemas';
-import type { EnrollmentCommand, EnrollmentEvent, EnrollmentState } from '@registo/producers';
+import { type EnrollmentCommand, type EnrollmentEvent, type EnrollmentState, identityClaimAdjudicationId } from '@registo/producers';
 
 /**
  * What the enrollment process does next, decided purely from the enrollment's state (after
@@ -13,6 +13,11 @@ export type ProcessAction =
   | { kind: 'command'; command: EnrollmentCommand }
   /** Ask SIGA or Immigration; then CompleteExternalCheck with the outcome (UNAVAILABLE when it cannot answer). */
   | { kind: 'verifyExternally'; regId: string; system: ExternalSystem; checkId: string }
+  /**
+   * An UPDATE, LOST or CORRECTION packet: ask the ABIS whether its biometrics are those of the
+   * identity it names (1:1), and compare the numbers; then CheckIdentityClaim with the findings.
+   */
+  | { kind: 'checkIdentityClaim'; regId: string }
   /** Look for the same person among existing identities; then SuspectDuplicate, or allocateIdentity. */
   | { kind: 'deduplicate'; regId: string }
   /** Create the identity under a new UIN; then ApproveEnrollment with it. */
@@ -36,10 +41,12 @@ const checkId = (regId: string, system: ExternalSystem, attempt: number): string
 export function nextActions(state: EnrollmentState, event: EnrollmentEvent, policy: ProcessPolicy = DEFAULT_PROCESS_POLICY): ProcessAction[] {
   const regId = event.data.regId;
   switch (event.type) {
-    case 'PacketValidated': {
-      const system = systemFor(state);
-      return [{ kind: 'command', command: { type: 'RequestExternalCheck', regId, system, checkId: checkId(regId, system, 1) } }];
-    }
+    // A packet that names an identity proves it is that person before anyone else is asked.
+    case 'PacketValidated':
+      return state.packetType === 'NEW' ? [firstCheck(state, regId)] : [{ kind: 'checkIdentityClaim', regId }];
+    // A claim that does not hold came with its AdjudicationRequested: the officer has it.
+    case 'IdentityClaimChecked':
+      return event.data.problems.length === 0 && state.status === 'VALIDATED' ? [firstCheck(state, regId)] : [];
     case 'ExternalCheckRequested':
       return [{ kind: 'verifyExternally', regId, system: event.data.system, checkId: event.data.checkId }];
     case 'ExternalCheckCompleted':
@@ -61,6 +68,8 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
       // An officer's approval of a registry question (a mismatch, an outage) does not say the
       // person is new: de-duplicate first. Approving a suspected duplicate does say it.
       // An officer who checked duplicates by hand (the ABIS was unavailable) has de-duplicated.
+      // An officer who accepted a packet's claim to be the identity it names: on to the registry.
+      if (event.data.decision === 'APPROVE' && event.data.adjudicationId === identityClaimAdjudicationId(regId)) return [firstCheck(state, regId)];
       if (event.data.decision === 'APPROVE') {
         const deduplicated = state.suspectedDuplicates.length > 0 || event.data.adjudicationId === manualDedupAdjudicationId(regId);
         return [deduplicated ? { kind: 'allocateIdentity', regId } : { kind: 'deduplicate', regId }];
@@ -76,6 +85,11 @@ export function nextActions(state: EnrollmentState, event: EnrollmentEvent, poli
     case 'EnrollmentRejected':
       return [];
   }
+}
+
+function firstCheck(state: EnrollmentState, regId: string): ProcessAction {
+  const system = systemFor(state);
+  return { kind: 'command', command: { type: 'RequestExternalCheck', regId, system, checkId: checkId(regId, system, 1) } };
 }
 
 function afterCheck(state: EnrollmentState, data: EnrollmentEventData['ExternalCheckCompleted'], policy: ProcessPolicy): ProcessAction[] {

@@ -15,8 +15,11 @@ import {
   type EnrollmentCommand,
   type EnrollmentEvent,
   type EnrollmentPersonalData,
+  type EnrollmentDemographics,
   type EnrollmentState,
   type IdentityRecord,
+  type IdentityState,
+  anchorChangeApproved,
   type UinPolicy,
   changedFields,
   enrollmentDecider,
@@ -29,7 +32,16 @@ import {
   identityStreamId,
   keyedDigitSourceWith,
 } from '@registo/producers';
-import { type CheckOutcome, type EventEnvelope, type EventMetadata, type ExternalSystem, type SealedData, isRegistoError } from '@registo/schemas';
+import {
+  type BiometricVerdict,
+  type CheckOutcome,
+  type EventEnvelope,
+  type EventMetadata,
+  type ExternalSystem,
+  type Residency,
+  type SealedData,
+  isRegistoError,
+} from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
 import { DEFAULT_PROCESS_POLICY, type ProcessAction, type ProcessPolicy, manualDedupAdjudicationId, nextActions } from './enrollment-process.js';
 
@@ -154,10 +166,9 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     // again could name the same person differently — by now under their UIN rather than their
     // pending enrollment — and add a second suspicion to a case already queued.
     if ((fold(enrollmentDecider, history) as EnrollmentState).suspectedDuplicates.length > 0) return;
-    const d = data.demographics;
-    const number = state.residency === 'CITIZEN' ? d.civilRegistryNumber : `permit:${d.residencePermitNumber}`;
-    if (number) {
-      const holder = await claims.claim(await blindIndexWith(number, deps.indexKey), regId);
+    const personKey = await personKeyOf(state.residency!, data.demographics);
+    if (personKey) {
+      const holder = await claims.claim(personKey, regId);
       if (holder !== regId) {
         const candidateUin = (await claims.uinOf(holder)) ?? pendingCandidate(holder);
         return command(event, { type: 'SuspectDuplicate', regId, candidateUin, method: 'DEMOGRAPHIC', score: 1 }, history);
@@ -182,15 +193,66 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     return allocateIdentity(event, regId, state, submission);
   }
 
+  /** The blind index of the person's civil-registry number (citizens) or permit number (foreigners): their key in the registry. */
+  async function personKeyOf(residency: Residency, d: EnrollmentDemographics): Promise<string | null> {
+    const number = residency === 'CITIZEN' ? d.civilRegistryNumber : d.residencePermitNumber && `permit:${d.residencePermitNumber}`;
+    return number ? blindIndexWith(number, deps.indexKey) : null;
+  }
+
+  /** The identity's latest record, or null when its subject key is gone. */
+  async function latestRecordOf(identity: EventEnvelope[]): Promise<IdentityRecord | null> {
+    const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
+    try {
+      return await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+    } catch (e) {
+      if (!isRegistoError(e) || e.code !== 'SUBJECT_KEY_DESTROYED') throw e;
+      return null;
+    }
+  }
+
+  /**
+   * Gathers what the enrollment decider needs to judge a packet's claim to be the identity it
+   * names: the ABIS's 1:1 verdict against the identity's enrolled references and the blind
+   * indexes of both numbers. The decider says whether the claim holds.
+   */
+  async function checkIdentityClaim(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission, delivery: number): Promise<void> {
+    // Checked already (a redelivery): the decider would decide nothing, so the ABIS is not asked again.
+    if ((fold(enrollmentDecider, submission.history) as EnrollmentState).claim) return;
+    const data = await submission.personal();
+    if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
+    const uin = data.uin;
+    const history = await deps.store.readStream(identityStreamId(uin));
+    const identity = fold(identityDecider, history) as IdentityState;
+    if (!identity.exists) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
+    const record = await latestRecordOf(history);
+    if (!record) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
+    let biometric: BiometricVerdict;
+    let score: number | null = null;
+    try {
+      // The identity's enrollments are its references in the ABIS (those it never held are ignored).
+      const verified = await deps.abis.verify({ referenceIds: identity.regIds, biometrics: data.biometrics }, { idempotencyKey: event.eventId });
+      ({ outcome: biometric, score } = verified);
+    } catch (e) {
+      // As for identification: the consumer's redeliveries first, then an officer compares by hand.
+      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || delivery < (deps.abisAttempts ?? 3)) throw e;
+      deps.logger?.warn({ regId, code: e.code, delivery }, 'ABIS unavailable for a 1:1 verification; handing the enrollment to an officer');
+      biometric = 'UNAVAILABLE';
+    }
+    const packetAnchorIndex = await personKeyOf(state.residency!, data.demographics);
+    const identityAnchorIndex = await personKeyOf(identity.residency!, record.demographics);
+    await command(event, { type: 'CheckIdentityClaim', regId, uin, biometric, score, packetAnchorIndex, identityAnchorIndex }, submission.history);
+  }
+
   async function allocateIdentity(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission): Promise<void> {
     const sealedIn = submission.sealed;
     const data = await submission.personal();
     // The identity keeps the enrollment's subject: one key opens (and erasure closes) both.
     const sealed = await deps.sealer.seal(sealedIn.subjectId, identityRecordOf(data));
-    const civilRegistryIndex = state.residency === 'CITIZEN' && data.demographics.civilRegistryNumber ? await blindIndexWith(data.demographics.civilRegistryNumber, deps.indexKey) : null;
+    const personKey = await personKeyOf(state.residency!, data.demographics);
+    const citizen = state.residency === 'CITIZEN';
     const { uin } = await createIdentityWithNewUin(
       deps.store,
-      { regId, residency: state.residency!, sealed, civilRegistryIndex },
+      { regId, residency: state.residency!, sealed, civilRegistryIndex: citizen ? personKey : null, permitIndex: citizen ? null : personKey },
       { draw: await keyedDigitSourceWith(deps.uinKey, regId), ...(deps.uinPolicy && { policy: deps.uinPolicy }), metadata: metadataFrom(event) },
     );
     await claims.recordUin(regId, uin);
@@ -203,21 +265,27 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const created = identity.find((e) => e.type === 'IdentityCreated');
     if (!created) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
     const subjectId = (created.data.sealed as SealedData).subjectId;
-    const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
-    let before: IdentityRecord | null = null;
-    try {
-      before = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
-    } catch (e) {
-      if (!isRegistoError(e) || e.code !== 'SUBJECT_KEY_DESTROYED') throw e;
-      return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
-    }
+    const before = await latestRecordOf(identity);
+    if (!before) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
+    const state = fold(enrollmentDecider, submission.history) as EnrollmentState;
     const sealed = await deps.sealer.seal(subjectId, identityRecordOf(data));
+    const personKey = await personKeyOf(state.residency!, data.demographics);
+    const citizen = state.residency === 'CITIZEN';
     try {
       await handleCommand(
         deps.store,
         identityDecider,
         identityStreamId(uin),
-        { type: 'UpdateIdentity', uin, regId, changedFields: changedFields(before.demographics, data.demographics), sealed },
+        {
+          type: 'UpdateIdentity',
+          uin,
+          regId,
+          changedFields: changedFields(before.demographics, data.demographics),
+          sealed,
+          civilRegistryIndex: citizen ? personKey : null,
+          permitIndex: citizen ? null : personKey,
+          anchorChangeApproved: anchorChangeApproved(state),
+        },
         { metadata: metadataFrom(event) },
       );
     } catch (e) {
@@ -225,6 +293,8 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       return command(event, { type: 'RejectEnrollment', regId, code: e.reason, reason: e.message });
     }
     await claims.recordUin(regId, uin);
+    // A corrected number is this identity's key from now on: a newcomer with it is its duplicate.
+    if (personKey) await claims.claim(personKey, regId);
     await command(event, { type: 'ApproveEnrollment', regId, uin }, submission.history);
   }
 
@@ -234,6 +304,8 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
         return command(event, a.command, history);
       case 'verifyExternally':
         return verifyExternally(event, a, submission());
+      case 'checkIdentityClaim':
+        return checkIdentityClaim(event, a.regId, state, submission(), delivery);
       case 'deduplicate':
         return deduplicate(event, a.regId, state, submission(), delivery);
       case 'allocateIdentity':

@@ -4,8 +4,9 @@ import { isRecord, requireString, type Problems } from './reply-shape.js';
 
 /**
  * The biometric identification system (ABIS) as the platform sees it: "does anyone already
- * enrolled match these templates?", answered and the newcomer added to the gallery in one
- * call, and erasure of a person's templates.
+ * enrolled match these templates?" (1:N, answered and the newcomer added to the gallery in one
+ * call), "are these templates those of this enrolled person?" (1:1, the gallery unchanged), and
+ * erasure of a person's templates.
  */
 
 export type BiometricModality = 'FINGER' | 'FACE' | 'IRIS';
@@ -39,8 +40,25 @@ export interface BiometricIdentificationResult {
   matches: BiometricMatch[];
 }
 
+export interface BiometricVerificationInput {
+  /** The references (gallery entries) the person was enrolled under; those the ABIS does not hold are ignored. */
+  referenceIds: string[];
+  biometrics: BiometricSample[];
+}
+
+/**
+ * MATCH / NO_MATCH: the best score of the probe against the references held, at or above the
+ * ABIS's threshold or not. NO_REFERENCE: the ABIS holds none of them (never enrolled there, or
+ * erased), so it cannot tell.
+ */
+export type BiometricVerificationResult =
+  | { outcome: 'MATCH' | 'NO_MATCH'; score: number; referenceId: string }
+  | { outcome: 'NO_REFERENCE'; score: null; referenceId: null };
+
 export interface BiometricIdentification {
   identify(input: BiometricIdentificationInput, options?: ExternalCallOptions): Promise<BiometricIdentificationResult>;
+  /** 1:1 verification: compares without adding the probe to the gallery, so it is safe to repeat. */
+  verify(input: BiometricVerificationInput, options?: ExternalCallOptions): Promise<BiometricVerificationResult>;
   /** Erasure: the ABIS forgets the person's templates. Resolves also when it held none. */
   remove(referenceId: string, options?: ExternalCallOptions): Promise<void>;
 }
@@ -66,6 +84,20 @@ export function identificationProblems(body: unknown, referenceId: string): Prob
   return problems;
 }
 
+/** A verification reply must name one of the references asked about and say match or not with a score. */
+export function biometricVerificationProblems(body: unknown, referenceIds: readonly string[]): Problems {
+  if (!isRecord(body)) return ['verification must be an object'];
+  const problems: Problems = [];
+  if (typeof body.referenceId !== 'string' || !referenceIds.includes(body.referenceId)) problems.push('referenceId must be one of the references asked about');
+  if (typeof body.match !== 'boolean') problems.push('match must be a boolean');
+  const score = body.score;
+  if (typeof score !== 'number' || !(score >= 0 && score <= 1)) problems.push('score must be a number in [0, 1]');
+  return problems;
+}
+
+/** Only the documented fields go out: a packet's sample also carries format and quality, which the ABIS would refuse as unknown. */
+const samplesOut = (biometrics: readonly BiometricSample[]): BiometricSample[] => biometrics.map(({ modality, position, template }) => ({ modality, position, template }));
+
 /** Talks to the ABIS over HTTP: bearer token, per-call timeout, typed errors. */
 export class AbisHttpConnector implements BiometricIdentification {
   private readonly http: ExternalHttpClient;
@@ -76,10 +108,7 @@ export class AbisHttpConnector implements BiometricIdentification {
 
   async identify(input: BiometricIdentificationInput, options?: ExternalCallOptions): Promise<BiometricIdentificationResult> {
     const path = '/v1/identifications';
-    // Only the documented fields go out: a packet's sample also carries format and quality, which
-    // the ABIS would refuse as unknown.
-    const biometrics = input.biometrics.map(({ modality, position, template }) => ({ modality, position, template }));
-    const body = { referenceId: input.referenceId, biometrics };
+    const body = { referenceId: input.referenceId, biometrics: samplesOut(input.biometrics) };
     const reply = await this.http.send({ method: 'POST', path, body }, options);
     // Not-found has no meaning for an identification: the endpoint itself is missing.
     if (reply.status === 404) {
@@ -99,6 +128,18 @@ export class AbisHttpConnector implements BiometricIdentification {
       .map(({ referenceId, score }) => ({ referenceId, score }))
       .sort((a, b) => b.score - a.score);
     return { matches: sorted };
+  }
+
+  async verify(input: BiometricVerificationInput, options?: ExternalCallOptions): Promise<BiometricVerificationResult> {
+    const path = '/v1/verifications';
+    const body = { referenceIds: input.referenceIds, biometrics: samplesOut(input.biometrics) };
+    const reply = await this.http.send({ method: 'POST', path, body }, options);
+    // 404 here is the ABIS's answer "I hold none of these references", not a missing endpoint.
+    if (reply.status === 404) return { outcome: 'NO_REFERENCE', score: null, referenceId: null };
+    const problems = biometricVerificationProblems(reply.body, input.referenceIds);
+    if (problems.length > 0) throw replyInvalid('ABIS', problems, { path });
+    const { match, score, referenceId } = reply.body as { match: boolean; score: number; referenceId: string };
+    return { outcome: match ? 'MATCH' : 'NO_MATCH', score, referenceId };
   }
 
   async remove(referenceId: string, options?: ExternalCallOptions): Promise<void> {

@@ -1,5 +1,6 @@
 import type {
   AdjudicationDecision,
+  BiometricVerdict,
   CheckOutcome,
   DedupMethod,
   EnrollmentEventData,
@@ -30,6 +31,8 @@ export interface EnrollmentState {
   decisions: Array<{ adjudicationId: string; decision: AdjudicationDecision }>;
   uin: string | null;
   rejection: { code: string; reason: string } | null;
+  /** UPDATE, LOST and CORRECTION packets: the identity they name, and what stood against the claim (empty: it holds). */
+  claim: { uin: string; problems: string[] } | null;
 }
 
 export type EnrollmentCommand =
@@ -47,6 +50,19 @@ export type EnrollmentCommand =
    * signed by `device`, naming `claimedCentreId` when its content names a centre at all.
    */
   | { type: 'RejectPacket'; regId: string; code: string; reason: string; packetHash: string; device: SigningDevice; claimedCentreId: string | null }
+  /**
+   * The process's findings about the identity a non-NEW packet names: the ABIS's 1:1 verdict
+   * and the blind indexes of the packet's and the identity's civil-registry (or permit) number.
+   */
+  | {
+      type: 'CheckIdentityClaim';
+      regId: string;
+      uin: string;
+      biometric: BiometricVerdict;
+      score: number | null;
+      packetAnchorIndex: string | null;
+      identityAnchorIndex: string | null;
+    }
   | { type: 'RequestExternalCheck'; regId: string; system: ExternalSystem; checkId: string }
   | { type: 'CompleteExternalCheck'; regId: string; checkId: string; outcome: CheckOutcome; discrepancies: string[] }
   | { type: 'SuspectDuplicate'; regId: string; candidateUin: string; method: DedupMethod; score: number }
@@ -90,6 +106,57 @@ function isResubmission(state: EnrollmentState, packet: { regId: string; packetH
   reject('PACKET_ID_REUSED', `registration id ${packet.regId} was already used by another packet`);
 }
 
+/** The adjudication a packet goes to when its claim to be the identity it names does not hold. */
+export const identityClaimAdjudicationId = (regId: string): string => `adj-${regId}:claim`;
+
+/** Stable codes for what stands against a claim (docs/errors.md). */
+export type IdentityClaimProblem = 'BIOMETRIC_MISMATCH' | 'BIOMETRIC_REFERENCE_MISSING' | 'BIOMETRIC_UNAVAILABLE' | 'ANCHOR_MISMATCH' | 'ANCHOR_CORRECTION';
+
+const BIOMETRIC_PROBLEMS: Record<Exclude<BiometricVerdict, 'MATCH'>, IdentityClaimProblem> = {
+  NO_MATCH: 'BIOMETRIC_MISMATCH',
+  NO_REFERENCE: 'BIOMETRIC_REFERENCE_MISSING',
+  UNAVAILABLE: 'BIOMETRIC_UNAVAILABLE',
+};
+
+/**
+ * A packet may change an identity only when it is that person: the biometrics match the
+ * identity's enrolled references, and an UPDATE or LOST keeps the identity's own civil-registry
+ * or permit number. A CORRECTION may change that number, but only an officer can agree to it.
+ */
+export function identityClaimProblems(packetType: PacketType, biometric: BiometricVerdict, anchorKept: boolean): IdentityClaimProblem[] {
+  const problems: IdentityClaimProblem[] = [];
+  if (biometric !== 'MATCH') problems.push(BIOMETRIC_PROBLEMS[biometric]);
+  if (!anchorKept) problems.push(packetType === 'CORRECTION' ? 'ANCHOR_CORRECTION' : 'ANCHOR_MISMATCH');
+  return problems;
+}
+
+export type IdentityClaimStanding = 'NOT_REQUIRED' | 'UNCHECKED' | 'HOLDS' | 'APPROVED' | 'UNPROVEN';
+
+/** Whether this enrollment has shown it is about the identity it names (NEW packets name none). */
+export function identityClaimStanding(state: EnrollmentState): IdentityClaimStanding {
+  if (state.packetType === 'NEW' || state.regId === null) return 'NOT_REQUIRED';
+  if (!state.claim) return 'UNCHECKED';
+  if (state.claim.problems.length === 0) return 'HOLDS';
+  const id = identityClaimAdjudicationId(state.regId);
+  return state.decisions.some((d) => d.adjudicationId === id && d.decision === 'APPROVE') ? 'APPROVED' : 'UNPROVEN';
+}
+
+/**
+ * Whether an identity update from this enrollment may change the identity's civil-registry
+ * number: only an officer's decision says so (approving a claim, or treating a duplicate as an update).
+ */
+export function anchorChangeApproved(state: EnrollmentState): boolean {
+  const claimId = state.regId === null ? null : identityClaimAdjudicationId(state.regId);
+  return state.decisions.some((d) => d.decision === 'TREAT_AS_UPDATE' || (d.adjudicationId === claimId && d.decision === 'APPROVE'));
+}
+
+function requireProvenClaim(state: EnrollmentState, command: EnrollmentCommand): void {
+  const standing = identityClaimStanding(state);
+  if (standing === 'UNCHECKED' || standing === 'UNPROVEN') {
+    reject('IDENTITY_CLAIM_UNPROVEN', `${command.type}: enrollment ${command.regId} has not shown it is about the identity it names`, { standing });
+  }
+}
+
 export function initialEnrollmentState(): EnrollmentState {
   return {
     status: 'NONE',
@@ -106,6 +173,7 @@ export function initialEnrollmentState(): EnrollmentState {
     decisions: [],
     uin: null,
     rejection: null,
+    claim: null,
   };
 }
 
@@ -136,8 +204,28 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       }
       requireOpen(state, command, ['SUBMITTED']);
       return [{ type: 'PacketRejected', data: { regId: command.regId, code: command.code, reason: command.reason } }];
+    case 'CheckIdentityClaim': {
+      if (state.status !== 'NONE' && state.claim) return [];
+      requireOpen(state, command, ['VALIDATED']);
+      if (state.packetType === 'NEW') reject('IDENTITY_CLAIM_NOT_EXPECTED', `a NEW packet names no identity to check against`);
+      // Equal blind indexes mean equal numbers; a missing one on either side proves nothing.
+      const anchorKept = command.packetAnchorIndex !== null && command.packetAnchorIndex === command.identityAnchorIndex;
+      const problems = identityClaimProblems(state.packetType!, command.biometric, anchorKept);
+      const checked: EnrollmentEvent[] = [
+        {
+          type: 'IdentityClaimChecked',
+          data: { regId: command.regId, uin: command.uin, biometric: command.biometric, score: command.score, anchorKept, problems },
+        },
+      ];
+      // A claim that does not hold changes nothing: an officer looks at both versions.
+      if (problems.length > 0) {
+        checked.push({ type: 'AdjudicationRequested', data: { regId: command.regId, adjudicationId: identityClaimAdjudicationId(command.regId), reasons: problems } });
+      }
+      return checked;
+    }
     case 'RequestExternalCheck': {
       requireOpen(state, command, ['VALIDATED']);
+      requireProvenClaim(state, command);
       if (state.pendingChecks[command.checkId] || state.completedChecks.some((c) => c.checkId === command.checkId)) {
         reject('CHECK_ID_REUSED', `check ${command.checkId} was already requested`);
       }
@@ -179,6 +267,9 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       if (command.decision === 'TREAT_AS_UPDATE' && !command.targetUin) {
         reject('TARGET_UIN_REQUIRED', 'treat-as-update needs the UIN of the identity to update');
       }
+      if (command.decision === 'TREAT_AS_UPDATE' && command.adjudicationId === identityClaimAdjudicationId(command.regId)) {
+        reject('DECISION_NOT_APPLICABLE', 'the packet already names the identity it is about: approve or reject its claim');
+      }
       const { type: _t, ...data } = command;
       const decided: EnrollmentEvent[] = [{ type: 'AdjudicationDecided', data }];
       if (command.decision === 'REJECT') {
@@ -188,6 +279,7 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
     }
     case 'ApproveEnrollment':
       requireOpen(state, command, ['VALIDATED']);
+      requireProvenClaim(state, command);
       if (Object.keys(state.pendingChecks).length > 0) {
         reject('CHECKS_PENDING', `enrollment ${command.regId} still waits for external checks`, { pending: Object.keys(state.pendingChecks) });
       }
@@ -234,6 +326,8 @@ export function evolveEnrollment(state: EnrollmentState, event: EnrollmentEvent)
         completedChecks: [...state.completedChecks, { checkId: event.data.checkId, system: event.data.system, outcome: event.data.outcome }],
       };
     }
+    case 'IdentityClaimChecked':
+      return { ...state, claim: { uin: event.data.uin, problems: event.data.problems } };
     case 'DuplicateSuspected':
       return { ...state, suspectedDuplicates: [...state.suspectedDuplicates, event.data.candidateUin] };
     case 'AdjudicationRequested':

@@ -100,6 +100,13 @@ export const adjudicationQueueProjection: SqlHandler = {
       await tx.query('INSERT INTO adjudication_candidates (reg_id, candidate) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.regId, d.candidateUin]);
       return;
     }
+    // The identity a packet claims to be is the case's candidate: the officer sees its record
+    // beside the packet's (both opened from their sealed copies, never stored in clear).
+    if (event.type === 'IdentityClaimChecked') {
+      const d = event.data as EnrollmentEventData['IdentityClaimChecked'];
+      await tx.query('INSERT INTO adjudication_candidates (reg_id, candidate) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.regId, d.uin]);
+      return;
+    }
     if (event.type !== 'AdjudicationRequested' && event.type !== 'AdjudicationDecided') return;
     const id = (event.data as { adjudicationId: string }).adjudicationId;
     const regId = (event.data as { regId: string }).regId;

@@ -35,6 +35,7 @@ function nextStatus(row: EnrollmentStatusRow | undefined, e: Ev): EnrollmentStat
     case 'ExternalCheckRequested':
       return row?.status === 'IN_ADJUDICATION' ? 'IN_ADJUDICATION' : 'CHECKING';
     case 'ExternalCheckCompleted':
+    case 'IdentityClaimChecked':
     case 'DuplicateSuspected':
       return row?.status ?? 'VALIDATED';
     case 'AdjudicationRequested':

@@ -59,7 +59,7 @@ async function save(tx: SqlTx, r: IdentityRow): Promise<void> {
   await tx.query(
     `INSERT INTO identity_registry (uin, status, residency, reg_ids, civil_registry_index, erased, revision, last_position, created_at, updated_at)
      VALUES ($1,$2,$3,$4::jsonb,$5,$6,$7,$8,$9,$10)
-     ON CONFLICT (uin) DO UPDATE SET status = EXCLUDED.status, reg_ids = EXCLUDED.reg_ids, erased = EXCLUDED.erased,
+     ON CONFLICT (uin) DO UPDATE SET status = EXCLUDED.status, reg_ids = EXCLUDED.reg_ids, civil_registry_index = EXCLUDED.civil_registry_index, erased = EXCLUDED.erased,
        revision = EXCLUDED.revision, last_position = EXCLUDED.last_position, updated_at = EXCLUDED.updated_at`,
     [r.uin, r.status, r.residency, JSON.stringify(r.regIds), r.civilRegistryIndex, r.erased, r.revision, r.lastPosition, r.createdAt, r.updatedAt],
   );

@@ -45,7 +45,11 @@ export function reduceIdentity(row: IdentityRow | undefined, event: EventEnvelop
         },
       };
     case 'IdentityUpdated':
-      return { kind: 'apply', row: touched({ ...row!, regIds: [...row!.regIds, e.data.regId] }) };
+      // The blind index follows the number: search by the new one finds the identity, by the old one not.
+      return {
+        kind: 'apply',
+        row: touched({ ...row!, regIds: [...row!.regIds, e.data.regId], civilRegistryIndex: e.data.civilRegistryIndex ?? row!.civilRegistryIndex }),
+      };
     case 'IdentityStatusChanged':
       return { kind: 'apply', row: touched({ ...row!, status: e.data.to }) };
     case 'SubjectKeyDestroyed':

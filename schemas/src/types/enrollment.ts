@@ -7,6 +7,8 @@ export type CheckOutcome = 'MATCH' | 'MISMATCH' | 'NOT_FOUND' | 'UNAVAILABLE';
 export const CHECK_OUTCOMES: readonly CheckOutcome[] = ['MATCH', 'MISMATCH', 'NOT_FOUND', 'UNAVAILABLE'];
 export type DedupMethod = 'DEMOGRAPHIC' | 'BIOMETRIC';
 export const DEDUP_METHODS: readonly DedupMethod[] = ['DEMOGRAPHIC', 'BIOMETRIC'];
+export type BiometricVerdict = 'MATCH' | 'NO_MATCH' | 'NO_REFERENCE' | 'UNAVAILABLE';
+export const BIOMETRIC_VERDICTS: readonly BiometricVerdict[] = ['MATCH', 'NO_MATCH', 'NO_REFERENCE', 'UNAVAILABLE'];
 export type AdjudicationDecision = 'APPROVE' | 'REJECT' | 'TREAT_AS_UPDATE';
 export const ADJUDICATION_DECISIONS: readonly AdjudicationDecision[] = ['APPROVE', 'REJECT', 'TREAT_AS_UPDATE'];
 
@@ -31,6 +33,14 @@ export interface EnrollmentEventData {
     checkId: string;
     outcome: CheckOutcome;
     discrepancies: string[];
+  };
+  IdentityClaimChecked: {
+    regId: string;
+    uin: string;
+    biometric: BiometricVerdict;
+    score?: number | null;
+    anchorKept: boolean;
+    problems: string[];
   };
   DuplicateSuspected: { regId: string; candidateUin: string; method: DedupMethod; score: number };
   AdjudicationRequested: { regId: string; adjudicationId: string; reasons: string[] };

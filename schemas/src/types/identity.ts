@@ -5,8 +5,8 @@ export type IdentityStatus = 'ACTIVE' | 'DEACTIVATED' | 'BLOCKED' | 'DECEASED';
 export const IDENTITY_STATUSES: readonly IdentityStatus[] = ['ACTIVE', 'DEACTIVATED', 'BLOCKED', 'DECEASED'];
 
 export interface IdentityEventData {
-  IdentityCreated: { uin: string; regId: string; residency: Residency; sealed: SealedData; civilRegistryIndex?: string | null };
-  IdentityUpdated: { uin: string; regId: string; changedFields: string[]; sealed: SealedData };
+  IdentityCreated: { uin: string; regId: string; residency: Residency; sealed: SealedData; civilRegistryIndex?: string | null; permitIndex?: string | null };
+  IdentityUpdated: { uin: string; regId: string; changedFields: string[]; sealed: SealedData; civilRegistryIndex?: string | null; permitIndex?: string | null };
   IdentityStatusChanged: { uin: string; from: IdentityStatus; to: IdentityStatus; reason: string; source: string };
   SubjectKeyDestroyed: { uin: string; subjectId: string; legalBasis: string; orderRef: string | null };
 }
