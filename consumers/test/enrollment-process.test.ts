@@ -154,7 +154,7 @@ describe('enrollment process (saga decisions)', () => {
   it("an UPDATE with someone else's biometrics goes to an officer with BIOMETRIC_MISMATCH; nobody else is asked, and a rejection ends it", () => {
     const { log, calls } = run('CITIZEN', { ...clean, packetType: 'UPDATE', claim: { biometric: 'NO_MATCH', anchorKept: true }, adjudication: 'REJECT' });
     expect(types(log)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'AdjudicationRequested', 'AdjudicationDecided', 'EnrollmentRejected']);
-    expect(log[3]!.data).to.deep.include({ adjudicationId: 'adj-R-1:claim', reasons: ['BIOMETRIC_MISMATCH'] });
+    expect(log[3]!.data).to.deep.include({ adjudicationId: `adj-${REG_ID}:claim`, reasons: ['BIOMETRIC_MISMATCH'] });
     expect(calls).not.to.include.members(['verifyExternally']);
     expect(calls).not.to.include('updateIdentity');
   });
