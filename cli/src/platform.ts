@@ -57,6 +57,8 @@ import {
   registerAuditRoutes,
   registerSyncRoutes,
   registerTsaRoutes,
+  registeredRoutes,
+  type RegisteredRoute,
 } from '@registo/gateways';
 import { startSimulators, type RunningSimulators } from '@registo/simulators';
 import { syncPorts } from './sync-wiring.js';
@@ -70,6 +72,8 @@ export interface RunningPlatform {
   eventStore: EventStore;
   /** The CA hierarchy's signers and certificates (software keys in non_qualified mode, the token's in qualified). */
   trust: TrustKeys;
+  /** Every HTTP route the api role registered (empty when it does not run). */
+  routes: readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -431,6 +435,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     external,
     eventStore,
     trust,
+    routes: app ? registeredRoutes(app) : [],
     close: () =>
       (closing ??= (async () => {
         await app?.close();

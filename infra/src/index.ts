@@ -11,3 +11,4 @@ export * from './hsm/index.js';
 export * from './trust/index.js';
 export * from './credentials/index.js';
 export * from './audit/index.js';
+export * from './text/text-field.js';

@@ -2,6 +2,7 @@ import { X509Certificate, createPublicKey, createHash } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { RegistoError } from '@registo/schemas';
 import type { Signer, SignerMode } from '../hsm/signer.js';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
 
 /*
  * Verifiable credentials as JWTs (W3C VC Data Model 2.0 secured with JOSE, `typ: vc+jwt`),
@@ -137,9 +138,11 @@ async function signingCertificate(header: Record<string, unknown>, anchors: VcTr
   const x5c = header.x5c;
   if (x5c !== undefined) {
     if (!Array.isArray(x5c) || x5c.length === 0 || typeof x5c[0] !== 'string') return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c is not a list of certificates' } };
+    const der = decodeBase64Strict(x5c[0]);
+    if (!der) return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c[0] is not canonical base64' } };
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(Buffer.from(x5c[0], 'base64'));
+      cert = new X509Certificate(der);
     } catch {
       return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c[0] is not a certificate' } };
     }

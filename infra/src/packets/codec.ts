@@ -9,6 +9,7 @@ import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErro
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
 import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;
 
@@ -198,9 +199,10 @@ function parseX5c(x5c: unknown): x509.X509Certificate[] | undefined {
   const certs: x509.X509Certificate[] = [];
   for (const entry of x5c) {
     // x5c is standard base64 (RFC 7515 §4.1.6), not base64url.
-    if (typeof entry !== 'string' || entry.length > 16_384 || !/^[A-Za-z0-9+/]+={0,2}$/.test(entry)) return undefined;
+    const der = typeof entry === 'string' && entry.length <= 16_384 ? decodeBase64Strict(entry) : null;
+    if (!der || der.length === 0) return undefined;
     try {
-      certs.push(new x509.X509Certificate(Buffer.from(entry, 'base64')));
+      certs.push(new x509.X509Certificate(der));
     } catch {
       return undefined;
     }
