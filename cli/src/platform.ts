@@ -43,7 +43,7 @@ import {
   openSqlDriver,
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
-import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
+import { PROJECTIONS, SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';
 import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
@@ -306,7 +306,9 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     await allocator.migrate();
     const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: config.publicUrl });
     workers.push({ name: 'credentials:holder-issuer', stop: () => holderIssuer.close(), describe: () => ({ mode: holderIssuer.mode }) });
-    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer });
+    // The credential read model says which UINs a holder key is already certified for.
+    await driver.migrate(credentialStatusProjection.ddl);
+    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer, holderKeys: new SqlHolderKeyRegister(driver) });
   }
   if (config.roles.includes('credentials')) {
     if (!driver || !credentialIssuer) throw new Error('the credentials role keeps its status-list places in SQL: set DATABASE_URL (or run embedded)');

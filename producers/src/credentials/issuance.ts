@@ -53,7 +53,14 @@ export interface CredentialIssuerContext {
   issuerSubject: string;
   /** Issues holder certificates from CSRs (absent: the X.509 API answers that it is not configured). */
   holderIssuer?: HolderCertificateIssuer | undefined;
+  /** Which UINs a holder key is certified for: with holderIssuer, one key is certified for one UIN only. */
+  holderKeys?: HolderKeyRegister | undefined;
   now?: () => Date;
+}
+
+/** The port the holder-certificate issuance asks which identities a key (SHA-256 of its SubjectPublicKeyInfo) is certified for. */
+export interface HolderKeyRegister {
+  certifiedFor(publicKeySha256: string): Promise<readonly string[]>;
 }
 
 const commonName = (subject: string): string => /(?:^|\n)CN=([^\n]+)/.exec(subject)?.[1] ?? subject;
@@ -61,7 +68,7 @@ const commonName = (subject: string): string => /(?:^|\n)CN=([^\n]+)/.exec(subje
 /** The issuance context of a running platform: the identity CA of its trust hierarchy. */
 export function credentialIssuerContext(
   trust: TrustKeys,
-  deps: { store: EventStore; sealer: SubjectSealer; allocator: StatusListAllocator; publicUrl: string; holderIssuer?: HolderCertificateIssuer; now?: () => Date },
+  deps: { store: EventStore; sealer: SubjectSealer; allocator: StatusListAllocator; publicUrl: string; holderIssuer?: HolderCertificateIssuer; holderKeys?: HolderKeyRegister; now?: () => Date },
 ): CredentialIssuerContext {
   const ca = trust.certificates.identity_ca;
   return {
@@ -144,6 +151,7 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
     {
       type: 'IssueCredential',
       supersede: event.type === 'IdentityUpdated',
+      keyCertifiedFor: [],
       credentialId,
       uin,
       kind: 'VC_JWT',
@@ -203,7 +211,7 @@ export async function issueHolderCertificate(
   ctx: CredentialIssuerContext,
   request: { uin: string; csr: unknown; actor: { id: string; role: string } },
 ): Promise<HolderCertificateOutcome> {
-  if (!ctx.holderIssuer) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer is configured on this platform');
+  if (!ctx.holderIssuer || !ctx.holderKeys) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer (and holder-key register) is configured on this platform');
   const csr = await parseHolderCsr(request.csr);
   const { uin } = request;
   const identity = await identityOf(ctx.store, uin);
@@ -238,6 +246,7 @@ export async function issueHolderCertificate(
     {
       type: 'IssueCredential',
       supersede: false,
+      keyCertifiedFor: await ctx.holderKeys.certifiedFor(csr.publicKeySha256),
       credentialId,
       uin,
       kind: 'X509',
