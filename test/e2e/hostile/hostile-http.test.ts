@@ -144,6 +144,8 @@ describe('hostile input over every HTTP route: a clean 4xx, problem+json with a 
   this.timeout(300_000);
   let db: TestDatabase;
   let platform: RunningPlatform;
+  /** What the platform logged: a refusal is no error, and nothing a caller sent is written down. */
+  const logged: string[] = [];
 
   before(async () => {
     db = await createTestDatabase();
@@ -162,7 +164,7 @@ describe('hostile input over every HTTP route: a clean 4xx, problem+json with a 
       REGISTO_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'registo-hostile-keys-')), 'keys.json'),
       REGISTO_API_TOKENS: DEV_API_TOKENS,
     };
-    platform = await startPlatform(loadConfig(env), createLogger('silent'));
+    platform = await startPlatform(loadConfig(env), createLogger('info', 'hostile', { write: (line: string) => void logged.push(line) }));
   });
   after(async () => {
     await platform?.close();
@@ -200,5 +202,10 @@ describe('hostile input over every HTTP route: a clean 4xx, problem+json with a 
     }
     expect(failures, `${failures.length} of ${cases.length} cases`).to.deep.equal([]);
     expect(await platform.eventStore.headPosition()).to.equal(before);
+    const lines = logged.map((l) => JSON.parse(l) as { level: number; msg?: string });
+    expect(lines.filter((l) => l.level >= 50), 'error lines').to.deep.equal([]);
+    for (const value of [...Object.values(BAD_TEXT).map((v) => JSON.stringify(v).slice(1, -1)), 'garbage!!', 'not-a-token', 'ZGV2LW9mZmljZXI6eA==']) {
+      expect(logged.some((l) => l.includes(value)), `a log line holds ${JSON.stringify(value)}`).to.equal(false);
+    }
   });
 });
