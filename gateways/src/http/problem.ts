@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { loggableError } from '@registo/infra';
 import { type ErrorCode, RegistoError } from '@registo/schemas';
 
 /** RFC 9457 problem details; `code` is the stable RegistoError code clients switch on. */
@@ -52,23 +53,12 @@ export function toProblem(error: unknown, instance?: string, requestId?: string)
   return { ...problemOf('INTERNAL', 500, 'internal error; the request id is in the logs'), ...where };
 }
 
-/**
- * What of an unexpected error goes to the log: its kind, its code and where it was raised.
- * Not its message or properties: a driver's error carries the SQL, its parameters and the
- * offending value ("invalid input syntax … 'Maria'", "unnamed portal parameter $1 = '…'").
- */
-export function loggableError(error: unknown): Record<string, unknown> {
-  if (!(error instanceof Error)) return { type: typeof error };
-  const code = (error as { code?: unknown }).code;
-  const frames = (error.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line)).slice(0, 12);
-  return { type: error.name, ...(typeof code === 'string' && { code }), stack: frames.map((f) => f.trim()) };
-}
-
 /** The path without its query: the query may hold what the caller searched for. */
 const pathOf = (request: FastifyRequest): string => request.url.split('?')[0]!.slice(0, 200);
 
 export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: unknown): FastifyReply {
   const problem = toProblem(error, pathOf(request), String(request.id));
+  // loggableError also where the app's logger was not made by createLogger (its serializer does the same).
   if (problem.status >= 500) request.log.error({ err: loggableError(error), route: request.routeOptions?.url }, 'request failed');
   return reply.code(problem.status).type('application/problem+json').send(problem);
 }

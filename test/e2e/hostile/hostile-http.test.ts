@@ -71,6 +71,9 @@ function casesFor(route: string, spec: RouteSpec): Case[] {
     add({ name: `control character in :${name}`, path: pathOf(url, spec.params, { [name]: 'a%1Bb' }), headers: baseHeaders, ...(body && { body }) });
     add({ name: `over-long :${name}`, path: pathOf(url, spec.params, { [name]: 'a'.repeat(600) }), headers: baseHeaders, ...(body && { body }) });
   }
+  // A method the route does not have.
+  if (method === 'GET') add({ name: 'DELETE on a read route', method: 'DELETE', path, headers: auth, code: 'NOT_FOUND' });
+  else add({ name: 'PUT on a write route', method: 'PUT', path, headers: baseHeaders, ...(body && { body }), code: 'NOT_FOUND' });
   // The query: unknown, NUL, repeated, not ASCII.
   add({ name: 'unknown query parameter', path: `${path}?zz=1`, headers: baseHeaders, ...(body && { body }), ...(!spec.protocol && { code: 'REQUEST_INVALID' }) });
   add({ name: 'bad percent-encoding in the query', path: `${path}?zz=%FF%00`, headers: baseHeaders, ...(body && { body }) });
@@ -105,6 +108,8 @@ function casesFor(route: string, spec: RouteSpec): Case[] {
     const dup = `${JSON.stringify(base).slice(0, -1)},${JSON.stringify(first)}:${JSON.stringify(base[first!])}}`;
     add({ name: 'duplicate key', path, headers: json, body: dup, code: 'REQUEST_INVALID' });
     for (const field of spec.textFields?.fields ?? []) {
+      add({ name: `a number for ${field}`, path, headers: json, body: JSON.stringify({ ...base, [field]: 42 }), code: 'REQUEST_INVALID' });
+      add({ name: `a list for ${field}`, path, headers: json, body: JSON.stringify({ ...base, [field]: ['a', 'b'] }), code: 'REQUEST_INVALID' });
       for (const [kind, value] of Object.entries(BAD_TEXT)) {
         // JSON.stringify escapes a lone surrogate as \ud800, as a hostile client would send it.
         add({ name: `${kind} in ${field}`, path, headers: json, body: JSON.stringify({ ...base, [field]: value }), code: 'REQUEST_INVALID' });
