@@ -115,6 +115,11 @@ function casesFor(route: string, spec: RouteSpec): Case[] {
         add({ name: `${kind} in ${field}`, path, headers: json, body: JSON.stringify({ ...base, [field]: value }), code: 'REQUEST_INVALID' });
       }
     }
+    for (const field of spec.strings?.fields ?? []) {
+      for (const [kind, value] of Object.entries({ NUL: 'a\u0000b', 'lone surrogate': 'a\uDFFFb', 'right-to-left override': 'a\u202Eb' })) {
+        add({ name: `${kind} in ${field}`, path, headers: json, body: JSON.stringify({ ...spec.strings!.base, [field]: value }) });
+      }
+    }
     if (route === 'POST /v1/holders/:uin/credentials/x509') {
       for (const [kind, csr] of Object.entries({
         'garbage after the base64': `${CSR_B64}garbage!!`,

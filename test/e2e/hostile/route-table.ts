@@ -13,6 +13,8 @@ export interface RouteSpec {
   body: BodyKind;
   /** Text fields of a JSON body that go through the shared text check, with a valid rest of the body. */
   textFields?: { base: Record<string, unknown>; fields: readonly string[] };
+  /** Other string fields of a JSON body, each sent with a NUL, a lone surrogate and a bidi override in it. */
+  strings?: { base: Record<string, unknown>; fields: readonly string[] };
   /** Codes that may answer before the one a case is about (a webhook's signature is checked before its body's schema). */
   answeredFirst?: readonly string[];
   /** Protocol endpoints answer in their protocol, not problem+json (docs/errors.md). */
@@ -37,6 +39,7 @@ export const ROUTES: Record<string, RouteSpec> = {
     roles: ['adjudicator'],
     body: 'json',
     textFields: { base: { decision: 'REJECT', reason: 'not the same person' }, fields: ['reason'] },
+    strings: { base: { decision: 'REJECT', reason: 'not the same person', targetUin: '1234567890' }, fields: ['decision', 'targetUin'] },
   },
   'GET /v1/identities/:uin': { params: UIN, roles: OFFICERS, body: 'none' },
   'GET /v1/identities': { query: ['civilRegistryNumber'], roles: OFFICERS, body: 'none' },
@@ -45,15 +48,17 @@ export const ROUTES: Record<string, RouteSpec> = {
     roles: ['identity_officer'],
     body: 'json',
     textFields: { base: { status: 'BLOCKED', reason: 'court order 12/2026' }, fields: ['reason'] },
+    strings: { base: { status: 'BLOCKED', reason: 'court order 12/2026' }, fields: ['status'] },
   },
   'GET /v1/holders/:uin/credentials': { params: UIN, roles: READERS, body: 'none' },
   'GET /v1/credentials/:credentialId': { params: { credentialId: 'cred-1234567890-x' }, roles: READERS, body: 'none' },
-  'POST /v1/holders/:uin/credentials/x509': { params: UIN, roles: ['holder_channel'], body: 'json' },
+  'POST /v1/holders/:uin/credentials/x509': { params: UIN, roles: ['holder_channel'], body: 'json', strings: { base: { csr: 'MIIB' }, fields: ['csr'] } },
   'POST /v1/credentials/:credentialId/status-requests': {
     params: { credentialId: 'cred-1234567890-x' },
     roles: ['identity_officer', 'approver'],
     body: 'json',
     textFields: { base: { action: 'SUSPEND', comment: 'holder reported it stolen' }, fields: ['comment'] },
+    strings: { base: { action: 'REVOKE', reason: 'keyCompromise', comment: 'holder reported it stolen' }, fields: ['action', 'reason'] },
   },
   'GET /v1/credential-status-requests': { query: ['state'], roles: ['approver', 'identity_officer', 'operator'], body: 'none' },
   'POST /v1/credential-status-requests/:requestId/approve': {
@@ -69,7 +74,7 @@ export const ROUTES: Record<string, RouteSpec> = {
     textFields: { base: { comment: 'not enough evidence' }, fields: ['comment'] },
   },
   'GET /v1/status-lists/:id': { params: { id: 'none' }, roles: null, body: 'none' },
-  'POST /v1/verify-credential': { roles: null, body: 'json' },
+  'POST /v1/verify-credential': { roles: null, body: 'json', strings: { base: { credential: 'a.b.c' }, fields: ['credential'] } },
   'GET /v1/print-orders': { query: ['after', 'limit'], roles: ['print_bureau'], body: 'none' },
   'GET /ocsp': { roles: null, body: 'none', protocol: 'ocsp' },
   'GET /ocsp/*': { roles: null, body: 'none', protocol: 'ocsp' },
@@ -88,7 +93,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/audit/export': { query: NUMBERS, roles: ['auditor', 'operator'], body: 'none' },
   'GET /v1/audit/health': { query: NUMBERS, roles: ['auditor', 'operator'], body: 'none' },
   'POST /v1/sync/webhooks/:system': { params: { system: 'siga' }, roles: null, body: 'json', answeredFirst: ['WEBHOOK_SIGNATURE_INVALID'] },
-  'POST /v1/sync/redrive': { roles: ['operator'], body: 'json' },
+  'POST /v1/sync/redrive': { roles: ['operator'], body: 'json', strings: { base: { system: 'SIGA', syncId: 'sync-none' }, fields: ['system', 'syncId'] } },
   'GET /v1/sync/report': { query: ['system', 'format'], roles: ['operator'], body: 'none' },
   'POST /v1/sync/mismatches/:mismatchId/resolve': {
     params: { mismatchId: 'mm-none' },
