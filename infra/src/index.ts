@@ -13,3 +13,4 @@ export * from './trust/index.js';
 export * from './credentials/index.js';
 export * from './audit/index.js';
 export * from './text/text-field.js';
+export * from './text/strict-json.js';

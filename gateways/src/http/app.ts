@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods, type RouteOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods } from 'fastify';
 import type { Logger } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { parseJsonBody } from './json-body.js';
@@ -36,7 +36,7 @@ export function createHttpApp(logger: Logger): FastifyInstance {
   const routes: RegisteredRoute[] = [];
   registries.set(app, routes);
   app.addHook('onRoute', (route) => {
-    withRequestDefaults(route as RouteOptions);
+    withRequestDefaults(route);
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
   });
   // Strict JSON for every JSON body: duplicate keys and `__proto__` are refused (http/json-body.ts).

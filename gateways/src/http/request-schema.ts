@@ -1,6 +1,6 @@
 import type { Plugin } from 'ajv';
 import type { SchemaValidateFunction } from 'ajv/dist/types/index.js';
-import type { RouteOptions } from 'fastify';
+import type { FastifySchema } from 'fastify';
 import { type TextKind, checkText } from '@registo/infra';
 
 /**
@@ -41,7 +41,7 @@ function paramsSchema(url: string): Record<string, unknown> | undefined {
  * Gives a route the defaults it did not declare: no query parameters at all, and printable path
  * parameters. Wildcard routes (`/ocsp/*`) read their rest of the path themselves.
  */
-export function withRequestDefaults(route: RouteOptions): void {
+export function withRequestDefaults(route: { url: string; schema?: FastifySchema }): void {
   const schema = { ...(route.schema ?? {}) };
   schema.querystring ??= NO_QUERY;
   const params = paramsSchema(route.url);

@@ -10,6 +10,7 @@ import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
 import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
 import { decodeBase64Strict } from '../crypto/strict-encoding.js';
+import { parseStrictJson } from '../text/strict-json.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;
 
@@ -215,12 +216,13 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   let content: unknown;
   let packetHash: string;
   try {
-    content = JSON.parse(text ?? '');
+    // Strict JSON, as for every API body: a key given twice would let a reviewer and the platform read different packets.
+    content = parseStrictJson(text ?? '');
     packetHash = packetHashOf(content);
   } catch {
-    // Authentic but not JSON (or nested too deeply to canonicalise): the hash is then over the signed bytes.
+    // Authentic but not strict JSON (or nested too deeply to canonicalise): the hash is then over the signed bytes.
     const context = { authenticated: true, packetHash: sha256Hex(payload), deviceId: signer.deviceId };
-    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, or is nested too deeply', context);
+    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, holds a key twice, or is nested too deeply', context);
   }
   const regId = (content as { regId?: unknown } | null)?.regId;
   const context: PacketErrorContext = {

@@ -330,8 +330,14 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
     packetHash: sha256Hex(deep),
   });
   await authentic('payload is a JSON array', [good], 'PACKET_SCHEMA_INVALID');
-  const withProto = JSON.parse(JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},')) as unknown;
-  await authentic('payload with a __proto__ key', withProto, 'PACKET_SCHEMA_INVALID');
+  // Not strict JSON (infra text/strict-json.ts): a __proto__ key, or a key twice whose last value JSON.parse would keep.
+  for (const [name, payload] of [
+    ['payload with a __proto__ key', JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},')],
+    ['payload with a key twice (the last would win)', JSON.stringify(good).replace('{', '{"packetType":"CORRECTION",')],
+    ['demographics with a name twice', JSON.stringify(good).replace('"givenNames":', '"givenNames":"Someone Else","givenNames":')],
+  ] as const) {
+    cases.push({ name, body: await encrypt(await signPacketPayload(payload, env.device)), expectedCode: 'PACKET_MALFORMED', authenticated: true, packetHash: sha256Hex(payload) });
+  }
   await authentic('payload is null', null, 'PACKET_SCHEMA_INVALID');
   await authentic('missing demographics', mutated(good, (p) => delete p.demographics), 'PACKET_SCHEMA_INVALID');
   await authentic('missing regId', mutated(good, (p) => delete p.regId), 'PACKET_SCHEMA_INVALID');
