@@ -1,8 +1,9 @@
 import { X509Certificate, createPublicKey, createHash } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { calculateJwkThumbprint, compactVerify, errors as joseErrors } from 'jose';
 import { RegistoError } from '@registo/schemas';
 import type { Signer, SignerMode } from '../hsm/signer.js';
 import { decodeBase64Strict } from '../crypto/strict-encoding.js';
+import { parseStrictJson } from '../text/strict-json.js';
 
 /*
  * Verifiable credentials as JWTs (W3C VC Data Model 2.0 secured with JOSE, `typ: vc+jwt`),
@@ -123,10 +124,11 @@ export function decodeVcJwt(jwt: string): { header: Record<string, unknown>; pay
   let header: unknown;
   let payload: unknown;
   try {
-    header = decodeProtectedHeader(jwt);
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    // Strict JSON: a header naming `alg` twice, or claims given twice, are not one credential.
+    header = parseStrictJson(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    payload = parseStrictJson(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
   } catch {
-    throw malformed('the JWT header or payload is not base64url JSON');
+    throw malformed('the JWT header or payload is not base64url strict JSON (a key twice is refused)');
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw malformed('the JWT header is not a JSON object');
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw malformed('the JWT payload is not a JSON object');

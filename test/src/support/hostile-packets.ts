@@ -249,6 +249,8 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   refuse('signed but not encrypted (bare JWS)', goodJws, 'PACKET_MALFORMED');
   refuse('not UTF-8 bytes', Buffer.from([0xff, 0xfe, 0x00, 0x2e, 0xc3, 0x28]), 'PACKET_MALFORMED');
   refuse('header is not JSON', replacePart(sealed, 0, b64url('not json')), 'PACKET_MALFORMED');
+  const jweHeader = Buffer.from(parts[0]!, 'base64url').toString('utf8');
+  refuse('header names alg twice (strict JSON)', replacePart(sealed, 0, b64url(jweHeader.replace('{', '{"alg":"dir",'))), 'PACKET_MALFORMED');
   refuse('truncated inside the header', sealed.slice(0, 10), 'PACKET_MALFORMED');
   refuse('truncated after the encrypted key', parts.slice(0, 2).join('.'), 'PACKET_MALFORMED');
   refuse('truncated to half', sealed.slice(0, Math.floor(sealed.length / 2)), 'PACKET_MALFORMED');
