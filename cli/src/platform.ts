@@ -46,7 +46,7 @@ import {
   supervise,
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
-import { PROJECTIONS, SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
+import { PROJECTIONS, SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';
 import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
 import {
   ApiTokens,
@@ -60,6 +60,8 @@ import {
   registerAuditRoutes,
   registerSyncRoutes,
   registerTsaRoutes,
+  registeredRoutes,
+  type RegisteredRoute,
 } from '@registo/gateways';
 import { startSimulators, type RunningSimulators } from '@registo/simulators';
 import { syncPorts } from './sync-wiring.js';
@@ -73,6 +75,8 @@ export interface RunningPlatform {
   eventStore: EventStore;
   /** The CA hierarchy's signers and certificates (software keys in non_qualified mode, the token's in qualified). */
   trust: TrustKeys;
+  /** Every HTTP route the api role registered (empty when it does not run). */
+  routes: readonly RegisteredRoute[];
   close(): Promise<void>;
 }
 
@@ -280,7 +284,9 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     await allocator.migrate();
     const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: config.publicUrl });
     workers.push({ name: 'credentials:holder-issuer', stop: () => holderIssuer.close(), describe: () => ({ mode: holderIssuer.mode }) });
-    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer });
+    // The credential read model says which UINs a holder key is already certified for.
+    await driver.migrate(credentialStatusProjection.ddl);
+    credentialIssuer = credentialIssuerContext(trust, { store: eventStore, sealer, allocator, publicUrl: config.publicUrl, holderIssuer, holderKeys: new SqlHolderKeyRegister(driver) });
   }
   if (config.roles.includes('credentials')) {
     if (!driver || !credentialIssuer) throw new Error('the credentials role keeps its status-list places in SQL: set DATABASE_URL (or run embedded)');
@@ -419,6 +425,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     external,
     eventStore,
     trust,
+    routes: app ? registeredRoutes(app) : [],
     close: () =>
       (closing ??= (async () => {
         await app?.close();

@@ -17,3 +17,5 @@ export * from './sync/routes.js';
 export * from './sync/redrive.js';
 export * from './trust/tsa-routes.js';
 export * from './trust/status-routes.js';
+export * from './http/request-schema.js';
+export * from './http/json-body.js';

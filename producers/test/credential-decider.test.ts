@@ -27,6 +27,7 @@ const certId = x509CredentialId(uin, 'ab'.repeat(32));
 const issue = (credentialId: string, over: Partial<Extract<CredentialCommand, { type: 'IssueCredential' }>> = {}): CredentialCommand => ({
   type: 'IssueCredential',
   supersede: false,
+  keyCertifiedFor: [],
   credentialId,
   uin,
   kind: credentialId.startsWith('x509') ? 'X509' : 'VC_JWT',
@@ -148,6 +149,27 @@ describe('credential decider', () => {
     it('given a requested but unapproved suspension, then still bound (a request alone changes nothing)', () => {
       expect(allowed(run([issue(certId), certRequest('req-1', 'SUSPEND')]))).to.equal('allowed');
     });
+  });
+
+  it('a holder key certified for another UIN is refused for this one; certified for this UIN alone (or new) it is issued', () => {
+    const refusal = (keyCertifiedFor: readonly string[]): CommandRejected => {
+      try {
+        decideCredential(issue(certId, { keyCertifiedFor }), initialCredentialHolderState());
+      } catch (e) {
+        expect(e).to.be.instanceOf(CommandRejected);
+        return e as CommandRejected;
+      }
+      return expect.fail('expected a refusal');
+    };
+    for (const others of [['3456789012'], ['3456789012', uin]]) {
+      const e = refusal(others);
+      expect(e.reason).to.equal('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN');
+      // Whose key it is stays out of the refusal.
+      expect(JSON.stringify({ message: e.message, details: e.details })).to.not.include('3456789012');
+    }
+    for (const keyCertifiedFor of [[], [uin]]) {
+      expect(decideCredential(issue(certId, { keyCertifiedFor }), initialCredentialHolderState()).map((e) => e.type)).to.deep.equal(['CredentialIssued']);
+    }
   });
 
   it('refuses commands for another holder on this stream', () => {

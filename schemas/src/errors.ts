@@ -89,6 +89,12 @@ export const ErrorCodes = {
   HOLDER_NOT_BOUND: 403,
   /** A request body or parameter that the API does not accept. */
   REQUEST_INVALID: 400,
+  /** The URL itself cannot be read (bad percent-encoding, a path segment over the limit). */
+  REQUEST_URL_INVALID: 400,
+  /** The body is longer than the route accepts. */
+  REQUEST_TOO_LARGE: 413,
+  /** The body's Content-Type is not one the route reads. */
+  MEDIA_TYPE_UNSUPPORTED: 415,
   // Credentials (gateways/credentials, infra/credentials).
   /** Not a compact JWS/JWT, or its header or payload is not the JSON of a credential. */
   CREDENTIAL_MALFORMED: 400,

@@ -46,7 +46,7 @@ import {
   subjectIdFor,
   uinOfCredentialId,
 } from '@registo/producers';
-import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
+import { SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';
 import { createCredentialIssuance } from '@registo/consumers';
 import { ApiTokens, RefusalRecorder, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';
 import { type EventEnvelope, type SealedData, verifyEnvelope } from '@registo/schemas';
@@ -222,7 +222,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       foreign = await openTrustKeys({ signer, dataDir: dirs[1]!, publicUrl: PUBLIC_URL, ensureSoftwareHierarchy: true });
       const allocator = new StatusListAllocator(driver);
       holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl: PUBLIC_URL, csrWorkers: 0 });
-      ctx = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl: PUBLIC_URL, holderIssuer });
+      ctx = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl: PUBLIC_URL, holderIssuer, holderKeys: new SqlHolderKeyRegister(driver) });
       await driver.migrate(credentialStatusProjection.ddl);
       statusSource = new SqlCertificateStatusSource(driver);
       app = createHttpApp(logger);
@@ -357,6 +357,14 @@ for (const backend of ['postgres', 'pglite'] as const) {
       await caughtUp();
       expect(await statusSource.statusOf(serialHex)).to.deep.equal({ status: 'good' });
       expect(await statusSource.statusOf('00ff00ff')).to.deep.equal({ status: 'unknown' });
+      // The same key for another person: refused, and the answer does not say whose key it is.
+      const { uin: otherUin } = await newIdentity();
+      const headBefore = await store.headPosition();
+      const stolen = await call('POST', `/v1/holders/${otherUin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
+      expectProblem(stolen, 422, 'COMMAND_REJECTED');
+      expect(stolen.body.reason).to.equal('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN');
+      expect(stolen.text).to.not.include(uin);
+      expect(await store.headPosition()).to.equal(headBefore);
       const credentialId = issued.body.credentialId as string;
       const asked = await call('POST', `/v1/credentials/${credentialId}/status-requests`, { token: 'tok-officer', body: { action: 'SUSPEND', comment: 'card reported lost' } });
       expect(asked.status).to.equal(202);

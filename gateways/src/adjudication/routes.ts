@@ -11,6 +11,7 @@ import {
 import { findAdjudication, listAdjudications } from '@registo/projections';
 import { ADJUDICATION_DECISIONS, type AdjudicationDecision, RegistoError, type SealedData, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
+import { PRINTABLE, WHOLE_NUMBER, querySchema } from '../http/request-schema.js';
 
 export interface AdjudicationDeps {
   store: EventStore;
@@ -26,10 +27,12 @@ const decisionBody = {
   required: ['decision', 'reason'],
   properties: {
     decision: { type: 'string', enum: [...ADJUDICATION_DECISIONS] },
-    reason: { type: 'string', minLength: 3, maxLength: 2000 },
+    reason: { type: 'string', minLength: 3, maxLength: 2000, textKind: 'free' },
     targetUin: { type: 'string', pattern: '^[0-9]{10,12}$' },
   },
 } as const;
+
+const listQuery = querySchema({ status: { pattern: '^[A-Za-z]{1,16}$' }, limit: { pattern: WHOLE_NUMBER }, after: { pattern: PRINTABLE } });
 
 /** Opens sealed data for an adjudicator, or says plainly that it is gone. */
 async function openOrGone<T>(sealer: SubjectSealer, sealed: SealedData | undefined): Promise<T | { erased: true } | null> {
@@ -48,7 +51,7 @@ async function openOrGone<T>(sealer: SubjectSealer, sealed: SealedData | undefin
  * identity — recorded with the adjudicator's identity from their token.
  */
 export function registerAdjudicationRoutes(app: FastifyInstance, deps: AdjudicationDeps): void {
-  app.get<{ Querystring: { status?: string; limit?: string; after?: string } }>('/v1/adjudications', async (request) => {
+  app.get<{ Querystring: { status?: string; limit?: string; after?: string } }>('/v1/adjudications', { schema: { querystring: listQuery } }, async (request) => {
     deps.tokens.authorize(request, ['adjudicator', 'identity_officer', 'operator']);
     const status = (request.query.status ?? 'OPEN').toUpperCase();
     if (status !== 'OPEN' && status !== 'DECIDED' && status !== 'ALL') throw new RegistoError('REQUEST_INVALID', 'status is OPEN, DECIDED or ALL');

@@ -15,6 +15,10 @@ import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { exportLines } from './export-lines.js';
 import { auditHealth } from './health.js';
+import { WHOLE_NUMBER, querySchema } from '../http/request-schema.js';
+
+/** A query of whole numbers only (sizes, positions, limits). */
+const numbers = (...names: string[]) => querySchema(Object.fromEntries(names.map((n) => [n, { pattern: WHOLE_NUMBER }])));
 
 /** What an auditor needs to verify checkpoints: the checkpoint key and the certificates behind it. */
 export interface AuditKeys {
@@ -115,7 +119,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     return { treeSize: size, accepted: accepted.map(({ witness, keyId, timestamp }) => ({ witness, keyId, timestamp })) };
   });
 
-  app.get<{ Querystring: { fromSize?: string; toSize?: string; limit?: string } }>('/v1/audit/checkpoints', async (request) => {
+  app.get<{ Querystring: { fromSize?: string; toSize?: string; limit?: string } }>('/v1/audit/checkpoints', { schema: { querystring: numbers('fromSize', 'toSize', 'limit') } }, async (request) => {
     const fromSize = wholeNumber('fromSize', request.query.fromSize, 0) ?? 0;
     const toSize = wholeNumber('toSize', request.query.toSize, 0);
     const limit = Math.min(wholeNumber('limit', request.query.limit, 1) ?? 100, 1000);
@@ -123,7 +127,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     return { items: items.map(checkpointView) };
   });
 
-  app.get<{ Querystring: { position?: string; treeSize?: string } }>('/v1/audit/proofs/inclusion', async (request) => {
+  app.get<{ Querystring: { position?: string; treeSize?: string } }>('/v1/audit/proofs/inclusion', { schema: { querystring: numbers('position', 'treeSize') } }, async (request) => {
     const position = wholeNumber('position', request.query.position, 1);
     if (position === undefined) throw new RegistoError('REQUEST_INVALID', 'position is required', { parameter: 'position' });
     const size = wholeNumber('treeSize', request.query.treeSize, 1) ?? (await latest(db)).treeSize;
@@ -134,7 +138,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     return { position, leafIndex: position - 1, treeSize: size, leafHash: p.leafHash.toString('hex'), rootHash: p.rootHash.toString('hex'), proof: p.proof.map((h) => h.toString('hex')) };
   });
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/proofs/consistency', async (request) => {
+  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/proofs/consistency', { schema: { querystring: numbers('from', 'to') } }, async (request) => {
     const from = wholeNumber('from', request.query.from, 1);
     if (from === undefined) throw new RegistoError('REQUEST_INVALID', 'from (the first tree size) is required', { parameter: 'from' });
     const to = wholeNumber('to', request.query.to, 1) ?? (await latest(db)).treeSize;
@@ -164,7 +168,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     };
   });
 
-  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/export', async (request, reply) => {
+  app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/export', { schema: { querystring: numbers('from', 'to') } }, async (request, reply) => {
     deps.tokens.authorize(request, AUDITORS);
     const have = await treeSize(db);
     const from = wholeNumber('from', request.query.from, 1) ?? 1;
@@ -174,7 +178,7 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     return reply.type('application/x-ndjson').header('content-disposition', `attachment; filename="registo-audit-${from}-${to}.ndjson"`).send(Readable.from(lines));
   });
 
-  app.get<{ Querystring: { from?: string; to?: string; maxFindings?: string } }>('/v1/audit/health', async (request) => {
+  app.get<{ Querystring: { from?: string; to?: string; maxFindings?: string } }>('/v1/audit/health', { schema: { querystring: numbers('from', 'to', 'maxFindings') } }, async (request) => {
     deps.tokens.authorize(request, AUDITORS);
     const from = wholeNumber('from', request.query.from, 1);
     const to = wholeNumber('to', request.query.to, 1);

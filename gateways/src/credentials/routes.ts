@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type EventStore, PRINT_AGREEMENT_ATTRIBUTES, type SqlDriver, type SubjectSealer, type VcTrustAnchors, parseStatusListPublicId, pickAttributes, toQrPayload } from '@registo/infra';
+import { type EventStore, PRINT_AGREEMENT_ATTRIBUTES, checkText, type SqlDriver, type SubjectSealer, type VcTrustAnchors, parseStatusListPublicId, pickAttributes, toQrPayload } from '@registo/infra';
 import {
   CommandRejected,
   type CredentialIssuerContext,
@@ -21,6 +21,7 @@ import { HolderProofs } from '../auth/holder-proof.js';
 import type { ApiActor, ApiRole, ApiTokens } from '../auth/tokens.js';
 import { StatusLists } from './status-lists.js';
 import { verifyCredential } from './verify.js';
+import { WHOLE_NUMBER, querySchema } from '../http/request-schema.js';
 
 export interface CredentialRoutesDeps {
   store: EventStore;
@@ -45,7 +46,7 @@ const statusRequestBody = {
   properties: {
     action: { type: 'string', enum: [...CREDENTIAL_STATUS_ACTIONS] },
     reason: { type: 'string', enum: [...REQUESTABLE_REVOCATION_REASONS] },
-    comment: { type: 'string', minLength: 3, maxLength: 2000 },
+    comment: { type: 'string', minLength: 3, maxLength: 2000, textKind: 'free' },
   },
 } as const;
 /** An approval or rejection may come with no body at all; when it has one, only a comment. */
@@ -56,7 +57,10 @@ function decisionComment(body: unknown): string | null {
   if (!ok || (comment !== undefined && (typeof comment !== 'string' || comment.length < 1 || comment.length > 2000))) {
     throw new RegistoError('REQUEST_INVALID', 'the body is empty or { "comment": "…" } (1 to 2000 characters)');
   }
-  return (comment as string | undefined) ?? null;
+  if (comment === undefined) return null;
+  const checked = checkText(comment as string, 'free');
+  if (!checked.ok) throw new RegistoError('REQUEST_INVALID', `comment ${checked.message}`, { field: 'comment', reason: checked.problem });
+  return checked.value;
 }
 const csrBody = { type: 'object', additionalProperties: false, required: ['csr'], properties: { csr: { type: 'string', minLength: 1, maxLength: 16384 } } } as const;
 const verifyBody = { type: 'object', additionalProperties: false, required: ['credential'], properties: { credential: { type: 'string', minLength: 1, maxLength: 65536 } } } as const;
@@ -175,7 +179,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
     },
   );
 
-  app.get<{ Querystring: { state?: string } }>('/v1/credential-status-requests', guard(['approver', 'identity_officer', 'operator']), async (request) => {
+  app.get<{ Querystring: { state?: string } }>('/v1/credential-status-requests', { schema: { querystring: querySchema({ state: { pattern: '^[A-Z]{1,16}$' } }) }, ...guard(['approver', 'identity_officer', 'operator']) }, async (request) => {
     deps.tokens.authorize(request, ['approver', 'identity_officer', 'operator']);
     const state = request.query.state ?? 'PENDING';
     if (!['PENDING', 'APPROVED', 'REJECTED', 'ALL'].includes(state)) throw new RegistoError('REQUEST_INVALID', 'state is PENDING, APPROVED, REJECTED or ALL');
@@ -188,10 +192,11 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
       guard(['approver']),
       async (request) => {
         const actor = deps.tokens.authorize(request, ['approver']);
+        // What was sent is checked before what it names is looked up, as on every other route.
+        const comment = decisionComment(request.body);
         const { requestId } = request.params;
         const uin = uinOfRequestId(requestId);
         if (!uin) throw new RegistoError('NOT_FOUND', `no status-change request ${requestId}`);
-        const comment = decisionComment(request.body);
         let result;
         try {
           result = await handleCommand(
@@ -227,7 +232,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
     verifyCredential(request.body.credential, { anchors: deps.anchors, lists, publicUrl: deps.issuer.publicUrl, mode }),
   );
 
-  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/print-orders', guard(['print_bureau']), async (request, reply) => {
+  app.get<{ Querystring: { after?: string; limit?: string } }>('/v1/print-orders', { schema: { querystring: querySchema({ after: { pattern: WHOLE_NUMBER }, limit: { pattern: WHOLE_NUMBER } }) }, ...guard(['print_bureau']) }, async (request, reply) => {
     deps.tokens.authorize(request, ['print_bureau']);
     const after = Number(request.query.after ?? 0);
     const limit = Number(request.query.limit ?? 100);

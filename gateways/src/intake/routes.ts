@@ -85,7 +85,8 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBytes + 1024 }, (_req, body, done) => done(null, body));
     scope.setErrorHandler((error: FastifyError, request, reply) => {
-      if (isRegistoError(error) || (error.statusCode ?? 500) >= 500) return sendProblem(reply, request, error);
+      // Only the body is the packet: a bad URL or query is refused like on any other route.
+      if (isRegistoError(error) || (error.statusCode ?? 500) >= 500 || !error.code?.startsWith('FST_ERR_CTP')) return sendProblem(reply, request, error);
       // Fastify refused the body before our checks ran: say it in the packet vocabulary.
       const tooLarge = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE';
       return sendProblem(reply, request, new RegistoError(tooLarge ? 'PACKET_TOO_LARGE' : 'PACKET_MALFORMED', tooLarge ? `a packet may be at most ${maxBytes} bytes` : error.message));

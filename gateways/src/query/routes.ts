@@ -4,6 +4,7 @@ import { CommandRejected, handleCommand, identityDecider, identityStreamId } fro
 import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
 import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
+import { querySchema } from '../http/request-schema.js';
 
 export interface QueryDeps {
   store: EventStore;
@@ -17,8 +18,11 @@ const statusBody = {
   // Refused, not stripped: the app's validator runs with removeAdditional off (http/app.ts).
   additionalProperties: false,
   required: ['status', 'reason'],
-  properties: { status: { type: 'string', enum: [...IDENTITY_STATUSES] }, reason: { type: 'string', minLength: 3, maxLength: 2000 } },
+  properties: { status: { type: 'string', enum: [...IDENTITY_STATUSES] }, reason: { type: 'string', minLength: 3, maxLength: 2000, textKind: 'free' } },
 } as const;
+
+/** A civil-registry number in the characters packets carry it in, spaced as people write it (the blind index normalises). */
+const searchQuery = querySchema({ civilRegistryNumber: { pattern: '^[A-Za-z0-9/._ -]+$', maxLength: 64 } });
 
 /** What the register says about an identity: never personal data, which stays sealed. */
 const view = (r: IdentityRow) => ({ uin: r.uin, status: r.status, residency: r.residency, enrollments: r.regIds, erased: r.erased, createdAt: r.createdAt, updatedAt: r.updatedAt });
@@ -35,7 +39,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: QueryDeps): v
     return view(row);
   });
 
-  app.get<{ Querystring: { civilRegistryNumber?: string } }>('/v1/identities', async (request) => {
+  app.get<{ Querystring: { civilRegistryNumber?: string } }>('/v1/identities', { schema: { querystring: searchQuery } }, async (request) => {
     deps.tokens.authorize(request, ['identity_officer', 'adjudicator', 'operator']);
     const number = request.query.civilRegistryNumber;
     if (!number) throw new RegistoError('REQUEST_INVALID', 'search by ?civilRegistryNumber=');

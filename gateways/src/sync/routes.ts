@@ -6,6 +6,8 @@ import { SYNC_STATUS_DDL, reportCsv, syncReport } from '@registo/projections';
 import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { redriveSyncs } from './redrive.js';
+import { parseJsonBody } from '../http/json-body.js';
+import { querySchema } from '../http/request-schema.js';
 
 export interface SyncRouteDeps {
   store: EventStore;
@@ -62,7 +64,7 @@ const resolveBody = {
   type: 'object',
   additionalProperties: false,
   required: ['action'],
-  properties: { action: { type: 'string', enum: ['ACCEPT_REGISTER', 'ACCEPT_EXTERNAL', 'NONE'] }, note: { type: 'string', maxLength: 2000 } },
+  properties: { action: { type: 'string', enum: ['ACCEPT_REGISTER', 'ACCEPT_EXTERNAL', 'NONE'] }, note: { type: 'string', maxLength: 2000, textKind: 'free' } },
 } as const;
 
 /**
@@ -73,12 +75,13 @@ const resolveBody = {
 export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): void {
   // The signature covers the bytes as sent: this scope keeps the raw body beside the parsed one.
   void app.register(async (scope) => {
+    scope.removeContentTypeParser('application/json');
     scope.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
       (request as unknown as { rawBody: string }).rawBody = body as string;
       try {
-        done(null, JSON.parse(body as string));
-      } catch {
-        done(new RegistoError('REQUEST_INVALID', 'body is not JSON'), undefined);
+        done(null, parseJsonBody(body as string));
+      } catch (e) {
+        done(e as Error, undefined);
       }
     });
     scope.post<{ Params: { system: string }; Body: { system: string; change: ExternalChange } }>(
@@ -113,7 +116,7 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): v
     },
   );
 
-  app.get<{ Querystring: { system?: string; format?: string } }>('/v1/sync/report', async (request, reply) => {
+  app.get<{ Querystring: { system?: string; format?: string } }>('/v1/sync/report', { schema: { querystring: querySchema({ system: { pattern: '^[A-Za-z]{1,32}$' }, format: { pattern: '^[a-z]{1,8}$' } }) } }, async (request, reply) => {
     deps.tokens.authorize(request, ['operator']);
     const system = systemOf(request.query.system);
     const format = request.query.format ?? 'json';

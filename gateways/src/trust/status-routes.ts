@@ -8,6 +8,7 @@ import {
   type OcspAnswer,
   OcspResponder,
   type TrustKeys,
+  decodeBase64Strict,
 } from '@registo/infra';
 
 /*
@@ -65,8 +66,8 @@ function decodeGetPath(encoded: string): Buffer | null {
   } catch {
     return null;
   }
-  if (!/^[A-Za-z0-9+/_-]*={0,2}$/.test(text)) return null;
-  return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  // Clients differ in alphabet and padding; past that, only a canonical encoding is read.
+  return decodeBase64Strict(text.replace(/-/g, '+').replace(/_/g, '/'), { padding: 'optional' });
 }
 
 function sendCrl(request: FastifyRequest, reply: FastifyReply, crl: CrlPublisher, name: CrlName): FastifyReply {

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { RegistoError } from '@registo/schemas';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
 
 /*
  * Witness cosignatures (c2sp.org/tlog-cosignature, Ed25519 `cosignature/v1`, signature type 0x04):
@@ -33,8 +34,8 @@ export function parseWitnessKey(vkey: string): Witness {
   const b = a < 0 ? -1 : v.indexOf('+', a + 1);
   const [name, id, key] = b < 0 ? [] : [v.slice(0, a), v.slice(a + 1, b), v.slice(b + 1)];
   if (!name || !id || !key || !/^[0-9a-fA-F]{8}$/.test(id)) bad('not <name>+<key ID>+<key>');
-  const raw = Buffer.from(key!, 'base64');
-  if (raw.length !== 33 || raw[0] !== COSIGNATURE_TYPE) bad('not an Ed25519 cosignature key (type 0x04, 32 bytes)');
+  const raw = decodeBase64Strict(key!);
+  if (!raw || raw.length !== 33 || raw[0] !== COSIGNATURE_TYPE) return bad('not an Ed25519 cosignature key (type 0x04, 32 bytes)');
   const publicKey = raw.subarray(1);
   const keyId = witnessKeyId(name!, publicKey);
   if (keyId.toString('hex') !== id!.toLowerCase()) bad(`its key ID is ${keyId.toString('hex')}, not ${id}`);
@@ -68,7 +69,8 @@ export function verifyCosignature(line: string, checkpointBody: string, witnesse
   };
   const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/u.exec(line.trim());
   if (!m) return bad('not a note signature line "— <name> <base64>"');
-  const raw = Buffer.from(m[2]!, 'base64');
+  const raw = decodeBase64Strict(m[2]!);
+  if (!raw) return bad('the signature is not canonical base64');
   if (raw.length !== 4 + 8 + 64) return bad(`an Ed25519 cosignature is 76 bytes, this one ${raw.length}`);
   const keyId = raw.subarray(0, 4);
   const witness = witnesses.find((w) => w.name === m[1] && w.keyId.equals(keyId));

@@ -1,5 +1,6 @@
 import { createHash, createPublicKey, verify as nodeVerify } from 'node:crypto';
 import { RegistoError } from '@registo/schemas';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
 
 /*
  * C2SP signed notes (c2sp.org/signed-note) carrying C2SP checkpoints (c2sp.org/tlog-checkpoint).
@@ -47,8 +48,8 @@ export function parseCheckpointBody(body: string): CheckpointBody {
   const [origin, size, root, ...extensions] = lines as [string, string, string, ...string[]];
   if (origin.length === 0) bad('empty origin');
   if (!/^(0|[1-9][0-9]*)$/.test(size) || !Number.isSafeInteger(Number(size))) bad(`tree size '${size}' is not a decimal number`);
-  const rootHash = Buffer.from(root, 'base64');
-  if (rootHash.length !== 32 || rootHash.toString('base64') !== root) bad('root hash is not 32 bytes of base64');
+  const rootHash = decodeBase64Strict(root);
+  if (!rootHash || rootHash.length !== 32) return bad('root hash is not 32 bytes of base64');
   if (extensions.some((e) => e.length === 0)) bad('empty extension line');
   return { origin, treeSize: Number(size), rootHash, extensions };
 }
@@ -97,7 +98,8 @@ export function parseNote(note: string): ParsedNote {
     .map((line) => {
       const m = /^— (\S+) ([A-Za-z0-9+/=]+)$/u.exec(line);
       if (!m) return bad(`signature line '${line.slice(0, 60)}' is not '— <name> <base64>'`);
-      const raw = Buffer.from(m[2]!, 'base64');
+      const raw = decodeBase64Strict(m[2]!);
+      if (!raw) return bad('signature is not canonical base64');
       if (raw.length < 5) return bad('signature shorter than its key ID');
       return { keyName: m[1]!, keyId: raw.subarray(0, 4), signature: raw.subarray(4) };
     });

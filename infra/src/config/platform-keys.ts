@@ -13,6 +13,7 @@ import {
   importIntakeKeyJwk,
   importRegistrationAuthority,
 } from '../packets/authority.js';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
 
 /**
  * The secrets the identity side of the platform needs: the key-encryption key (software for
@@ -56,8 +57,8 @@ async function createKeyFile(): Promise<KeyFile> {
 }
 
 function key32(value: unknown, name: string, file: string): Buffer {
-  const b = typeof value === 'string' ? Buffer.from(value, 'base64') : Buffer.alloc(0);
-  if (b.length !== 32) throw new RegistoError('CONFIG_INVALID', `${file}: ${name} must be 32 bytes, base64`, { file, field: name });
+  const b = typeof value === 'string' ? decodeBase64Strict(value) : null;
+  if (!b || b.length !== 32) throw new RegistoError('CONFIG_INVALID', `${file}: ${name} must be 32 bytes, base64`, { file, field: name });
   return b;
 }
 

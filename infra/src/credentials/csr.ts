@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { RegistoError } from '@registo/schemas';
+import { decodeBase64Strict, readPemStrict } from '../crypto/strict-encoding.js';
 import { checkCsr } from '../trust/csr.js';
 
 export interface HolderCsr {
@@ -12,12 +13,14 @@ export interface HolderCsr {
 
 const MAX_CSR = 16 * 1024;
 
+/** PEM (CERTIFICATE REQUEST or NEW CERTIFICATE REQUEST) or bare base64/base64url DER, read strictly: nothing before, inside or after it that is not the encoding. */
 function csrBytes(input: string): Buffer {
   const text = input.trim();
-  const pem = /^-----BEGIN (NEW )?CERTIFICATE REQUEST-----([\s\S]+?)-----END (NEW )?CERTIFICATE REQUEST-----$/.exec(text);
-  const body = pem ? pem[2]!.replace(/\s+/g, '') : text;
-  if (!/^[A-Za-z0-9+/=_-]+$/.test(body)) throw new RegistoError('CSR_MALFORMED', 'the CSR is neither PEM nor base64 DER', { reason: 'encoding' });
-  return Buffer.from(body, /[-_]/.test(body) ? 'base64url' : 'base64');
+  const der = text.startsWith('-----')
+    ? readPemStrict(text, ['CERTIFICATE REQUEST', 'NEW CERTIFICATE REQUEST'])
+    : (decodeBase64Strict(text) ?? decodeBase64Strict(text, { urlSafe: true }));
+  if (!der) throw new RegistoError('CSR_MALFORMED', 'the CSR is neither one PEM block nor canonical base64 DER', { reason: 'encoding' });
+  return der;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { X509Certificate, createPublicKey, createHash } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, decodeProtectedHeader, errors as joseErrors } from 'jose';
+import { calculateJwkThumbprint, compactVerify, errors as joseErrors } from 'jose';
 import { RegistoError } from '@registo/schemas';
 import type { Signer, SignerMode } from '../hsm/signer.js';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
+import { parseStrictJson } from '../text/strict-json.js';
 
 /*
  * Verifiable credentials as JWTs (W3C VC Data Model 2.0 secured with JOSE, `typ: vc+jwt`),
@@ -122,10 +124,11 @@ export function decodeVcJwt(jwt: string): { header: Record<string, unknown>; pay
   let header: unknown;
   let payload: unknown;
   try {
-    header = decodeProtectedHeader(jwt);
-    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+    // Strict JSON: a header naming `alg` twice, or claims given twice, are not one credential.
+    header = parseStrictJson(Buffer.from(parts[0]!, 'base64url').toString('utf8'));
+    payload = parseStrictJson(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
   } catch {
-    throw malformed('the JWT header or payload is not base64url JSON');
+    throw malformed('the JWT header or payload is not base64url strict JSON (a key twice is refused)');
   }
   if (!header || typeof header !== 'object' || Array.isArray(header)) throw malformed('the JWT header is not a JSON object');
   if (!payload || typeof payload !== 'object' || Array.isArray(payload)) throw malformed('the JWT payload is not a JSON object');
@@ -137,9 +140,11 @@ async function signingCertificate(header: Record<string, unknown>, anchors: VcTr
   const x5c = header.x5c;
   if (x5c !== undefined) {
     if (!Array.isArray(x5c) || x5c.length === 0 || typeof x5c[0] !== 'string') return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c is not a list of certificates' } };
+    const der = decodeBase64Strict(x5c[0]);
+    if (!der) return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c[0] is not canonical base64' } };
     let cert: X509Certificate;
     try {
-      cert = new X509Certificate(Buffer.from(x5c[0], 'base64'));
+      cert = new X509Certificate(der);
     } catch {
       return { problem: { code: 'ISSUER_UNTRUSTED', message: 'x5c[0] is not a certificate' } };
     }

@@ -10,6 +10,8 @@ import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErro
 import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
 import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
+import { decodeBase64Strict } from '../crypto/strict-encoding.js';
+import { parseStrictJson } from '../text/strict-json.js';
 
 type Key = webcrypto.CryptoKey | KeyObject;
 
@@ -205,9 +207,10 @@ function parseX5c(x5c: unknown): x509.X509Certificate[] | undefined {
   const certs: x509.X509Certificate[] = [];
   for (const entry of x5c) {
     // x5c is standard base64 (RFC 7515 §4.1.6), not base64url.
-    if (typeof entry !== 'string' || entry.length > 16_384 || !/^[A-Za-z0-9+/]+={0,2}$/.test(entry)) return undefined;
+    const der = typeof entry === 'string' && entry.length <= 16_384 ? decodeBase64Strict(entry) : null;
+    if (!der || der.length === 0) return undefined;
     try {
-      certs.push(new x509.X509Certificate(Buffer.from(entry, 'base64')));
+      certs.push(new x509.X509Certificate(der));
     } catch {
       return undefined;
     }
@@ -220,12 +223,13 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   let content: unknown;
   let packetHash: string;
   try {
-    content = JSON.parse(text ?? '');
+    // Strict JSON, as for every API body: a key given twice would let a reviewer and the platform read different packets.
+    content = parseStrictJson(text ?? '');
     packetHash = packetHashOf(content);
   } catch {
-    // Authentic but not JSON (or nested too deeply to canonicalise): the hash is then over the signed bytes.
+    // Authentic but not strict JSON (or nested too deeply to canonicalise): the hash is then over the signed bytes.
     const context = { authenticated: true, packetHash: sha256Hex(payload), deviceId: signer.deviceId };
-    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, or is nested too deeply', context);
+    throw packetError('PACKET_MALFORMED', 'the signed payload is not JSON, holds a key twice, or is nested too deeply', context);
   }
   const regId = isRecord(content) ? content.regId : undefined;
   const claimedCentreId = isRecord(content) ? content.centreId : undefined;

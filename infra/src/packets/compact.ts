@@ -1,4 +1,5 @@
 import { RegistoError } from '@registo/schemas';
+import { parseStrictJson } from '../text/strict-json.js';
 
 /** Context every packet error carries, so the intake knows whether it may record anything. */
 export interface PacketErrorContext {
@@ -38,7 +39,8 @@ export function decodeHeader(segment: string): Record<string, unknown> | undefin
   const bytes = decodeBase64Url(segment);
   if (!bytes || bytes.length === 0) return undefined;
   try {
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    // Strict JSON: a header naming `alg` or `enc` twice is refused, not read by its last value.
+    const value: unknown = parseStrictJson(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
     return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;

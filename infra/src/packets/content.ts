@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { PacketType, Residency } from '@registo/schemas';
+import { type TextKind, checkText } from '../text/text-field.js';
 
 /** `<centre:5>-<device sequence:5>-<yyyymmddhhmmss>`, e.g. `10031-00042-20261122093015`. */
 export const REG_ID_PATTERN = /^\d{5}-\d{5}-\d{14}$/;
@@ -24,32 +25,42 @@ const BIOMETRIC_MODALITIES = ['FINGER', 'FACE', 'IRIS'] as const;
 // check (PACKET_IMPOSSIBLE_DATE), not a schema violation.
 const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
 const TIMESTAMP_SHAPE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-const NO_CONTROL_CHARS = /^[^\p{Cc}]*$/u;
 const IDENTIFIER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const REFERENCE = /^[A-Za-z0-9][A-Za-z0-9/._ -]*$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
-const text = (max: number) => z.string().min(1).max(max).regex(NO_CONTROL_CHARS, 'control characters are not allowed');
+/** Human text: the shared check (NFC, then the field kind's characters); the packet carries the NFC form on. */
+const text = (kind: TextKind, max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .transform((raw, ctx) => {
+      const checked = checkText(raw, kind);
+      if (checked.ok) return checked.value;
+      ctx.addIssue({ code: 'custom', message: checked.message, params: { textProblem: checked.problem } });
+      return z.NEVER;
+    });
 const identifier = z.string().min(1).max(64).regex(IDENTIFIER);
 const reference = z.string().min(1).max(64).regex(REFERENCE);
 const timestamp = z.string().max(40).regex(TIMESTAMP_SHAPE, 'not an ISO 8601 timestamp with an offset');
 
 const address = z.strictObject({
-  district: text(64),
-  locality: text(100),
-  line: text(200).optional(),
+  district: text('place', 64),
+  locality: text('place', 100),
+  line: text('place', 200).optional(),
 });
 
 const demographics = z.strictObject({
-  givenNames: text(100),
-  surname: text(100),
+  givenNames: text('name', 100),
+  surname: text('name', 100),
   dateOfBirth: z.string().regex(DATE_SHAPE, 'not a YYYY-MM-DD date'),
   sex: z.enum(['M', 'F']),
   nationality: z.string().regex(/^[A-Z]{3}$/, 'not an ISO 3166-1 alpha-3 code'),
   address,
-  placeOfBirth: text(64).optional(),
-  motherName: text(200).optional(),
-  fatherName: text(200).optional(),
+  placeOfBirth: text('place', 64).optional(),
+  motherName: text('name', 200).optional(),
+  fatherName: text('name', 200).optional(),
   civilRegistryNumber: reference.optional(),
   residencePermitNumber: reference.optional(),
 });

@@ -40,6 +40,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { RegistoError, sha256Hex } from '@registo/schemas';
 import type { Signer, SignerMode } from '../hsm/signer.js';
+import { readPemStrict } from '../crypto/strict-encoding.js';
 
 /*
  * How certificates get signed through the `Signer` port: the TBSCertificate is built with
@@ -186,9 +187,9 @@ export function toPem(der: Buffer, label = 'CERTIFICATE'): string {
 }
 
 export function fromPem(pem: string, label = 'CERTIFICATE'): Buffer {
-  const m = new RegExp(`-----BEGIN ${label}-----([A-Za-z0-9+/=\\s]+)-----END ${label}-----`).exec(pem);
-  if (!m) throw new RegistoError('REQUEST_INVALID', `no PEM ${label} found`);
-  return Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64');
+  const der = readPemStrict(pem, label);
+  if (!der) throw new RegistoError('REQUEST_INVALID', `not one strict PEM ${label} block`);
+  return der;
 }
 
 /** The extensions `issueCertificate` writes, in its order (the holder-certificate template reuses them). */

@@ -154,7 +154,10 @@ describe('credential formats: Base45, QR payload, status list, VC JWT', () => {
   });
 
   it('what is not a JWT is CREDENTIAL_MALFORMED', async () => {
-    for (const bad of ['', 'abc', 'a.b', 'a.b.c.d', 'e30.e30', '!!.??.**', `${Buffer.from('[1]').toString('base64url')}.e30.c2ln`, 'eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2ln']) {
+    for (const bad of ['', 'abc', 'a.b', 'a.b.c.d', 'e30.e30', '!!.??.**', `${Buffer.from('[1]').toString('base64url')}.e30.c2ln`, 'eyJhbGciOiJFUzI1NiJ9.bm90IGpzb24.c2ln',
+      // Strict JSON: `alg` twice in the header, a claim twice in the payload.
+      `${Buffer.from('{"alg":"none","alg":"ES256"}').toString('base64url')}.e30.c2ln`,
+      `eyJhbGciOiJFUzI1NiJ9.${Buffer.from('{"sub":"1234567890","sub":"2345678901"}').toString('base64url')}.c2ln`]) {
       let got = 'no error';
       try {
         await verifyVcJwt(bad, anchors());

@@ -50,7 +50,9 @@ describe('administrative units of São Tomé and Príncipe', () => {
         expect(codeOf(validPacket({ demographics: { address: { district }, placeOfBirth } }, NOW))).to.equal('ACCEPTED');
       }),
     );
-    const notAUnit = fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /^[\p{L} -]+$/u.test(s) && !isAdminUnit(s));
+    const notAUnit = fc.string({ minLength: 1, maxLength: 40 })
+      // Blank text is a schema fault (the shared text check), not a place the country lacks.
+      .filter((s) => /^[\p{L} -]+$/u.test(s) && s.trim() !== '' && !isAdminUnit(s));
     fc.assert(
       fc.property(notAUnit, fc.boolean(), (name, asAddress) => {
         const p = asAddress ? validPacket({ demographics: { address: { district: name } } }, NOW) : validPacket({ demographics: { placeOfBirth: name } }, NOW);
@@ -140,6 +142,32 @@ describe('enrollment packet content rules', () => {
       expect(e.code).to.equal('PACKET_SCHEMA_INVALID');
       expect(e.message).to.include('extra').and.include('demographics.sex').and.include('capture.completedAt');
     }
+  });
+
+  it('names and places go through the shared text check: invisible characters are schema errors at their path, NFD text is carried on as NFC', () => {
+    const hostile = { 'right-to-left override': 'Maria \u202Eairam', 'zero-width space': 'Ma\u200Bria', BOM: '\uFEFFMaria', 'lone surrogate': 'Maria \uD800', digits: 'Maria 2' };
+    for (const [kind, value] of Object.entries(hostile)) {
+      for (const field of ['givenNames', 'surname', 'motherName'] as const) {
+        const p = mutated(validPacket({}, NOW), (x) => (x.demographics[field] = value));
+        try {
+          validatePacketContent(p, { now: NOW });
+          expect.fail(`${kind} in ${field} accepted`);
+        } catch (e) {
+          if (!isRegistoError(e)) throw e;
+          expect(e.code, `${kind} in ${field}`).to.equal('PACKET_SCHEMA_INVALID');
+          expect(e.message).to.include(`demographics.${field}`);
+          // The refusal names the rule, never the text.
+          expect(JSON.stringify(e.details)).to.not.include('Maria');
+        }
+      }
+    }
+    const decomposed = mutated(validPacket({}, NOW), (x) => {
+      x.demographics.givenNames = 'Conceic\u0327a\u0303o';
+      x.demographics.address.district = 'Me\u0301-Zo\u0301chi';
+    });
+    const accepted = validatePacketContent(decomposed, { now: NOW });
+    expect(accepted.demographics.givenNames).to.equal('Conceição');
+    expect(accepted.demographics.address.district).to.equal('Mé-Zóchi');
   });
 
   it('the same capture twice (modality and position) is a schema error', () => {

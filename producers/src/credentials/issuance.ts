@@ -55,7 +55,14 @@ export interface CredentialIssuerContext {
   issuerSubject: string;
   /** Issues holder certificates from CSRs (absent: the X.509 API answers that it is not configured). */
   holderIssuer?: HolderCertificateIssuer | undefined;
+  /** Which UINs a holder key is certified for: with holderIssuer, one key is certified for one UIN only. */
+  holderKeys?: HolderKeyRegister | undefined;
   now?: () => Date;
+}
+
+/** The port the holder-certificate issuance asks which identities a key (SHA-256 of its SubjectPublicKeyInfo) is certified for. */
+export interface HolderKeyRegister {
+  certifiedFor(publicKeySha256: string): Promise<readonly string[]>;
 }
 
 const commonName = (subject: string): string => /(?:^|\n)CN=([^\n]+)/.exec(subject)?.[1] ?? subject;
@@ -63,7 +70,7 @@ const commonName = (subject: string): string => /(?:^|\n)CN=([^\n]+)/.exec(subje
 /** The issuance context of a running platform: the identity CA of its trust hierarchy. */
 export function credentialIssuerContext(
   trust: TrustKeys,
-  deps: { store: EventStore; sealer: SubjectSealer; allocator: StatusListAllocator; publicUrl: string; holderIssuer?: HolderCertificateIssuer; now?: () => Date },
+  deps: { store: EventStore; sealer: SubjectSealer; allocator: StatusListAllocator; publicUrl: string; holderIssuer?: HolderCertificateIssuer; holderKeys?: HolderKeyRegister; now?: () => Date },
 ): CredentialIssuerContext {
   const ca = trust.certificates.identity_ca;
   return {
@@ -146,6 +153,7 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
     {
       type: 'IssueCredential',
       supersede: event.type === 'IdentityUpdated',
+      keyCertifiedFor: [],
       credentialId,
       uin,
       kind: 'VC_JWT',
@@ -207,7 +215,7 @@ export async function issueHolderCertificate(
   ctx: CredentialIssuerContext,
   request: { uin: string; csr: unknown; actor: { id: string; role: string }; presence: HolderPresence | null },
 ): Promise<HolderCertificateOutcome> {
-  if (!ctx.holderIssuer) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer is configured on this platform');
+  if (!ctx.holderIssuer || !ctx.holderKeys) throw new RegistoError('CONFIG_INVALID', 'no holder certificate issuer (and holder-key register) is configured on this platform');
   const { uin } = request;
   // Before anything else is looked at: whoever is not bound to this holder learns nothing about it.
   if (request.presence) await authorizeHolder(ctx.store, uin, request.presence);
@@ -244,6 +252,7 @@ export async function issueHolderCertificate(
     {
       type: 'IssueCredential',
       supersede: false,
+      keyCertifiedFor: await ctx.holderKeys.certifiedFor(csr.publicKeySha256),
       credentialId,
       uin,
       kind: 'X509',

@@ -70,8 +70,12 @@ export const IDENTITY_STATUS_REVOCATION: Readonly<Partial<Record<HolderCondition
 type Issued = CredentialEventData['CredentialIssued'];
 
 export type CredentialCommand =
-  /** Issue; `supersede` revokes (superseded) the holder's other live credentials of the same kind and type. */
-  | ({ type: 'IssueCredential'; supersede: boolean } & Omit<Issued, 'supersedes'>)
+  /**
+   * Issue; `supersede` revokes (superseded) the holder's other live credentials of the same kind and
+   * type. `keyCertifiedFor`: the UINs the certified key already has certificates for, as the
+   * holder-key register knows them (empty for a VC, which certifies no holder key).
+   */
+  | ({ type: 'IssueCredential'; supersede: boolean; keyCertifiedFor: readonly string[] } & Omit<Issued, 'supersedes'>)
   | {
       type: 'RequestStatusChange';
       uin: string;
@@ -122,7 +126,12 @@ export function decideCredential(command: CredentialCommand, state: CredentialHo
     case 'IssueCredential': {
       // Idempotent per credential id: a redelivered identity event or a retried CSR issues nothing twice.
       if (state.credentials[command.credentialId]) return [];
-      const { type: _t, supersede, ...data } = command;
+      // One holder key speaks for one person: a key certified for another UIN is never certified for this one.
+      // The other UIN is not named: the caller may not know whose key it presented.
+      if (command.kind === 'X509' && command.keyCertifiedFor.some((other) => other !== command.uin)) {
+        reject('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN', 'this key is already certified for another identity; a holder key is bound to one UIN', { credentialId: command.credentialId });
+      }
+      const { type: _t, supersede, keyCertifiedFor: _k, ...data } = command;
       const superseded = supersede
         ? Object.values(state.credentials).filter((c) => c.status !== 'REVOKED' && c.kind === command.kind && c.credentialType === command.credentialType)
         : [];

@@ -262,3 +262,19 @@ export const credentialStatusProjection: SqlHandler = {
     );
   },
 };
+
+/**
+ * The holder-key register over the credential read model: which UINs have an X.509 certificate
+ * for a key. X.509 credential ids end in the first 32 hex digits of the key's SHA-256
+ * (`x509-<uin>-<digest>`), so the id alone answers.
+ */
+export class SqlHolderKeyRegister {
+  constructor(private readonly db: SqlTx) {}
+
+  async certifiedFor(publicKeySha256: string): Promise<readonly string[]> {
+    const digest = publicKeySha256.slice(0, 32);
+    if (!/^[0-9a-f]{32}$/.test(digest)) return [];
+    const rows = await this.db.query<{ uin: string }>("SELECT DISTINCT uin FROM credential_status WHERE kind = 'X509' AND credential_id LIKE $1", [`x509-%-${digest}`]);
+    return rows.map((r) => r.uin);
+  }
+}

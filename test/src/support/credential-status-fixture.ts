@@ -43,7 +43,7 @@ export async function openCredentialStatusFixture(store: EventStore, db: SqlDriv
       ids.set(serialHex, credentialId);
       await send(
         {
-          type: 'IssueCredential', supersede: false, credentialId, uin, kind: 'X509', credentialType: 'HolderAuthenticationCertificate', serialHex,
+          type: 'IssueCredential', supersede: false, keyCertifiedFor: [], credentialId, uin, kind: 'X509', credentialType: 'HolderAuthenticationCertificate', serialHex,
           statusListId: null, statusListIndex: null, issuer: 'CN=Registo Identity CA', issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
           signerMode: 'non_qualified', credentialSha256: '00'.repeat(32), cause: 'contract', sealed,
         },

@@ -255,6 +255,8 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   refuse('signed but not encrypted (bare JWS)', goodJws, 'PACKET_MALFORMED');
   refuse('not UTF-8 bytes', Buffer.from([0xff, 0xfe, 0x00, 0x2e, 0xc3, 0x28]), 'PACKET_MALFORMED');
   refuse('header is not JSON', replacePart(sealed, 0, b64url('not json')), 'PACKET_MALFORMED');
+  const jweHeader = Buffer.from(parts[0]!, 'base64url').toString('utf8');
+  refuse('header names alg twice (strict JSON)', replacePart(sealed, 0, b64url(jweHeader.replace('{', '{"alg":"dir",'))), 'PACKET_MALFORMED');
   refuse('truncated inside the header', sealed.slice(0, 10), 'PACKET_MALFORMED');
   refuse('truncated after the encrypted key', parts.slice(0, 2).join('.'), 'PACKET_MALFORMED');
   refuse('truncated to half', sealed.slice(0, Math.floor(sealed.length / 2)), 'PACKET_MALFORMED');
@@ -336,8 +338,14 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
     packetHash: sha256Hex(deep),
   });
   await authentic('payload is a JSON array', [good], 'PACKET_SCHEMA_INVALID');
-  const withProto = JSON.parse(JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},')) as unknown;
-  await authentic('payload with a __proto__ key', withProto, 'PACKET_SCHEMA_INVALID');
+  // Not strict JSON (infra text/strict-json.ts): a __proto__ key, or a key twice whose last value JSON.parse would keep.
+  for (const [name, payload] of [
+    ['payload with a __proto__ key', JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},')],
+    ['payload with a key twice (the last would win)', JSON.stringify(good).replace('{', '{"packetType":"CORRECTION",')],
+    ['demographics with a name twice', JSON.stringify(good).replace('"givenNames":', '"givenNames":"Someone Else","givenNames":')],
+  ] as const) {
+    cases.push({ name, body: await encrypt(await signPacketPayload(payload, env.device)), expectedCode: 'PACKET_MALFORMED', authenticated: true, packetHash: sha256Hex(payload) });
+  }
   await authentic('payload is null', null, 'PACKET_SCHEMA_INVALID');
   await authentic('missing demographics', mutated(good, (p) => delete p.demographics), 'PACKET_SCHEMA_INVALID');
   await authentic('missing regId', mutated(good, (p) => delete p.regId), 'PACKET_SCHEMA_INVALID');
