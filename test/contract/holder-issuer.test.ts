@@ -233,6 +233,8 @@ function issuerSuite(name: string, mode: 'qualified' | 'non_qualified', signerCo
       for (let i = 0; i < 8; i++) {
         const { csr, spki } = p256Csr();
         const serial = randomBytes(1 + (i * 3) % 20);
+        // A serial is positive: an all-zero draw (1 in 256 for one byte) is not one.
+        serial[serial.length - 1]! |= 1;
         const notBefore = new Date(Date.UTC(2026, 0, 1) + Math.floor(Math.random() * 1e10));
         // Some validity ends after 2049: GeneralizedTime instead of UTCTime.
         const notAfter = new Date(notBefore.getTime() + (i % 2 ? 1 : 30) * 365 * 86_400_000 + 12_345);

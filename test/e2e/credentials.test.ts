@@ -360,7 +360,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
       // The same key for another person: refused, and the answer does not say whose key it is.
       const { uin: otherUin } = await newIdentity();
       const headBefore = await store.headPosition();
-      const stolen = await call('POST', `/v1/holders/${otherUin}/credentials/x509`, { token: 'tok-channel', body: { csr } });
+      const stolen = await call('POST', `/v1/holders/${otherUin}/credentials/x509`, { token: 'tok-officer', body: { csr } });
       expectProblem(stolen, 422, 'COMMAND_REJECTED');
       expect(stolen.body.reason).to.equal('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN');
       expect(stolen.text).to.not.include(uin);

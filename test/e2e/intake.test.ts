@@ -25,6 +25,7 @@ describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel su
   let driver: PostgresDriver;
   let store: EventStore;
   let app: FastifyInstance;
+  const tokens = ApiTokens.parse('tok:client-1:registration_client');
   let url: string;
   let env: PacketTestEnv;
 
@@ -40,7 +41,7 @@ describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel su
     store = await SqlEventStore.open(driver);
     const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
     app = createHttpApp(createLogger('silent'));
-    registerIntakeRoutes(app, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
+    registerIntakeRoutes(app, { store, sealer, trust: env.trust, tokens });
     url = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   after(async () => {
@@ -114,6 +115,8 @@ describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel su
       expect((await refusedUnwritten(await env.seal(bad, env.otherCentreDevice))).body.code).to.equal('PACKET_CENTRE_MISMATCH');
       const schemaBroken = { ...ofOtherCentre({ regId: real.regId }), demographics: 'none' };
       expect((await refusedUnwritten(await env.seal(schemaBroken, env.otherCentreDevice))).body.code).to.equal('PACKET_CENTRE_MISMATCH');
+      // Each was logged and counted as a refusal, like a bad token.
+      expect(tokens.refusals.snapshot().byReason['PACKET_CENTRE_MISMATCH:DEVICE_OTHER_CENTRE']).to.be.at.least(3);
       expect((await post(await env.seal(real))).status).to.equal(202);
     });
 

@@ -12,13 +12,17 @@ export type RefusalReason =
   | 'HOLDER_PROOF_INVALID'
   | 'HOLDER_NOT_BOUND'
   | 'WEBHOOK_SIGNATURE_INVALID'
-  | 'DUAL_CONTROL';
+  | 'DUAL_CONTROL'
+  /** A packet signed by a device the registration CA does not vouch for (now), or not matching its certificate. */
+  | 'DEVICE_NOT_TRUSTED'
+  /** A packet from a device of one centre naming another. */
+  | 'DEVICE_OTHER_CENTRE';
 
 export interface Refusal {
   code: ErrorCode;
   reason: RefusalReason;
-  /** Known when the token was; null for an unauthenticated caller. */
-  actor: ApiActor | null;
+  /** Known when the token (or the packet's signing device) was; null for an unauthenticated caller. */
+  actor: ApiActor | { id: string; role: 'registration_device' } | null;
 }
 
 interface WarnLogger {

@@ -81,10 +81,17 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
     app.get('/v1/intake/key', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwk));
   }
 
+  const DEVICE_REFUSALS = new Set<string>(['PACKET_SIGNER_UNTRUSTED', 'PACKET_SIGNER_EXPIRED', 'PACKET_SIGNER_MISMATCH', 'PACKET_CENTRE_MISMATCH']);
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBytes + 1024 }, (_req, body, done) => done(null, body));
     scope.setErrorHandler((error: FastifyError, request, reply) => {
+      // A device the platform does not trust, or one speaking for another centre, is refused
+      // like a bad token: logged and counted (the device, never the packet's content).
+      if (isRegistoError(error) && DEVICE_REFUSALS.has(error.code)) {
+        const device = signingDeviceOf(error.details);
+        deps.tokens.refusals.record(request, { code: error.code, reason: error.code === 'PACKET_CENTRE_MISMATCH' ? 'DEVICE_OTHER_CENTRE' : 'DEVICE_NOT_TRUSTED', actor: device ? { id: device.deviceId, role: 'registration_device' } : null });
+      }
       // Only the body is the packet: a bad URL or query is refused like on any other route.
       if (isRegistoError(error) || (error.statusCode ?? 500) >= 500 || !error.code?.startsWith('FST_ERR_CTP')) return sendProblem(reply, request, error);
       // Fastify refused the body before our checks ran: say it in the packet vocabulary.

@@ -52,7 +52,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   },
   'GET /v1/holders/:uin/credentials': { params: UIN, roles: READERS, body: 'none' },
   'GET /v1/credentials/:credentialId': { params: { credentialId: 'cred-1234567890-x' }, roles: READERS, body: 'none' },
-  'POST /v1/holders/:uin/credentials/x509': { params: UIN, roles: ['holder_channel'], body: 'json', strings: { base: { csr: 'MIIB' }, fields: ['csr'] } },
+  'POST /v1/holders/:uin/credentials/x509': { params: UIN, roles: ['identity_officer', 'holder_channel'], body: 'json', strings: { base: { csr: 'MIIB' }, fields: ['csr'] } },
   'POST /v1/credentials/:credentialId/status-requests': {
     params: { credentialId: 'cred-1234567890-x' },
     roles: ['identity_officer', 'approver'],
