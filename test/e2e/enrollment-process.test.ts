@@ -39,6 +39,7 @@ import {
   createPacketTestEnv,
   createTestDatabase,
   foreignerPacket,
+  processSettled,
 } from '../src/index.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -161,22 +162,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     expect(res.status, JSON.stringify(await res.clone().json())).to.equal(202);
   };
 
-  /** Waits until the process has handled every enrollment event in the log (its offset is at the last one). */
-  const settled = async (timeoutMs = 30_000): Promise<void> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      // One statement, one snapshot: what handling an event appended commits before its offset moves.
-      const [row] = await driver
-        .query<{ offset: string | null; last: string }>(
-          `SELECT (SELECT "offset" FROM registo_consumer_offsets WHERE consumer = 'enrollment_process') AS offset,
-                  (SELECT coalesce(max(position), 0) FROM registo_events WHERE category = 'enrollment') AS last`,
-        )
-        .catch(() => []);
-      if (row?.offset != null && Number(row.offset) >= Number(row.last)) return;
-      if (Date.now() > deadline) throw new Error(`the process did not settle: offset ${row?.offset ?? 'none'}, last enrollment event ${row?.last}`);
-      await sleep(20);
-    }
-  };
+  const settled = (timeoutMs = 30_000): Promise<void> => processSettled(driver, timeoutMs);
 
   const stream = (id: string): Promise<EventEnvelope[]> => store.readStream(id);
   const types = (events: EventEnvelope[]): string[] => events.map((e) => e.type);

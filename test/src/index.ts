@@ -8,3 +8,4 @@ export * from './support/credential-status-fixture.js';
 export * from './support/sync.js';
 export * from './support/tcp-proxy.js';
 export * from './support/enrollment-world.js';
+export * from './support/platform-env.js';

@@ -60,6 +60,9 @@ function packetVerdict(e: unknown, regId: string): RegistoError | null {
 }
 
 /** The device that signed an authentic packet, as the packet error reports it. */
+/** Refusals that concern the signing device itself: counted with the API's other refusals. */
+const DEVICE_REFUSALS = new Set<string>(['PACKET_SIGNER_UNTRUSTED', 'PACKET_SIGNER_EXPIRED', 'PACKET_SIGNER_MISMATCH', 'PACKET_CENTRE_MISMATCH']);
+
 function signingDeviceOf(details: Record<string, unknown>): SigningDevice | null {
   const { deviceId, centreId } = details;
   return typeof deviceId === 'string' && typeof centreId === 'string' ? { deviceId, centreId } : null;
@@ -81,7 +84,6 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
     app.get('/v1/intake/key', async (_request, reply) => reply.header('cache-control', 'public, max-age=300').send(jwk));
   }
 
-  const DEVICE_REFUSALS = new Set<string>(['PACKET_SIGNER_UNTRUSTED', 'PACKET_SIGNER_EXPIRED', 'PACKET_SIGNER_MISMATCH', 'PACKET_CENTRE_MISMATCH']);
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBytes + 1024 }, (_req, body, done) => done(null, body));

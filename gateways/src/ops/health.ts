@@ -24,7 +24,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
       const head = await deps.eventStore.headPosition();
       const down = deps.workersDown?.() ?? [];
       if (down.length > 0) {
-        return sendProblem(reply.header('retry-after', '5'), request, new RegistoError('WORKER_DOWN', `not ready: ${down.join(', ')} restarting`, { workersDown: down, ...deps.describe() }));
+        return sendProblem(reply, request, new RegistoError('WORKER_DOWN', `not ready: ${down.join(', ')} restarting`, { workersDown: down, ...deps.describe() }));
       }
       return {
         status: 'ready',
@@ -33,7 +33,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
       };
     } catch (e) {
       return sendProblem(
-        reply.header('retry-after', '5'),
+        reply,
         request,
         new RegistoError('STORE_UNAVAILABLE', `event store not ready: ${(e as Error).message}`, { check: 'eventStore' }),
       );

@@ -1,10 +1,7 @@
 import { expect } from 'chai';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type RunningPlatform, startPlatform } from '@registo/cli';
 import { DEV_API_TOKENS, createLogger, loadConfig } from '@registo/infra';
-import { createTestDatabase, type TestDatabase } from '../../src/index.js';
+import { createTestDatabase, platformTestEnv, type TestDatabase } from '../../src/index.js';
 import { ROUTES, type RouteSpec, TOKEN_OF_ROLE } from './route-table.js';
 
 /*
@@ -160,20 +157,7 @@ describe('hostile input over every HTTP route: a clean 4xx, problem+json with a 
   before(async () => {
     db = await createTestDatabase();
     const { KAFKA_BROKERS: _kafka, ...inherited } = process.env;
-    const env = {
-      ...inherited,
-      DATABASE_URL: db.url,
-      REGISTO_ROLES: 'api',
-      REGISTO_SIMULATORS: 'on',
-      REGISTO_SIGA_PORT: '0',
-      REGISTO_IMMIGRATION_PORT: '0',
-      REGISTO_ABIS_PORT: '0',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), 'registo-hostile-')),
-      REGISTO_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'registo-hostile-keys-')), 'keys.json'),
-      REGISTO_API_TOKENS: DEV_API_TOKENS,
-    };
+    const env = platformTestEnv({ databaseUrl: db.url, tokens: DEV_API_TOKENS, label: 'hostile', inherited, extra: { REGISTO_ROLES: 'api' } });
     platform = await startPlatform(loadConfig(env), createLogger('info', 'hostile', { write: (line: string) => void logged.push(line) }));
   });
   after(async () => {

@@ -1,29 +1,17 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInfra } from '@registo/deploy';
 import { type RunningPlatform, runDemo, startPlatform } from '@registo/cli';
 import { PostgresDriver, SubjectSealer, createLogger, loadConfig, loadPlatformKeys } from '@registo/infra';
 import { PROJECTIONS, replayProjection } from '@registo/projections';
 import { type SealedData, isRegistoError, verifyEnvelope } from '@registo/schemas';
-import { createTestDatabase, readTopics, sql, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { createTestDatabase, platformTestEnv, readModelRows, readTopics, sql, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { waitFor } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
 const TOKENS = 'tok-client:client-1:registration_client,tok-adj:adjudicator-7:adjudicator,tok-officer:officer-3:identity_officer';
-
-/** Every read model's rows, in a stable order, for comparing a live database with a replay. */
-async function readModels(url: string): Promise<Record<string, unknown[]>> {
-  const out: Record<string, unknown[]> = {};
-  for (const [name, key] of [['enrollment_status', 'reg_id'], ['identity_registry', 'uin'], ['adjudication_queue', 'adjudication_id']] as const) {
-    out[name] = (await sql(url, `SELECT * FROM ${name} ORDER BY ${key}`)).rows;
-  }
-  return out;
-}
 
 describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', function () {
   this.timeout(900_000);
@@ -35,22 +23,12 @@ describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', fun
   before(async () => {
     await ensureInfra();
     db = await createTestDatabase();
-    env = {
-      ...process.env,
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: settings.brokers.join(','),
-      SCHEMA_REGISTRY_URL: settings.registryUrl,
-      REGISTO_TOPIC_PREFIX: settings.prefix,
-      REGISTO_SIMULATORS: 'on',
-      REGISTO_SIGA_PORT: '0',
-      REGISTO_IMMIGRATION_PORT: '0',
-      REGISTO_ABIS_PORT: '0',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), 'registo-data-')),
-      REGISTO_KEYS_FILE: join(mkdtempSync(join(tmpdir(), 'registo-keys-')), 'keys.json'),
-      REGISTO_API_TOKENS: TOKENS,
-    };
+    env = platformTestEnv({
+      databaseUrl: db.url,
+      tokens: TOKENS,
+      label: 'life',
+      extra: { KAFKA_BROKERS: settings.brokers.join(','), SCHEMA_REGISTRY_URL: settings.registryUrl, REGISTO_TOPIC_PREFIX: settings.prefix },
+    });
     platform = await startPlatform(loadConfig(env), createLogger('silent'));
   });
   after(async () => {
@@ -91,13 +69,13 @@ describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', fun
       return r.rows[0].n === Number((await sql(db.url, `SELECT count(*)::int AS n FROM registo_events WHERE category = 'enrollment'`)).rows[0].n);
     }, 120_000);
     await waitFor('identity register', async () => (await sql(db.url, 'SELECT count(*)::int AS n FROM identity_registry')).rows[0].n === identities, 60_000);
-    const live = await readModels(db.url);
+    const live = await readModelRows(db.url);
     const replayDb = await createTestDatabase();
     try {
       const replayDriver = new PostgresDriver({ connectionString: replayDb.url });
       for (const p of Object.values(PROJECTIONS)) await replayProjection(platform.eventStore, replayDriver, p);
       await replayDriver.close();
-      expect(await readModels(replayDb.url)).to.deep.equal(live);
+      expect(await readModelRows(replayDb.url)).to.deep.equal(live);
     } finally {
       await replayDb.drop();
     }

@@ -52,6 +52,23 @@ export interface EnrollmentWorld {
   close(): Promise<void>;
 }
 
+/** Waits until the enrollment process has handled every enrollment event in the log (its offset is at the last one). */
+export async function processSettled(driver: PostgresDriver, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    // One statement, one snapshot: what handling an event appended commits before its offset moves.
+    const [row] = await driver
+      .query<{ offset: string | null; last: string }>(
+        `SELECT (SELECT "offset" FROM registo_consumer_offsets WHERE consumer = 'enrollment_process') AS offset,
+                (SELECT coalesce(max(position), 0) FROM registo_events WHERE category = 'enrollment') AS last`,
+      )
+      .catch(() => []);
+    if (row?.offset != null && Number(row.offset) >= Number(row.last)) return;
+    if (Date.now() > deadline) throw new Error(`the process did not settle: offset ${row?.offset ?? 'none'}, last enrollment event ${row?.last}`);
+    await sleep(20);
+  }
+}
+
 export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
   const logger = createLogger('silent');
   const indexKey = randomBytes(32);
@@ -97,21 +114,7 @@ export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
       const res = await fetch(`${intakeUrl}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body: await env.seal(packet) });
       if (res.status !== 202) throw new Error(`the intake refused ${packet.regId}: ${res.status} ${await res.text()}`);
     },
-    async settled(timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        // One statement, one snapshot: what handling an event appended commits before its offset moves.
-        const [row] = await driver
-          .query<{ offset: string | null; last: string }>(
-            `SELECT (SELECT "offset" FROM registo_consumer_offsets WHERE consumer = 'enrollment_process') AS offset,
-                    (SELECT coalesce(max(position), 0) FROM registo_events WHERE category = 'enrollment') AS last`,
-          )
-          .catch(() => []);
-        if (row?.offset != null && Number(row.offset) >= Number(row.last)) return;
-        if (Date.now() > deadline) throw new Error(`the process did not settle: offset ${row?.offset ?? 'none'}, last enrollment event ${row?.last}`);
-        await sleep(20);
-      }
-    },
+    settled: (timeoutMs = 30_000) => processSettled(driver, timeoutMs),
     async project(projection) {
       // The last event the read model is about: its offset need not move past other categories.
       const [last] = await driver.query<{ position: string }>('SELECT coalesce(max(position), 0) AS position FROM registo_events WHERE category = ANY($1)', [projection.categories]);
