@@ -51,3 +51,12 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
     else child.once('exit', (code) => resolve(code));
   });
 }
+
+/** Resolves once a running command's output shows `text`: its logs reach the pipe after the answers they describe. */
+export async function outputShows(output: () => string, text: string, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!output().includes(text)) {
+    if (Date.now() > deadline) throw new Error(`the output never showed ${JSON.stringify(text)}:\n${output().slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -50,7 +50,10 @@ describe('mirror: event store → Kafka, exactly once', function () {
     expect(head).to.equal(total);
 
     const probe = new Mirror({ store, settings, logger: createLogger('silent') });
-    await waitFor('the mirror to commit the head', async () => (await probe.committedPosition()) === head, 120_000);
+    let lastCommitted: number | undefined;
+    await waitFor('the mirror to commit the head', async () => (lastCommitted = await probe.committedPosition()) === head, 120_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; committed ${lastCommitted}; the last mirror's output:\n${survivor.output().slice(-3000)}`);
+    });
     survivor.child.kill('SIGTERM');
     expect(await survivor.exited).to.equal(0);
     expect(kills).to.have.length(10);
