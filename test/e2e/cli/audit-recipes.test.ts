@@ -1,12 +1,11 @@
 import { expect } from 'chai';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresDriver, SqlEventStore } from '@registo/infra';
 import { createTestDatabase, lifecycle, platformTestEnv, randomId, type TestDatabase } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
-import { exitOf, runCli, startCli } from './run-cli.js';
+import { closedPort, exitOf, runCli, startCli } from './run-cli.js';
 
 const AUDIT_MD = new URL('../../../../docs/audit.md', import.meta.url);
 
@@ -17,15 +16,6 @@ function recipe(heading: string): string {
   expect(from, heading).to.be.greaterThan(-1);
   const block = /```sh\n([\s\S]*?)```/.exec(doc.slice(from))!;
   return block[1]!;
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 /**
