@@ -3,6 +3,10 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
+import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';
+
+/** `audit verify`'s exit codes (docs/audit.md): a tampered log is never confused with a missing file. */
+export const AUDIT_EXIT = { verified: 0, tampered: 1, couldNotVerify: 2 } as const;
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
@@ -25,7 +29,7 @@ function wholeNumber(v: string): number {
 
 export function registerAudit(program: Command): void {
   const audit = program.command('audit').description('audit the log: verify an export offline against the signed checkpoints');
-  audit
+  const verify = audit
     .command('verify')
     .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint origin, signature, chain link, timestamp and consistency')
     .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
@@ -40,9 +44,17 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print the report as one JSON line')
     .addHelpText(
       'after',
-      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees. Every finding is counted; past --max-findings the report says how many were not listed.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
+      `
+Exit codes:
+  ${AUDIT_EXIT.verified}  verified: everything checks
+  ${AUDIT_EXIT.tampered}  verified, and something disagrees (AUDIT_VERIFICATION_FAILED naming the first position)
+  ${AUDIT_EXIT.couldNotVerify}  could not verify: bad usage, a missing or unreadable file, an unreachable URL, an export that cannot be read
+Every finding is counted; past --max-findings the report says how many were not listed.
+Example (the platform's certificates are in <REGISTO_DATA_DIR>/trust):
+  registo audit verify export.ndjson --public-key data/trust/checkpoint.pem --tsa-cert data/trust/tsa.pem --ca data/trust/identity-ca.pem
+From a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)`,
     )
-    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+    .action(failuresExitWith(AUDIT_EXIT.couldNotVerify, 'could not verify', async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
       let origin = o.origin;
       let spki: Buffer;
       let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
@@ -56,7 +68,7 @@ export function registerAudit(program: Command): void {
         caPem ??= published.issuerPem ?? undefined;
         origin ??= published.origin;
         process.stderr.write(`using the key the platform publishes for ${published.origin}: key ID ${published.keyId} (pass --public-key to pin it)\n`);
-      } else throw new Error('--public-key is required to verify a file');
+      } else throw new InvalidArgumentError('--public-key is required to verify a file (the checkpoint certificate is <REGISTO_DATA_DIR>/trust/checkpoint.pem)');
       const input = await openExport(source, o.token);
       const bar = bytesBar(input.bytes);
       const started = performance.now();
@@ -85,7 +97,8 @@ export function registerAudit(program: Command): void {
       if (!report.ok) {
         const first = report.findings[0]!;
         process.stderr.write(`registo: AUDIT_VERIFICATION_FAILED at position ${first.position}: ${first.message}\n`);
-        process.exitCode = 1;
+        process.exitCode = AUDIT_EXIT.tampered;
       }
-    });
+    }));
+  usageErrorsExitWith(verify, AUDIT_EXIT.couldNotVerify);
 }

@@ -1,30 +1,42 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '@registo/infra';
 import { progress } from '../bench/report.js';
+import { nextPersonFile, readNextPeople, saveNextPeople } from '../demo/next-person.js';
 import { DEFAULT_MIX } from '../demo/packets.js';
 import { runDemo } from '../demo/run-demo.js';
+import { DEMO_EXIT } from '../demo/verdict.js';
+import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';
 
 const share = (v: string): number => {
   const n = Number(v);
-  if (!(n >= 0 && n <= 1)) throw new Error(`a share is between 0 and 1, not ${v}`);
+  if (!(v.trim() !== '' && n >= 0 && n <= 1)) throw new InvalidArgumentError(`a share is between 0 and 1, not ${v}`);
   return n;
 };
 
+const whole = (min: number) => (v: string): number => {
+  if (!/^[0-9]{1,9}$/.test(v) || Number(v) < min) throw new InvalidArgumentError(`a whole number ≥ ${min}`);
+  return Number(v);
+};
+
+/** How many differences the text report lists (`--json` has them all). */
+const LISTED = 10;
+
 export function registerDemo(program: Command): void {
-  program
+  const command = program
     .command('demo')
     .description('act as a registration client: upload realistic signed and encrypted packets and report what became of them')
-    .requiredOption('--enrollments <n>', 'how many packets', (v) => Number.parseInt(v, 10))
+    .requiredOption('--enrollments <n>', 'how many packets', whole(1))
     .option('--url <url>', 'the running platform', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
     .option('--token <token>', 'bearer token to read packet status', process.env.REGISTO_DEMO_TOKEN ?? 'dev-client')
     .option('--foreigners <share>', 'share of foreigners', share, DEFAULT_MIX.foreigners)
     .option('--discrepancies <share>', 'share disagreeing with the registry', share, DEFAULT_MIX.discrepancies)
     .option('--duplicates <share>', 'share enrolling someone again', share, DEFAULT_MIX.duplicates)
     .option('--invalid <share>', 'share refused at the door (low biometric quality)', share, DEFAULT_MIX.invalid)
-    .option('--concurrency <n>', 'uploads in flight', (v) => Number.parseInt(v, 10), 16)
-    .option('--seed <n>', 'same seed, same run', (v) => Number.parseInt(v, 10), 1)
-    .option('--first-person <n>', 'first person of the synthetic population to enrol (use a new range for a second run)', (v) => Number.parseInt(v, 10), 0)
-    .option('--wait <seconds>', 'how long to wait for outcomes', (v) => Number.parseInt(v, 10), 300)
+    .option('--concurrency <n>', 'uploads in flight', whole(1), 16)
+    .option('--seed <n>', 'same seed, same run', whole(0), 1)
+    .option('--first-person <n>', 'first citizen and foreigner of the synthetic population to enrol (default: the first ones no earlier run enrolled on this --url)', whole(0))
+    .option('--start-over', 'enrol from the first person of the population again (a platform on a fresh database)')
+    .option('--wait <seconds>', 'how long to wait for outcomes', whole(0), 300)
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -32,24 +44,38 @@ export function registerDemo(program: Command): void {
 Packets are for people of the simulators' synthetic population (seed 23912), so SIGA and
 Immigration know them; the registration-client CA and the intake key come from the same key
 file as \`registo start\` (REGISTO_KEYS_FILE, default ./data/keys/software-keys.json).
+Each run takes the next people: where the last run on the same --url stopped is kept in
+<REGISTO_DATA_DIR>/demo/next-person.json (a person enrolled again is a duplicate, with an
+officer, not approved). --start-over or --first-person choose the people instead.
+
+Exit codes (the first that applies, in this order):
+  ${DEMO_EXIT.couldNotRun}  could not run: bad usage, the platform not reachable, keys unreadable, nobody left to enrol
+  ${DEMO_EXIT.refused}  the platform refused uploads it should have taken (an untrusted device, another intake key, ...)
+  ${DEMO_EXIT.unexpected}  some packets ended otherwise than expected (listed)
+  ${DEMO_EXIT.stillPending}  some packets were still pending when --wait ran out
+  ${DEMO_EXIT.asExpected}  every packet ended as expected
 Example, with \`npm start\` running:  registo demo --enrollments 200`,
     )
-    .action(async (o: { enrollments: number; url: string; token: string; foreigners: number; discrepancies: number; duplicates: number; invalid: number; concurrency: number; seed: number; firstPerson: number; wait: number; json?: boolean }) => {
-      if (!(o.enrollments > 0)) throw new Error('--enrollments must be a positive number');
+    .action(failuresExitWith(DEMO_EXIT.couldNotRun, 'demo could not run', async (o: { enrollments: number; url: string; token: string; foreigners: number; discrepancies: number; duplicates: number; invalid: number; concurrency: number; seed: number; firstPerson?: number; startOver?: boolean; wait: number; json?: boolean }) => {
       const config = loadConfig();
+      const url = o.url.replace(/\/$/, '');
+      const cursorFile = nextPersonFile(config.dataDir);
+      const first = o.firstPerson !== undefined ? { citizen: o.firstPerson, foreigner: o.firstPerson } : o.startOver ? { citizen: 0, foreigner: 0 } : await readNextPeople(cursorFile, url);
       const up = progress('uploaded', o.enrollments);
       let settledBar: ReturnType<typeof progress> | undefined;
       const summary = await runDemo({
-        url: o.url.replace(/\/$/, ''),
+        url,
         token: o.token,
         keysFile: config.keysFile,
         enrollments: o.enrollments,
         mix: { foreigners: o.foreigners, discrepancies: o.discrepancies, duplicates: o.duplicates, invalid: o.invalid },
         concurrency: o.concurrency,
         seed: o.seed,
-        firstPerson: o.firstPerson,
+        firstPerson: first.citizen,
+        firstForeigner: first.foreigner,
         timeoutMs: o.wait * 1000,
         onSubmitted: () => up.tick(),
+        onUploaded: (next) => saveNextPeople(cursorFile, url, next, { keepFurther: o.firstPerson !== undefined }),
         onSettled: (n) => {
           if (!settledBar) {
             up.stop();
@@ -57,22 +83,32 @@ Example, with \`npm start\` running:  registo demo --enrollments 200`,
           }
           settledBar.tick(n);
         },
+      }).catch((e: unknown) => {
+        // The factory ran out of people (RangeError): say why and what to do.
+        if (e instanceof RangeError) throw new Error(`nobody left to enrol: ${e.message}, and this run starts at citizen ${first.citizen} (runs on ${url} go on where the last one stopped, ${cursorFile}); pass --start-over against a platform on a fresh database`);
+        throw e;
       });
       up.stop();
       settledBar?.stop();
+      process.exitCode = summary.verdict.exitCode;
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(summary)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...summary, firstPeople: first })}\n`);
         return;
       }
       const s = summary;
+      const more = s.surprises.length - LISTED;
       const lines = [
+        `people of the synthetic population: citizens from ${first.citizen}, foreigners from ${first.foreigner}; the next run starts at citizen ${s.nextPeople.citizen}, foreigner ${s.nextPeople.foreigner}`,
         `${s.enrollments} packets in ${s.seconds.total.toFixed(1)} s (${s.perSecond.toFixed(1)} enrollments/s; uploads took ${s.seconds.submit.toFixed(1)} s)`,
         `  approved          ${s.outcomes.APPROVED}   (expected ${s.expected.APPROVED})`,
         `  in adjudication   ${s.outcomes.IN_ADJUDICATION}   (expected ${s.expected.IN_ADJUDICATION})`,
         `  rejected          ${s.outcomes.REJECTED + s.submitted.refused}   (refused at upload: ${s.submitted.refused}, expected ${s.expected.REFUSED}${Object.keys(s.submitted.refusedCodes).length ? `; ${Object.entries(s.submitted.refusedCodes).map(([k, v]) => `${k} ×${v}`).join(', ')}` : ''})`,
         ...(s.outcomes.PENDING ? [`  still processing  ${s.outcomes.PENDING}`] : []),
-        s.surprises.length === 0 ? 'every packet ended as the generator expected' : `${s.surprises.length} packet(s) ended differently than expected, e.g. ${JSON.stringify(s.surprises.slice(0, 3))}`,
+        s.verdict.says,
+        ...s.surprises.slice(0, LISTED).map((d) => `  ${d.regId} (${d.kind}): expected ${d.expected}, got ${d.got}`),
+        ...(more > 0 ? [`  … and ${more} more (--json lists every one)`] : []),
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
-    });
+    }));
+  usageErrorsExitWith(command, DEMO_EXIT.couldNotRun);
 }

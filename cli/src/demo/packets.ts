@@ -51,6 +51,8 @@ export interface DemoPacketOptions {
   seed?: number;
   /** Index of the first citizen and foreigner to enrol (so that a second run enrols new people). */
   firstPerson?: number;
+  /** Index of the first foreigner, when it differs from the first citizen's (a run resumed from `next()`). */
+  firstForeigner?: number;
   operatorId?: string;
   /** Skip people the registries would refuse (deceased citizens, permits not valid): every clean packet then ends approved. */
   eligibleOnly?: boolean;
@@ -119,8 +121,13 @@ export class DemoPacketFactory {
     this.mix = options.mix ?? DEFAULT_MIX;
     this.seed = options.seed ?? 1;
     this.nextCitizen = options.firstPerson ?? 0;
-    this.nextForeigner = options.firstPerson ?? 0;
+    this.nextForeigner = options.firstForeigner ?? options.firstPerson ?? 0;
     this.stamp = stamp(options.now ?? new Date());
+  }
+
+  /** The first citizen and foreigner no packet has used yet: where a next run starts. */
+  next(): { citizen: number; foreigner: number } {
+    return { citizen: this.nextCitizen, foreigner: this.nextForeigner };
   }
 
   private newPerson(foreigner: boolean): Person {

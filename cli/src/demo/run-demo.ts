@@ -2,6 +2,7 @@ import { type IntakeKey, importIntakePublicJwk, issueDeviceCertificate, loadPlat
 import { createPopulation } from '@registo/simulators';
 import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
 import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';
+import { type Difference, type Verdict, demoVerdict, differences } from './verdict.js';
 
 export interface DemoOptions {
   url: string;
@@ -12,10 +13,14 @@ export interface DemoOptions {
   concurrency: number;
   seed: number;
   firstPerson: number;
+  /** The first foreigner, when it is not `firstPerson` (a run resumed where the last one stopped). */
+  firstForeigner?: number;
   timeoutMs: number;
   /** Each packet as generated, before upload (what it holds, what should become of it). */
   onGenerated?: (packet: DemoPacket) => void;
   onSubmitted?: (n: number) => void;
+  /** Once every packet is uploaded: the first citizen and foreigner not used (saved before the wait, which may fail). */
+  onUploaded?: (nextPeople: { citizen: number; foreigner: number }) => Promise<void>;
   onSettled?: (n: number) => void;
 }
 
@@ -24,10 +29,14 @@ export interface DemoSummary {
   submitted: { accepted: number; refused: number; refusedCodes: Record<string, number> };
   outcomes: Record<Outcome, number>;
   expected: Record<Expected, number>;
-  /** Packets whose outcome is not the one the generator expected. */
-  surprises: Array<{ regId: string; kind: string; expected: Expected; got: Outcome | 'REFUSED' }>;
+  /** Packets whose outcome is not the one the generator expected (those still pending are counted in `outcomes.PENDING`). */
+  surprises: Difference[];
   seconds: { submit: number; total: number };
   perSecond: number;
+  /** The first citizen and foreigner of the population this run did not use: where the next run starts. */
+  nextPeople: { citizen: number; foreigner: number };
+  /** The exit code `registo demo` ends with, and why. */
+  verdict: Verdict;
 }
 
 /**
@@ -52,7 +61,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     notBefore: new Date(Date.now() - 86_400_000),
   });
   const intake = await intakeKeyOf(o.url, keys.intakeKey);
-  const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson });
+  const factory = new DemoPacketFactory({ population: createPopulation(), device, intake, mix: o.mix, seed: o.seed, firstPerson: o.firstPerson, ...(o.firstForeigner !== undefined && { firstForeigner: o.firstForeigner }) });
   const packets: DemoPacket[] = [];
   for (let i = 0; i < o.enrollments; i++) {
     const packet = await factory.packet(i);
@@ -67,6 +76,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     return r;
   });
   const submitSeconds = (performance.now() - started) / 1000;
+  await o.onUploaded?.(factory.next());
   const accepted = submitted.filter((s) => s.httpStatus === 202).map((s) => s.regId);
   const refusedCodes: Record<string, number> = {};
   for (const s of submitted) if (s.code) refusedCodes[s.code] = (refusedCodes[s.code] ?? 0) + 1;
@@ -75,23 +85,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const count: Record<Outcome, number> = { APPROVED: 0, IN_ADJUDICATION: 0, REJECTED: 0, PENDING: 0 };
   for (const r of outcomes.values()) count[r.outcome]++;
   const expected: Record<Expected, number> = { APPROVED: 0, IN_ADJUDICATION: 0, REFUSED: 0 };
-  const surprises: DemoSummary['surprises'] = [];
-  const got = (i: number): Outcome | 'REFUSED' => (submitted[i]!.httpStatus === 202 ? outcomes.get(packets[i]!.regId)!.outcome : 'REFUSED');
-  // People enrolled more than once: one approved, the others with an officer, in any order.
-  const groups = new Map<number, number[]>();
-  for (const p of packets) if (p.duplicateOf !== null) groups.set(p.duplicateOf, [...(groups.get(p.duplicateOf) ?? [p.duplicateOf]), p.index]);
-  const grouped = new Set([...groups.values()].flat());
-  for (const members of groups.values()) {
-    const approved = members.filter((i) => got(i) === 'APPROVED').length;
-    for (const i of members) {
-      if (approved === 1 && got(i) !== 'APPROVED' && got(i) !== 'IN_ADJUDICATION') surprises.push({ regId: packets[i]!.regId, kind: packets[i]!.kind, expected: packets[i]!.expected, got: got(i) });
-    }
-    if (approved !== 1) for (const i of members) surprises.push({ regId: packets[i]!.regId, kind: packets[i]!.kind, expected: packets[i]!.expected, got: got(i) });
-  }
-  packets.forEach((p, i) => {
-    expected[p.expected]++;
-    if (!grouped.has(i) && got(i) !== p.expected) surprises.push({ regId: p.regId, kind: p.kind, expected: p.expected, got: got(i) });
-  });
+  for (const p of packets) expected[p.expected]++;
+  const surprises = differences(packets, (i) => (submitted[i]!.httpStatus === 202 ? outcomes.get(packets[i]!.regId)!.outcome : 'REFUSED'));
   return {
     enrollments: o.enrollments,
     submitted: { accepted: accepted.length, refused: submitted.length - accepted.length, refusedCodes },
@@ -100,5 +95,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     surprises,
     seconds: { submit: submitSeconds, total },
     perSecond: (count.APPROVED + count.IN_ADJUDICATION + count.REJECTED) / total,
+    nextPeople: factory.next(),
+    verdict: demoVerdict({ enrollments: o.enrollments, surprises, outcomes: count }),
   };
 }
