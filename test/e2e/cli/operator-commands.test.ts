@@ -63,7 +63,7 @@ describe('operator commands against a running embedded platform', function () {
       expect(rows[0]).to.match(/^record,id,system,/);
       const enrolled = rows.filter((r) => r.startsWith('succeeded,') && r.includes(',ENROLLED,'));
       expect(enrolled).to.have.length(summary.outcomes.APPROVED);
-      const [toErase, toBlock] = [...new Set(enrolled.map((r) => r.split(',')[5]!))] as [string, string];
+      const [toErase, toBlock, duringOutage] = [...new Set(enrolled.map((r) => r.split(',')[5]!))] as [string, string, string];
 
       // SIGA is down while an officer blocks an identity: that status update is dead-lettered.
       const faults = `${sims.siga}/_admin/faults`;
@@ -94,6 +94,20 @@ describe('operator commands against a running embedded platform', function () {
       const again = await runCli(['erase', '--uin', toErase, '--legal-basis', 'court order 12/2026'], client);
       expect(again.code, again.stderr).to.equal(0);
       expect(again.stdout).to.match(/already erased/);
+      // The ABIS down: the keys go and the erasure is recorded, the command says it is incomplete; repeated, it completes.
+      const abisFaults = `${sims.abis}/_admin/faults`;
+      const abisDown = await fetch(abisFaults, { method: 'PUT', headers: admin, body: JSON.stringify({ outageUntil: new Date(Date.now() + 600_000).toISOString() }) });
+      expect(abisDown.status, await abisDown.text()).to.equal(200);
+      const half = await runCli(['erase', '--uin', duringOutage, '--legal-basis', 'court order 13/2026'], client);
+      expect(half.code).to.equal(1);
+      expect(half.stderr).to.match(/503 ERASURE_INCOMPLETE: the subject keys of \d+ are destroyed and the erasure recorded, but the ABIS did not confirm removing the templates \(EXTERNAL_UNAVAILABLE\); repeat the erasure/);
+      expect((await fetch(abisFaults, { method: 'DELETE', headers: { authorization: admin.authorization } })).status).to.equal(200);
+      const completed = await runCli(['erase', '--uin', duringOutage, '--legal-basis', 'court order 13/2026'], client);
+      expect(completed.code, completed.stderr).to.equal(0);
+      expect(completed.stdout).to.match(/already erased[\s\S]*biometric templates removed from the ABIS \(1 enrollment\(s\)\)/);
+      const halfIdentity = (await (await fetch(`${url}/v1/identities/${duringOutage}`, { headers: officer })).json()) as { enrollments: string[] };
+      expect((await fetch(`${sims.abis}/v1/references/${halfIdentity.enrollments[0]}`, abisAuth)).status).to.equal(404);
+
       const unknown = await runCli(['erase', '--uin', '0000000000', '--legal-basis', 'court order 12/2026'], client);
       expect(unknown.code).to.equal(1);
       expect(unknown.stderr).to.match(/NOT_FOUND: no identity 0000000000/);
