@@ -47,7 +47,7 @@ import {
 } from '@registo/infra';
 import { type CredentialIssuerContext, DEFAULT_UIN_POLICY, Mirror, StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { PROJECTIONS, SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';
-import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess } from '@registo/consumers';
+import { Checkpointer, SyncService, createCredentialIssuance, createEnrollmentProcess, runReconciliation } from '@registo/consumers';
 import {
   ApiTokens,
   createHttpApp,
@@ -58,6 +58,7 @@ import {
   registerIdentityRoutes,
   registerIntakeRoutes,
   registerAuditRoutes,
+  registerErasureRoutes,
   registerSyncRoutes,
   registerTsaRoutes,
   registeredRoutes,
@@ -343,10 +344,12 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   }
   // External sync (docs/sync.md): outbound consumers per system, change-feed polling, scheduled reconciliation.
   let syncService: SyncService | undefined;
+  // One set of sync ports (rate limits, breakers) for the sync role and the on-demand reconciliation.
+  const ports = external ? syncPorts(external, config.sync) : null;
   if (config.roles.includes('sync')) {
     if (!driver || !sealer) throw new Error('the sync role keeps its cursors in SQL: set DATABASE_URL (or run embedded)');
     if (!external) throw new RegistoError('CONFIG_INVALID', 'the sync role calls SIGA and Immigration: set REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL and REGISTO_EXTERNAL_TOKEN, or REGISTO_SIMULATORS=on', { problems: ['external systems not configured'] });
-    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: syncPorts(external, config.sync), kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
+    const service = new SyncService({ store: eventStore, db: driver, sealer, ports: ports!, kafka: config.kafka, retryDelaysMs: config.sync.retryDelaysMs, pollMs: config.sync.pollMs, reconcileIntervalMs: config.sync.reconcileIntervalMs, sessionTimeoutMs: config.sync.sessionTimeoutMs, logger });
     syncService = service;
     const s = supervise('sync', logger, () => service.run(), () => service.stop());
     workers.push({ name: 'sync', stop: () => s.stop(), health: () => s.health(), describe: () => ({ ...service.status(), ...s.health() }) });
@@ -365,6 +368,9 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       registerIntakeRoutes(app, { store: eventStore, sealer, trust: intakeTrust, tokens, intakePublicJwk: macKeys.intake.publicJwk });
       registerAdjudicationRoutes(app, { store: eventStore, db, sealer, tokens });
       registerIdentityRoutes(app, { store: eventStore, db, indexKey: macKeys.indexKey, tokens });
+      // Erasure reaches the ABIS the platform enrols into (the in-process simulator when embedded).
+      const abis = external ? new AbisHttpConnector({ baseUrl: external.abisUrl, token: external.token, timeoutMs: external.timeoutMs }) : null;
+      registerErasureRoutes(app, { store: eventStore, sealer, abis, tokens });
       registerCredentialRoutes(app, { store: eventStore, db, sealer, tokens, issuer: credentialIssuer!, anchors: credentialAnchors });
       await registerStatusRoutes?.(app);
       const c = trust.certificates;
@@ -385,9 +391,20 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
       });
       if (external) {
         // Webhooks, redrive, report: changes are applied here even when the sync role runs elsewhere.
-        const inbound = syncService?.inbound ?? new SyncService({ store: eventStore, db, sealer, ports: syncPorts(external, config.sync), kafka: null, retryDelaysMs: [], pollMs: 0, reconcileIntervalMs: 0 }).inbound;
+        const systemPorts = ports!;
+        const inbound = syncService?.inbound ?? new SyncService({ store: eventStore, db, sealer, ports: systemPorts, kafka: null, retryDelaysMs: [], pollMs: 0, reconcileIntervalMs: 0 }).inbound;
         await inbound.migrate();
-        registerSyncRoutes(app, { store: eventStore, db, tokens, webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token }, applyChange: (system, change, via) => inbound.apply(system, change, via) });
+        registerSyncRoutes(app, {
+          store: eventStore,
+          db,
+          tokens,
+          webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token },
+          applyChange: (system, change, via) => inbound.apply(system, change, via),
+          reconcile: async (system, options) => {
+            const { differences, ...summary } = await runReconciliation(system, { store: eventStore, db, sealer, port: systemPorts[system], logger }, options);
+            return { ...summary, differences: differences.length };
+          },
+        });
       }
     }
     // RFC 3161 timestamps, signed by the hierarchy's TSA key (the token's in qualified mode).

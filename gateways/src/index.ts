@@ -19,3 +19,4 @@ export * from './trust/tsa-routes.js';
 export * from './trust/status-routes.js';
 export * from './http/request-schema.js';
 export * from './http/json-body.js';
+export * from './erasure/routes.js';

@@ -12,3 +12,4 @@ export * from './credentials/status-allocator.js';
 export * from './credentials/issuance.js';
 export * from './deciders/sync.js';
 export * from './credentials/holder-access.js';
+export * from './identity/erasure.js';

@@ -40,6 +40,10 @@ export const ErrorCodes = {
   HSM_UNAVAILABLE: 503,
   /** An external system (SIGA, immigration) timed out, failed (5xx), is down or unreachable; retryable. */
   EXTERNAL_UNAVAILABLE: 503,
+  /** Erasure: the subject keys are destroyed and the erasure recorded, but the ABIS did not confirm removing the templates; repeat it. */
+  ERASURE_INCOMPLETE: 503,
+  /** A command-line client could not reach the platform at its URL (not running, wrong --url / REGISTO_URL). */
+  PLATFORM_UNREACHABLE: 503,
   /** An external system answered with something that is not the documented reply. */
   EXTERNAL_REPLY_INVALID: 502,
   /** An external system refused the request (4xx other than not-found): retrying will not help. */

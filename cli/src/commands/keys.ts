@@ -77,7 +77,9 @@ registo-blind-index and registo-uin (generic secrets).
 The root certifies only the identity issuing CA; the identity CA certifies the OCSP, timestamp
 and checkpoint signers. The ceremony is recorded as KeyCeremonyPerformed in the stream
 ${KEY_CEREMONY_STREAM}. Running it again replaces nothing: it reports the keys and certificates
-that exist, issues only what is missing, and records nothing when nothing changed.`,
+that exist, issues only what is missing, and records nothing when nothing changed.
+It opens the event store itself: on an embedded data directory, run it with the platform
+stopped (a running one holds the directory: DATA_DIR_LOCKED).`,
     )
     .action(async (o: { trustDir?: string; actor: string; json?: boolean }) => {
       const progress = (line: string) => {

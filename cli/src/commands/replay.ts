@@ -9,7 +9,13 @@ export function registerReplay(program: Command): void {
     .description('rebuild a read model from the event store (its rows are dropped and recomputed)')
     .requiredOption('--projection <name>', `one of: ${Object.keys(PROJECTIONS).join(', ')}`)
     .option('--batch-size <n>', 'events per transaction', '2000')
-    .addHelpText('after', '\nUses the same DATABASE_URL / REGISTO_DATA_DIR as `registo start`. Safe while consumers run: they skip what replay applied.')
+    .addHelpText(
+      'after',
+      `
+Opens the store itself, with the same DATABASE_URL / REGISTO_DATA_DIR as \`registo start\`.
+Embedded (PGlite): needs the platform stopped; while it runs, its data directory is refused
+(DATA_DIR_LOCKED). On PostgreSQL it runs beside the platform: consumers skip what replay applied.`,
+    )
     .action(async (opts: { projection: string; batchSize: string }) => {
       const handler = PROJECTIONS[opts.projection];
       if (!handler) throw new Error(`unknown projection '${opts.projection}'; known: ${Object.keys(PROJECTIONS).join(', ')}`);

@@ -17,6 +17,21 @@ export interface SyncRouteDeps {
   webhookSecrets: Record<SyncSystem, string>;
   /** Applies one announced change (the inbound sync); returns what it did. */
   applyChange(system: SyncSystem, change: ExternalChange, via: 'WEBHOOK'): Promise<string>;
+  /** One reconciliation run against the system's bulk export (the sync role's `runReconciliation`); absent: the route is not offered. */
+  reconcile?(system: SyncSystem, options: { resolveByRule: boolean; actor: { id: string; role: string } }): Promise<ReconciliationSummary>;
+}
+
+/** What a reconciliation run reports over HTTP: counts and the run id, never the differences' values. */
+export interface ReconciliationSummary {
+  runId: string;
+  system: SyncSystem;
+  compared: number;
+  externalRecords: number;
+  differences: number;
+  recorded: number;
+  resolvedByRule: number;
+  cleared: number;
+  ruleFailures: Array<{ mismatchId: string; reason: string }>;
 }
 
 const SYSTEMS: Record<string, SyncSystem> = { siga: 'SIGA', immigration: 'IMMIGRATION' };
@@ -60,6 +75,13 @@ const redriveBody = {
   properties: { system: { type: 'string', enum: ['siga', 'immigration', 'SIGA', 'IMMIGRATION'] }, syncId: { type: 'string', minLength: 1 } },
 } as const;
 
+const reconcileBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['system'],
+  properties: { system: { type: 'string', enum: ['siga', 'immigration', 'SIGA', 'IMMIGRATION'] }, rules: { type: 'boolean' } },
+} as const;
+
 const resolveBody = {
   type: 'object',
   additionalProperties: false,
@@ -69,8 +91,8 @@ const resolveBody = {
 
 /**
  * External sync over HTTP: the webhooks SIGA and Immigration call (HMAC-signed), redrive of
- * dead-lettered syncs, the reconciliation report (JSON or CSV), and an operator's resolution
- * of a mismatch.
+ * dead-lettered syncs, a reconciliation run on demand, the reconciliation report (JSON or CSV),
+ * and an operator's resolution of a mismatch.
  */
 export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): void {
   // The signature covers the bytes as sent: this scope keeps the raw body beside the parsed one.
@@ -115,6 +137,19 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): v
       return redriveSyncs(deps.store, deps.db, { ...(body.system && { system: systemOf(body.system) }), ...(body.syncId && { syncId: body.syncId }) }, { id: actor.id, role: actor.role });
     },
   );
+
+  const reconcile = deps.reconcile?.bind(deps);
+  if (reconcile) {
+    // On demand, beside the scheduled runs: `registo reconcile run` calls it.
+    app.post<{ Body: { system: string; rules?: boolean } }>(
+      '/v1/sync/reconciliations',
+      { schema: { body: reconcileBody }, onRequest: async (request) => void deps.tokens.authorize(request, ['operator']) },
+      async (request) => {
+        const actor = deps.tokens.authorize(request, ['operator']);
+        return reconcile(systemOf(request.body.system), { resolveByRule: request.body.rules !== false, actor: { id: actor.id, role: actor.role } });
+      },
+    );
+  }
 
   app.get<{ Querystring: { system?: string; format?: string } }>('/v1/sync/report', { schema: { querystring: querySchema({ system: { pattern: '^[A-Za-z]{1,32}$' }, format: { pattern: '^[a-z]{1,8}$' } }) } }, async (request, reply) => {
     deps.tokens.authorize(request, ['operator']);

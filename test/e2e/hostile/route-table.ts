@@ -50,6 +50,12 @@ export const ROUTES: Record<string, RouteSpec> = {
     textFields: { base: { status: 'BLOCKED', reason: 'court order 12/2026' }, fields: ['reason'] },
     strings: { base: { status: 'BLOCKED', reason: 'court order 12/2026' }, fields: ['status'] },
   },
+  'POST /v1/identities/:uin/erasure': {
+    params: UIN,
+    roles: ['operator'],
+    body: 'json',
+    textFields: { base: { legalBasis: 'court order 12/2026', orderRef: 'TJ-STP-12-2026' }, fields: ['legalBasis', 'orderRef'] },
+  },
   'GET /v1/holders/:uin/credentials': { params: UIN, roles: READERS, body: 'none' },
   'GET /v1/credentials/:credentialId': { params: { credentialId: 'cred-1234567890-x' }, roles: READERS, body: 'none' },
   'POST /v1/holders/:uin/credentials/x509': { params: UIN, roles: ['identity_officer', 'holder_channel'], body: 'json', strings: { base: { csr: 'MIIB' }, fields: ['csr'] } },
@@ -94,6 +100,7 @@ export const ROUTES: Record<string, RouteSpec> = {
   'GET /v1/audit/health': { query: NUMBERS, roles: ['auditor', 'operator'], body: 'none' },
   'POST /v1/sync/webhooks/:system': { params: { system: 'siga' }, roles: null, body: 'json', answeredFirst: ['WEBHOOK_SIGNATURE_INVALID'] },
   'POST /v1/sync/redrive': { roles: ['operator'], body: 'json', strings: { base: { system: 'SIGA', syncId: 'sync-none' }, fields: ['system', 'syncId'] } },
+  'POST /v1/sync/reconciliations': { roles: ['operator'], body: 'json', strings: { base: { system: 'siga', rules: false }, fields: ['system'] } },
   'GET /v1/sync/report': { query: ['system', 'format'], roles: ['operator'], body: 'none' },
   'POST /v1/sync/mismatches/:mismatchId/resolve': {
     params: { mismatchId: 'mm-none' },

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInfra } from '@registo/deploy';
 import { type EventStore, PostgresDriver, SoftwareKeyWrapper, SubjectSealer, createLogger, openEventStore } from '@registo/infra';
@@ -7,6 +10,7 @@ import { Mirror, createIdentityWithNewUin } from '@registo/producers';
 import { type SealedData, isRegistoError, verifyEnvelope } from '@registo/schemas';
 import { createTestDatabase, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { waitFor } from './processes.js';
+import { exitOf, startCli } from '../cli/run-cli.js';
 
 const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
 
@@ -15,14 +19,28 @@ describe('erasure: destroying the subject key makes the data unreadable everywhe
   let db: TestDatabase;
   let store: EventStore;
   let driver: PostgresDriver;
+  let platform: Awaited<ReturnType<typeof startCli>>;
 
   before(async () => {
     await ensureInfra();
     db = await createTestDatabase();
     store = await openEventStore({ kind: 'postgres', url: db.url });
     driver = new PostgresDriver({ connectionString: db.url });
+    // The platform (api role, no ABIS configured) performs the erasure `registo erase` asks for.
+    const dir = mkdtempSync(join(tmpdir(), 'registo-erasure-'));
+    platform = await startCli(['start', '--port', '0', '--role', 'api'], {
+      DATABASE_URL: db.url,
+      REGISTO_DATA_DIR: join(dir, 'data'),
+      REGISTO_KEYS_FILE: join(dir, 'keys.json'),
+      REGISTO_SIMULATORS: 'off',
+      REGISTO_API_TOKENS: 'tok-dpo:dpo-1:operator',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'error',
+    });
   });
   after(async () => {
+    platform?.child.kill('SIGTERM');
+    if (platform) await exitOf(platform.child);
     await store.close();
     await driver.close();
     await db.drop();
@@ -42,13 +60,14 @@ describe('erasure: destroying the subject key makes the data unreadable everywhe
     const [erased, kept] = uins as [string, string];
 
     const erase = (): ReturnType<typeof spawnSync> =>
-      spawnSync(process.execPath, [CLI, 'erase', '--uin', erased, '--legal-basis', 'court order 12/2026', '--order-ref', 'TJ-STP-12-2026', '--actor', 'dpo-1'], {
-        env: { ...process.env, DATABASE_URL: db.url },
+      spawnSync(process.execPath, [CLI, 'erase', '--uin', erased, '--legal-basis', 'court order 12/2026', '--order-ref', 'TJ-STP-12-2026', '--url', platform.url, '--token', 'tok-dpo'], {
+        env: process.env,
         encoding: 'utf8',
       });
     const first = erase();
     expect(first.status, String(first.stderr)).to.equal(0);
     expect(String(first.stdout)).to.match(/erased .* SubjectKeyDestroyed at position/);
+    expect(String(first.stdout)).to.include('no ABIS configured (REGISTO_ABIS_URL): remove the templates of enrollments R-E1 there');
     const again = erase();
     expect(again.status).to.equal(0);
     expect(String(again.stdout)).to.match(/already erased/);
@@ -59,7 +78,8 @@ describe('erasure: destroying the subject key makes the data unreadable everywhe
     const destroyed = log.filter((e) => e.type === 'SubjectKeyDestroyed');
     expect(destroyed).to.have.length(1);
     expect(destroyed[0]!.data).to.deep.include({ uin: erased, subjectId: 'subject-erase-1', legalBasis: 'court order 12/2026', orderRef: 'TJ-STP-12-2026' });
-    expect(destroyed[0]!.metadata.actor).to.deep.equal({ id: 'dpo-1', role: 'data_protection_officer' });
+    // Who ordered it is the token's person.
+    expect(destroyed[0]!.metadata.actor).to.deep.equal({ id: 'dpo-1', role: 'operator' });
 
     // The event store's copy no longer opens; the other person's does.
     const sealedOf = async (uin: string): Promise<SealedData> => (await store.readStream(`identity-${uin}`))[0]!.data.sealed as unknown as SealedData;

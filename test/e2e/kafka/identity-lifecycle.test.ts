@@ -11,7 +11,7 @@ import { createTestDatabase, platformTestEnv, readModelRows, readTopics, sql, te
 import { waitFor } from './processes.js';
 
 const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
-const TOKENS = 'tok-client:client-1:registration_client,tok-adj:adjudicator-7:adjudicator,tok-officer:officer-3:identity_officer';
+const TOKENS = 'tok-client:client-1:registration_client,tok-adj:adjudicator-7:adjudicator,tok-officer:officer-3:identity_officer,tok-ops:operator-2:operator';
 
 describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', function () {
   this.timeout(900_000);
@@ -103,19 +103,11 @@ describe('identity lifecycle end to end on PostgreSQL + Kafka + simulators', fun
     // Erasure of one approved citizen: no copy of their sealed data opens any more.
     const approved = (await sql(db.url, `SELECT uin, reg_id FROM enrollment_status WHERE status = 'APPROVED' AND residency = 'CITIZEN' ORDER BY reg_id LIMIT 1`)).rows[0] as { uin: string; reg_id: string };
     const ext = platform.external!;
-    const eraseEnv = {
-      ...env,
-      REGISTO_SIMULATORS: 'off',
-      REGISTO_SIGA_URL: ext.sigaUrl,
-      REGISTO_IMMIGRATION_URL: ext.immigrationUrl,
-      REGISTO_ABIS_URL: ext.abisUrl,
-      REGISTO_EXTERNAL_TOKEN: ext.token,
-    };
     const reference = `${ext.abisUrl}/v1/references/${approved.reg_id}`;
     const auth = { headers: { authorization: `Bearer ${ext.token}` } };
     expect((await fetch(reference, auth)).status, 'templates in the ABIS before').to.equal(200);
-    // Not spawnSync: the simulators answering the command run in this very process.
-    const erase = await promisify(execFile)(process.execPath, [CLI, 'erase', '--uin', approved.uin, '--legal-basis', 'court order 3/2026'], { env: eraseEnv, encoding: 'utf8' });
+    // Not spawnSync: the platform the command calls (and its simulators) runs in this very process.
+    const erase = await promisify(execFile)(process.execPath, [CLI, 'erase', '--uin', approved.uin, '--legal-basis', 'court order 3/2026', '--url', platform.url!, '--token', 'tok-ops'], { env, encoding: 'utf8' });
     expect(erase.stdout).to.match(/erased .* SubjectKeyDestroyed at position/);
     expect(erase.stdout).to.match(/templates removed from the ABIS/);
     expect((await fetch(reference, auth)).status, 'templates in the ABIS after').to.equal(404);

@@ -7,14 +7,15 @@ import { createOutboundSync } from '@registo/consumers';
 import { identityRegistryProjection, replayProjection, syncStatusProjection } from '@registo/projections';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';
 import { type SyncWorld, expectedSyncId, openSyncWorld, pickPeople, seedIdentities, syncState } from '../../src/index.js';
-import { runCli } from '../cli/run-cli.js';
+import { exitOf, runCli, startCli } from '../cli/run-cli.js';
 
-describe('registo reconcile run | report and registo sync redrive, as an operator runs them', function () {
+describe('registo reconcile run | report and registo sync redrive, as an operator runs them against the platform', function () {
   this.timeout(120_000);
   let world: SyncWorld;
   let sims: RunningSimulators;
   let dir: string;
   let env: NodeJS.ProcessEnv;
+  let platform: Awaited<ReturnType<typeof startCli>> | undefined;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'registo-sync-cli-'));
@@ -30,9 +31,18 @@ describe('registo reconcile run | report and registo sync redrive, as an operato
       REGISTO_ABIS_URL: sims.abisUrl,
       REGISTO_EXTERNAL_TOKEN: sims.token,
       LOG_LEVEL: 'error',
+      HOST: '127.0.0.1',
+      // An operator's own token (not a development one), as the commands read it from the environment.
+      REGISTO_API_TOKENS: 'tok-ops-7:operator-7:operator',
+      REGISTO_OPERATOR_TOKEN: 'tok-ops-7',
     };
+    // The api role on the same database: the commands call it; reconciliation runs there.
+    platform = await startCli(['start', '--port', '0', '--role', 'api'], env);
+    env.REGISTO_URL = platform.url;
   });
   after(async () => {
+    platform?.child.kill('SIGTERM');
+    if (platform) await exitOf(platform.child);
     await sims?.close();
     await world?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -67,7 +77,9 @@ describe('registo reconcile run | report and registo sync redrive, as an operato
     const redrive = await runCli(['sync', 'redrive', '--system', 'siga', '--json'], env);
     expect(redrive.code, redrive.stderr).to.equal(0);
     expect((JSON.parse(redrive.stdout.trim().split('\n').at(-1)!) as { redriven: string[] }).redriven).to.deep.equal([syncId]);
-    expect((await syncState(world.store, syncId)).events.at(-1)!.type).to.equal('SyncRedriven');
+    const redriven = (await syncState(world.store, syncId)).events.at(-1)!;
+    expect(redriven.type).to.equal('SyncRedriven');
+    expect(redriven.metadata.actor, "the token's operator").to.deep.equal({ id: 'operator-7', role: 'operator' });
     const bad = await runCli(['sync', 'redrive', '--id', 'siga.nope'], env);
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.match(/no sync siga\.nope/);
