@@ -1,5 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
-import { kafkaClient } from '../kafka/client.js';
+import { kafkaClient, keyPartitioner } from '../kafka/client.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { SqlDriver } from '../event-store/sql-driver.js';
 import type { KafkaSettings } from '../kafka/settings.js';
@@ -39,7 +39,7 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
 
   async send(l: DeadLetter): Promise<void> {
     if (!this.producer) {
-      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+      this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyPartitioner });
       await this.producer.connect();
     }
     await this.producer.send({

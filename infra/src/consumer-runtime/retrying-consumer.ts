@@ -1,6 +1,6 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/schemas';
-import { kafkaClient } from '../kafka/client.js';
+import { kafkaClient, keyPartitioner } from '../kafka/client.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
@@ -94,7 +94,7 @@ export class RetryingKafkaConsumer {
     } finally {
       await admin.disconnect();
     }
-    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyPartitioner });
     await this.producer.connect();
     await this.consume(-1, this.handler.categories.map((c) => categoryTopic(c, this.settings.prefix)));
     for (let step = 0; step < this.policy.delaysMs.length; step++) await this.consume(step, [this.stepTopic(step)]);

@@ -10,6 +10,7 @@ import {
   mirrorCheckpointTopic,
   inBatches,
   kafkaClient,
+  keyPartitioner,
   topicConfig,
   ensureTopics,
 } from '@registo/infra';
@@ -135,6 +136,7 @@ export class Mirror {
       transactionalId: `${this.groupId}-tx`,
       idempotent: true,
       maxInFlightRequests: 1,
+      createPartitioner: keyPartitioner,
       transactionTimeout: 60_000,
       // Right after a commit the coordinator may still be writing its markers and answers the
       // next transaction with CONCURRENT_TRANSACTIONS; retry that within milliseconds, not the
