@@ -24,6 +24,8 @@ export const ErrorCodes = {
   COMMAND_REJECTED: 422,
   COMMAND_RETRIES_EXHAUSTED: 409,
   CONFIG_INVALID: 500,
+  /** The certificates in the trust folder name another public URL than the configured one (start refuses). */
+  PUBLIC_URL_MISMATCH: 500,
   /** An embedded data directory is held by another process (named in the details). */
   DATA_DIR_LOCKED: 409,
   /** The mirror's Kafka checkpoint belongs to another store (beyond the head, or another event there). */

@@ -72,7 +72,7 @@ registo-blind-index and registo-uin (generic secrets).
                                      <REGISTO_DATA_DIR>/keys/trust-keys.non-qualified.pem (mode 0600);
                                      every certificate carries the non-qualified policy.
   REGISTO_PUBLIC_URL                 base of the CRL and OCSP URLs in the certificates
-                                     (default http://127.0.0.1:8080)
+                                     (default http://<HOST or 127.0.0.1>:<PORT>, as for start)
 
 The root certifies only the identity issuing CA; the identity CA certifies the OCSP, timestamp
 and checkpoint signers. The ceremony is recorded as KeyCeremonyPerformed in the stream
