@@ -2,6 +2,7 @@ export * from './event-store/index.js';
 export * from './config/config.js';
 export * from './config/signer-config.js';
 export * from './config/variables.js';
+export * from './client/platform-fetch.js';
 export * from './telemetry/logger.js';
 export * from './telemetry/loggable-error.js';
 export * from './kafka/index.js';

@@ -42,6 +42,8 @@ export const ErrorCodes = {
   HSM_UNAVAILABLE: 503,
   /** An external system (SIGA, immigration) timed out, failed (5xx), is down or unreachable; retryable. */
   EXTERNAL_UNAVAILABLE: 503,
+  /** A client command (`demo`, `audit verify`) found nothing answering at the platform's URL. */
+  PLATFORM_UNREACHABLE: 503,
   /** An external system answered with something that is not the documented reply. */
   EXTERNAL_REPLY_INVALID: 502,
   /** An external system refused the request (4xx other than not-found): retrying will not help. */

@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
+import { platformUrlOption } from './platform-url.js';
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };
@@ -28,7 +29,8 @@ export function registerAudit(program: Command): void {
   audit
     .command('verify')
     .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint origin, signature, chain link, timestamp and consistency')
-    .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
+    .argument('[source]', 'export file (NDJSON) or URL of the platform / its /v1/audit/export; default: --url')
+    .addOption(platformUrlOption('the running platform to verify when no source is given'))
     .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
     .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
@@ -40,9 +42,10 @@ export function registerAudit(program: Command): void {
     .option('--json', 'print the report as one JSON line')
     .addHelpText(
       'after',
-      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees. Every finding is counted; past --max-findings the report says how many were not listed.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
+      '\nExits 0 when everything verifies; 1 naming the first position where anything disagrees. Every finding is counted; past --max-findings the report says how many were not listed.\nExample: registo audit verify export.ndjson --public-key checkpoint.pem --tsa-cert tsa.pem --ca identity-ca.pem\nFrom a running platform: registo audit verify --url http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)',
     )
-    .action(async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+    .action(async (given: string | undefined, o: { url: string; publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+      const source = given ?? o.url;
       let origin = o.origin;
       let spki: Buffer;
       let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;

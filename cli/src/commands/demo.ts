@@ -3,6 +3,7 @@ import { loadConfig } from '@registo/infra';
 import { progress } from '../bench/report.js';
 import { DEFAULT_MIX } from '../demo/packets.js';
 import { runDemo } from '../demo/run-demo.js';
+import { platformUrlOption } from './platform-url.js';
 
 const share = (v: string): number => {
   const n = Number(v);
@@ -15,7 +16,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('act as a registration client: upload realistic signed and encrypted packets and report what became of them')
     .requiredOption('--enrollments <n>', 'how many packets', (v) => Number.parseInt(v, 10))
-    .option('--url <url>', 'the running platform', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
+    .addOption(platformUrlOption())
     .option('--token <token>', 'bearer token to read packet status', process.env.REGISTO_DEMO_TOKEN ?? 'dev-client')
     .option('--foreigners <share>', 'share of foreigners', share, DEFAULT_MIX.foreigners)
     .option('--discrepancies <share>', 'share disagreeing with the registry', share, DEFAULT_MIX.discrepancies)
@@ -40,7 +41,7 @@ Example, with \`npm start\` running:  registo demo --enrollments 200`,
       const up = progress('uploaded', o.enrollments);
       let settledBar: ReturnType<typeof progress> | undefined;
       const summary = await runDemo({
-        url: o.url.replace(/\/$/, ''),
+        url: o.url,
         token: o.token,
         keysFile: config.keysFile,
         enrollments: o.enrollments,
