@@ -2,7 +2,7 @@ import { InvalidArgumentError, Option } from 'commander';
 
 /** Where the client commands find a running platform unless told: REGISTO_URL, else this machine's PORT. */
 export function defaultPlatformUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REGISTO_URL ?? `http://127.0.0.1:${env.PORT ?? 8080}`;
+  return env.REGISTO_URL || `http://127.0.0.1:${env.PORT || 8080}`;
 }
 
 function platformUrl(value: string): string {

@@ -50,7 +50,7 @@ export const VARIABLES = {
   // Default: 127.0.0.1 when embedded (development tokens, a local store), 0.0.0.0 otherwise.
   HOST: variable(z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()), '127.0.0.1 embedded, else 0.0.0.0', 'address the HTTP server listens on'),
   REGISTO_PUBLIC_URL: variable(
-    z.url({ protocol: /^https?$/ }).optional(),
+    z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
     'http://<HOST or 127.0.0.1>:<PORT>',
     'base of the CRL, OCSP and status-list URLs signed into certificates and credentials, and of the audit origin; start refuses a URL other than the one the certificates name (PUBLIC_URL_MISMATCH)',
   ),
