@@ -3,22 +3,12 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresDriver, SqlEventStore, TRUST_KEYS } from '@registo/infra';
-import { createTestDatabase, lifecycle, randomId, type TestDatabase } from '../../src/index.js';
+import { createTestDatabase, lifecycle, randomId, type TestDatabase, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 const FIRST = 'http://first.registo.test:8080';
 const SECOND = 'http://second.registo.test:9090';
 const AUDITOR = 'origin-auditor';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Health {
   status: string;

@@ -5,18 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { VARIABLE_NAMES } from '@registo/infra';
-import { freePort } from '../../src/index.js';
+import { freePort, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** `registo start` with only PORT set: the public URL it signs into certificates and checkpoints comes from that port. */
 describe('registo start: the public URL follows PORT unless REGISTO_PUBLIC_URL is set', function () {
