@@ -1,6 +1,8 @@
-import { resolve } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type KeyCeremonyResult, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
+import { type KeyCeremonyResult, TRUST_KEYS, type TrustRole, assertCertifiedPublicUrl, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
 import { KEY_CEREMONY_STREAM, handleCommand, trustDecider } from '@registo/producers';
 import { type CeremonyKeyData, RegistoError } from '@registo/schemas';
 
@@ -24,6 +26,21 @@ function eventKeys(result: KeyCeremonyResult): CeremonyKeyData[] {
         }
       : null,
   }));
+}
+
+/**
+ * A ceremony keeps the certificates it finds, so a run for a new public URL changes nothing until
+ * the old ones are moved aside: say so now rather than at the next start (PUBLIC_URL_MISMATCH).
+ */
+function publicUrlWarning(result: KeyCeremonyResult, publicUrl: string): string | null {
+  const certificates = Object.fromEntries(TRUST_KEYS.map((k) => [k.role, { der: new X509Certificate(readFileSync(join(result.trustDir, k.file))).raw }])) as Record<TrustRole, { der: Buffer }>;
+  try {
+    assertCertifiedPublicUrl(certificates, publicUrl, result.trustDir);
+    return null;
+  } catch (error) {
+    if (error instanceof RegistoError && error.code === 'PUBLIC_URL_MISMATCH') return `registo keys init: warning: ${error.code}: ${error.message}\n`;
+    throw error;
+  }
 }
 
 function report(result: KeyCeremonyResult): string {
@@ -104,6 +121,8 @@ that exist, issues only what is missing, and records nothing when nothing change
         } finally {
           await store.close();
         }
+        const warning = publicUrlWarning(result, publicUrl);
+        if (warning) process.stderr.write(warning);
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ ...result, recorded: position !== null, position, stream: KEY_CEREMONY_STREAM }, null, 2)}\n`);
           return;

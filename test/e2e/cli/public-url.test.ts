@@ -1,10 +1,10 @@
 import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { VARIABLE_NAMES } from '@registo/infra';
+import { TRUST_KEYS, VARIABLE_NAMES } from '@registo/infra';
 import { freePort, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
@@ -16,6 +16,8 @@ describe('registo start: the public URL follows PORT unless REGISTO_PUBLIC_URL i
   let port: number;
   let child: ChildProcess;
   let url: string;
+  /** The port of the restart. */
+  let other: number;
 
   // Only PORT (and a data dir of its own): no REGISTO_PUBLIC_URL, no HOST, wherever the test runs.
   const env = (p: number): NodeJS.ProcessEnv => ({
@@ -79,7 +81,7 @@ describe('registo start: the public URL follows PORT unless REGISTO_PUBLIC_URL i
   it('a restart on another PORT with the same data dir is refused with PUBLIC_URL_MISMATCH, naming both URLs and the ceremony', async () => {
     child.kill('SIGTERM');
     expect(await exitOf(child)).to.equal(0);
-    const other = await freePort();
+    other = await freePort();
     const refused = await runCli(['start'], env(other));
     expect(refused.code).to.equal(1);
     const line = refused.stderr.trim().split('\n').filter((l) => l.startsWith('registo: ')).at(-1) ?? refused.stderr;
@@ -88,6 +90,25 @@ describe('registo start: the public URL follows PORT unless REGISTO_PUBLIC_URL i
     expect(line).to.include(`this platform's public URL is http://127.0.0.1:${other} `);
     expect(line).to.include(`REGISTO_PUBLIC_URL=http://127.0.0.1:${other} registo keys init`);
     expect(line).to.include(join(dataDir, 'trust'));
+  });
+
+  it('the ceremony the refusal names issues the certificates for the new URL; the log keeps its first origin', async () => {
+    const unmoved = await runCli(['keys', 'init'], env(other));
+    expect(unmoved.code, unmoved.stderr).to.equal(0);
+    expect(unmoved.stderr, 'a ceremony that kept the old certificates says so').to.include('warning: PUBLIC_URL_MISMATCH');
+    mkdirSync(join(root, 'old-certificates'));
+    for (const spec of TRUST_KEYS.filter((k) => k.issuer !== k.role)) renameSync(join(dataDir, 'trust', spec.file), join(root, 'old-certificates', spec.file));
+    const ceremony = await runCli(['keys', 'init'], env(other));
+    expect(ceremony.code, ceremony.stderr).to.equal(0);
+    expect(ceremony.stderr).to.not.include('PUBLIC_URL_MISMATCH');
+    ({ child, url } = await startCli(['start'], env(other)));
+    expect(url).to.equal(`http://127.0.0.1:${other}`);
+    const identityCa = new X509Certificate(readFileSync(join(dataDir, 'trust', 'identity-ca.pem')));
+    expect(identityCa.infoAccess).to.include(`OCSP - URI:http://127.0.0.1:${other}/ocsp`);
+    const keys = (await (await fetch(`${url}/v1/audit/keys`)).json()) as { checkpoint: { keyName: string } };
+    expect(keys.checkpoint.keyName, 'the origin pinned by the first start').to.equal(`127.0.0.1:${port}/audit`);
+    child.kill('SIGTERM');
+    expect(await exitOf(child)).to.equal(0);
   });
 
   it('`start --help` lists every variable of the table, REGISTO_PUBLIC_URL and HOST among them, and every role', async () => {
