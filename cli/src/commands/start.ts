@@ -15,7 +15,7 @@ export function registerStart(program: Command): void {
 Environment:
   DATABASE_URL          postgres://user:pass@host:5432/db   use PostgreSQL instead of embedded PGlite
   EVENTSTORE_URL        esdb://host:2113?tls=false          use EventStoreDB / KurrentDB
-  REGISTO_DATA_DIR      ./data                               where embedded PGlite keeps its files
+  REGISTO_DATA_DIR      ./data                               where embedded PGlite keeps its files (and the simulators their state, in simulators/)
   PORT, HOST            8080, 127.0.0.1 embedded / 0.0.0.0   where the API, /healthz and /readyz are served
   LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
   REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
