@@ -32,6 +32,8 @@ export const ErrorCodes = {
   MIRROR_CHECKPOINT_FOREIGN: 409,
   /** An embedded data directory cannot be created, written or opened (details name the cause). */
   DATA_DIR_UNUSABLE: 500,
+  /** A simulator's state journal (`<dataDir>/simulators/*.jsonl`) has a line it cannot read: start-up stops, naming the file and line. */
+  SIMULATOR_STATE_UNREADABLE: 500,
   SCHEMA_INCOMPATIBLE: 400,
   NOT_FOUND: 404,
   READ_OPTIONS_INVALID: 400,

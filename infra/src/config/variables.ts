@@ -43,7 +43,7 @@ export const VARIABLES = {
     'unset',
     'use EventStoreDB / KurrentDB, esdb://host:2113?tls=false',
   ),
-  REGISTO_DATA_DIR: variable(z.string().min(1).default('./data'), './data', 'embedded PGlite files, development keys, the trust folder (<data dir>/trust)'),
+  REGISTO_DATA_DIR: variable(z.string().min(1).default('./data'), './data', 'embedded PGlite files, development keys, the trust folder (<data dir>/trust), the simulators\' state (<data dir>/simulators)'),
   REGISTO_DB_POOL_SIZE: variable(z.coerce.number().int().min(2).max(200).default(10), '10', 'PostgreSQL connections'),
   // HTTP and the public URL.
   PORT: variable(port(8080), '8080', 'HTTP port of the API, /healthz and /readyz (0: any free port)'),
