@@ -11,3 +11,4 @@ export * from './support/enrollment-world.js';
 export * from './support/platform-env.js';
 export * from './support/free-port.js';
 export * from './support/until.js';
+export * from './support/log-intact.js';

@@ -88,6 +88,9 @@ From a running platform: registo audit verify --url http://127.0.0.1:8080 --toke
         );
         if (!tsaPem && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
         for (const f of report.findings) process.stdout.write(`  position ${f.position}${f.through && f.through !== f.position ? `–${f.through}` : ''} [${f.check}]: ${f.message}\n`);
+        if (report.positionsMissing > 0 || report.positionsDuplicated > 0) {
+          process.stdout.write(`  positions not unique and gap-free: ${report.positionsMissing} missing, ${report.positionsDuplicated} events at a position already held\n`);
+        }
         if (report.findingsOmitted > 0) {
           process.stdout.write(`  … and ${report.findingsOmitted} more findings not listed (${report.findingsTotal} in all): pass --max-findings 0 to list every one\n`);
         }
