@@ -12,3 +12,4 @@ export * from './support/platform-env.js';
 export * from './support/free-port.js';
 export * from './support/until.js';
 export * from './support/log-intact.js';
+export * from './support/doc-examples.js';

@@ -12,9 +12,9 @@ export interface RunResult {
  * tests that shell out to openssl or pkcs11-tool assert on the code and print the output when
  * it is not what they expect.
  */
-export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<RunResult> {
+export function run(command: string, args: string[], options: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(command, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: 60_000, encoding: 'utf8' }, (error, stdout, stderr) => {
+    execFile(command, args, { env: options.env ?? process.env, cwd: options.cwd, timeout: options.timeoutMs ?? 60_000, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
