@@ -69,6 +69,7 @@ function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): Eve
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };
@@ -95,6 +96,7 @@ function gatedStore(inner: EventStore): EventStore & { reached: Promise<void>; r
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };
@@ -116,6 +118,7 @@ function crashingBeforeApproval(inner: EventStore): EventStore {
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };

@@ -113,7 +113,7 @@ export class SyncService {
         await admin.disconnect();
       }
       const sink = new KafkaDeadLetterSink(kafka, logger);
-      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000, streamsInParallel: SYNC_STREAMS_IN_PARALLEL }, logger);
+      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), store, handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000, streamsInParallel: SYNC_STREAMS_IN_PARALLEL }, logger);
       await consumer.run();
       return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await sink.close(); } };
     }

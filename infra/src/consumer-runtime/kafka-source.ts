@@ -5,6 +5,8 @@ import { IntegrityError, verifyEnvelope } from '@registo/schemas';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup } from '../kafka/topics.js';
+import { checkGroupOffsets, storeOffsetMetadata } from '../kafka/store-offsets.js';
+import type { EventStore } from '../event-store/port.js';
 import type { Delivery, EventSource, RawMessage, SourceSpec } from './source.js';
 
 function headersOf(m: KafkaMessage): Record<string, string> {
@@ -17,7 +19,9 @@ function headersOf(m: KafkaMessage): Record<string, string> {
  * The deployed form: category topics, read_committed, decoded with the registry. Offsets
  * that matter are the consumer's own (stored with its effects); the group's committed
  * offsets are only a hint that saves re-reading, and deliveries at or below the consumer's
- * stored offsets are dropped by the consumer, never applied twice.
+ * stored offsets are dropped by the consumer, never applied twice. Those group offsets carry
+ * the store's identity, and a group whose offsets are another store's is refused before it
+ * resumes (CONSUMER_OFFSETS_FOREIGN, docs/kafka.md).
  */
 export class KafkaEventSource implements EventSource {
   readonly kind = 'kafka' as const;
@@ -29,6 +33,8 @@ export class KafkaEventSource implements EventSource {
   constructor(
     private readonly settings: KafkaSettings,
     private readonly codec: EnvelopeCodec,
+    /** The store whose events the topics mirror: its identity goes with every offset commit. */
+    private readonly store: EventStore,
     private readonly options: {
       sessionTimeout?: number;
       logger?: Logger;
@@ -50,9 +56,19 @@ export class KafkaEventSource implements EventSource {
     });
     this.consumer = consumer;
     if (this.stopRequested) return;
+    const topics = spec.categories.map((c) => categoryTopic(c, this.settings.prefix));
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await checkGroupOffsets(this.kafka, admin, this.store, { groupId: consumerGroup(spec.name, this.settings.prefix), topics, mirrored: true }, this.options.logger);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const metadata = storeOffsetMetadata(await this.store.storeId());
+    if (this.stopRequested) return;
     await consumer.connect();
     try {
-      await this.consume(consumer, spec);
+      await this.consume(consumer, spec, topics, metadata);
     } catch (e) {
       // A run that fails (a topic not created yet, a crash) must not leave its connection
       // behind: the supervisor starts a new source, and nothing would ever close this one.
@@ -61,8 +77,8 @@ export class KafkaEventSource implements EventSource {
     }
   }
 
-  private async consume(consumer: Consumer, spec: SourceSpec): Promise<void> {
-    await consumer.subscribe({ topics: spec.categories.map((c) => categoryTopic(c, this.settings.prefix)), fromBeginning: true });
+  private async consume(consumer: Consumer, spec: SourceSpec, topics: string[], metadata: string): Promise<void> {
+    await consumer.subscribe({ topics, fromBeginning: true });
     const crashed = new Promise<never>((_, reject) => {
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);
@@ -91,7 +107,7 @@ export class KafkaEventSource implements EventSource {
         await spec.handle(deliveries);
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1), metadata }]);
         await heartbeat();
       },
     });
