@@ -30,6 +30,8 @@ export const ErrorCodes = {
   MIRROR_CHECKPOINT_FOREIGN: 409,
   /** A Kafka consumer group's committed offsets belong to another store (they name it, or follow events this store does not hold). */
   CONSUMER_OFFSETS_FOREIGN: 409,
+  /** A Kafka consumer received a message that another store published (its `store-id` header names that store). */
+  TOPIC_EVENTS_FOREIGN: 409,
   /** An embedded data directory cannot be created, written or opened (details name the cause). */
   DATA_DIR_UNUSABLE: 500,
   SCHEMA_INCOMPATIBLE: 400,

@@ -1,7 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { kafkaClient } from '../kafka/client.js';
 import type { Logger } from '../telemetry/logger.js';
-import { IntegrityError, verifyEnvelope } from '@registo/schemas';
+import { IntegrityError, RegistoError, verifyEnvelope } from '@registo/schemas';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup } from '../kafka/topics.js';
@@ -15,13 +15,30 @@ function headersOf(m: KafkaMessage): Record<string, string> {
   return out;
 }
 
+/** The first delivery whose `store-id` header (set by the mirror) names another store, as the error that stops the consumer. */
+function foreignEvent(deliveries: Delivery[], storeId: string): RegistoError | undefined {
+  for (const d of deliveries) {
+    const from = d.raw?.headers['store-id'];
+    if (from !== undefined && from !== storeId) {
+      const { source, partition, offset } = d.coordinates;
+      return new RegistoError(
+        'TOPIC_EVENTS_FOREIGN',
+        `the message at ${source}#${partition} offset ${offset} was published by store ${from}, and this store is ${storeId}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX)`,
+        { topic: source, partition, offset, eventStore: from, storeId },
+      );
+    }
+  }
+  return undefined;
+}
+
 /**
  * The deployed form: category topics, read_committed, decoded with the registry. Offsets
  * that matter are the consumer's own (stored with its effects); the group's committed
  * offsets are only a hint that saves re-reading, and deliveries at or below the consumer's
  * stored offsets are dropped by the consumer, never applied twice. Those group offsets carry
  * the store's identity, and a group whose offsets are another store's is refused before it
- * resumes (CONSUMER_OFFSETS_FOREIGN, docs/kafka.md).
+ * resumes (CONSUMER_OFFSETS_FOREIGN, docs/kafka.md); a message that another store published
+ * stops the consumer before it is handled (TOPIC_EVENTS_FOREIGN).
  */
 export class KafkaEventSource implements EventSource {
   readonly kind = 'kafka' as const;
@@ -64,11 +81,11 @@ export class KafkaEventSource implements EventSource {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
-    const metadata = storeOffsetMetadata(await this.store.storeId());
+    const storeId = await this.store.storeId();
     if (this.stopRequested) return;
     await consumer.connect();
     try {
-      await this.consume(consumer, spec, topics, metadata);
+      await this.consume(consumer, spec, topics, storeId);
     } catch (e) {
       // A run that fails (a topic not created yet, a crash) must not leave its connection
       // behind: the supervisor starts a new source, and nothing would ever close this one.
@@ -77,9 +94,12 @@ export class KafkaEventSource implements EventSource {
     }
   }
 
-  private async consume(consumer: Consumer, spec: SourceSpec, topics: string[], metadata: string): Promise<void> {
+  private async consume(consumer: Consumer, spec: SourceSpec, topics: string[], storeId: string): Promise<void> {
+    const metadata = storeOffsetMetadata(storeId);
     await consumer.subscribe({ topics, fromBeginning: true });
+    let fail!: (error: unknown) => void;
     const crashed = new Promise<never>((_, reject) => {
+      fail = reject;
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);
       });
@@ -103,6 +123,12 @@ export class KafkaEventSource implements EventSource {
             const error = e instanceof IntegrityError || e instanceof Error ? e : new Error(String(e));
             deliveries.push({ kind: 'undecodable', error, coordinates, raw });
           }
+        }
+        // A group without offsets on a reused prefix would otherwise take in the other store's events.
+        const foreign = foreignEvent(deliveries, storeId);
+        if (foreign) {
+          fail(foreign);
+          return;
         }
         await spec.handle(deliveries);
         const last = batch.messages[batch.messages.length - 1]!.offset;

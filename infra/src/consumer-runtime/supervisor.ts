@@ -8,7 +8,7 @@ export type WorkerState = 'starting' | 'running' | 'restarting' | 'failed' | 'st
  * The worker stays down ('failed', not restarted) until an operator has acted and restarts the
  * platform; readiness says why meanwhile.
  */
-export const FAILURES_NOT_RESTARTED: ReadonlySet<string> = new Set(['MIRROR_CHECKPOINT_FOREIGN', 'CONSUMER_OFFSETS_FOREIGN']);
+export const FAILURES_NOT_RESTARTED: ReadonlySet<string> = new Set(['MIRROR_CHECKPOINT_FOREIGN', 'CONSUMER_OFFSETS_FOREIGN', 'TOPIC_EVENTS_FOREIGN']);
 
 export interface WorkerHealth {
   state: WorkerState;

@@ -49,8 +49,10 @@ interface PreparedTransaction {
 /** Keeps each transaction (and so each partition's record batch) well under the topics' limit. */
 const MAX_TRANSACTION_BYTES = 8 * 1024 * 1024;
 
-export function eventHeaders(e: EventEnvelope): Record<string, string> {
+/** The headers of an event's message; `storeId`, the publishing store, lets consumers refuse another store's events. */
+export function eventHeaders(e: EventEnvelope, storeId?: string): Record<string, string> {
   const h: Record<string, string> = { 'event-id': e.eventId, type: e.type, position: String(e.position), hash: e.hash };
+  if (storeId !== undefined) h['store-id'] = storeId;
   if (e.metadata.traceparent) h.traceparent = e.metadata.traceparent;
   return h;
 }
@@ -274,7 +276,7 @@ export class Mirror {
       }
       const topic = categoryTopic(parseStreamId(e.streamId).category, this.options.settings.prefix);
       const messages = current.byTopic.get(topic) ?? [];
-      messages.push({ key: e.streamId, value, headers: eventHeaders(e) });
+      messages.push({ key: e.streamId, value, headers: eventHeaders(e, this.storeId) });
       current.byTopic.set(topic, messages);
       current.events++;
       current.last = e;

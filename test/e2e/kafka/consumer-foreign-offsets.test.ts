@@ -88,7 +88,7 @@ describe('Kafka consumers: group offsets of another store are refused', function
     for (const d of dbs) await d.drop();
   });
 
-  it('store B on store A\'s prefix: CONSUMER_OFFSETS_FOREIGN, the role stays down and /readyz answers 503 naming it; offsets from before they named a store are checked by their events; store A resumes', async () => {
+  it('store B on store A\'s prefix: CONSUMER_OFFSETS_FOREIGN, the role stays down and /readyz answers 503 naming it; offsets from before they named a store are checked by their events; store A resumes; without offsets, another store\'s events are refused', async () => {
     // Store A, its mirror and its projector: the group's offsets name store A (real broker).
     const a = await openStore();
     await append(a.store, 20);
@@ -137,5 +137,13 @@ describe('Kafka consumers: group offsets of another store are refused', function
     } finally {
       await platform.close();
     }
+
+    // No offsets at all (the group deleted): store B would read store A's events from the start;
+    // the mirror's store-id header stops it at the first one, before anything is applied.
+    await admin.deleteGroups([group]);
+    const fresh = await refusedOn(b.db);
+    expect(fresh.readiness.body.detail).to.include(`${PROJECTOR} failed (TOPIC_EVENTS_FOREIGN)`);
+    expect(fresh.readiness.body.workers![PROJECTOR]!.lastError!.message).to.include(`was published by store ${await a.store.storeId()}, and this store is ${await b.store.storeId()}`);
+    expect(fresh.rows).to.equal(0);
   });
 });
