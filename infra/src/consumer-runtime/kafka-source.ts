@@ -1,11 +1,11 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { kafkaClient } from '../kafka/client.js';
 import type { Logger } from '../telemetry/logger.js';
-import { IntegrityError, RegistoError, verifyEnvelope } from '@registo/schemas';
+import { IntegrityError, type RegistoError, verifyEnvelope } from '@registo/schemas';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup } from '../kafka/topics.js';
-import { checkGroupOffsets, storeOffsetMetadata } from '../kafka/store-offsets.js';
+import { checkGroupOffsets, foreignPublisher, storeOffsetMetadata } from '../kafka/store-offsets.js';
 import type { EventStore } from '../event-store/port.js';
 import type { Delivery, EventSource, RawMessage, SourceSpec } from './source.js';
 
@@ -15,18 +15,12 @@ function headersOf(m: KafkaMessage): Record<string, string> {
   return out;
 }
 
-/** The first delivery whose `store-id` header (set by the mirror) names another store, as the error that stops the consumer. */
+/** The first delivery another store published, as the error that stops the consumer. */
 function foreignEvent(deliveries: Delivery[], storeId: string): RegistoError | undefined {
   for (const d of deliveries) {
-    const from = d.raw?.headers['store-id'];
-    if (from !== undefined && from !== storeId) {
-      const { source, partition, offset } = d.coordinates;
-      return new RegistoError(
-        'TOPIC_EVENTS_FOREIGN',
-        `the message at ${source}#${partition} offset ${offset} was published by store ${from}, and this store is ${storeId}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX)`,
-        { topic: source, partition, offset, eventStore: from, storeId },
-      );
-    }
+    const { source, partition, offset } = d.coordinates;
+    const foreign = d.raw && foreignPublisher(d.raw.headers, { topic: source, partition, offset }, storeId);
+    if (foreign) return foreign;
   }
   return undefined;
 }

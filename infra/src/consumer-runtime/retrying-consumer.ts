@@ -7,7 +7,7 @@ import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup, retryTopic, topicConfig } from '../kafka/topics.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { EventStore } from '../event-store/port.js';
-import { checkGroupOffsets, storeOffsetMetadata } from '../kafka/store-offsets.js';
+import { checkGroupOffsets, foreignPublisher, storeOffsetMetadata } from '../kafka/store-offsets.js';
 import type { DeadLetterSink } from './dead-letters.js';
 
 /** Thrown by a handler when trying again later may succeed (timeout, 5xx, outage). */
@@ -106,7 +106,8 @@ export class RetryingKafkaConsumer {
     } finally {
       await admin.disconnect();
     }
-    this.metadata = storeOffsetMetadata(await this.store.storeId());
+    this.storeId = await this.store.storeId();
+    this.metadata = storeOffsetMetadata(this.storeId);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await this.producer.connect();
     await this.consume(-1, main);
@@ -114,6 +115,25 @@ export class RetryingKafkaConsumer {
   }
 
   private metadata: string | null = null;
+  private storeId = '';
+  private failure: Error | undefined;
+  private readonly failureWaiters: Array<(e: Error) => void> = [];
+
+  /**
+   * Resolves with the error that stopped the consumer for good (a message another store
+   * published: TOPIC_EVENTS_FOREIGN); its owner stops the role with it.
+   */
+  whenFailed(): Promise<Error> {
+    return this.failure ? Promise.resolve(this.failure) : new Promise((r) => this.failureWaiters.push(r));
+  }
+
+  private failWith(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    // Nothing more is handled or committed: the message and those after it stay unconsumed.
+    this.stopping = true;
+    for (const w of this.failureWaiters.splice(0)) w(e);
+  }
 
   private group(step: number): string {
     return consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
@@ -164,6 +184,10 @@ export class RetryingKafkaConsumer {
     isRunning: () => boolean,
     isStale: () => boolean,
   ): Promise<void> {
+    for (const m of batch.messages) {
+      const foreign = foreignPublisher(headers(m), { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) }, this.storeId);
+      if (foreign) return this.failWith(foreign);
+    }
     const parallel = this.policy.streamsInParallel ?? 1;
     if (step < 0 && parallel > 1) {
       const byKey = new Map<string, KafkaMessage[]>();

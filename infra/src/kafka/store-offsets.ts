@@ -21,6 +21,21 @@ export function storeOfOffsetMetadata(metadata: string | null | undefined): stri
   return metadata?.startsWith(METADATA_PREFIX) ? metadata.slice(METADATA_PREFIX.length) : undefined;
 }
 
+/**
+ * The error that stops a consumer at a message another store published (its `store-id` header,
+ * set by the mirror, names that store); undefined for this store's messages and for messages
+ * published before the header existed.
+ */
+export function foreignPublisher(headers: Record<string, string>, at: { topic: string; partition: number; offset: number }, storeId: string): RegistoError | undefined {
+  const from = headers['store-id'];
+  if (from === undefined || from === storeId) return undefined;
+  return new RegistoError(
+    'TOPIC_EVENTS_FOREIGN',
+    `the message at ${at.topic}#${at.partition} offset ${at.offset} was published by store ${from}, and this store is ${storeId}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX)`,
+    { topic: at.topic, partition: at.partition, offset: at.offset, eventStore: from, storeId },
+  );
+}
+
 export interface GroupOffsetsCheck {
   groupId: string;
   topics: string[];

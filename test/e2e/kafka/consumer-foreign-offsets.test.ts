@@ -1,9 +1,12 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
 import { type RunningPlatform, startPlatform } from '@registo/cli';
-import { type EventStore, consumerGroup, createLogger, kafkaClient, loadConfig, openEventStore, storeOffsetMetadata } from '@registo/infra';
+import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, consumerGroup, createLogger, kafkaClient, loadConfig, openEventStore, storeOffsetMetadata } from '@registo/infra';
+import { Mirror } from '@registo/producers';
+import type { EventEnvelope } from '@registo/schemas';
 import { createTestDatabase, enrollmentSubmitted, platformTestEnv, randomId, sql, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { waitFor } from './processes.js';
+import { refusal } from '../../src/support/refusal.js';
 
 const PROJECTOR = 'projector:enrollment_status';
 
@@ -145,5 +148,40 @@ describe('Kafka consumers: group offsets of another store are refused', function
     expect(fresh.readiness.body.detail).to.include(`${PROJECTOR} failed (TOPIC_EVENTS_FOREIGN)`);
     expect(fresh.readiness.body.workers![PROJECTOR]!.lastError!.message).to.include(`was published by store ${await a.store.storeId()}, and this store is ${await b.store.storeId()}`);
     expect(fresh.rows).to.equal(0);
+  });
+
+  it('a retrying consumer (the sync role\'s) on store B: no call for store A\'s events (TOPIC_EVENTS_FOREIGN), and offsets naming store A refused at start', async () => {
+    const prefixed = testKafkaSettings('offsets-retry');
+    const a = await openStore();
+    await append(a.store, 8);
+    const mirror = new Mirror({ store: a.store, settings: prefixed, logger: createLogger('silent') });
+    const mirroring = mirror.run();
+    await waitFor('store A mirrored', async () => mirror.status().position === 8, 60_000);
+    await mirror.stop();
+    await mirroring;
+
+    const calls: string[] = [];
+    const handler = { name: 'outside', categories: ['enrollment'] as const, handle: async (e: EventEnvelope) => void calls.push(e.eventId) };
+    const consumerOn = (store: EventStore): RetryingKafkaConsumer =>
+      new RetryingKafkaConsumer(prefixed, new EnvelopeCodec(prefixed.registryUrl, prefixed.prefix), store, handler, new KafkaDeadLetterSink(prefixed), { delaysMs: [200] });
+
+    // Store B, a group without offsets: stopped at store A's first message, before any call.
+    const b = await openStore();
+    const onB = consumerOn(b.store);
+    await onB.run();
+    const failure = await onB.whenFailed();
+    await onB.stop();
+    expect((failure as { code?: string }).code).to.equal('TOPIC_EVENTS_FOREIGN');
+    expect(failure.message).to.include(`was published by store ${await a.store.storeId()}`);
+    expect(calls).to.deep.equal([]);
+
+    // Store A's own consumer handles all and commits naming A; store B is then refused at start.
+    const onA = consumerOn(a.store);
+    await onA.run();
+    await waitFor('store A handled', async () => calls.length === 8, 60_000);
+    await onA.stop();
+    const refused = await refusal(consumerOn(b.store).run());
+    expect(refused.code).to.equal('CONSUMER_OFFSETS_FOREIGN');
+    expect(refused.message).to.include(`was made for store ${await a.store.storeId()}`);
   });
 });
