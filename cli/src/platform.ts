@@ -225,7 +225,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     for (const projection of Object.values(PROJECTIONS)) {
       const source = (): EventSource =>
         config.kafka
-          ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger })
+          ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), eventStore, { logger })
           : new StoreEventSource(eventStore);
       const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
       let consumer: SqlConsumer | undefined;
@@ -275,7 +275,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     // Enrollments on different partitions never share a stream: the process takes them all at once.
     const source = (): EventSource =>
       config.kafka
-        ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger, partitionsConsumedConcurrently: config.kafka.partitions })
+        ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), eventStore, { logger, partitionsConsumedConcurrently: config.kafka.partitions })
         : new StoreEventSource(eventStore);
     const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
     let consumer: StreamParallelConsumer | undefined;
@@ -309,7 +309,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
     const db = driver;
     const handler = createCredentialIssuance(credentialIssuer, logger);
     const source = (): EventSource =>
-      config.kafka ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), { logger }) : new StoreEventSource(eventStore);
+      config.kafka ? new KafkaEventSource(config.kafka, new EnvelopeCodec(config.kafka.registryUrl, config.kafka.prefix), eventStore, { logger }) : new StoreEventSource(eventStore);
     const sink = config.kafka ? new KafkaDeadLetterSink(config.kafka, logger) : new SqlDeadLetterSink(db);
     let consumer: StreamParallelConsumer | undefined;
     const s = supervise('credentials:issuance', logger, () => (consumer = new StreamParallelConsumer(db, handler, source(), sink, { logger, concurrency: 16 })).run(), async () => {
@@ -435,7 +435,11 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         // Refused authentications and authorizations since start (each is also logged as "request refused").
         refusals: tokens.refusals.snapshot(),
       }),
-      workersDown: () => workers.filter((w) => w.health?.().state === 'restarting').map((w) => w.name),
+      workersDown: () =>
+        workers.flatMap((w) => {
+          const h = w.health?.();
+          return h && (h.state === 'restarting' || h.state === 'failed') ? [{ name: w.name, state: h.state, ...(h.lastError && { cause: h.lastError.code }) }] : [];
+        }),
     });
     try {
       url = await app.listen({ port: config.http.port, host: config.http.host });

@@ -30,6 +30,10 @@ export const ErrorCodes = {
   DATA_DIR_LOCKED: 409,
   /** The mirror's Kafka checkpoint belongs to another store (beyond the head, or another event there). */
   MIRROR_CHECKPOINT_FOREIGN: 409,
+  /** A Kafka consumer group's committed offsets belong to another store (they name it, or follow events this store does not hold). */
+  CONSUMER_OFFSETS_FOREIGN: 409,
+  /** A Kafka consumer received a message that another store published (its `store-id` header names that store). */
+  TOPIC_EVENTS_FOREIGN: 409,
   /** An embedded data directory cannot be created, written or opened (details name the cause). */
   DATA_DIR_UNUSABLE: 500,
   /** A simulator's state journal (`<dataDir>/simulators/*.jsonl`) has a line it cannot read: start-up stops, naming the file and line. */

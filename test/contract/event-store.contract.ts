@@ -141,6 +141,26 @@ export function eventStoreContract(h: EventStoreHarness): void {
       });
     });
 
+    describe('identity', () => {
+      it('has one random id, recorded at creation: the same for every client and after appends, invisible in the log', async () => {
+        const id = await store.storeId();
+        expect(id).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(await store.headPosition()).to.equal(0);
+        expect(await store.readAll()).to.deep.equal([]);
+        const regId = randomId();
+        await store.append(`enrollment-${regId}`, [enrollmentSubmitted(regId)], { expectedRevision: 'no_stream' });
+        expect(await store.storeId()).to.equal(id);
+        if (h.openAnother) {
+          const other = await h.openAnother();
+          try {
+            expect(await other.storeId()).to.equal(id);
+          } finally {
+            await other.close();
+          }
+        }
+      });
+    });
+
     describe('optimistic concurrency', () => {
       it('accepts the exact revision and refuses a wrong one with expected and actual', async () => {
         const id = randomId();

@@ -70,6 +70,7 @@ function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): Eve
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };
@@ -96,6 +97,7 @@ function gatedStore(inner: EventStore): EventStore & { reached: Promise<void>; r
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };
@@ -117,6 +119,7 @@ function crashingBeforeApproval(inner: EventStore): EventStore {
     readAll: (o) => inner.readAll(o),
     subscribe: (o) => inner.subscribe(o),
     headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
     ping: () => inner.ping(),
     close: async () => undefined,
   };

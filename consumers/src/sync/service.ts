@@ -113,8 +113,12 @@ export class SyncService {
         await admin.disconnect();
       }
       const sink = new KafkaDeadLetterSink(kafka, logger);
-      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000, streamsInParallel: SYNC_STREAMS_IN_PARALLEL }, logger);
+      const consumer = new RetryingKafkaConsumer(kafka, new EnvelopeCodec(kafka.registryUrl, kafka.prefix), store, handler, sink, { delaysMs: retryDelaysMs, partitionsConsumedConcurrently: kafka.partitions, sessionTimeoutMs: this.deps.sessionTimeoutMs ?? 10_000, streamsInParallel: SYNC_STREAMS_IN_PARALLEL }, logger);
       await consumer.run();
+      // A consumer stopped for good (another store's events on its topics) stops the service.
+      void consumer.whenFailed().then((e) => {
+        if (!this.stopping) this.fail(e);
+      });
       return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await sink.close(); } };
     }
     const sink = new SqlDeadLetterSink(this.deps.db);

@@ -3,12 +3,19 @@ import type { EventStore } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { sendProblem } from '../http/problem.js';
 
+export interface WorkerDown {
+  name: string;
+  state: 'restarting' | 'failed';
+  /** The code of the error that took it down. */
+  cause?: string;
+}
+
 export interface HealthDeps {
   eventStore: EventStore;
   /** What runs, for the readiness answer. */
   describe: () => Record<string, unknown>;
-  /** Names of the supervised workers that are down now (restarting): not ready while any is. */
-  workersDown?: () => string[];
+  /** The supervised workers that are down now (restarting, or failed for good): not ready while any is. */
+  workersDown?: () => WorkerDown[];
 }
 
 /**
@@ -24,7 +31,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
       const head = await deps.eventStore.headPosition();
       const down = deps.workersDown?.() ?? [];
       if (down.length > 0) {
-        return sendProblem(reply, request, new RegistoError('WORKER_DOWN', `not ready: ${down.join(', ')} restarting`, { workersDown: down, ...deps.describe() }));
+        const said = down.map((w) => `${w.name} ${w.state}${w.cause ? ` (${w.cause})` : ''}`).join(', ');
+        return sendProblem(reply, request, new RegistoError('WORKER_DOWN', `not ready: ${said}`, { workersDown: down.map((w) => w.name), ...deps.describe() }));
       }
       return {
         status: 'ready',

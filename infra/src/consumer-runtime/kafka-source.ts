@@ -1,10 +1,12 @@
 import type { Consumer, Kafka, KafkaMessage } from 'kafkajs';
 import { kafkaClient } from '../kafka/client.js';
 import type { Logger } from '../telemetry/logger.js';
-import { IntegrityError, verifyEnvelope } from '@registo/schemas';
+import { IntegrityError, type RegistoError, verifyEnvelope } from '@registo/schemas';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup } from '../kafka/topics.js';
+import { checkGroupOffsets, foreignPublisher, storeOffsetMetadata } from '../kafka/store-offsets.js';
+import type { EventStore } from '../event-store/port.js';
 import type { Delivery, EventSource, RawMessage, SourceSpec } from './source.js';
 
 function headersOf(m: KafkaMessage): Record<string, string> {
@@ -13,11 +15,24 @@ function headersOf(m: KafkaMessage): Record<string, string> {
   return out;
 }
 
+/** The first delivery another store published, as the error that stops the consumer. */
+function foreignEvent(deliveries: Delivery[], storeId: string): RegistoError | undefined {
+  for (const d of deliveries) {
+    const { source, partition, offset } = d.coordinates;
+    const foreign = d.raw && foreignPublisher(d.raw.headers, { topic: source, partition, offset }, storeId);
+    if (foreign) return foreign;
+  }
+  return undefined;
+}
+
 /**
  * The deployed form: category topics, read_committed, decoded with the registry. Offsets
  * that matter are the consumer's own (stored with its effects); the group's committed
  * offsets are only a hint that saves re-reading, and deliveries at or below the consumer's
- * stored offsets are dropped by the consumer, never applied twice.
+ * stored offsets are dropped by the consumer, never applied twice. Those group offsets carry
+ * the store's identity, and a group whose offsets are another store's is refused before it
+ * resumes (CONSUMER_OFFSETS_FOREIGN, docs/kafka.md); a message that another store published
+ * stops the consumer before it is handled (TOPIC_EVENTS_FOREIGN).
  */
 export class KafkaEventSource implements EventSource {
   readonly kind = 'kafka' as const;
@@ -29,6 +44,8 @@ export class KafkaEventSource implements EventSource {
   constructor(
     private readonly settings: KafkaSettings,
     private readonly codec: EnvelopeCodec,
+    /** The store whose events the topics mirror: its identity goes with every offset commit. */
+    private readonly store: EventStore,
     private readonly options: {
       sessionTimeout?: number;
       logger?: Logger;
@@ -50,9 +67,19 @@ export class KafkaEventSource implements EventSource {
     });
     this.consumer = consumer;
     if (this.stopRequested) return;
+    const topics = spec.categories.map((c) => categoryTopic(c, this.settings.prefix));
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      await checkGroupOffsets(this.kafka, admin, this.store, { groupId: consumerGroup(spec.name, this.settings.prefix), topics, mirrored: true }, this.options.logger);
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+    const storeId = await this.store.storeId();
+    if (this.stopRequested) return;
     await consumer.connect();
     try {
-      await this.consume(consumer, spec);
+      await this.consume(consumer, spec, topics, storeId);
     } catch (e) {
       // A run that fails (a topic not created yet, a crash) must not leave its connection
       // behind: the supervisor starts a new source, and nothing would ever close this one.
@@ -61,9 +88,12 @@ export class KafkaEventSource implements EventSource {
     }
   }
 
-  private async consume(consumer: Consumer, spec: SourceSpec): Promise<void> {
-    await consumer.subscribe({ topics: spec.categories.map((c) => categoryTopic(c, this.settings.prefix)), fromBeginning: true });
+  private async consume(consumer: Consumer, spec: SourceSpec, topics: string[], storeId: string): Promise<void> {
+    const metadata = storeOffsetMetadata(storeId);
+    await consumer.subscribe({ topics, fromBeginning: true });
+    let fail!: (error: unknown) => void;
     const crashed = new Promise<never>((_, reject) => {
+      fail = reject;
       consumer.on(consumer.events.CRASH, (e) => {
         if (!e.payload.restart) reject(e.payload.error);
       });
@@ -88,10 +118,16 @@ export class KafkaEventSource implements EventSource {
             deliveries.push({ kind: 'undecodable', error, coordinates, raw });
           }
         }
+        // A group without offsets on a reused prefix would otherwise take in the other store's events.
+        const foreign = foreignEvent(deliveries, storeId);
+        if (foreign) {
+          fail(foreign);
+          return;
+        }
         await spec.handle(deliveries);
         const last = batch.messages[batch.messages.length - 1]!.offset;
         resolveOffset(last);
-        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1) }]);
+        await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(last) + 1), metadata }]);
         await heartbeat();
       },
     });

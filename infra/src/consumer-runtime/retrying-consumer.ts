@@ -1,4 +1,4 @@
-import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/schemas';
 import { kafkaClient, keyPartitioner } from '../kafka/client.js';
 import { isStoreUnavailable } from '../event-store/unavailable.js';
@@ -7,6 +7,8 @@ import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
 import { categoryTopic, consumerGroup, retryTopic, topicConfig } from '../kafka/topics.js';
 import type { Logger } from '../telemetry/logger.js';
+import type { EventStore } from '../event-store/port.js';
+import { checkGroupOffsets, foreignPublisher, storeOffsetMetadata } from '../kafka/store-offsets.js';
 import type { DeadLetterSink } from './dead-letters.js';
 
 /** Thrown by a handler when trying again later may succeed (timeout, 5xx, outage). */
@@ -63,7 +65,9 @@ function headers(m: KafkaMessage): Record<string, string> {
  * At-least-once delivery to the outside world with delayed retries: a transient failure
  * moves the message to `registo.<consumer>.retry.<n>`, whose consumer holds it until its
  * delay has passed and tries again; after the last step, or on any other error, the message
- * goes to the dead-letter sink. The main topic is never blocked by a slow retry.
+ * goes to the dead-letter sink. The main topic is never blocked by a slow retry. Its groups'
+ * offsets carry the store's identity; offsets of another store are refused before any group
+ * resumes from them (CONSUMER_OFFSETS_FOREIGN, docs/kafka.md).
  */
 export class RetryingKafkaConsumer {
   readonly stats: RetryingConsumerStats = { succeeded: 0, scheduled: 0, deadLettered: 0 };
@@ -75,6 +79,8 @@ export class RetryingKafkaConsumer {
   constructor(
     private readonly settings: KafkaSettings,
     private readonly codec: EnvelopeCodec,
+    /** The store whose events the topics mirror: its identity goes with every offset commit. */
+    private readonly store: EventStore,
     private readonly handler: OutsideWorldHandler,
     private readonly deadLetters: DeadLetterSink,
     private readonly policy: RetryPolicy,
@@ -90,73 +96,141 @@ export class RetryingKafkaConsumer {
   async run(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
+    const main = this.handler.categories.map((c) => categoryTopic(c, this.settings.prefix));
     try {
       await ensureTopics(admin, this.policy.delaysMs.map((_, i) => ({ topic: this.stepTopic(i), numPartitions: this.settings.partitions, replicationFactor: 1, configEntries: topicConfig() })));
+      // Every group is checked before any resumes: the retry topics of another store's run hold its events too.
+      await checkGroupOffsets(this.kafka, admin, this.store, { groupId: this.group(-1), topics: main, mirrored: true }, this.logger);
+      for (let step = 0; step < this.policy.delaysMs.length; step++) {
+        await checkGroupOffsets(this.kafka, admin, this.store, { groupId: this.group(step), topics: [this.stepTopic(step)], mirrored: false }, this.logger);
+      }
     } finally {
       await admin.disconnect();
     }
+    this.storeId = await this.store.storeId();
+    this.metadata = storeOffsetMetadata(this.storeId);
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: keyPartitioner });
     await this.producer.connect();
-    await this.consume(-1, this.handler.categories.map((c) => categoryTopic(c, this.settings.prefix)));
+    await this.consume(-1, main);
     for (let step = 0; step < this.policy.delaysMs.length; step++) await this.consume(step, [this.stepTopic(step)]);
   }
 
+  private metadata: string | null = null;
+  private storeId = '';
+  private failure: Error | undefined;
+  private readonly failureWaiters: Array<(e: Error) => void> = [];
+
+  /**
+   * Resolves with the error that stopped the consumer for good (a message another store
+   * published: TOPIC_EVENTS_FOREIGN); its owner stops the role with it.
+   */
+  whenFailed(): Promise<Error> {
+    return this.failure ? Promise.resolve(this.failure) : new Promise((r) => this.failureWaiters.push(r));
+  }
+
+  private failWith(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    // Nothing more is handled or committed: the message and those after it stay unconsumed.
+    this.stopping = true;
+    for (const w of this.failureWaiters.splice(0)) w(e);
+  }
+
+  private group(step: number): string {
+    return consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
+  }
+
   private async consume(step: number, topics: string[]): Promise<void> {
-    const group = consumerGroup(step < 0 ? this.handler.name : `${this.handler.name}-retry-${step}`, this.settings.prefix);
+    const group = this.group(step);
     const consumer = this.kafka.consumer({ groupId: group, readUncommitted: false, sessionTimeout: this.policy.sessionTimeoutMs ?? 30_000, heartbeatInterval: 1000 });
     this.consumers.push(consumer);
     await consumer.connect();
     await consumer.subscribe({ topics, fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: this.policy.partitionsConsumedConcurrently ?? 1,
-      autoCommit: true,
+      // Committed here, not by kafkajs, so that each commit carries the store's identity.
+      autoCommit: false,
       // Offsets move only as messages are handled: a batch left early (stopping) is read again.
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        const parallel = this.policy.streamsInParallel ?? 1;
-        if (step < 0 && parallel > 1) {
-          const byKey = new Map<string, KafkaMessage[]>();
-          for (const m of batch.messages) {
-            const key = m.key?.toString() ?? `#${m.offset}`;
-            byKey.set(key, [...(byKey.get(key) ?? []), m]);
+      eachBatch: async ({ batch, resolveOffset: resolveInBatch, heartbeat, isRunning, isStale }) => {
+        let through: string | undefined;
+        const resolveOffset = (offset: string): void => {
+          resolveInBatch(offset);
+          through = offset;
+        };
+        let failed = false;
+        try {
+          await this.handleBatch(step, batch, resolveOffset, heartbeat, isRunning, isStale);
+        } catch (e) {
+          failed = true;
+          throw e;
+        } finally {
+          // What was handled stays handled, as kafkajs' own commit after a failing batch did.
+          if (through !== undefined) {
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: String(Number(through) + 1), metadata: this.metadata }]).catch((e: unknown) => {
+              // A batch left because of a failure or a stop is read again: at least once.
+              if (!failed && !this.stopping) throw e;
+            });
           }
-          const queues = [...byKey.values()];
-          const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
-          try {
-            await Promise.all(
-              Array.from({ length: Math.min(parallel, queues.length) }, async () => {
-                for (let q = queues.shift(); q; q = queues.shift()) {
-                  for (const m of q) {
-                    if (!isRunning() || isStale() || this.stopping) return;
-                    await this.attempt(m, headers(m), { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) });
-                  }
-                }
-              }),
-            );
-          } finally {
-            clearInterval(beat);
-          }
-          if (!isRunning() || isStale() || this.stopping) return;
-          resolveOffset(batch.lastOffset());
-          await heartbeat();
-          return;
-        }
-        for (const m of batch.messages) {
-          if (!isRunning() || isStale() || this.stopping) return;
-          const h = headers(m);
-          const notBefore = Number(h[H.notBefore] ?? 0);
-          // Hold the message until its delay has passed, heart-beating so the group keeps us.
-          while (Date.now() < notBefore && isRunning() && !this.stopping) {
-            await new Promise((r) => setTimeout(r, Math.min(500, notBefore - Date.now())));
-            await heartbeat();
-          }
-          if (!isRunning() || this.stopping) return;
-          await this.attempt(m, h, step < 0 ? { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) } : undefined);
-          resolveOffset(m.offset);
-          await heartbeat();
         }
       },
     });
+  }
+
+  private async handleBatch(
+    step: number,
+    batch: EachBatchPayload['batch'],
+    resolveOffset: (offset: string) => void,
+    heartbeat: () => Promise<void>,
+    isRunning: () => boolean,
+    isStale: () => boolean,
+  ): Promise<void> {
+    for (const m of batch.messages) {
+      const foreign = foreignPublisher(headers(m), { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) }, this.storeId);
+      if (foreign) return this.failWith(foreign);
+    }
+    const parallel = this.policy.streamsInParallel ?? 1;
+    if (step < 0 && parallel > 1) {
+      const byKey = new Map<string, KafkaMessage[]>();
+      for (const m of batch.messages) {
+        const key = m.key?.toString() ?? `#${m.offset}`;
+        byKey.set(key, [...(byKey.get(key) ?? []), m]);
+      }
+      const queues = [...byKey.values()];
+      const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
+      try {
+        await Promise.all(
+          Array.from({ length: Math.min(parallel, queues.length) }, async () => {
+            for (let q = queues.shift(); q; q = queues.shift()) {
+              for (const m of q) {
+                if (!isRunning() || isStale() || this.stopping) return;
+                await this.attempt(m, headers(m), { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) });
+              }
+            }
+          }),
+        );
+      } finally {
+        clearInterval(beat);
+      }
+      if (!isRunning() || isStale() || this.stopping) return;
+      resolveOffset(batch.lastOffset());
+      await heartbeat();
+      return;
+    }
+    for (const m of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      const h = headers(m);
+      const notBefore = Number(h[H.notBefore] ?? 0);
+      // Hold the message until its delay has passed, heart-beating so the group keeps us.
+      while (Date.now() < notBefore && isRunning() && !this.stopping) {
+        await new Promise((r) => setTimeout(r, Math.min(500, notBefore - Date.now())));
+        await heartbeat();
+      }
+      if (!isRunning() || this.stopping) return;
+      await this.attempt(m, h, step < 0 ? { topic: batch.topic, partition: batch.partition, offset: Number(m.offset) } : undefined);
+      resolveOffset(m.offset);
+      await heartbeat();
+    }
   }
 
   private async attempt(m: KafkaMessage, h: Record<string, string>, origin: { topic: string; partition: number; offset: number } | undefined): Promise<void> {

@@ -1,7 +1,14 @@
 import type { Logger } from '../telemetry/logger.js';
 
 /** What a supervised worker is doing now, as /readyz shows it. */
-export type WorkerState = 'starting' | 'running' | 'restarting' | 'stopped';
+export type WorkerState = 'starting' | 'running' | 'restarting' | 'failed' | 'stopped';
+
+/**
+ * Failures that starting again cannot mend: the worker's Kafka position belongs to another store.
+ * The worker stays down ('failed', not restarted) until an operator has acted and restarts the
+ * platform; readiness says why meanwhile.
+ */
+export const FAILURES_NOT_RESTARTED: ReadonlySet<string> = new Set(['MIRROR_CHECKPOINT_FOREIGN', 'CONSUMER_OFFSETS_FOREIGN', 'TOPIC_EVENTS_FOREIGN']);
 
 export interface WorkerHealth {
   state: WorkerState;
@@ -39,7 +46,8 @@ function describeError(e: unknown): { code: string; message: string } {
  * Keeps a long-running worker running: `run` is called again, with back-off, whenever it
  * fails or returns while the platform is not stopping. `run` builds its worker afresh each
  * time (a worker that failed may hold broken connections). The state is what readiness
- * reports: a worker that is restarting is down, and the platform is not ready meanwhile.
+ * reports: a worker that is restarting is down, and the platform is not ready meanwhile. A
+ * failure in FAILURES_NOT_RESTARTED ends the loop instead: the worker is 'failed' for good.
  */
 export function supervise(name: string, logger: Logger, run: () => Promise<void>, stop: () => Promise<void>, options: SupervisorOptions = {}): Supervised {
   const initial = options.initialBackoffMs ?? 250;
@@ -66,6 +74,11 @@ export function supervise(name: string, logger: Logger, run: () => Promise<void>
       } catch (e) {
         if (stopping) break;
         health.lastError = { ...describeError(e), at: new Date().toISOString() };
+        if (FAILURES_NOT_RESTARTED.has(health.lastError.code)) {
+          logger.error({ role: name, err: health.lastError }, 'role failed; not restarted (a restart cannot mend this)');
+          enter('failed');
+          return;
+        }
         logger.error({ role: name, err: health.lastError }, 'role failed; restarting');
       }
       failures = Date.now() - began >= healthyAfter ? 1 : failures + 1;
@@ -91,6 +104,8 @@ export function supervise(name: string, logger: Logger, run: () => Promise<void>
       wake?.();
       await stop().catch(() => undefined);
       await done;
+      // A worker that failed for good left its loop long ago; now it is stopped too.
+      enter('stopped');
     },
   };
 }

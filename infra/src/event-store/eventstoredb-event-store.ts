@@ -7,6 +7,7 @@ import {
   NO_STREAM,
   START,
   STREAM_EXISTS,
+  StreamNotFoundError,
   WrongExpectedVersionError,
   excludeSystemEvents,
   jsonEvent,
@@ -15,6 +16,7 @@ import {
   type ReadPosition,
   type ResolvedEvent,
 } from '@eventstore/db-client';
+import { randomUUID } from 'node:crypto';
 import {
   type EventEnvelope,
   type NewEvent,
@@ -43,6 +45,9 @@ interface StoredMeta {
   metadata: EventEnvelope['metadata'];
   hash: string;
 }
+
+/** Where an EventStoreDB log records its identity (EventStore.storeId). */
+const STORE_IDENTITY_STREAM = 'registo-store-identity';
 
 /**
  * EventStoreDB / KurrentDB adapter. ESDB's $all positions are byte offsets in its log, so
@@ -231,6 +236,39 @@ export class EventStoreDbEventStore implements EventStore {
       if (e) return e.position;
     }
     return 0;
+  }
+
+  private identity: string | undefined;
+
+  /**
+   * The first event of a stream of its own, written by the first client that asks. It carries no
+   * registo metadata, so reads and subscriptions of the log never show it.
+   */
+  async storeId(): Promise<string> {
+    if (this.identity !== undefined) return this.identity;
+    const read = async (): Promise<string | undefined> => {
+      try {
+        for await (const r of this.client.readStream(STORE_IDENTITY_STREAM, { direction: FORWARDS, fromRevision: START, maxCount: 1 })) {
+          const id = (r.event?.data as { storeId?: unknown } | undefined)?.storeId;
+          if (typeof id === 'string') return id;
+        }
+      } catch (e) {
+        if (!(e instanceof StreamNotFoundError)) throw e;
+      }
+      return undefined;
+    };
+    let id = await read();
+    if (id === undefined) {
+      await this.client
+        .appendToStream(STORE_IDENTITY_STREAM, jsonEvent({ type: 'StoreIdentified', data: { storeId: randomUUID() } }), { expectedRevision: NO_STREAM })
+        .catch((e: unknown) => {
+          // Another client recorded it first: theirs is the store's.
+          if (!(e instanceof WrongExpectedVersionError)) throw e;
+        });
+      id = await read();
+    }
+    this.identity = id!;
+    return this.identity;
   }
 
   async ping(): Promise<void> {

@@ -80,6 +80,11 @@ export interface EventStore {
   subscribe(options?: SubscribeOptions): Subscription;
   /** Position of the last event in the log (0 when empty). */
   headPosition(): Promise<number>;
+  /**
+   * The store's identity: a random id recorded once when the store was created, never changed.
+   * The mirror's checkpoint and every Kafka consumer's committed offsets carry it (docs/kafka.md).
+   */
+  storeId(): Promise<string>;
   /** Ready to serve (connected, schema in place). */
   ping(): Promise<void>;
   close(): Promise<void>;

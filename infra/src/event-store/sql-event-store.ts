@@ -259,6 +259,17 @@ export class SqlEventStore implements EventStore {
     return Number(rows[0]?.position ?? 0);
   }
 
+  private identity: string | undefined;
+
+  async storeId(): Promise<string> {
+    this.ensureOpen();
+    if (this.identity === undefined) {
+      const [row] = await this.driver.query<{ store_id: string }>('SELECT store_id FROM registo_store_identity WHERE singleton');
+      this.identity = row!.store_id;
+    }
+    return this.identity;
+  }
+
   async ping(): Promise<void> {
     await this.driver.query('SELECT 1');
   }

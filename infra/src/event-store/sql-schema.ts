@@ -12,6 +12,17 @@
 export const EVENT_STORE_SCHEMA_VERSION = 1;
 
 export const EVENT_STORE_DDL = `
+-- The store's identity: a random id drawn once, when the store is created (a store made before
+-- this table gets its id at its first open after the upgrade). Kafka checkpoints and consumer
+-- offsets carry it, so that a topic prefix reused with another database is recognised.
+CREATE TABLE IF NOT EXISTS registo_store_identity (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  store_id uuid NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO registo_store_identity (singleton, store_id)
+VALUES (true, gen_random_uuid()) ON CONFLICT (singleton) DO NOTHING;
+
 CREATE TABLE IF NOT EXISTS registo_log_head (
   singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   position bigint NOT NULL,

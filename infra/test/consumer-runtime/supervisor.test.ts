@@ -62,4 +62,20 @@ describe('supervise: a worker that fails comes back', () => {
     expect(runs).to.equal(1);
     expect(s.health().state).to.equal('stopped');
   });
+
+  it('a failure a restart cannot mend (offsets of another store) leaves the worker failed with its cause, not restarted', async () => {
+    let runs = 0;
+    const s = supervise('w', logger, async () => {
+      runs++;
+      throw Object.assign(new Error('offsets of another store'), { code: 'CONSUMER_OFFSETS_FOREIGN' });
+    }, async () => undefined, { initialBackoffMs: 1, maxBackoffMs: 1 });
+    await until('failed', () => s.health().state === 'failed');
+    // With a 1 ms back-off, a restart would have come long before these 20 ms are over.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(runs).to.equal(1);
+    expect(s.health()).to.deep.include({ state: 'failed', restarts: 0 });
+    expect(s.health().lastError).to.include({ code: 'CONSUMER_OFFSETS_FOREIGN', message: 'offsets of another store' });
+    await s.stop();
+    expect(s.health().state).to.equal('stopped');
+  });
 });

@@ -8,6 +8,8 @@ import {
   categoryTopic,
   consumerGroup,
   mirrorCheckpointTopic,
+  storeOfOffsetMetadata,
+  storeOffsetMetadata,
   inBatches,
   kafkaClient,
   keyPartitioner,
@@ -48,8 +50,10 @@ interface PreparedTransaction {
 /** Keeps each transaction (and so each partition's record batch) well under the topics' limit. */
 const MAX_TRANSACTION_BYTES = 8 * 1024 * 1024;
 
-export function eventHeaders(e: EventEnvelope): Record<string, string> {
+/** The headers of an event's message; `storeId`, the publishing store, lets consumers refuse another store's events. */
+export function eventHeaders(e: EventEnvelope, storeId?: string): Record<string, string> {
   const h: Record<string, string> = { 'event-id': e.eventId, type: e.type, position: String(e.position), hash: e.hash };
+  if (storeId !== undefined) h['store-id'] = storeId;
   if (e.metadata.traceparent) h.traceparent = e.metadata.traceparent;
   return h;
 }
@@ -118,12 +122,18 @@ export class Mirror {
 
   /** The position committed by the last successful transaction (0: nothing mirrored yet). */
   async committedPosition(): Promise<number> {
+    return (await this.committedCheckpoint()).position;
+  }
+
+  /** The committed checkpoint: its position, and the store its commit named (older commits name none). */
+  private async committedCheckpoint(): Promise<{ position: number; storeId: string | undefined }> {
     const admin = this.admin ?? this.kafka.admin();
     if (!this.admin) await admin.connect();
     try {
       const [topic] = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.checkpointTopic] });
-      const offset = Number(topic?.partitions.find((p) => p.partition === 0)?.offset ?? -1);
-      return offset < 0 ? 0 : offset - 1;
+      const partition = topic?.partitions.find((p) => p.partition === 0);
+      const offset = Number(partition?.offset ?? -1);
+      return offset < 0 ? { position: 0, storeId: undefined } : { position: offset - 1, storeId: storeOfOffsetMetadata(partition?.metadata) };
     } finally {
       if (!this.admin) await admin.disconnect();
     }
@@ -146,8 +156,10 @@ export class Mirror {
     // Connecting initialises the transactional id: any transaction a crashed predecessor
     // left open is aborted before we read the checkpoint.
     await this.producer.connect();
-    const from = (await this.committedPosition()) + 1;
-    await this.checkResumePoint(from - 1);
+    this.storeId = await this.options.store.storeId();
+    const committed = await this.committedCheckpoint();
+    const from = committed.position + 1;
+    await this.checkResumePoint(committed);
     this.state.position = from - 1;
     this.state.resumedFrom = from - 1;
     this.state.running = true;
@@ -186,17 +198,22 @@ export class Mirror {
 
   private subscriptionClose: (() => Promise<void>) | undefined;
 
+  private storeId = '';
+
   /**
    * The checkpoint must be this store's: a topic prefix reused with a new database would
-   * otherwise resume past everything the new store holds and mirror nothing, silently. The
-   * last checkpoint record names the event at its position; the store must hold that very event.
+   * otherwise resume past everything the new store holds and mirror nothing, silently. Its
+   * offset commit (and record) name the store; a checkpoint from before they did is checked by
+   * its last record, which names the event at its position: the store must hold that very event.
    */
-  private async checkResumePoint(position: number): Promise<void> {
+  private async checkResumePoint(committed: { position: number; storeId: string | undefined }): Promise<void> {
+    const { position } = committed;
     if (position === 0) return;
     const head = await this.options.store.headPosition();
-    const refuse = (why: string): never => {
-      throw new RegistoError('MIRROR_CHECKPOINT_FOREIGN', `mirror: the checkpoint in ${this.checkpointTopic} (position ${position}) ${why}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX), or delete the old topics`, { checkpointPosition: position, headPosition: head, topic: this.checkpointTopic });
+    const refuse = (why: string, extra: Record<string, unknown> = {}): never => {
+      throw new RegistoError('MIRROR_CHECKPOINT_FOREIGN', `mirror: the checkpoint in ${this.checkpointTopic} (position ${position}) ${why}: this topic prefix was used with another store; give this store a prefix of its own (REGISTO_TOPIC_PREFIX), or delete the old topics`, { checkpointPosition: position, headPosition: head, topic: this.checkpointTopic, storeId: this.storeId, ...extra });
     };
+    if (committed.storeId !== undefined && committed.storeId !== this.storeId) refuse(`was made for store ${committed.storeId}, and this store is ${this.storeId}`, { checkpointStore: committed.storeId });
     if (position > head) refuse(`is beyond this store's head (${head})`);
     const recorded = await this.lastCheckpointRecord();
     const [event] = await this.options.store.readAll({ fromPosition: position, maxCount: 1, verify: false });
@@ -261,7 +278,7 @@ export class Mirror {
       }
       const topic = categoryTopic(parseStreamId(e.streamId).category, this.options.settings.prefix);
       const messages = current.byTopic.get(topic) ?? [];
-      messages.push({ key: e.streamId, value, headers: eventHeaders(e) });
+      messages.push({ key: e.streamId, value, headers: eventHeaders(e, this.storeId) });
       current.byTopic.set(topic, messages);
       current.events++;
       current.last = e;
@@ -284,15 +301,14 @@ export class Mirror {
           ...[...p.byTopic].map(([topic, messages]) => ({ topic, messages })),
           {
             topic: this.checkpointTopic,
-            messages: [{ key: this.name, value: JSON.stringify({ position: last.position, eventId: last.eventId, hash: last.hash, at: new Date().toISOString() }) }],
+            messages: [{ key: this.name, value: JSON.stringify({ position: last.position, eventId: last.eventId, hash: last.hash, storeId: this.storeId, at: new Date().toISOString() }) }],
           },
         ],
       });
       t2 = performance.now();
-      await txn.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [{ topic: this.checkpointTopic, partitions: [{ partition: 0, offset: String(last.position + 1) }] }],
-      });
+      // kafkajs' types leave it out, but its TxnOffsetCommit sends each partition's `metadata`.
+      const partitions: Array<{ partition: number; offset: string; metadata: string }> = [{ partition: 0, offset: String(last.position + 1), metadata: storeOffsetMetadata(this.storeId) }];
+      await txn.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.checkpointTopic, partitions }] });
       t3 = performance.now();
       await txn.commit();
     } catch (e) {

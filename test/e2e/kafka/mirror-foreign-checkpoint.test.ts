@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
-import { type EventStore, createLogger, openEventStore } from '@registo/infra';
+import { type EventStore, consumerGroup, createLogger, kafkaClient, mirrorCheckpointTopic, openEventStore, storeOffsetMetadata } from '@registo/infra';
 import { Mirror } from '@registo/producers';
-import { RegistoError } from '@registo/schemas';
 import { createTestDatabase, enrollmentSubmitted, randomId, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { refusal } from '../../src/support/refusal.js';
 import { waitFor } from './processes.js';
 
 async function append(store: EventStore, n: number): Promise<void> {
@@ -44,27 +44,45 @@ describe('mirror: a checkpoint from another store is refused', function () {
     for (const d of dbs) await d.drop();
   });
 
-  it('beyond the new store\'s head, or naming another event at its position: MIRROR_CHECKPOINT_FOREIGN; the store\'s own checkpoint resumes', async () => {
+  it('naming another store, or (before checkpoints named one) beyond the new store\'s head or naming another event at its position: MIRROR_CHECKPOINT_FOREIGN; the store\'s own checkpoint resumes', async () => {
     const settings = testKafkaSettings('foreign');
-    const old = await open();
-    await append(old, 30);
-    await mirrorUpTo(old, settings, 30);
+    const admin = kafkaClient(settings, 'foreign-test').admin();
+    await admin.connect();
+    const groupId = consumerGroup('mirror', settings.prefix);
+    const topic = mirrorCheckpointTopic(settings.prefix);
+    const checkpoint = async () => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.find((p) => p.partition === 0)!;
+    try {
+      const old = await open();
+      await append(old, 30);
+      await mirrorUpTo(old, settings, 30);
+      // The transactional offset commit carries the store's identity (the real broker keeps it).
+      expect(await checkpoint()).to.include({ offset: '31', metadata: storeOffsetMetadata(await old.storeId()) });
 
-    const smaller = await open();
-    await append(smaller, 5);
-    const refusal = await new Mirror({ store: smaller, settings, logger: createLogger('silent') }).run().then(() => undefined, (e: unknown) => e);
-    expect(refusal).to.be.instanceOf(RegistoError);
-    expect((refusal as RegistoError).code).to.equal('MIRROR_CHECKPOINT_FOREIGN');
-    expect((refusal as RegistoError).message).to.include('beyond this store\'s head (5)');
+      const smaller = await open();
+      await append(smaller, 5);
+      const named = await refusal(new Mirror({ store: smaller, settings, logger: createLogger('silent') }).run());
+      expect(named.code).to.equal('MIRROR_CHECKPOINT_FOREIGN');
+      expect(named.message).to.include(`was made for store ${await old.storeId()}, and this store is ${await smaller.storeId()}`);
 
-    const larger = await open();
-    await append(larger, 40);
-    const second = await new Mirror({ store: larger, settings, logger: createLogger('silent') }).run().then(() => undefined, (e: unknown) => e);
-    expect((second as RegistoError).code).to.equal('MIRROR_CHECKPOINT_FOREIGN');
-    expect((second as RegistoError).message).to.include('this store holds');
+      // A checkpoint committed before commits named their store: its position and last record decide.
+      await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '31' }] });
+      expect((await checkpoint()).metadata).to.equal(null);
+      const beyond = await refusal(new Mirror({ store: smaller, settings, logger: createLogger('silent') }).run());
+      expect(beyond.code).to.equal('MIRROR_CHECKPOINT_FOREIGN');
+      expect(beyond.message).to.include('beyond this store\'s head (5)');
 
-    // The old store, its own checkpoint: resumes and mirrors what came since.
-    await append(old, 3);
-    await mirrorUpTo(old, settings, 33);
+      const larger = await open();
+      await append(larger, 40);
+      const other = await refusal(new Mirror({ store: larger, settings, logger: createLogger('silent') }).run());
+      expect(other.code).to.equal('MIRROR_CHECKPOINT_FOREIGN');
+      expect(other.message).to.include('this store holds');
+
+      // The old store, its own checkpoint: resumes and mirrors what came since, naming itself again.
+      await append(old, 3);
+      await mirrorUpTo(old, settings, 33);
+      expect(await checkpoint()).to.include({ offset: '34', metadata: storeOffsetMetadata(await old.storeId()) });
+    } finally {
+      await admin.disconnect();
+    }
   });
 });

@@ -64,10 +64,11 @@ describe('mirror: event store → Kafka, exactly once', function () {
     expect(new Set(messages.map((m) => m.event.eventId)).size, 'distinct event ids').to.equal(total);
 
     const byId = new Map(stored.map((e) => [e.eventId, e]));
+    const storeId = await store.storeId();
     for (const m of messages) {
       const original = byId.get(m.event.eventId)!;
       expect(m.event, `event at position ${original.position}`).to.deep.equal(original);
-      expect(m.headers).to.include({ 'event-id': original.eventId, type: original.type, position: String(original.position), hash: original.hash });
+      expect(m.headers).to.include({ 'event-id': original.eventId, type: original.type, position: String(original.position), hash: original.hash, 'store-id': storeId });
       expect(m.key).to.equal(original.streamId);
     }
     // Per stream, offsets within its partition follow revisions.

@@ -168,7 +168,7 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
     const consumer = new SqlConsumer(
       driver,
       enrollmentStatusProjection,
-      new KafkaEventSource(settings, codec),
+      new KafkaEventSource(settings, codec, store),
       new KafkaDeadLetterSink(settings),
       { maxAttempts: 3, retryDelayMs: 50 },
     );

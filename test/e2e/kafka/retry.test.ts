@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
-import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, createLogger, dlqTopic, openEventStore } from '@registo/infra';
+import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, categoryTopic, consumerGroup, createLogger, dlqTopic, kafkaClient, openEventStore, retryTopic, storeOffsetMetadata } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
 import { createTestDatabase, enrollmentSubmitted, randomId, readRaw, testKafkaSettings, type TestDatabase } from '../../src/index.js';
@@ -50,6 +50,7 @@ describe('retry topics for handlers that call the outside world', function () {
     const consumer = new RetryingKafkaConsumer(
       settings,
       new EnvelopeCodec(settings.registryUrl, settings.prefix),
+      store,
       handler,
       new KafkaDeadLetterSink(settings),
       { delaysMs: [400, 1200] },
@@ -77,6 +78,24 @@ describe('retry topics for handlers that call the outside world', function () {
       if (kind(e) === 'down') expect(d.headers).to.include({ 'dlq-attempts': '3', 'dlq-reason': '503 attempt 3' });
       else expect(d.headers).to.include({ 'dlq-attempts': '1', 'dlq-reason': '422 the other side refuses this record' });
       expect(d.headers['dlq-source-topic']).to.equal(`${settings.prefix}.enrollment.v1`);
+    }
+
+    // Every group's committed offsets name the store whose events they count.
+    const admin = kafkaClient(settings, 'retry-test').admin();
+    await admin.connect();
+    try {
+      const groups: Array<[string, string]> = [
+        [consumerGroup('outside', settings.prefix), categoryTopic('enrollment', settings.prefix)],
+        [consumerGroup('outside-retry-0', settings.prefix), retryTopic('outside', 0, settings.prefix)],
+        [consumerGroup('outside-retry-1', settings.prefix), retryTopic('outside', 1, settings.prefix)],
+      ];
+      for (const [groupId, topic] of groups) {
+        const committed = (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]!.partitions.filter((p) => Number(p.offset) >= 0);
+        expect(committed, groupId).to.not.be.empty;
+        for (const p of committed) expect(p.metadata, `${groupId}#${p.partition}`).to.equal(storeOffsetMetadata(await store.storeId()));
+      }
+    } finally {
+      await admin.disconnect();
     }
   });
 });
