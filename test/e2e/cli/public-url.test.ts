@@ -70,11 +70,11 @@ describe('registo start: the public URL follows PORT unless REGISTO_PUBLIC_URL i
   it('`demo` and `audit verify` against a closed port say which URL they failed to reach', async () => {
     const closed = `http://127.0.0.1:${await freePort()}`;
     const demo = await runCli(['demo', '--enrollments', '1', '--url', closed, '--wait', '5'], env(port));
-    expect(demo.code).to.equal(1);
+    expect(demo.code, 'demo: could not run').to.equal(2);
     expect(demo.stderr).to.include(`PLATFORM_UNREACHABLE: cannot reach the platform at ${closed}`);
     expect(demo.stderr).to.include('ECONNREFUSED');
     const verify = await runCli(['audit', 'verify'], { REGISTO_URL: closed });
-    expect(verify.code).to.equal(1);
+    expect(verify.code, 'audit verify: could not verify').to.equal(2);
     expect(verify.stderr).to.include(`PLATFORM_UNREACHABLE: cannot reach the platform at ${closed}`);
   });
 
