@@ -19,6 +19,10 @@ const ConfigSchema = z.object({
   HOST: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   REGISTO_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
+  // Embedded store: free space kept on the data dir's filesystem (at least one 16 MiB WAL segment and a margin; writes are refused below it).
+  REGISTO_DISK_RESERVE_MB: z.coerce.number().int().min(20).max(1_048_576).default(64),
+  // Embedded store: a database call holding the event loop this long ends the process with exit code 75 (0: never).
+  REGISTO_STORE_STALL_MS: z.coerce.number().int().refine((n) => n === 0 || n >= 1000, '0 or at least 1000').default(30_000),
   REGISTO_ROLES: z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'),
   KAFKA_BROKERS: z.string().min(1).optional(),
   SCHEMA_REGISTRY_URL: z.url().optional(),
@@ -122,7 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   const eventStore: EventStoreTarget =
     c.EVENTSTORE_URL ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
     : c.DATABASE_URL ? { kind: 'postgres', url: c.DATABASE_URL, maxConnections: c.REGISTO_DB_POOL_SIZE }
-    : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR) };
+    : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR), diskReserveBytes: c.REGISTO_DISK_RESERVE_MB * 1024 * 1024, stallMs: c.REGISTO_STORE_STALL_MS };
   const kafka = c.KAFKA_BROKERS ? kafkaSettings(env) : null;
   const asked = c.REGISTO_ROLES.split(',').filter(Boolean);
   const unknown = asked.filter((r) => r !== 'all' && !(ROLES as readonly string[]).includes(r));

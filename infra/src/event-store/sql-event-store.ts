@@ -259,7 +259,10 @@ export class SqlEventStore implements EventStore {
     return Number(rows[0]?.position ?? 0);
   }
 
+  /** Answers while the database takes reads and writes; a store that refuses writes (disk full) is not ready. */
   async ping(): Promise<void> {
+    const problem = this.driver.storageProblem?.();
+    if (problem) throw problem;
     await this.driver.query('SELECT 1');
   }
 
