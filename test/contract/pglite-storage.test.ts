@@ -1,10 +1,13 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENGINE_LOST_EXIT_CODE, PGliteDriver, SqlEventStore } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
+import { lifecycle, randomId } from '../src/index.js';
+import { freeBytes, mountTmpfs } from '../e2e/cli/tmpfs.js';
+
+const MiB = 1024 * 1024;
 
 /** Runs `body` (an ES module's text) in a child node with the platform's infra imported as `infra`. */
 function runChild(body: string): Promise<{ code: number | null; stderr: string }> {
@@ -20,35 +23,42 @@ function runChild(body: string): Promise<{ code: number | null; stderr: string }
 
 describe('PGlite on a disk below its reserve', function () {
   this.timeout(60_000);
-  let dir: string;
+  let fs: { dir: string; unmount(): void } | undefined;
 
-  beforeEach(() => {
-    dir = join(mkdtempSync(join(tmpdir(), 'registo-reserve-')), 'data');
+  before(function () {
+    // A tmpfs the test mounts itself: root only.
+    if (process.getuid?.() !== 0) this.skip();
+    fs = mountTmpfs('size=128m');
   });
-  afterEach(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+  after(() => fs?.unmount());
 
-  it('writes are refused with the retryable STORE_UNAVAILABLE "disk full", reads go on, ping says why', async () => {
-    const first = await PGliteDriver.open(dir, { stallMs: 0 });
-    const store = await SqlEventStore.open(first);
-    await first.query('CREATE TABLE t (n int)');
-    await first.query('INSERT INTO t VALUES (1)');
-    await store.close();
-
-    // A reserve larger than any disk: this filesystem is "full" for the store.
-    const driver = await PGliteDriver.open(dir, { diskReserveBytes: Number.MAX_SAFE_INTEGER, stallMs: 0 });
+  it('writes are refused with the retryable STORE_UNAVAILABLE "disk full", reads go on, ping says why; writes resume once space returns', async () => {
+    const driver = await PGliteDriver.open(join(fs!.dir, 'data'), { stallMs: 0 });
+    const store = await SqlEventStore.open(driver);
+    const filler = join(fs!.dir, 'filler');
     try {
+      await driver.query('CREATE TABLE t (n int)');
+      await driver.query('INSERT INTO t VALUES (1)');
+      // 40 MiB left: below the 64 MiB reserve, far from really full.
+      writeFileSync(filler, Buffer.alloc(freeBytes(fs!.dir) - 40 * MiB));
+      await new Promise((r) => setTimeout(r, 300));
+
       const refusals: unknown[] = [];
       for (const write of [
         () => driver.query('INSERT INTO t VALUES (2)'),
         () => driver.query('SELECT n FROM t FOR UPDATE'),
         () => driver.transaction(async (tx) => tx.query('UPDATE t SET n = n + 1')),
+        () => {
+          const id = randomId();
+          return store.append(`enrollment-${id}`, lifecycle(id, 1, 'reject'), { expectedRevision: 'no_stream' });
+        },
       ]) refusals.push(await write().then(() => 'written', (e: unknown) => e));
       for (const e of refusals) {
         expect(e).to.be.instanceOf(RegistoError);
         expect((e as RegistoError).code).to.equal('STORE_UNAVAILABLE');
         expect((e as RegistoError).status).to.equal(503);
-        expect((e as RegistoError).details).to.include({ cause: 'disk full', reserveBytes: Number.MAX_SAFE_INTEGER });
-        expect((e as RegistoError).details.freeBytes).to.be.a('number');
+        expect((e as RegistoError).details).to.include({ cause: 'disk full', reserveBytes: 64 * MiB });
+        expect((e as RegistoError).details.freeBytes).to.be.below(64 * MiB);
       }
       // Inside a transaction the statement's own error is already the platform's.
       let inside: unknown;
@@ -59,9 +69,15 @@ describe('PGlite on a disk below its reserve', function () {
       expect((inside as RegistoError).code).to.equal('STORE_UNAVAILABLE');
       expect(await driver.query('SELECT n FROM t')).to.deep.equal([{ n: 1 }]);
       expect(await driver.transaction(async (tx) => tx.query('SELECT count(*)::int AS c FROM t'))).to.deep.equal([{ c: 1 }]);
-      expect((driver.storageProblem() as RegistoError).details.cause).to.equal('disk full');
+      expect((await store.ping().then(() => 'ready', (e: unknown) => e)) as RegistoError).to.have.nested.property('details.cause', 'disk full');
+
+      rmSync(filler);
+      await new Promise((r) => setTimeout(r, 300));
+      await driver.query('INSERT INTO t VALUES (2)');
+      expect(await driver.query('SELECT n FROM t ORDER BY n')).to.deep.equal([{ n: 1 }, { n: 2 }]);
+      await store.ping();
     } finally {
-      await driver.close();
+      await store.close();
     }
   });
 });

@@ -9,3 +9,4 @@ export * from './support/sync.js';
 export * from './support/tcp-proxy.js';
 export * from './support/enrollment-world.js';
 export * from './support/platform-env.js';
+export * from './support/uploads.js';

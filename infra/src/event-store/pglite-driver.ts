@@ -63,17 +63,18 @@ export class PGliteDriver implements SqlDriver {
       throw dataDirError(dataDir, e);
     }
     const lock = await lockDataDir(dataDir);
+    const reserveBytes = options.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES;
     try {
-      const problem = dataDirProblem(dataDir);
-      if (problem) throw dataDirError(dataDir, problem);
+      const problem = dataDirProblem(dataDir, reserveBytes);
+      if (problem) throw dataDirError(dataDir, problem, reserveBytes);
       const db = new PGlite(dataDir);
       await db.waitReady;
       const stallMs = options.stallMs ?? DEFAULT_STALL_MS;
       const watchdog = stallMs > 0 ? await EngineWatchdog.start({ stallMs, what: `data dir ${dataDir}` }) : undefined;
-      return new PGliteDriver(db, lock, new DiskReserve(dataDir, options.diskReserveBytes ?? DEFAULT_DISK_RESERVE_BYTES), watchdog);
+      return new PGliteDriver(db, lock, new DiskReserve(dataDir, reserveBytes), watchdog);
     } catch (e) {
       await lock.release();
-      throw e instanceof RegistoError ? e : dataDirError(dataDir, e);
+      throw e instanceof RegistoError ? e : dataDirError(dataDir, e, reserveBytes);
     }
   }
 
