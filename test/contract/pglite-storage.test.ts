@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENGINE_LOST_EXIT_CODE, PGliteDriver, SqlEventStore } from '@registo/infra';
@@ -10,10 +10,10 @@ import { freeBytes, mountTmpfs } from '../e2e/cli/tmpfs.js';
 const MiB = 1024 * 1024;
 
 /** Runs `body` (an ES module's text) in a child node with the platform's infra imported as `infra`. */
-function runChild(body: string): Promise<{ code: number | null; stderr: string }> {
+function runChild(body: string, args: string[] = []): Promise<{ code: number | null; stderr: string }> {
   const infra = import.meta.resolve('@registo/infra');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', `const infra = await import(${JSON.stringify(infra)});\n${body}`]);
+    const child = spawn(process.execPath, ['--input-type=module', '-e', `const infra = await import(${JSON.stringify(infra)});\n${body}`, ...args]);
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
@@ -108,5 +108,48 @@ describe('the embedded engine watchdog', function () {
     `);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.include('survived');
+  });
+});
+
+describe('PGlite that runs out of room for its WAL', function () {
+  this.timeout(120_000);
+  let fs: { dir: string; unmount(): void } | undefined;
+
+  before(function () {
+    if (process.getuid?.() !== 0) this.skip();
+    // Room for the first 16 MiB WAL segment and a little data, not for the second segment.
+    fs = mountTmpfs('size=48m');
+  });
+  after(() => fs?.unmount());
+
+  it(`ends the process with exit code ${ENGINE_LOST_EXIT_CODE} and a clear line instead of spinning; a restart with space finds every committed row`, async () => {
+    const dataDir = join(fs!.dir, 'data');
+    // No reserve (the configuration never allows less than 20 MiB): the engine meets the full disk itself.
+    const r = await runChild(
+      `
+      const driver = await infra.PGliteDriver.open(process.argv[1], { diskReserveBytes: 0, stallMs: 5000 });
+      await driver.query('CREATE TABLE t (n int, b text)');
+      for (let n = 1; n <= 2000; n++) {
+        await driver.query("INSERT INTO t SELECT $1, string_agg(md5(random()::text), '') FROM generate_series(1, 3000)", [n])
+          .then(() => process.stderr.write('committed ' + n + '\\n'), (e) => process.stderr.write('refused ' + e.code + ' ' + e.details?.cause + '\\n'));
+      }
+      process.stderr.write('survived\\n');
+      `,
+      [dataDir],
+    );
+    expect(r.code, r.stderr.slice(-1000)).to.equal(ENGINE_LOST_EXIT_CODE);
+    expect(r.stderr).to.match(/registo: the embedded database (lost its write-ahead log|has not answered)/);
+    expect(r.stderr).to.not.include('survived');
+    const committed = Math.max(0, ...[...r.stderr.matchAll(/committed (\d+)/g)].map((m) => Number(m[1])));
+    expect(committed).to.be.greaterThan(0);
+
+    execFileSync('mount', ['-o', 'remount,size=128m', fs!.dir]);
+    const driver = await PGliteDriver.open(dataDir, { stallMs: 0 });
+    try {
+      const [row] = await driver.query<{ n: number; max: number }>('SELECT count(*)::int AS n, max(n)::int AS max FROM t');
+      expect(row).to.deep.equal({ n: committed, max: committed });
+    } finally {
+      await driver.close();
+    }
   });
 });

@@ -20,13 +20,6 @@ const WATCHDOG_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const { writeSync } = require('node:fs');
 const cells = new BigInt64Array(workerData.shared);
-let session;
-try {
-  session = new (require('node:inspector').Session)();
-  session.connectToMainThread();
-} catch {
-  session = undefined;
-}
 const timer = setInterval(() => {
   const blockedMs = Date.now() - Number(Atomics.load(cells, 0));
   if (Atomics.load(cells, 1) === 0n || blockedMs < workerData.stallMs) return;
@@ -34,6 +27,14 @@ const timer = setInterval(() => {
   writeSync(2, 'registo: the embedded database has not answered for ' + Math.round(blockedMs / 1000) + ' s and holds the event loop (' + workerData.what + '); exiting with code ${ENGINE_LOST_EXIT_CODE} so that a supervisor restarts it (what was accepted is on disk)\\n');
   const kill = () => process.kill(process.pid, 'SIGKILL');
   setTimeout(kill, 3000);
+  // Connected only now: a session left connected would make every exit print "Waiting for the debugger".
+  let session;
+  try {
+    session = new (require('node:inspector').Session)();
+    session.connectToMainThread();
+  } catch {
+    session = undefined;
+  }
   if (session) session.post('Runtime.evaluate', { expression: 'process.exit(${ENGINE_LOST_EXIT_CODE})' }, kill);
   else kill();
 }, Math.max(50, Math.min(1000, Math.floor(workerData.stallMs / 4))));
