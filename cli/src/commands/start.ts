@@ -19,6 +19,8 @@ Environment:
   PORT, HOST            8080, 127.0.0.1 embedded / 0.0.0.0   where the API, /healthz and /readyz are served
   LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
   REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
+  REGISTO_DISK_RESERVE_MB 64                                 embedded: free space kept on the data dir's disk; below it writes answer 503 STORE_UNAVAILABLE "disk full"
+  REGISTO_STORE_STALL_MS  30000                              embedded: a database call holding the event loop this long ends the process with exit code 75 (0: never)
   REGISTO_ROLES         all                                  api, mirror, projector, process, checkpointer (all = api + projector + process + checkpointer, + mirror with Kafka)
   KAFKA_BROKERS         127.0.0.1:9092                       consumers read Kafka topics; the mirror may run
   SCHEMA_REGISTRY_URL   http://127.0.0.1:8081/apis/ccompat/v7
