@@ -1,21 +1,11 @@
 import { expect } from 'chai';
-import { type DemoPacket, DemoPacketFactory, type RunningPlatform, intakeKeyOf, startPlatform, submitPacket, waitForOutcomes } from '@registo/cli';
+import { type DemoPacket, DemoPacketFactory, type RunningPlatform, intakeKeyOf, startPlatform, waitForOutcomes } from '@registo/cli';
 import { createLogger, issueDeviceCertificate, loadConfig, loadPlatformKeys } from '@registo/infra';
 import { createPopulation } from '@registo/simulators';
-import { type TcpProxy, type TestDatabase, createTestDatabase, expectLogIntact, platformTestEnv, publishedCheckpointKey, simulatorLedgers, sql, startTcpProxy } from '../src/index.js';
+import { type TcpProxy, type TestDatabase, createTestDatabase, expectLogIntact, platformTestEnv, publishedCheckpointKey, simulatorLedgers, sql, startTcpProxy, uploadUntilAnswered } from '../src/index.js';
 import { waitFor } from './kafka/processes.js';
 
 const TOKENS = 'tok-client:client-1:registration_client,tok-ops:ops-1:operator';
-
-/** What a registration client does with a 503: wait as told, then upload the same packet again. */
-async function uploadUntilAnswered(url: string, p: DemoPacket, statuses: number[]): Promise<number> {
-  for (;;) {
-    const r = await submitPacket(url, p.regId, p.body).catch(() => ({ httpStatus: 0 }));
-    statuses.push(r.httpStatus);
-    if (r.httpStatus !== 503 && r.httpStatus !== 0) return r.httpStatus;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-}
 
 /**
  * PostgreSQL ends the platform's sessions (57P01, as a restart or a failover does) three times

@@ -13,3 +13,4 @@ export * from './support/free-port.js';
 export * from './support/until.js';
 export * from './support/log-intact.js';
 export * from './support/doc-examples.js';
+export * from './support/uploads.js';

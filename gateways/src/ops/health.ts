@@ -40,10 +40,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthDeps): vo
         ...deps.describe(),
       };
     } catch (e) {
+      // The store's own refusal says why (a disk below its reserve: cause, free and reserved bytes).
+      const why = e instanceof RegistoError && e.code === 'STORE_UNAVAILABLE' ? e.details : {};
       return sendProblem(
         reply,
         request,
-        new RegistoError('STORE_UNAVAILABLE', `event store not ready: ${(e as Error).message}`, { check: 'eventStore' }),
+        new RegistoError('STORE_UNAVAILABLE', `event store not ready: ${(e as Error).message}`, { ...why, check: 'eventStore' }),
       );
     }
   });

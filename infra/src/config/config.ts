@@ -12,7 +12,7 @@ import { ROLES, type Role, VARIABLES, readVariables } from './variables.js';
  * at start-up. Unknown REGISTO_* variables are not an error, but a malformed known one stops start-up.
  */
 const CONFIG_VARIABLES = [
-  'DATABASE_URL', 'EVENTSTORE_URL', 'REGISTO_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL', 'REGISTO_DB_POOL_SIZE', 'REGISTO_ROLES', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL',
+  'DATABASE_URL', 'EVENTSTORE_URL', 'REGISTO_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL', 'REGISTO_DB_POOL_SIZE', 'REGISTO_DISK_RESERVE_MB', 'REGISTO_STORE_STALL_MS', 'REGISTO_ROLES', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL',
   'REGISTO_SIMULATORS', 'REGISTO_SIGA_PORT', 'REGISTO_IMMIGRATION_PORT', 'REGISTO_ABIS_PORT', 'REGISTO_SIGA_URL', 'REGISTO_IMMIGRATION_URL', 'REGISTO_ABIS_URL',
   'REGISTO_EXTERNAL_TOKEN', 'REGISTO_EXTERNAL_TIMEOUT_MS', 'REGISTO_KEYS_FILE', 'REGISTO_API_TOKENS', 'REGISTO_UIN_LENGTH', 'REGISTO_AUDIT_ORIGIN', 'REGISTO_CHECKPOINT_EVERY',
   'REGISTO_CHECKPOINT_INTERVAL_MS', 'REGISTO_AUDIT_WITNESSES', 'REGISTO_REGISTRATION_CA_CERTS', 'REGISTO_SIGA_SYNC_TOKEN', 'REGISTO_IMMIGRATION_SYNC_TOKEN',
@@ -82,7 +82,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   const eventStore: EventStoreTarget =
     c.EVENTSTORE_URL ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
     : c.DATABASE_URL ? { kind: 'postgres', url: c.DATABASE_URL, maxConnections: c.REGISTO_DB_POOL_SIZE }
-    : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR) };
+    : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR), diskReserveBytes: c.REGISTO_DISK_RESERVE_MB * 1024 * 1024, stallMs: c.REGISTO_STORE_STALL_MS };
   const kafka = c.KAFKA_BROKERS ? kafkaSettings(env) : null;
   const { publicUrl } = loadTrustConfig(env);
   const asked = c.REGISTO_ROLES.split(',').filter(Boolean);

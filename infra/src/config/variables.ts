@@ -45,6 +45,13 @@ export const VARIABLES = {
   ),
   REGISTO_DATA_DIR: variable(z.string().min(1).default('./data'), './data', 'embedded PGlite files, development keys, the trust folder (<data dir>/trust), the simulators\' state (<data dir>/simulators)'),
   REGISTO_DB_POOL_SIZE: variable(z.coerce.number().int().min(2).max(200).default(10), '10', 'PostgreSQL connections'),
+  // Embedded store: at least one 16 MiB WAL segment and a margin; PGlite spins for good when it cannot create the next one.
+  REGISTO_DISK_RESERVE_MB: variable(z.coerce.number().int().min(20).max(1_048_576).default(64), '64', 'embedded: free space kept on the data dir\'s disk; below it writes answer 503 STORE_UNAVAILABLE "disk full"'),
+  REGISTO_STORE_STALL_MS: variable(
+    z.coerce.number().int().refine((n) => n === 0 || n >= 1000, '0 or at least 1000').default(30_000),
+    '30000',
+    'embedded: a database call holding the event loop this long ends the process with exit code 75 (0: never)',
+  ),
   // HTTP and the public URL.
   PORT: variable(port(8080), '8080', 'HTTP port of the API, /healthz and /readyz (0: any free port)'),
   // Default: 127.0.0.1 when embedded (development tokens, a local store), 0.0.0.0 otherwise.

@@ -21,8 +21,11 @@ function writeProbe(dir: string): string | null {
   }
 }
 
-/** Why a data directory cannot take writes, found by writing to it; null when it can. */
-export function dataDirProblem(dir: string): { code: string; advice: string } | null {
+/**
+ * Why a data directory cannot take writes, found by writing to it; null when it can. Less free
+ * space than `reserveBytes` is a full disk: the store would refuse every write (disk-reserve.ts).
+ */
+export function dataDirProblem(dir: string, reserveBytes = 32 * 1024 * 1024): { code: string; advice: string } | null {
   let code = writeProbe(dir);
   // Not there (a recursive mkdir can fail quietly, e.g. on a read-only filesystem): the
   // nearest directory that exists says why it could not be made.
@@ -34,7 +37,7 @@ export function dataDirProblem(dir: string): { code: string; advice: string } | 
   try {
     // A filesystem with almost nothing left fails PGlite's first WAL segment (16 MiB) instead.
     const s = statfsSync(dir);
-    if (s.bavail * s.bsize < 32 * 1024 * 1024) return { code: 'ENOSPC', advice: ADVICE.ENOSPC! };
+    if (s.bavail * s.bsize < reserveBytes) return { code: 'ENOSPC', advice: ADVICE.ENOSPC! };
   } catch {
     // statfs is not everywhere; the write above is the check that matters.
   }
@@ -42,8 +45,8 @@ export function dataDirProblem(dir: string): { code: string; advice: string } | 
 }
 
 /** The start-up error for a data directory that cannot be used: the directory, the cause, what to do. */
-export function dataDirError(dir: string, cause: unknown): RegistoError {
-  const problem = dataDirProblem(dir);
+export function dataDirError(dir: string, cause: unknown, reserveBytes?: number): RegistoError {
+  const problem = dataDirProblem(dir, reserveBytes);
   const raw = cause instanceof Error ? cause.message : typeof cause === 'object' && cause !== null ? JSON.stringify(cause) : String(cause);
   return new RegistoError(
     'DATA_DIR_UNUSABLE',

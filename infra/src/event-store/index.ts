@@ -11,3 +11,5 @@ export * from './open.js';
 export * from './unavailable.js';
 export * from './batching.js';
 export * from './data-dir-lock.js';
+export * from './disk-reserve.js';
+export * from './engine-watchdog.js';

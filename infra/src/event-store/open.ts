@@ -6,7 +6,7 @@ import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
 
 export type EventStoreTarget =
   | { kind: 'postgres'; url: string; maxConnections?: number }
-  | { kind: 'pglite'; dataDir?: string }
+  | { kind: 'pglite'; dataDir?: string; diskReserveBytes?: number; stallMs?: number }
   | { kind: 'eventstoredb'; url: string };
 
 import type { SqlDriver } from './sql-driver.js';
@@ -15,7 +15,7 @@ import type { SqlDriver } from './sql-driver.js';
 export async function openSqlDriver(target: Exclude<EventStoreTarget, { kind: 'eventstoredb' }>): Promise<SqlDriver> {
   return target.kind === 'postgres'
     ? new PostgresDriver({ connectionString: target.url, maxConnections: target.maxConnections ?? 10 })
-    : PGliteDriver.open(target.dataDir);
+    : PGliteDriver.open(target.dataDir, target);
 }
 
 /** Opens the store an operator configured: the one place that knows every adapter. */
@@ -27,7 +27,7 @@ export async function openEventStore(target: EventStoreTarget, options: SqlEvent
         options,
       );
     case 'pglite':
-      return SqlEventStore.open(await PGliteDriver.open(target.dataDir), options);
+      return SqlEventStore.open(await PGliteDriver.open(target.dataDir, target), options);
     case 'eventstoredb':
       return new EventStoreDbEventStore(target.url);
   }

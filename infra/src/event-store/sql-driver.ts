@@ -16,6 +16,8 @@ export interface SqlDriver {
   migrate(ddl: string): Promise<void>;
   /** Calls `onNotify` for every NOTIFY on `channel` until the returned function is called. */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Why the database takes no writes now (an embedded store's disk below its reserve), or null. */
+  storageProblem?(): Error | null;
   close(): Promise<void>;
 }
 

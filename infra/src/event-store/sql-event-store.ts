@@ -270,7 +270,10 @@ export class SqlEventStore implements EventStore {
     return this.identity;
   }
 
+  /** Answers while the database takes reads and writes; a store that refuses writes (disk full) is not ready. */
   async ping(): Promise<void> {
+    const problem = this.driver.storageProblem?.();
+    if (problem) throw problem;
     await this.driver.query('SELECT 1');
   }
 

@@ -1,16 +1,9 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './run-cli.js';
-
-/** A small tmpfs the test mounts itself (needs root, as CI and this machine run). */
-function mountTmpfs(options: string): { dir: string; unmount(): void } {
-  const dir = mkdtempSync(join(tmpdir(), 'registo-fs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
-  return { dir, unmount: () => execFileSync('umount', [dir]) };
-}
+import { mountTmpfs } from './tmpfs.js';
 
 /** `registo start` on a data directory it cannot use: one line naming the directory, the cause and what to do. */
 describe('registo start: clear errors for an unusable data directory', function () {

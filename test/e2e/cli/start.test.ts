@@ -82,11 +82,14 @@ describe('registo start', function () {
   });
 
   it('refuses invalid configuration with a message naming the setting', async () => {
-    const r = await runCli(['start'], { PORT: 'eighty', DATABASE_URL: 'mysql://nope' });
+    const r = await runCli(['start'], { PORT: 'eighty', DATABASE_URL: 'mysql://nope', REGISTO_DISK_RESERVE_MB: '8', REGISTO_STORE_STALL_MS: '10' });
     expect(r.code).to.not.equal(0);
     expect(r.stderr).to.match(/invalid configuration/);
     expect(r.stderr).to.match(/PORT/);
     expect(r.stderr).to.match(/DATABASE_URL/);
+    // A reserve smaller than a WAL segment and a margin, a watchdog quicker than a statement.
+    expect(r.stderr).to.match(/REGISTO_DISK_RESERVE_MB/);
+    expect(r.stderr).to.match(/REGISTO_STORE_STALL_MS: 0 or at least 1000/);
   });
 
   it('has --help on every command', async () => {
