@@ -64,6 +64,7 @@ const TOKENS = [
   'tok-channel:channel-1:holder_channel',
   'tok-print:print-1:print_bureau',
   'tok-adj:adj-1:adjudicator',
+  'tok-operator:operator-1:operator',
 ].join(',');
 
 interface Answer {
@@ -624,6 +625,9 @@ for (const backend of ['postgres', 'pglite'] as const) {
       const { uin, vcId } = await newIdentity();
       expectProblem(await call('GET', `/v1/holders/${uin}/credentials`), 401, 'UNAUTHENTICATED');
       expectProblem(await call('GET', `/v1/holders/${uin}/credentials`, { token: 'tok-adj' }), 403, 'FORBIDDEN');
+      // An unknown UIN: 404 to staff; the holder channel is refused before anything is read.
+      for (const token of ['tok-officer', 'tok-approver', 'tok-operator']) expectProblem(await call('GET', '/v1/holders/2999999999/credentials', { token }), 404, 'NOT_FOUND');
+      expectProblem(await asHolder('GET', '/v1/holders/2999999999/credentials', '2999999999', { key: (await holderKeyPair()).key }), 403, 'HOLDER_NOT_BOUND');
       expectProblem(await call('GET', '/v1/credentials/nid-2999999999-r0', { token: 'tok-officer' }), 404, 'NOT_FOUND');
       expectProblem(await call('POST', '/v1/credentials/nid-2999999999-r0/status-requests', { token: 'tok-officer', body: { action: 'SUSPEND', comment: 'why not' } }), 404, 'NOT_FOUND');
       expectProblem(await call('POST', '/v1/credentials/garbage/status-requests', { token: 'tok-officer', body: { action: 'SUSPEND', comment: 'why not' } }), 404, 'NOT_FOUND');

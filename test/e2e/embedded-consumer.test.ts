@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PGliteDriver, SqlConsumer, SqlDeadLetterSink, SqlEventStore, StoreEventSource } from '@registo/infra';
+import { PGliteDriver, SqlConsumer, StreamParallelConsumer, SqlDeadLetterSink, SqlEventStore, StoreEventSource } from '@registo/infra';
 import { enrollmentStatusProjection, replayProjection } from '@registo/projections';
 import { lifecycle, randomId } from '../src/index.js';
 
@@ -54,6 +54,38 @@ describe('consumer runtime, embedded form: event store subscription on PGlite', 
 
     await replayProjection(store, driver, enrollmentStatusProjection);
     expect((await driver.query('SELECT reg_id FROM enrollment_status')).length).to.equal(ids.length + 1);
+    await store.close();
+  });
+
+  it('an outside-world consumer waits the configured schedule between attempts (as the retry topics do), then dead-letters', async () => {
+    const driver = await PGliteDriver.open();
+    const store = await SqlEventStore.open(driver);
+    const id = randomId();
+    await store.append(`enrollment-${id}`, lifecycle(id, 1, 'approve'), { expectedRevision: 'no_stream' });
+    const attempts: number[] = [];
+    const waits: number[] = [];
+    const failing = {
+      name: 'always_down',
+      categories: ['enrollment' as const],
+      handle: async (_event: unknown, attempt: number): Promise<void> => {
+        attempts.push(attempt);
+        throw new Error('the system is down');
+      },
+    };
+    // The platform's default sync schedule (REGISTO_SYNC_RETRY_DELAYS_MS), recorded instead of slept through.
+    const consumer = new StreamParallelConsumer(driver, failing, new StoreEventSource(store), new SqlDeadLetterSink(driver), {
+      retryDelaysMs: [1000, 10000, 60000],
+      sleep: async (ms) => void waits.push(ms),
+    });
+    const running = consumer.run();
+    const deadline = Date.now() + 30_000;
+    while (consumer.stats.deadLettered === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await consumer.stop();
+    await running;
+    expect(waits).to.deep.equal([1000, 10000, 60000]);
+    expect(attempts).to.deep.equal([1, 2, 3, 4]);
+    const [letter] = await driver.query<{ reason: string; attempts: number }>('SELECT reason, attempts FROM registo_dead_letters');
+    expect(letter).to.include({ reason: 'the system is down', attempts: 4 });
     await store.close();
   });
 });

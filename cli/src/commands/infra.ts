@@ -3,6 +3,12 @@ import { type InfraStatus, ensureInfra, infraDown, infraStatus, infraUp } from '
 
 function printStatus(s: InfraStatus): void {
   for (const c of s.components) {
+    // "stopped" would be wrong when something else answers on the port: say who, and how to use it.
+    if (!c.running && c.foreign) {
+      const hint = c.reusable ? '; `registo infra up --reuse` uses it' : '';
+      process.stdout.write(`${c.name}: ${c.foreign}${hint}\n          ${c.problem ?? ''}\n`);
+      continue;
+    }
     const state = c.running ? (c.ready ? 'running' : 'starting') : 'stopped';
     process.stdout.write(
       `${c.name.padEnd(9)} ${state.padEnd(8)} ${c.address.padEnd(40)} pid ${String(c.pid ?? '-').padEnd(7)} v${c.version}${c.rssMb ? `  ${c.rssMb} MiB` : ''}${c.problem ? `  (${c.problem})` : ''}\n          log ${c.logFile}\n`,
@@ -28,11 +34,13 @@ on a Java 17-only machine set REGISTO_REGISTRY_VERSION=3.0.9.`,
   infra
     .command('up')
     .description('fetch (once) and start Kafka and the registry; waits until both answer; idempotent')
-    .option('--reuse', 'if a Kafka broker and a registry already answer on the ports (started by anyone), use them')
+    .option('--reuse', 'use a Kafka broker and a registry that already answer on the ports (started by anyone); start only what does not answer')
     .action(async (o: { reuse?: boolean }) => {
       if (o.reuse) {
+        // ensureInfra has started whatever did not answer; infraUp again would trip over the rest.
         const e = await ensureInfra({ onProgress: progress });
-        if (e.reused) return;
+        if (!e.reused) printStatus(await infraStatus());
+        return;
       }
       const r = await infraUp({ onProgress: progress });
       printStatus(r);

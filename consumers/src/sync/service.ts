@@ -28,6 +28,7 @@ export interface SyncServiceDeps {
   ports: Record<SyncSystem, ExternalSyncPort>;
   /** Kafka: retry topics and DLQ topics; null: the store's subscription, in-place retries, dead letters in SQL. */
   kafka: KafkaSettings | null;
+  /** The waits between attempts of one sync (REGISTO_SYNC_RETRY_DELAYS_MS): retry topics on Kafka, in place embedded. */
   retryDelaysMs: readonly number[];
   pollMs: number;
   /** 0: reconciliation only on demand. */
@@ -122,7 +123,7 @@ export class SyncService {
       return { stats: () => ({ system, ...consumer.stats }), stop: async () => { await consumer.stop(); await sink.close(); } };
     }
     const sink = new SqlDeadLetterSink(this.deps.db);
-    const consumer = new StreamParallelConsumer(this.deps.db, handler, new StoreEventSource(store), sink, { maxAttempts, retryDelayMs: retryDelaysMs[0] ?? 1000, concurrency: 16, ...(logger && { logger }) });
+    const consumer = new StreamParallelConsumer(this.deps.db, handler, new StoreEventSource(store), sink, { maxAttempts, retryDelaysMs, concurrency: 16, ...(logger && { logger }) });
     // A consumer that stops on its own (the database went away) stops the service, so that its
     // supervisor starts it again; one that stops because the service stops is not a failure.
     const running = consumer.run().then(

@@ -41,6 +41,13 @@ export interface ComponentStatus {
   java?: string;
   /** Anything odd: stale pid file, port held by a foreign process, … */
   problem?: string;
+  /**
+   * Not ours, but something holds the main port: "another Kafka broker answers on 127.0.0.1:9092
+   * (not started here)", or that the port is taken by something that does not speak the protocol.
+   */
+  foreign?: string;
+  /** What holds the port answers the protocol well enough for `registo infra up --reuse` to use it. */
+  reusable?: boolean;
 }
 
 /** Written next to the pid file when a component starts. */
@@ -90,6 +97,10 @@ export interface ComponentDriver {
   isReady(): Promise<boolean>;
   /** A few words on what answers on our main port when it is not us. */
   describeForeign(): Promise<string | undefined>;
+  /** What this component is, said of another one: "Kafka broker", "schema registry". */
+  readonly kind: string;
+  /** Whatever answers on our main port serves what clients need from this component (anyone's). */
+  answersForClients(): Promise<boolean>;
   /** Delete persistent data (only called while stopped). */
   purge?(): Promise<string | undefined>;
 }
@@ -186,13 +197,29 @@ export async function componentStatus(cfg: InfraConfig, d: ComponentDriver): Pro
   const foreign = await foreignPortProblem(cfg, d);
   if (foreign) problems.push(foreign);
   if (problems.length) base.problem = problems.join('; ');
+  const held = await foreignHolder(cfg, d);
+  if (held) Object.assign(base, held);
   return base;
+}
+
+/** Who holds our main port when our process does not: another instance clients could use, or something else. */
+async function foreignHolder(cfg: InfraConfig, d: ComponentDriver): Promise<{ foreign: string; reusable: boolean } | undefined> {
+  const main = d.ports[0];
+  if (!main || !(await isPortOpen(cfg.host, main.port, 500))) return undefined;
+  const where = `${cfg.host}:${main.port}`;
+  if (await d.answersForClients()) return { foreign: `another ${d.kind} answers on ${where} (not started here)`, reusable: true };
+  return { foreign: `${where} is in use by something that is not a ${d.kind} (not started here)`, reusable: false };
 }
 
 /** Checks that a stopped component could start: ports free (Java is checked by selectJava). */
 export async function assertStartable(cfg: InfraConfig, d: ComponentDriver): Promise<void> {
   const foreign = await foreignPortProblem(cfg, d);
-  if (foreign) throw new InfraError(`Cannot start ${d.label}: ${foreign}`);
+  if (!foreign) return;
+  // Another broker or registry on the port is often the shared one of this machine: say how to use it.
+  const reuse = (await foreignHolder(cfg, d))?.reusable
+    ? `\nTo use the ${d.kind} that answers there instead of starting one, run \`registo infra up --reuse\` (it uses a Kafka broker and a registry that already answer, whoever started them, and starts only what is missing).`
+    : '';
+  throw new InfraError(`Cannot start ${d.label}: ${foreign}${reuse}`);
 }
 
 export interface StartOutcome {

@@ -205,10 +205,15 @@ export async function ensureInfra(options: InfraUpOptions = {}): Promise<EnsureI
   const kafka = `${cfg.host}:${cfg.kafkaPort}`;
   const registry = `http://${cfg.host}:${cfg.registryPort}${CCOMPAT_PATH}`;
   const [metadata, subjects] = await Promise.all([kafkaMetadata(cfg.host, cfg.kafkaPort), httpGet(`${registry}/subjects`)]);
-  if (metadata && subjects?.status === 200) {
+  const answering = { kafka: metadata !== undefined, registry: subjects?.status === 200 };
+  if (answering.kafka && answering.registry) {
     options.onProgress?.(`using the Kafka broker at ${kafka} and the registry at ${registry} that already answer`);
     return { reused: true, kafka, registry };
   }
-  await infraUp(options);
+  // Start only what does not answer yet: a broker someone else runs is used, not fought over its port.
+  const missing = cfg.components.filter((c) => !answering[c]);
+  if (missing.length === 0) return { reused: true, kafka, registry };
+  for (const c of cfg.components.filter((name) => answering[name])) options.onProgress?.(`${c}: using the one that already answers at ${c === 'kafka' ? kafka : registry}`);
+  await infraUp({ ...options, only: missing });
   return { reused: false, kafka, registry };
 }

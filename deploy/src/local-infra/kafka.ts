@@ -190,6 +190,13 @@ export function kafkaDriver(cfg: InfraConfig): ComponentDriver {
       return !!meta && meta.brokers.some((b) => b.nodeId === NODE_ID && b.port === cfg.kafkaPort);
     },
 
+    kind: 'Kafka broker',
+
+    async answersForClients() {
+      const meta = await kafkaMetadata(cfg.host, cfg.kafkaPort, 1500);
+      return !!meta && meta.brokers.length > 0;
+    },
+
     async describeForeign() {
       const meta = await kafkaMetadata(cfg.host, cfg.kafkaPort, 1500);
       if (!meta) return undefined;

@@ -144,6 +144,14 @@ export function registryDriver(cfg: InfraConfig): ComponentDriver {
       return answer?.status === 200;
     },
 
+    kind: 'schema registry',
+
+    async answersForClients() {
+      // What the platform asks of a registry: the Confluent-compatible subject list.
+      const answer = await httpGet(`${base}${CCOMPAT_PATH}/subjects`, 1500);
+      return answer?.status === 200;
+    },
+
     async describeForeign() {
       const info = await httpGet(`${base}/apis/registry/v3/system/info`, 1500);
       if (info?.status === 200 && info.body.includes('"name"')) {

@@ -10,6 +10,7 @@ import {
   authorizeHolder,
   credentialStreamId,
   handleCommand,
+  identityStreamId,
   issueHolderCertificate,
   statusRequestId,
   uinOfCredentialId,
@@ -116,8 +117,16 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
 
   app.get<{ Params: { uin: string } }>('/v1/holders/:uin/credentials', guard(READERS), async (request) => {
     const actor = deps.tokens.authorize(request, READERS);
-    if (actor.role === 'holder_channel') await requireHolder(request, actor, request.params.uin);
-    return { signerMode: mode, items: (await listCredentialsOfHolder(deps.db, request.params.uin)).map(view) };
+    const { uin } = request.params;
+    // The holder channel proves a key bound to this UIN first, so a caller who is not the holder
+    // learns nothing (403 HOLDER_NOT_BOUND for an unknown UIN too); staff, who may look up
+    // identities anyway, are told that a UIN names nobody rather than handed an empty list.
+    if (actor.role === 'holder_channel') await requireHolder(request, actor, uin);
+    const items = (await listCredentialsOfHolder(deps.db, uin)).map(view);
+    if (items.length === 0 && (await deps.store.readStream(identityStreamId(uin), { maxCount: 1 })).length === 0) {
+      throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
+    }
+    return { signerMode: mode, items };
   });
 
   app.get<{ Params: { credentialId: string } }>('/v1/credentials/:credentialId', guard(READERS), async (request) => {

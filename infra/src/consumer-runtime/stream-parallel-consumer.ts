@@ -10,9 +10,17 @@ import { type Delivery, type EventSource, coordinateKey } from './source.js';
 export interface StreamParallelOptions {
   /** Streams handled at the same time within a batch (events of one stream stay in order). */
   concurrency?: number;
-  /** Attempts per event before it is dead-lettered. */
+  /** Attempts per event before it is dead-lettered (default: one more than `retryDelaysMs` has steps, else 5). */
   maxAttempts?: number;
+  /** First wait of the exponential backoff (doubling), used when `retryDelaysMs` is not given. */
   retryDelayMs?: number;
+  /**
+   * The waits between attempts, in order (the last repeats): the same schedule as a retry-topic
+   * consumer's `delaysMs`, so that the embedded form retries when the Kafka form would.
+   */
+  retryDelaysMs?: readonly number[];
+  /** How to wait between attempts (tests record the schedule instead of sleeping through it). */
+  sleep?: (ms: number) => Promise<void>;
   logger?: Logger;
 }
 
@@ -90,7 +98,11 @@ export class StreamParallelConsumer {
 
   private async deliver(d: Delivery): Promise<void> {
     if (d.kind === 'undecodable') return this.deadLetter(d, d.error.message, 1);
-    const maxAttempts = this.options.maxAttempts ?? 5;
+    const schedule = this.options.retryDelaysMs;
+    const maxAttempts = this.options.maxAttempts ?? (schedule?.length ? schedule.length + 1 : 5);
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const delayAfter = (attempt: number): number =>
+      schedule?.length ? schedule[Math.min(attempt, schedule.length) - 1]! : (this.options.retryDelayMs ?? 200) * 2 ** (attempt - 1);
     let lastError: unknown;
     for (let attempt = 1; attempt <= maxAttempts; attempt++) {
       try {
@@ -103,7 +115,7 @@ export class StreamParallelConsumer {
         // supervisor starts again once it is back, instead of spending the event's attempts.
         if (this.stopping || isStoreUnavailable(e)) throw e;
         this.options.logger?.warn({ consumer: this.handler.name, eventId: d.event.eventId, type: d.event.type, attempt, err: e }, 'handler failed');
-        if (attempt < maxAttempts) await new Promise((r) => setTimeout(r, (this.options.retryDelayMs ?? 200) * 2 ** (attempt - 1)));
+        if (attempt < maxAttempts) await sleep(delayAfter(attempt));
       }
     }
     await this.deadLetter(d, (lastError as Error)?.message ?? String(lastError), maxAttempts);

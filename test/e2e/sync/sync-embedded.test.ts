@@ -101,7 +101,7 @@ describe('external sync on the store subscription (embedded): data minimisation,
   });
 
   it('plugs credential events in by type: SIGA hears of an issued credential, Immigration of a foreigner credential status', async () => {
-    // The credential category is not on this branch yet: its events are handed to the consumers directly.
+    // Credential events are handed to the consumers directly (no issuance role runs in this world).
     const envelope = (type: string, uin: string, n: number): EventEnvelope => ({
       ...citizens[5]!.created,
       eventId: `0193a0b0-0000-7000-8000-${String(900000000000 + n)}`,
