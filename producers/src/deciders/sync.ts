@@ -191,6 +191,8 @@ export function decideMismatch(command: MismatchCommand, state: MismatchState): 
     case 'ResolveMismatch': {
       if (!state.exists) reject('MISMATCH_NOT_FOUND', `no mismatch ${command.mismatchId}`);
       if (!state.open) reject('MISMATCH_NOT_OPEN', `mismatch ${command.mismatchId} is already resolved`);
+      // An operator's resolution says what it does and waits for it to be done: ChooseResolution.
+      if (command.resolution === 'OPERATOR') reject('MISMATCH_ACTION_NOT_ALLOWED', `mismatch ${command.mismatchId}: an operator resolves through ChooseResolution`);
       const { type: _t, ...data } = command;
       return [{ type: 'ReconciliationMismatchResolved', data }];
     }
