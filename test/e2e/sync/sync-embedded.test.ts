@@ -323,10 +323,10 @@ describe('external sync on the store subscription (embedded): data minimisation,
     const uinOf = (id: string) => id.split('.')[1]!;
 
     const [toRegister, toExternal] = await openIds('SIGA', 'surname');
-    const [toClose] = await openIds('SIGA', 'dateOfBirth');
+    const [toClose, duringOutage] = await openIds('SIGA', 'dateOfBirth');
     const [permitToRegister, permitToExternal] = await openIds('IMMIGRATION', 'permitNumber');
     const [inventedRecord] = await openIds('SIGA', 'record');
-    expect([toRegister, toExternal, toClose, permitToRegister, permitToExternal, inventedRecord].every(Boolean)).to.equal(true);
+    expect([toRegister, toExternal, toClose, duringOutage, permitToRegister, permitToExternal, inventedRecord].every(Boolean)).to.equal(true);
     const sigaSurname = (await exported('SIGA', uinOf(toExternal!))).surname;
 
     // ACCEPT_REGISTER: a sync of the register's value; the mismatch stays open until it succeeds.
@@ -348,6 +348,22 @@ describe('external sync on the store subscription (embedded): data minimisation,
     // The systems now hold the register's values.
     expect((await exported('SIGA', uinOf(toRegister!))).surname).to.equal((await demographicsOf(uinOf(toRegister!))).surname);
     expect((await exported('IMMIGRATION', uinOf(permitToRegister!))).permitNumber).to.equal((await demographicsOf(uinOf(permitToRegister!))).residencePermitNumber);
+
+    // An ACCEPT_REGISTER while SIGA is down: its sync is retried, then dead-lettered; the mismatch waits; a redrive lands it.
+    const faults = `${sims.sigaUrl}/_admin/faults`;
+    const admin = { authorization: `Bearer ${sims.adminToken}`, 'content-type': 'application/json' };
+    expect((await fetch(faults, { method: 'PUT', headers: admin, body: JSON.stringify({ outageUntil: new Date(Date.now() + 600_000).toISOString() }) })).status).to.equal(200);
+    expect((await resolve(duringOutage!, 'ACCEPT_REGISTER')).body).to.include({ status: 'PENDING' });
+    const outageChoice = (await mismatch(duringOutage!)).events.find((e) => e.type === 'ReconciliationResolutionChosen')!;
+    const outageSync = `siga.${outageChoice.eventId}`;
+    await waitFor('the sync of the choice dead-lettered', async () => (await syncState(world.store, outageSync)).state.status === 'DEAD_LETTERED', 30_000);
+    expect((await syncState(world.store, outageSync)).state.attempts).to.equal(3);
+    expect((await mismatch(duringOutage!)).open).to.equal(true);
+    expect((await fetch(faults, { method: 'DELETE', headers: { authorization: admin.authorization } })).status).to.equal(200);
+    const redriven = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId: outageSync }) });
+    expect(redriven.status, await redriven.text()).to.equal(200);
+    await waitFor('the redriven sync resolved the mismatch', async () => !(await mismatch(duringOutage!)).open, 30_000);
+    expect((await exported('SIGA', uinOf(duringOutage!))).dateOfBirth).to.equal((await demographicsOf(uinOf(duringOutage!))).dateOfBirth);
 
     // ACCEPT_EXTERNAL: the register takes SIGA's surname through the identity decider, the operator as actor.
     const received = sims.sigaLedger.received.length;
@@ -380,7 +396,7 @@ describe('external sync on the store subscription (embedded): data minimisation,
     // The next runs: the accepted ones stay resolved (both sides agree now); the closed one is found again.
     await reconcile('SIGA');
     await reconcile('IMMIGRATION');
-    for (const id of [toRegister!, permitToRegister!, toExternal!]) {
+    for (const id of [toRegister!, permitToRegister!, duringOutage!, toExternal!]) {
       const m = await mismatch(id);
       expect(m.open, id).to.equal(false);
       expect(m.events.filter((e) => e.type === 'ReconciliationMismatchFound'), id).to.have.length(1);
