@@ -8,6 +8,8 @@ import { main } from '../dist/src/main.js';
 main(process.argv).then(() => process.exit(), (error) => {
   // Some libraries throw objects that are not Errors: show what they hold, not "[object Object]".
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : inspect(error, { depth: 2, breakLength: Infinity });
-  process.stderr.write(`registo: ${message}\n`);
+  // A RegistoError's stable code comes first, so that scripts and people can look it up (docs/errors.md).
+  const code = error instanceof Error && error.name === 'RegistoError' && typeof error.code === 'string' ? `${error.code}: ` : '';
+  process.stderr.write(`registo: ${code}${message}\n`);
   process.exit(1);
 });

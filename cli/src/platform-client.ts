@@ -1,9 +1,26 @@
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { fetchPlatform } from '@registo/infra';
 import { type ErrorCode, ErrorCodes, RegistoError } from '@registo/schemas';
 
-/** Where a client command finds the running platform: REGISTO_URL, else this machine on PORT (8080). */
+/** Where the client commands find a running platform unless told: REGISTO_URL, else this machine's PORT. */
 export function defaultPlatformUrl(env: NodeJS.ProcessEnv = process.env): string {
-  return env.REGISTO_URL ?? `http://127.0.0.1:${env.PORT ?? 8080}`;
+  return env.REGISTO_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+}
+
+function platformUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`not a URL: ${value}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError(`not an http(s) URL: ${value}`);
+  return value.replace(/\/+$/, '');
+}
+
+/** `--url`, the same on every command that talks to a running platform over HTTP. */
+export function platformUrlOption(what = 'the running platform'): Option {
+  return new Option('--url <url>', `${what} (env REGISTO_URL, else http://127.0.0.1:<PORT or 8080>)`).argParser(platformUrl).default(defaultPlatformUrl());
 }
 
 export interface PlatformClientOptions {
@@ -17,28 +34,21 @@ export interface PlatformClientOptions {
  */
 export function platformClientOptions(command: Command): Command {
   return command
-    .option('--url <url>', 'the running platform (env REGISTO_URL)', defaultPlatformUrl())
+    .addOption(platformUrlOption())
     .option('--token <token>', 'operator bearer token (env REGISTO_OPERATOR_TOKEN)', process.env.REGISTO_OPERATOR_TOKEN ?? 'dev-operator');
 }
 
 /**
- * One call to the platform's API. An unreachable platform is PLATFORM_UNREACHABLE naming the URL;
+ * One call to the platform's API. An unreachable platform is PLATFORM_UNREACHABLE naming the URL (fetchPlatform);
  * a problem+json answer is rethrown as the RegistoError it describes (same code, details).
  */
 export async function callPlatform(o: PlatformClientOptions, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Response> {
   const url = `${o.url.replace(/\/$/, '')}${path}`;
-  let response: Response;
-  try {
-    response = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${o.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-  } catch (e) {
-    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (e as Error).message;
-    throw new RegistoError('PLATFORM_UNREACHABLE', `could not reach the platform at ${o.url} (${why}): start it (\`registo start\`) or point --url / REGISTO_URL at it`, { url: o.url, cause: why });
-  }
+  const response = await fetchPlatform(url, {
+    method,
+    headers: { authorization: `Bearer ${o.token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+    ...(body !== undefined && { body: JSON.stringify(body) }),
+  });
   if (response.ok) return response;
   const text = await response.text();
   let problem: { code?: string; detail?: string; requestId?: string } = {};

@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   AUDIT_TREE_DDL,
   pinLogOrigin,
@@ -11,6 +13,7 @@ import {
   SubjectSealer,
   loadPlatformKeys,
   loadQualifiedIntakeTrust,
+  lockDataDir,
   Pkcs11IntakeDecrypter,
   SoftwareIntakeDecrypter,
   INTAKE_KEY_LABEL,
@@ -190,11 +193,23 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   let external = config.external;
   let sims: RunningSimulators | undefined;
   if (config.simulators) {
-    sims = await startSimulators({ ...config.simulators, host: '127.0.0.1' });
-    logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl }, 'SIGA, Immigration and ABIS simulators started');
+    // They stand in for systems that keep what they were told: the ABIS its gallery (or
+    // de-duplication forgets everyone enrolled before a restart), SIGA and Immigration their
+    // records. One process journals a state directory at a time (on PostgreSQL the data dir
+    // itself is not locked by the store).
+    const stateDir = join(config.dataDir, 'simulators');
+    await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    const stateLock = await lockDataDir(stateDir);
+    try {
+      sims = await startSimulators({ ...config.simulators, host: '127.0.0.1', stateDir });
+    } catch (e) {
+      await stateLock.release();
+      throw e;
+    }
+    logger.info({ siga: sims.sigaUrl, immigration: sims.immigrationUrl, abis: sims.abisUrl, stateDir }, 'SIGA, Immigration and ABIS simulators started');
     external = { sigaUrl: sims.sigaUrl, immigrationUrl: sims.immigrationUrl, abisUrl: sims.abisUrl, token: sims.token, timeoutMs: config.externalTimeoutMs };
     const running = sims;
-    workers.push({ name: 'simulators', stop: () => running.close(), describe: () => ({ siga: running.sigaUrl, immigration: running.immigrationUrl, abis: running.abisUrl }) });
+    workers.push({ name: 'simulators', stop: () => running.close().finally(() => stateLock.release()), describe: () => ({ siga: running.sigaUrl, immigration: running.immigrationUrl, abis: running.abisUrl }) });
   }
 
   if (config.roles.includes('mirror') && config.kafka) {

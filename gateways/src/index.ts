@@ -13,6 +13,7 @@ export * from './credentials/status-lists.js';
 export * from './credentials/verify.js';
 export * from './audit/routes.js';
 export * from './audit/health.js';
+export * from './audit/export-lines.js';
 export * from './sync/routes.js';
 export * from './sync/redrive.js';
 export * from './trust/tsa-routes.js';

@@ -24,12 +24,16 @@ export const ErrorCodes = {
   COMMAND_REJECTED: 422,
   COMMAND_RETRIES_EXHAUSTED: 409,
   CONFIG_INVALID: 500,
+  /** The certificates in the trust folder name another public URL than the configured one (start refuses). */
+  PUBLIC_URL_MISMATCH: 500,
   /** An embedded data directory is held by another process (named in the details). */
   DATA_DIR_LOCKED: 409,
   /** The mirror's Kafka checkpoint belongs to another store (beyond the head, or another event there). */
   MIRROR_CHECKPOINT_FOREIGN: 409,
   /** An embedded data directory cannot be created, written or opened (details name the cause). */
   DATA_DIR_UNUSABLE: 500,
+  /** A simulator's state journal (`<dataDir>/simulators/*.jsonl`) has a line it cannot read: start-up stops, naming the file and line. */
+  SIMULATOR_STATE_UNREADABLE: 500,
   SCHEMA_INCOMPATIBLE: 400,
   NOT_FOUND: 404,
   READ_OPTIONS_INVALID: 400,
@@ -42,7 +46,7 @@ export const ErrorCodes = {
   EXTERNAL_UNAVAILABLE: 503,
   /** Erasure: the subject keys are destroyed and the erasure recorded, but the ABIS did not confirm removing the templates; repeat it. */
   ERASURE_INCOMPLETE: 503,
-  /** A command-line client could not reach the platform at its URL (not running, wrong --url / REGISTO_URL). */
+  /** A client command (`demo`, `audit verify`, `erase`, `sync`, `reconcile`) found nothing answering at the platform's URL. */
   PLATFORM_UNREACHABLE: 503,
   /** An external system answered with something that is not the documented reply. */
   EXTERNAL_REPLY_INVALID: 502,

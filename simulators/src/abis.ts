@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { DEFAULT_SERVICE_TOKEN, createSimulatorApp } from './app.js';
 import { BIOMETRIC_MODALITIES, decodeTemplate, similarity, type BiometricModality } from './biometrics.js';
 import type { FaultInjector, FaultSettings } from './faults.js';
+import type { Journal, JournalEntry } from './journal.js';
 
 /**
- * The automated biometric identification system (ABIS): an in-memory gallery of templates that
- * answers "who already enrolled matches these?" and adds the newcomer in the same step, and
- * "are these the templates of that enrolled person?" without adding anything.
+ * The automated biometric identification system (ABIS): a gallery of templates that answers
+ * "who already enrolled matches these?" and adds the newcomer in the same step, and "are these
+ * the templates of that enrolled person?" without adding anything. The gallery lives in memory
+ * and, given a journal (state.ts), is kept on disk too, so de-duplication survives a restart.
  */
 
 /** A gallery entry is listed when its best score over the positions both sides have reaches this. */
@@ -14,6 +16,8 @@ export const DEFAULT_MATCH_THRESHOLD = 0.9;
 
 export interface AbisServerOptions {
   threshold?: number;
+  /** The gallery to serve (e.g. one restored from its journal); `threshold` is then the gallery's own. */
+  gallery?: AbisGallery;
   token?: string;
   /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
   adminToken?: string;
@@ -84,6 +88,10 @@ function fingerprintOf(samples: readonly AbisSample[]): string {
   return JSON.stringify(samples.map((s) => [s.modality, s.position, s.template]).sort((a, b) => byText(a.join('\0'), b.join('\0'))));
 }
 
+function modalitiesOf(samples: readonly AbisSample[]): BiometricModality[] {
+  return BIOMETRIC_MODALITIES.filter((m) => samples.some((s) => s.modality === m));
+}
+
 function probeOf(samples: readonly AbisSample[]): Map<string, Int8Array> {
   return new Map(samples.map((s) => [sampleKey(s), decodeTemplate(s.template)]));
 }
@@ -104,9 +112,35 @@ export class AbisGallery {
   private identifications = 0;
   private replays = 0;
   private verifications = 0;
+  private journal: Journal | undefined;
 
   constructor(readonly threshold: number = DEFAULT_MATCH_THRESHOLD) {
     if (!(threshold > 0 && threshold <= 1)) throw new Error('the match threshold must be in (0, 1]');
+  }
+
+  /** From now on every enrolment and erasure is also written to `journal` (after `restore` has replayed it). */
+  keepIn(journal: Journal): void {
+    this.journal = journal;
+  }
+
+  /** Resolves once every change so far is on disk (at once without a journal): answer only then. */
+  saved(): Promise<void> {
+    return this.journal?.saved() ?? Promise.resolve();
+  }
+
+  /** Replays one journal entry; throws on anything that is not an entry this gallery wrote. */
+  restore(entry: JournalEntry): void {
+    const referenceId = entry.referenceId;
+    if (typeof referenceId !== 'string' || referenceId === '') throw new Error('no referenceId');
+    if (entry.op === 'remove') {
+      this.entries.delete(referenceId);
+      return;
+    }
+    const biometrics = entry.biometrics as AbisSample[];
+    const answer = entry.answer as IdentificationAnswer;
+    if (entry.op !== 'enrol' || !Array.isArray(biometrics) || biometrics.length === 0 || sampleProblems(biometrics).length > 0) throw new Error('not an enrolment');
+    if (answer?.referenceId !== referenceId || !Array.isArray(answer.matches)) throw new Error('no stored answer');
+    this.entries.set(referenceId, { vectors: probeOf(biometrics), modalities: modalitiesOf(biometrics), fingerprint: fingerprintOf(biometrics), answer });
   }
 
   /** Throws when a template does not decode; the caller has checked the request's shape. */
@@ -126,8 +160,8 @@ export class AbisGallery {
     }
     matches.sort((a, b) => b.score - a.score || byText(a.referenceId, b.referenceId));
     const answer = { referenceId: request.referenceId, matches };
-    const modalities = BIOMETRIC_MODALITIES.filter((m) => request.biometrics.some((s) => s.modality === m));
-    this.entries.set(request.referenceId, { vectors: probe, modalities, fingerprint, answer });
+    this.entries.set(request.referenceId, { vectors: probe, modalities: modalitiesOf(request.biometrics), fingerprint, answer });
+    this.journal?.append({ op: 'enrol', referenceId: request.referenceId, biometrics: request.biometrics.map(({ modality, position, template }) => ({ modality, position, template })), answer });
     this.identifications++;
     return { kind: 'identified', answer: structuredClone(answer) };
   }
@@ -155,7 +189,9 @@ export class AbisGallery {
 
   /** Erasure: the templates and the stored answer go; true when there was something to remove. */
   remove(referenceId: string): boolean {
-    return this.entries.delete(referenceId);
+    const removed = this.entries.delete(referenceId);
+    if (removed) this.journal?.append({ op: 'remove', referenceId });
+    return removed;
   }
 
   get stats(): { gallerySize: number; identifications: number; replays: number; verifications: number } {
@@ -213,7 +249,7 @@ function sampleProblems(samples: readonly AbisSample[]): string[] {
 }
 
 export function createAbisServer(options: AbisServerOptions = {}): FastifyInstance {
-  const gallery = new AbisGallery(options.threshold);
+  const gallery = options.gallery ?? new AbisGallery(options.threshold);
   const { app } = createSimulatorApp({
     system: 'ABIS',
     token: options.token ?? DEFAULT_SERVICE_TOKEN,
@@ -226,6 +262,8 @@ export function createAbisServer(options: AbisServerOptions = {}): FastifyInstan
     const problems = sampleProblems(request.body.biometrics);
     if (problems.length > 0) return reply.code(400).send({ error: 'Bad Request', message: problems.join('; ') });
     const outcome = gallery.identify(request.body);
+    // A retry's answer too: the first one may still be on its way to disk.
+    await gallery.saved();
     if (outcome.kind === 'conflict') {
       return reply.code(409).send({ error: 'Conflict', message: 'this referenceId was identified with other templates' });
     }
@@ -249,6 +287,7 @@ export function createAbisServer(options: AbisServerOptions = {}): FastifyInstan
   // Idempotent: erasing someone already gone is a success, so an erasure can be retried blindly.
   app.delete<{ Params: { referenceId: string } }>('/v1/references/:referenceId', async (request, reply) => {
     gallery.remove(request.params.referenceId);
+    await gallery.saved();
     return reply.code(204).send();
   });
 

@@ -9,3 +9,5 @@ export * from './biometrics.js';
 export * from './abis.js';
 export * from './main.js';
 export * from './sync-ledger.js';
+export * from './journal.js';
+export * from './state.js';

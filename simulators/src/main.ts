@@ -1,12 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { createAbisServer } from './abis.js';
+import { AbisGallery, createAbisServer } from './abis.js';
 import { DEFAULT_ADMIN_TOKEN, DEFAULT_SERVICE_TOKEN } from './app.js';
 import { FaultInjector, type FaultSettings } from './faults.js';
 import { createImmigrationServer } from './immigration.js';
 import { createPopulation, type PopulationOptions } from './population.js';
 import { createSigaLedger, createSigaServer } from './siga.js';
 import { createImmigrationLedger } from './immigration.js';
+import { keepSimulatorState } from './state.js';
 import type { SyncLedger } from './sync-ledger.js';
 
 export const DEFAULT_SIGA_PORT = 8091;
@@ -33,6 +34,12 @@ export interface StartSimulatorsOptions extends PopulationOptions {
   immigrationFaults?: Partial<FaultSettings>;
   abisFaults?: Partial<FaultSettings>;
   logger?: boolean;
+  /**
+   * Where the simulators journal what they hold (state.ts), replayed at start: the ABIS gallery,
+   * SIGA's and Immigration's records, idempotency answers and change feeds. Without it they
+   * start empty and forget everything when they stop.
+   */
+  stateDir?: string;
 }
 
 export interface RunningSimulators {
@@ -78,15 +85,12 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
   const logger = options.logger ?? false;
   const sigaLedger = createSigaLedger(population);
   const immigrationLedger = createImmigrationLedger(population);
+  const gallery = new AbisGallery(options.abisThreshold);
+  // Replayed before any server listens, so nobody is answered from a half-restored state.
+  const state = options.stateDir ? await keepSimulatorState(options.stateDir, { sigaLedger, immigrationLedger, gallery }) : undefined;
   const siga = createSigaServer({ population, token, adminToken, faults: sigaFaults, logger, ledger: sigaLedger });
   const immigration = createImmigrationServer({ population, token, adminToken, faults: immigrationFaults, logger, ledger: immigrationLedger });
-  const abis = createAbisServer({
-    token,
-    adminToken,
-    faults: abisFaults,
-    logger,
-    ...(options.abisThreshold !== undefined && { threshold: options.abisThreshold }),
-  });
+  const abis = createAbisServer({ token, adminToken, faults: abisFaults, logger, gallery });
   const all = [siga, immigration, abis];
   try {
     const sigaUrl = await listen(siga, options.sigaPort ?? DEFAULT_SIGA_PORT, host);
@@ -108,10 +112,12 @@ export async function startSimulators(options: StartSimulatorsOptions = {}): Pro
         immigrationLedger.webhook.url = null;
         await Promise.all([sigaLedger.settle(), immigrationLedger.settle()]);
         await Promise.all(all.map((app) => app.close()));
+        await state?.close();
       },
     };
   } catch (e) {
     await Promise.allSettled(all.map((app) => app.close()));
+    await state?.close();
     throw e;
   }
 }
@@ -137,6 +143,7 @@ export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.Proces
   const adminToken = env.REGISTO_SIMULATOR_ADMIN_TOKEN;
   // Left out when not given, so startSimulators' default applies (free port when the others are 0).
   const abisPort = flag(argv, '--abis-port') ?? env.REGISTO_ABIS_PORT;
+  const stateDir = flag(argv, '--state-dir') ?? env.REGISTO_SIMULATOR_STATE_DIR;
   return {
     sigaPort: portFrom(flag(argv, '--siga-port') ?? env.REGISTO_SIGA_PORT, 'SIGA port', DEFAULT_SIGA_PORT),
     immigrationPort: portFrom(
@@ -149,6 +156,7 @@ export function simulatorOptionsFrom(argv: readonly string[], env: NodeJS.Proces
     ...(seed !== undefined && { seed: Number(seed) }),
     ...(token !== undefined && token !== '' && { token }),
     ...(adminToken !== undefined && adminToken !== '' && { adminToken }),
+    ...(stateDir !== undefined && stateDir !== '' && { stateDir }),
   };
 }
 

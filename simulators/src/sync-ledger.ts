@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Journal, JournalEntry } from './journal.js';
 
 /**
  * What SIGA or Immigration holds about the platform's identities once the platform has told
@@ -7,6 +8,8 @@ import type { FastifyInstance } from 'fastify';
  * Idempotency-Key with the first answer (and counts how often each key was applied, which the
  * fault tests read), publishes a change feed, pushes each change to a webhook, and serves a
  * bulk export for reconciliation. Admin endpoints let tests seed differences and changes.
+ * Given a journal (state.ts), what it holds (records, idempotency answers, change feed) is kept
+ * on disk too, as the real system keeps it; counters and the webhook settings are not.
  */
 
 export type LedgerRecord = Record<string, string | null>;
@@ -79,8 +82,62 @@ export class SyncLedger {
   private appliedByKey: Record<string, number> = {};
   webhook: WebhookSettings = { url: null, secret: '', copies: 1, delayMs: 0 };
   private pending = new Set<Promise<void>>();
+  private journal: Journal | undefined;
 
   constructor(readonly spec: SyncLedgerSpec) {}
+
+  /** From now on every change to what the ledger holds is also written to `journal` (after `restore` has replayed it). */
+  keepIn(journal: Journal): void {
+    this.journal = journal;
+  }
+
+  /** Resolves once every change so far is on disk (at once without a journal): answer only then. */
+  saved(): Promise<void> {
+    return this.journal?.saved() ?? Promise.resolve();
+  }
+
+  /** Replays one journal entry; throws on anything that is not an entry this ledger wrote. */
+  restore(entry: JournalEntry): void {
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const record = entry.record as LedgerRecord;
+    switch (entry.op) {
+      case 'update':
+        if (typeof entry.key !== 'string' || typeof entry.bodyHash !== 'string' || !isObject(entry.answer) || !isObject(record) || typeof record.uin !== 'string') throw new Error('not an update');
+        this.applied.set(entry.key, { bodyHash: entry.bodyHash, answer: entry.answer });
+        this.records.set(record.uin, record);
+        return;
+      case 'change': {
+        const change = entry.change as LedgerChange;
+        if (!isObject(change) || change.seq !== this.feed.length + 1 || typeof change.uin !== 'string') throw new Error('not the next change');
+        this.feed.push(change);
+        if (isObject(record)) this.records.set(change.uin, record);
+        return;
+      }
+      case 'record':
+        if (typeof entry.uin !== 'string' || !isObject(record)) throw new Error('not a record');
+        this.records.set(entry.uin, record);
+        return;
+      case 'forget':
+        if (typeof entry.uin !== 'string') throw new Error('not a uin');
+        this.records.delete(entry.uin);
+        return;
+      default:
+        throw new Error('unknown entry');
+    }
+  }
+
+  /** Admin: patches (or invents) the record held for `uin`. */
+  putRecord(uin: string, patch: LedgerRecord): LedgerRecord {
+    const record = { ...(this.records.get(uin) ?? {}), ...patch, uin };
+    this.records.set(uin, record);
+    this.journal?.append({ op: 'record', uin, record });
+    return record;
+  }
+
+  /** Admin: forgets the record held for `uin`. */
+  deleteRecord(uin: string): void {
+    if (this.records.delete(uin)) this.journal?.append({ op: 'forget', uin });
+  }
 
   get stats(): LedgerStats {
     return { ...this.counters, appliedByKey: { ...this.appliedByKey } };
@@ -111,6 +168,7 @@ export class SyncLedger {
     this.records.set(uin, record);
     const answer = { uin, accepted: true, reference: `${this.spec.system.toLowerCase()}-${randomUUID()}` };
     this.applied.set(key, { bodyHash: hash, answer });
+    this.journal?.append({ op: 'update', key, bodyHash: hash, answer, record });
     this.counters.applied++;
     this.appliedLog.push({ key, body: structuredClone(body) });
     this.appliedByKey[key] = (this.appliedByKey[key] ?? 0) + 1;
@@ -128,6 +186,7 @@ export class SyncLedger {
     this.feed.push(change);
     const next = this.spec.applyChange(this.records.get(uin), change);
     if (next) this.records.set(uin, next);
+    this.journal?.append({ op: 'change', change, record: next ?? null });
     this.push(change);
     return change;
   }
@@ -176,6 +235,8 @@ export function installSyncRoutes(app: FastifyInstance, ledger: SyncLedger): voi
       return reply.code(400).send({ error: 'Bad Request', message: 'an Idempotency-Key header is required' });
     }
     const r = ledger.update(key, request.body);
+    // Acknowledged once on disk, a replay too: its first answer may still be on its way there.
+    await ledger.saved();
     if (r.replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(r.status).send(r.answer);
   });
@@ -208,12 +269,13 @@ export function installSyncRoutes(app: FastifyInstance, ledger: SyncLedger): voi
   });
   // Seeding differences for reconciliation tests: change, remove or invent what the system holds.
   app.put<{ Params: { uin: string }; Body: LedgerRecord }>('/_admin/records/:uin', async (request) => {
-    const next = { ...(ledger.records.get(request.params.uin) ?? {}), ...request.body, uin: request.params.uin };
-    ledger.records.set(request.params.uin, next);
+    const next = ledger.putRecord(request.params.uin, request.body);
+    await ledger.saved();
     return next;
   });
   app.delete<{ Params: { uin: string } }>('/_admin/records/:uin', async (request, reply) => {
-    ledger.records.delete(request.params.uin);
+    ledger.deleteRecord(request.params.uin);
+    await ledger.saved();
     return reply.code(204).send();
   });
   app.post<{ Body: { type: string; uin: string; details?: Record<string, string> } }>('/_admin/changes', async (request, reply) => {
@@ -221,6 +283,8 @@ export function installSyncRoutes(app: FastifyInstance, ledger: SyncLedger): voi
     if (!ledger.spec.changeTypes.includes(type) || typeof uin !== 'string') {
       return reply.code(400).send({ error: 'Bad Request', message: `type must be one of ${ledger.spec.changeTypes.join(', ')}, with a uin` });
     }
-    return ledger.announce(type, uin, details ?? {});
+    const change = ledger.announce(type, uin, details ?? {});
+    await ledger.saved();
+    return change;
   });
 }

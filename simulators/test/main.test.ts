@@ -20,6 +20,12 @@ describe('simulators command', () => {
     expect(() => simulatorOptionsFrom(['--siga-port', 'abc'], {})).to.throw(/port/);
   });
 
+  it('keeps state only when given a state directory (flag first, then REGISTO_SIMULATOR_STATE_DIR)', () => {
+    expect(simulatorOptionsFrom([], {})).not.to.have.property('stateDir');
+    expect(simulatorOptionsFrom([], { REGISTO_SIMULATOR_STATE_DIR: '/var/lib/sims' })).to.include({ stateDir: '/var/lib/sims' });
+    expect(simulatorOptionsFrom(['--state-dir', './state'], { REGISTO_SIMULATOR_STATE_DIR: '/var/lib/sims' })).to.include({ stateDir: './state' });
+  });
+
   it('starts both simulators, says where they listen, and stops on SIGTERM', async () => {
     const child = spawn(process.execPath, [binPath, '--siga-port', '0', '--immigration-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

@@ -34,7 +34,7 @@ import {
 } from '@registo/infra';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { Checkpointer } from '@registo/consumers';
-import { ApiTokens, type AuditHealthReport, createHttpApp, registerAuditRoutes } from '@registo/gateways';
+import { ApiTokens, type AuditHealthReport, createHttpApp, exportLines, registerAuditRoutes } from '@registo/gateways';
 import { type TestDatabase, createTestDatabase, lifecycle, randomId, sql } from '../src/index.js';
 
 const run = promisify(execFile);
@@ -285,7 +285,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     const report = JSON.parse(json.stdout.trim().split('\n').pop()!) as VerificationReport;
     expect(report.findingsTotal).to.equal(31);
     expect(report.findingsOmitted).to.equal(0);
-    expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map(({ line }) => [positionOf(line), 'event-hash']), [positionOf(victim.line), 'sequence']]);
+    expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map(({ line }) => [positionOf(line), 'event-hash']), [positionOf(victim.line), 'position-missing']]);
     expect(json.stderr).to.include(`AUDIT_VERIFICATION_FAILED at position ${positionOf(changed[0]!.line)}`);
     // With a limit, the text report says how many it did not list and how to see them.
     const limited = await verify(file, '--max-findings', '10');
@@ -328,7 +328,14 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     expect(exact.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([[position, undefined, 'checkpoint-root']]);
   });
 
-  async function tamperCase(label: string, tamper: () => Promise<void>, restore: () => Promise<void>, expectedPosition: number | ((p: number) => boolean), checks: string[]): Promise<void> {
+  async function tamperCase(
+    label: string,
+    tamper: () => Promise<void>,
+    restore: () => Promise<void>,
+    expectedPosition: number | ((p: number) => boolean),
+    checks: string[],
+    more?: (report: VerificationReport, health: AuditHealthReport) => void | Promise<void>,
+  ): Promise<void> {
     await tamper();
     try {
       const report = await verifyViaApi();
@@ -343,6 +350,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
       expect(h.findings[0]!.through, `${label}: as precisely`).to.equal(report.findings[0]!.through);
       expect(h.findings[0]!.check, `${label}: health names it as verify does`).to.equal(report.findings[0]!.check);
       expect(h.findingsTotal, `${label}: every finding counted`).to.equal(h.findings.length);
+      await more?.(report, h);
     } finally {
       await restore();
     }
@@ -405,7 +413,44 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
           saved!.position, saved!.event_id, saved!.stream_id, saved!.category, saved!.revision, saved!.type, saved!.schema_version, JSON.stringify(saved!.data), JSON.stringify(saved!.metadata), saved!.hash,
         ]).then(() => undefined),
       target,
-      ['sequence'],
+      ['position-missing'],
+    );
+    // 2b. A second row at one position and another position emptied, as two processes writing one
+    // embedded data dir left it: the table's keys are dropped first, as they were lost there.
+    const keys = (await sql(url, "SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = 'registo_events'::regclass AND contype IN ('p', 'u')")).rows as Array<{ conname: string; def: string }>;
+    const [moved] = (await sql(url, 'SELECT * FROM registo_events WHERE position = 20')).rows as Array<Record<string, unknown>>;
+    await tamperCase(
+      'a position held twice, another missing',
+      async () => {
+        for (const k of keys) await sql(url, `ALTER TABLE registo_events DROP CONSTRAINT ${k.conname}`);
+        await sql(url, 'INSERT INTO registo_events SELECT * FROM registo_events WHERE position = 12');
+        await sql(url, 'DELETE FROM registo_events WHERE position = 20');
+      },
+      async () => {
+        await sql(url, 'DELETE FROM registo_events WHERE ctid = (SELECT max(ctid) FROM registo_events WHERE position = 12)');
+        await sql(url, 'INSERT INTO registo_events (position, event_id, stream_id, category, revision, type, schema_version, data, metadata, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)', [
+          moved!.position, moved!.event_id, moved!.stream_id, moved!.category, moved!.revision, moved!.type, moved!.schema_version, JSON.stringify(moved!.data), JSON.stringify(moved!.metadata), moved!.hash,
+        ]);
+        for (const k of keys) await sql(url, `ALTER TABLE registo_events ADD CONSTRAINT ${k.conname} ${k.def}`);
+      },
+      12,
+      ['position-duplicated'],
+      async (report, h) => {
+        expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([
+          [12, 'position-duplicated'],
+          [20, 'position-missing'],
+        ]);
+        expect(report).to.include({ positionsDuplicated: 1, positionsMissing: 1 });
+        expect(h.findings.map((f) => [f.position, f.check])).to.deep.equal([
+          [12, 'position-duplicated'],
+          [20, 'position-missing'],
+        ]);
+        expect(h).to.include({ positionsDuplicated: 1, positionsMissing: 1 });
+        // Pages that end between the two rows at 12 still export both.
+        let exported = '';
+        for await (const chunk of exportLines({ db: driver, store, origin: ORIGIN, from: 1, to: 25, pageSize: 3 })) exported += chunk;
+        expect(exported.match(/^\{"position":12,/gm), 'both rows at 12 exported').to.have.length(2);
+      },
     );
     // 3. Two events swapped.
     const swap = (a: number, b: number) => async () => {

@@ -38,6 +38,7 @@ import {
   citizenPacket,
   createPacketTestEnv,
   createTestDatabase,
+  expectLogIntact,
   foreignerPacket,
   processSettled,
 } from '../src/index.js';
@@ -173,6 +174,10 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     for (const byOutcome of Object.values(sims.sigaFaults.stats.byRoute)) for (const [k, n] of Object.entries(byOutcome)) out[k] = (out[k] ?? 0) + n;
     return out;
   };
+
+  /** The end-of-test checks after an outage or a crash (no read models are kept in this world). */
+  const expectIntact = (acceptedRegIds: string[]): Promise<void> =>
+    expectLogIntact({ db: driver, store, acceptedRegIds, readModels: false, ledgers: { SIGA: sims.sigaLedger.stats, IMMIGRATION: sims.immigrationLedger.stats } });
 
   /** Submits a NEW packet and waits for its approval; returns the UIN. */
   const enrol = async (packet: EnrollmentPacket): Promise<string> => {
@@ -354,6 +359,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     expect(types(await stream(enrollmentStreamId(packet.regId)))).to.deep.equal(types(events));
     expect(sigaRequests()).to.deep.equal({ outage: 3 });
     expect(await identitiesCreatedFor(packet.regId)).to.deep.equal([]);
+    await expectIntact([packet.regId]);
   });
 
   it('ABIS down: the consumer tries three times, then an officer checks duplicates by hand; their approval allocates without the ABIS', async () => {
@@ -381,6 +387,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       const after = await stream(enrollmentStreamId(packet.regId));
       expect(after.at(-1)!.type).to.equal('EnrollmentApproved');
       expect(await identitiesCreatedFor(packet.regId)).to.have.length(1);
+      await expectIntact([packet.regId]);
     } finally {
       sims.abisFaults.reset();
     }
@@ -580,6 +587,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       expect(types(recovered).at(-1)).to.equal('EnrollmentApproved');
       expect(identityStreamId(recovered.at(-1)!.data.uin as string)).to.equal(orphan[0]);
       expect(await identitiesCreatedFor(other.regId)).to.deep.equal(orphan);
+      await expectIntact([packet.regId, other.regId]);
     } finally {
       // The consumer resumes from its offset: it sees these events again and must add nothing.
       const head = await store.headPosition();

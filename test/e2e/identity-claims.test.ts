@@ -5,7 +5,7 @@ import { type IdentityRecord, enrollmentDecider, enrollmentStreamId, handleComma
 import { adjudicationQueueProjection, findAdjudication, findIdentitiesByCivilRegistryIndex, identityRegistryProjection } from '@registo/projections';
 import { type Citizen, createPopulation } from '@registo/simulators';
 import type { EventEnvelope, SealedData } from '@registo/schemas';
-import { ADJUDICATOR_TOKEN, type EnrollmentWorld, PopulationPicker, citizenPacket, foreignerPacket, openEnrollmentWorld } from '../src/index.js';
+import { ADJUDICATOR_TOKEN, type EnrollmentWorld, PopulationPicker, citizenPacket, expectLogIntact, foreignerPacket, openEnrollmentWorld } from '../src/index.js';
 
 /**
  * A packet that names a UIN must be about that person: a trusted device sending an UPDATE for
@@ -189,6 +189,7 @@ describe('identity claims on PostgreSQL with the ABIS simulator: an update must 
     await world.settled();
     expect(types(await stream(enrollmentStreamId(update.regId))).at(-1)).to.equal('EnrollmentApproved');
     expect(types(await stream(identityStreamId(uinA)))).to.deep.equal(['IdentityCreated', 'IdentityUpdated']);
+    await expectLogIntact({ db: world.driver, store: world.store, acceptedRegIds: [update.regId], readModels: false, ledgers: { SIGA: world.sims.sigaLedger.stats, IMMIGRATION: world.sims.immigrationLedger.stats } });
   });
 
   it('a CORRECTION of a mistyped registry number goes to an officer with both versions; approved, it applies and the blind index follows: the new number finds the identity, the old one does not', async () => {

@@ -9,3 +9,6 @@ export * from './support/sync.js';
 export * from './support/tcp-proxy.js';
 export * from './support/enrollment-world.js';
 export * from './support/platform-env.js';
+export * from './support/free-port.js';
+export * from './support/until.js';
+export * from './support/log-intact.js';

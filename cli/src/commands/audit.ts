@@ -3,6 +3,7 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
 import { timestampChecker } from '../audit/timestamps.js';
+import { platformUrlOption } from '../platform-client.js';
 import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';
 
 /** `audit verify`'s exit codes (docs/audit.md): a tampered log is never confused with a missing file. */
@@ -32,7 +33,8 @@ export function registerAudit(program: Command): void {
   const verify = audit
     .command('verify')
     .description('verify an audit export (file or URL): every event hash, the Merkle tree, every checkpoint origin, signature, chain link, timestamp and consistency')
-    .argument('<source>', 'export file (NDJSON) or URL of the platform / its /v1/audit/export')
+    .argument('[source]', 'export file (NDJSON) or URL of the platform / its /v1/audit/export; default: --url')
+    .addOption(platformUrlOption('the running platform to verify when no source is given'))
     .option('--public-key <file>', 'checkpoint public key or certificate (PEM); for a URL, default: the one the platform publishes')
     .option('--tsa-cert <file>', 'timestamp authority certificate (PEM); tokens must verify with it')
     .option('--ca <file>', 'the CA certificate (PEM) that issued the TSA certificate (the identity CA)')
@@ -52,9 +54,10 @@ Exit codes:
 Every finding is counted; past --max-findings the report says how many were not listed.
 Example (the platform's certificates are in <REGISTO_DATA_DIR>/trust):
   registo audit verify export.ndjson --public-key data/trust/checkpoint.pem --tsa-cert data/trust/tsa.pem --ca data/trust/identity-ca.pem
-From a running platform: registo audit verify http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)`,
+From a running platform: registo audit verify --url http://127.0.0.1:8080 --token dev-auditor (key, TSA and CA certificates as it publishes them)`,
     )
-    .action(failuresExitWith(AUDIT_EXIT.couldNotVerify, 'could not verify', async (source: string, o: { publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+    .action(failuresExitWith(AUDIT_EXIT.couldNotVerify, 'could not verify', async (given: string | undefined, o: { url: string; publicKey?: string; tsaCert?: string; ca?: string; token?: string; origin?: string; proofs?: string; maxFindings: number; json?: boolean; threads: number }) => {
+      const source = given ?? o.url;
       let origin = o.origin;
       let spki: Buffer;
       let tsaPem = o.tsaCert ? await readFile(o.tsaCert, 'utf8') : undefined;
@@ -85,6 +88,9 @@ From a running platform: registo audit verify http://127.0.0.1:8080 --token dev-
         );
         if (!tsaPem && report.checkpoints > 0) process.stdout.write('  timestamps not checked: pass --tsa-cert\n');
         for (const f of report.findings) process.stdout.write(`  position ${f.position}${f.through && f.through !== f.position ? `–${f.through}` : ''} [${f.check}]: ${f.message}\n`);
+        if (report.positionsMissing > 0 || report.positionsDuplicated > 0) {
+          process.stdout.write(`  positions not unique and gap-free: ${report.positionsMissing} missing, ${report.positionsDuplicated} events at a position already held\n`);
+        }
         if (report.findingsOmitted > 0) {
           process.stdout.write(`  … and ${report.findingsOmitted} more findings not listed (${report.findingsTotal} in all): pass --max-findings 0 to list every one\n`);
         }

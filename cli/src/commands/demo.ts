@@ -6,6 +6,7 @@ import { DEFAULT_MIX } from '../demo/packets.js';
 import { runDemo } from '../demo/run-demo.js';
 import { DEMO_EXIT } from '../demo/verdict.js';
 import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';
+import { platformUrlOption } from '../platform-client.js';
 
 const share = (v: string): number => {
   const n = Number(v);
@@ -26,7 +27,7 @@ export function registerDemo(program: Command): void {
     .command('demo')
     .description('act as a registration client: upload realistic signed and encrypted packets and report what became of them')
     .requiredOption('--enrollments <n>', 'how many packets', whole(1))
-    .option('--url <url>', 'the running platform', `http://127.0.0.1:${process.env.PORT ?? 8080}`)
+    .addOption(platformUrlOption())
     .option('--token <token>', 'bearer token to read packet status', process.env.REGISTO_DEMO_TOKEN ?? 'dev-client')
     .option('--foreigners <share>', 'share of foreigners', share, DEFAULT_MIX.foreigners)
     .option('--discrepancies <share>', 'share disagreeing with the registry', share, DEFAULT_MIX.discrepancies)

@@ -1,6 +1,8 @@
-import { resolve } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type KeyCeremonyResult, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
+import { type KeyCeremonyResult, TRUST_KEYS, type TrustRole, assertCertifiedPublicUrl, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
 import { KEY_CEREMONY_STREAM, handleCommand, trustDecider } from '@registo/producers';
 import { type CeremonyKeyData, RegistoError } from '@registo/schemas';
 
@@ -24,6 +26,21 @@ function eventKeys(result: KeyCeremonyResult): CeremonyKeyData[] {
         }
       : null,
   }));
+}
+
+/**
+ * A ceremony keeps the certificates it finds, so a run for a new public URL changes nothing until
+ * the old ones are moved aside: say so now rather than at the next start (PUBLIC_URL_MISMATCH).
+ */
+function publicUrlWarning(result: KeyCeremonyResult, publicUrl: string): string | null {
+  const certificates = Object.fromEntries(TRUST_KEYS.map((k) => [k.role, { der: new X509Certificate(readFileSync(join(result.trustDir, k.file))).raw }])) as Record<TrustRole, { der: Buffer }>;
+  try {
+    assertCertifiedPublicUrl(certificates, publicUrl, result.trustDir);
+    return null;
+  } catch (error) {
+    if (error instanceof RegistoError && error.code === 'PUBLIC_URL_MISMATCH') return `registo keys init: warning: ${error.code}: ${error.message}\n`;
+    throw error;
+  }
 }
 
 function report(result: KeyCeremonyResult): string {
@@ -72,7 +89,7 @@ registo-blind-index and registo-uin (generic secrets).
                                      <REGISTO_DATA_DIR>/keys/trust-keys.non-qualified.pem (mode 0600);
                                      every certificate carries the non-qualified policy.
   REGISTO_PUBLIC_URL                 base of the CRL and OCSP URLs in the certificates
-                                     (default http://127.0.0.1:8080)
+                                     (default http://<HOST or 127.0.0.1>:<PORT>, as for start)
 
 The root certifies only the identity issuing CA; the identity CA certifies the OCSP, timestamp
 and checkpoint signers. The ceremony is recorded as KeyCeremonyPerformed in the stream
@@ -106,6 +123,8 @@ stopped (a running one holds the directory: DATA_DIR_LOCKED).`,
         } finally {
           await store.close();
         }
+        const warning = publicUrlWarning(result, publicUrl);
+        if (warning) process.stderr.write(warning);
         if (o.json) {
           process.stdout.write(`${JSON.stringify({ ...result, recorded: position !== null, position, stream: KEY_CEREMONY_STREAM }, null, 2)}\n`);
           return;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createLogger, loadConfig, maskSecrets } from '@registo/infra';
+import { ROLES, ROLES_ALL, createLogger, loadConfig, maskSecrets, variablesHelp } from '@registo/infra';
 import { startPlatform } from '../platform.js';
 
 export function registerStart(program: Command): void {
@@ -8,31 +8,17 @@ export function registerStart(program: Command): void {
     .description('run the platform: event store (embedded PGlite, or PostgreSQL when DATABASE_URL is set) and HTTP gateways')
     .option('--port <port>', 'HTTP port (env PORT, default 8080)')
     .option('--data-dir <dir>', 'embedded data directory (env REGISTO_DATA_DIR, default ./data)')
-    .option('--role <roles>', 'comma-separated: api, mirror, projector, process, credentials, checkpointer, or all (env REGISTO_ROLES, default all)')
+    .option('--role <roles>', `comma-separated: all, ${ROLES.join(', ')} (env REGISTO_ROLES, default all)`)
     .addHelpText(
       'after',
       `
-Environment:
-  DATABASE_URL          postgres://user:pass@host:5432/db   use PostgreSQL instead of embedded PGlite
-  EVENTSTORE_URL        esdb://host:2113?tls=false          use EventStoreDB / KurrentDB
-  REGISTO_DATA_DIR      ./data                               where embedded PGlite keeps its files
-  PORT, HOST            8080, 127.0.0.1 embedded / 0.0.0.0   where the API, /healthz and /readyz are served
-  LOG_LEVEL             info                                 fatal|error|warn|info|debug|trace|silent
-  REGISTO_DB_POOL_SIZE  10                                   PostgreSQL connections
-  REGISTO_ROLES         all                                  api, mirror, projector, process, checkpointer (all = api + projector + process + checkpointer, + mirror with Kafka)
-  KAFKA_BROKERS         127.0.0.1:9092                       consumers read Kafka topics; the mirror may run
-  SCHEMA_REGISTRY_URL   http://127.0.0.1:8081/apis/ccompat/v7
-  REGISTO_TOPIC_PARTITIONS 6                                 partitions of each category topic the mirror creates
-  REGISTO_SIMULATORS    on when embedded, else off           start the SIGA, Immigration and ABIS simulators in-process
-  REGISTO_SIGA_PORT, REGISTO_IMMIGRATION_PORT, REGISTO_ABIS_PORT  8091, 8092, 8093  where the simulators listen (0: any free port)
-  REGISTO_SIGA_URL, REGISTO_IMMIGRATION_URL, REGISTO_ABIS_URL, REGISTO_EXTERNAL_TOKEN   the real systems (process role, simulators off)
-  REGISTO_KEYS_FILE     ./data/keys/software-keys.json       development keys (created on first start; see docs/identity-lifecycle.md)
-  REGISTO_API_TOKENS    dev tokens when embedded, else none  bearer tokens, token:id:role,... (roles identity_officer, adjudicator, registration_client, operator, auditor, approver, holder_channel, print_bureau)
-  REGISTO_UIN_LENGTH    10                                   10 or 12 digits
-  REGISTO_AUDIT_ORIGIN  <public host>/audit                  checkpoint origin and note key name; pinned by the first start (docs/audit.md)
-  REGISTO_CHECKPOINT_EVERY, REGISTO_CHECKPOINT_INTERVAL_MS  10000, 1000  sign a checkpoint every N events or T ms
-  REGISTO_AUDIT_WITNESSES  none                              witness verifier keys (name+keyid+base64) whose cosignatures are accepted
-  REGISTO_REGISTRATION_CA_CERTS  (unset)                     qualified: PEM file of the registration-client CA certificates intake trusts; no development key file then, and no private key in any file (docs/trust-services.md)
+all = ${ROLES_ALL}.
+The public URL (certificates' OCSP and CRL URLs, status lists, the audit origin) is REGISTO_PUBLIC_URL,
+else http://<HOST or 127.0.0.1>:<PORT>; a start under another URL than the certificates in
+<data dir>/trust name is refused (PUBLIC_URL_MISMATCH) and says how to re-run the key ceremony.
+
+Environment (every variable the platform reads):
+${variablesHelp()}
 
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )

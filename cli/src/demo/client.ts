@@ -1,3 +1,5 @@
+import { fetchPlatform } from '@registo/infra';
+
 /** A registration client's side of the intake API: upload packets, then follow them to an outcome. */
 
 export interface SubmitResult {
@@ -12,7 +14,7 @@ export type Outcome = 'APPROVED' | 'IN_ADJUDICATION' | 'REJECTED' | 'PENDING';
 
 export async function submitPacket(url: string, regId: string, body: string): Promise<SubmitResult> {
   const submittedAt = Date.now();
-  const res = await fetch(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body });
+  const res = await fetchPlatform(`${url}/v1/packets`, { method: 'POST', headers: { 'content-type': 'application/jose' }, body });
   const answer = (await res.json().catch(() => ({}))) as { code?: string };
   return { regId, httpStatus: res.status, code: res.ok ? null : (answer.code ?? `HTTP_${res.status}`), submittedAt };
 }
@@ -30,7 +32,7 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, work:
 }
 
 export async function packetStatus(url: string, token: string, regId: string): Promise<{ status: string; uin: string | null; timeline: Array<{ type: string; at: string }> }> {
-  const res = await fetch(`${url}/v1/packets/${regId}`, { headers: { authorization: `Bearer ${token}` } });
+  const res = await fetchPlatform(`${url}/v1/packets/${regId}`, { headers: { authorization: `Bearer ${token}` } });
   if (!res.ok) throw new Error(`GET /v1/packets/${regId}: HTTP ${res.status} ${await res.text()}`);
   return (await res.json()) as { status: string; uin: string | null; timeline: Array<{ type: string; at: string }> };
 }

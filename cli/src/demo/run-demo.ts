@@ -1,4 +1,4 @@
-import { type IntakeKey, importIntakePublicJwk, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
+import { type IntakeKey, fetchPlatform, importIntakePublicJwk, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
 import { createPopulation } from '@registo/simulators';
 import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
 import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';
@@ -45,7 +45,7 @@ export interface DemoSummary {
  * platform's); the key file's own intake key only for a platform that publishes none.
  */
 export async function intakeKeyOf(url: string, fallback: Pick<IntakeKey, 'publicKey' | 'kid'>): Promise<Pick<IntakeKey, 'publicKey' | 'kid'>> {
-  const response = await fetch(new URL('/v1/intake/key', url));
+  const response = await fetchPlatform(new URL('/v1/intake/key', url));
   if (response.status === 404) return fallback;
   if (!response.ok) throw new Error(`GET ${url}/v1/intake/key answered ${response.status}`);
   return importIntakePublicJwk((await response.json()) as never);

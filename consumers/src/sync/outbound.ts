@@ -1,4 +1,4 @@
-import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldHandler, type SubjectSealer, type SyncSystem, TransientError } from '@registo/infra';
+import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldHandler, type SubjectSealer, type SyncSystem, TransientError, isStoreUnavailable } from '@registo/infra';
 import {
   CommandRejected,
   type IdentityRecord,
@@ -125,13 +125,15 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
       );
     }
     const started = performance.now();
+    let replayed: boolean;
     try {
       const demographics = needsPersonalData(trigger) ? await demographicsAt(identity, source) : null;
       const body = buildPayload(trigger, demographics);
-      const result = await deps.port.sendStatusUpdate(body, { idempotencyKey: key });
-      await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, cause, history);
-      return true;
+      ({ replayed } = await deps.port.sendStatusUpdate(body, { idempotencyKey: key }));
     } catch (e) {
+      // Our own database away (unsealing reads it) is not the system's failure: spend no attempt,
+      // stop unadvanced; the next delivery sends again under the same idempotency key.
+      if (isStoreUnavailable(e)) throw e;
       const c = classify(e);
       deps.logger?.warn({ syncId, system, attempt, code: c.code, retryable: c.retryable }, 'sync attempt failed');
       await command({ type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause, history);
@@ -140,6 +142,10 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
       if (c.retryable && !last) throw new TransientError(`${c.code}: ${c.reason}`);
       throw new PermanentSyncError(c.code, `${c.code}: ${c.reason}`);
     }
+    // Outside the catch: a store outage while recording the success must not be recorded as the
+    // system's failure (and dead-letter a sync the system applied); the redelivery is replayed.
+    await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed, outcome: 'APPLIED' }, cause, history);
+    return true;
   }
 
   async function handleRedrive(event: EventEnvelope, attempt: number): Promise<void> {

@@ -11,6 +11,9 @@ export interface AuditHealthReport {
   checked: { from: number; to: number; events: number; checkpoints: number };
   /** The first position where the store, the tree or a checkpoint disagrees. */
   firstBadPosition: number | null;
+  /** Positions of the checked range no event holds, and events beyond the first at one position. */
+  positionsMissing: number;
+  positionsDuplicated: number;
   /** Every finding; `findings` lists the first `maxFindings` of them (`findingsOmitted` the rest). */
   findingsTotal: number;
   findingsOmitted: number;
@@ -25,7 +28,7 @@ export interface AuditHealthReport {
  * put through the verifier `registo audit verify` runs, with the log's pinned origin and the
  * checkpoint key. So the health view and `audit verify` reach the same verdict, with the same
  * findings, on the same data. Events past the tree (not yet leaves) are checked against their own
- * hashes. A changed, missing or moved event is named by its position.
+ * hashes. A changed, missing, duplicated or moved event is named by its position.
  */
 export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys: AuditKeys; from?: number; to?: number; maxFindings?: number }): Promise<AuditHealthReport> {
   const { db, store, keys } = args;
@@ -52,6 +55,8 @@ export async function auditHealth(args: { db: SqlDriver; store: EventStore; keys
     headPosition: head,
     checked: { from, to, events: report.events, checkpoints: report.checkpoints },
     firstBadPosition: findings[0]?.position ?? null,
+    positionsMissing: report.positionsMissing,
+    positionsDuplicated: report.positionsDuplicated,
     findingsTotal: report.findingsTotal + served.length,
     findingsOmitted: report.findingsOmitted,
     rootsUncheckedFrom: report.rootsUncheckedFrom,

@@ -5,6 +5,8 @@
  */
 
 export type FindingCheck =
+  | 'position-missing'
+  | 'position-duplicated'
   | 'sequence'
   | 'event-hash'
   | 'leaf-hash'

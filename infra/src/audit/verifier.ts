@@ -17,8 +17,10 @@ import { PREVIOUS_EXTENSION, SIGNER_MODE_EXTENSION, extensionValue, noteDigest, 
  * The tree is rebuilt from the leaf hashes the export says the platform's tree recorded, and each
  * event's bytes are checked against its own: the signed roots vouch for the recorded hashes, the
  * leaf check ties the bytes to them. A changed event is so named at its position once, instead of
- * making every later root differ. Where the rebuilt tree can no longer be the signed one (a
- * position missing or out of order, or a root that did not match), later roots are not compared:
+ * making every later root differ. Positions must be unique and gap-free: each missing position
+ * and each further event at a position already seen is counted (a log written by two processes
+ * at once held 2,897 rows for positions 1–1,457). Where the rebuilt tree can no longer be the
+ * signed one (a position missing or out of order, or a root that did not match), later roots are not compared:
  * the report says from which position (`rootsUncheckedFrom`) and how many checkpoints that left.
  */
 
@@ -67,6 +69,10 @@ export interface VerificationReport {
   timestampsVerified: number;
   /** The tree size up to which a verified checkpoint covers the export. */
   uncoveredAfter: number;
+  /** Positions between `from` and `to` that no event holds (each counted, however many findings they make). */
+  positionsMissing: number;
+  /** Events beyond the first at a position already exported (a log with two rows at one position). */
+  positionsDuplicated: number;
   /** Every finding, kept or not. */
   findingsTotal: number;
   /** Findings counted but not listed (raise `maxFindings`, 0 for all, to list them). */
@@ -112,6 +118,10 @@ export class ExportVerifier {
   /** The first signed root that differed, to be narrowed with `earlierRoot` at the end. */
   private differing: { at: number; first: number; size: number; signedRoot: Buffer } | null = null;
   private coveredTo = 0;
+  private missing = 0;
+  private duplicated = 0;
+  /** The gaps found so far, in order: an event of one that comes late is out of order, not a duplicate. */
+  private readonly gaps: Array<{ from: number; to: number }> = [];
   private readonly pending: PendingCheckpoint[] = [];
   private readonly timestampChecks: Array<Promise<void>> = [];
 
@@ -185,13 +195,14 @@ export class ExportVerifier {
   private applyEvent(position: number, recorded: Buffer, hashOk: boolean, leafOk: boolean, checkpointBody: string | null): void {
     this.requireHeader();
     this.checkPending();
-    const inSequence = this.sequence(position);
+    const place = this.sequence(position);
     const changed = eventFinding(position, hashOk, leafOk);
     if (changed) this.find(changed);
     // Out of sequence, the leaf would land at another index: the tree stops being the log's there.
-    if (inSequence && this.brokenFrom === null) this.tree!.append(recorded);
+    if (place === 'next' && this.brokenFrom === null) this.tree!.append(recorded);
     this.events++;
-    if (checkpointBody !== null) this.checkpointEvent(position, checkpointBody);
+    // A second event at a position is not the log's: a checkpoint in it would be taken twice.
+    if (checkpointBody !== null && place !== 'duplicate') this.checkpointEvent(position, checkpointBody);
   }
 
   private checkpointEvent(position: number, body: string): void {
@@ -205,18 +216,50 @@ export class ExportVerifier {
     this.pending.push({ at: position, data: parsed.data.data });
   }
 
-  /** False when `position` is not the next one (a finding says which are missing or out of order). */
-  private sequence(position: number): boolean {
+  /**
+   * Where `position` stands: the next one, or not: a gap (`position-missing`, every missing position
+   * counted), a position already exported (`position-duplicated`, each further event counted), or
+   * an event of an earlier gap coming late (`sequence`). After a gap the rebuilt tree is no longer
+   * the log's; a duplicate is left out of it, so the tree of recorded leaves still is.
+   */
+  private sequence(position: number): 'next' | 'gap' | 'late' | 'duplicate' {
     const expected = this.nextPosition;
-    this.nextPosition = Math.max(this.nextPosition, position) + 1;
-    if (position === expected) return true;
-    this.find({
-      position: Math.min(position, expected),
-      ...(position > expected + 1 && { through: position - 1 }),
-      check: 'sequence',
-      message: position > expected ? `position ${expected}${position - 1 > expected ? `–${position - 1}` : ''} missing (next event is ${position})` : `position ${position} out of order (expected ${expected})`,
-    });
-    this.breakAt(Math.min(position, expected));
+    // An earlier position (late or repeated) leaves the next one expected as it was.
+    this.nextPosition = Math.max(this.nextPosition, position + 1);
+    if (position === expected) return 'next';
+    if (position > expected) {
+      this.missingRange(expected, position - 1, `(next event is ${position})`);
+      return 'gap';
+    }
+    if (this.inGap(position)) {
+      this.find({ position, check: 'sequence', message: `position ${position} out of order (expected ${expected})` });
+      this.breakAt(position);
+      return 'late';
+    }
+    this.duplicated++;
+    this.find({ position, check: 'position-duplicated', message: `position ${position} is held by more than one event (another event at a position already exported)` });
+    return 'duplicate';
+  }
+
+  /** `atEnd`: after the last event, with every root compared already (nothing is left to stop). */
+  private missingRange(from: number, to: number, why: string, atEnd = false): void {
+    this.missing += to - from + 1;
+    this.gaps.push({ from, to });
+    this.find({ position: from, ...(to > from && { through: to }), check: 'position-missing', message: `position ${from}${to > from ? `–${to}` : ''} missing ${why}` });
+    if (!atEnd) this.breakAt(from);
+  }
+
+  /** Whether `position` lies in a gap found earlier (gaps are found in rising order: a binary search). */
+  private inGap(position: number): boolean {
+    let lo = 0;
+    let hi = this.gaps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const g = this.gaps[mid]!;
+      if (position < g.from) hi = mid - 1;
+      else if (position > g.to) lo = mid + 1;
+      else return true;
+    }
     return false;
   }
 
@@ -374,9 +417,7 @@ export class ExportVerifier {
     await Promise.all(this.timestampChecks);
     await this.reportDiffering();
     const h = this.header!;
-    if (this.nextPosition - 1 < h.to) {
-      this.find({ position: this.nextPosition, check: 'sequence', message: `the export ends at ${this.nextPosition - 1}; its header says ${h.to}` });
-    }
+    if (this.nextPosition - 1 < h.to) this.missingRange(this.nextPosition, h.to, `(the export ends at ${this.nextPosition - 1}; its header says ${h.to})`, true);
     return {
       ok: this.findings.total === 0,
       from: h.from,
@@ -389,6 +430,8 @@ export class ExportVerifier {
       rootsUncheckedFrom: this.brokenFrom,
       timestampsVerified: this.timestamps,
       uncoveredAfter: this.coveredTo,
+      positionsMissing: this.missing,
+      positionsDuplicated: this.duplicated,
       findingsTotal: this.findings.total,
       findingsOmitted: this.findings.omitted,
       findings: this.findings.ordered(),

@@ -8,6 +8,7 @@ import type { HashedBlock } from './hash-worker.js';
 import { type EarlierRoot, ExportVerifier, type TimestampCheck, type VerificationReport } from './verifier.js';
 import { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
+import { fetchPlatform } from '../client/platform-fetch.js';
 
 /** Where an export comes from: a file, or the auditor API (`…/v1/audit/export`, or the platform's base URL). */
 export interface ExportSource {
@@ -24,7 +25,7 @@ export function exportUrl(source: string): string {
 
 export async function openExport(source: string, token?: string): Promise<ExportSource> {
   if (/^https?:\/\//.test(source)) {
-    const res = await fetch(exportUrl(source), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const res = await fetchPlatform(exportUrl(source), { headers: token ? { authorization: `Bearer ${token}` } : {} });
     if (!res.ok || !res.body) throw new RegistoError('AUDIT_EXPORT_INVALID', `${exportUrl(source)} answered ${res.status}: ${(await res.text()).slice(0, 300)}`, { status: res.status });
     const length = Number(res.headers.get('content-length') ?? NaN);
     return { stream: Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), bytes: Number.isFinite(length) ? length : null };
@@ -50,7 +51,7 @@ export async function fetchPublishedKey(source: string): Promise<{ spki: Buffer;
   const u = new URL(source);
   u.pathname = u.pathname.replace(/\/v1\/audit\/.*$/, '').replace(/\/$/, '') + '/v1/audit/keys';
   u.search = '';
-  const res = await fetch(u);
+  const res = await fetchPlatform(u);
   if (!res.ok) throw new RegistoError('AUDIT_EXPORT_INVALID', `${u} answered ${res.status}`);
   const body = (await res.json()) as { checkpoint: { publicKeyPem: string; keyId: string; keyName: string }; timestamping: { certificatePem: string } | null; caCertificatePems: string[] };
   return {
@@ -77,7 +78,7 @@ export function platformRoots(source: string): EarlierRoot {
     const u = new URL(base);
     u.searchParams.set('from', String(size));
     u.searchParams.set('to', String(signedSize));
-    const res = await fetch(u);
+    const res = await fetchPlatform(u);
     if (!res.ok) return null;
     const answer = ConsistencyAnswer.safeParse(await res.json().catch(() => null));
     if (!answer.success) return null;

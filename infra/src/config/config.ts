@@ -1,65 +1,30 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
 import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
 import { type SignerConfig, loadSignerConfig } from './signer-config.js';
 import { loadTrustConfig } from '../trust/profiles.js';
+import { ROLES, type Role, VARIABLES, readVariables } from './variables.js';
 
 /**
- * Everything the platform reads from its environment, validated once at start-up.
- * Unknown REGISTO_* variables are not an error, but a malformed known one stops start-up.
+ * Everything the platform reads from its environment (the table in variables.ts), validated once
+ * at start-up. Unknown REGISTO_* variables are not an error, but a malformed known one stops start-up.
  */
-const ConfigSchema = z.object({
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
-  EVENTSTORE_URL: z.string().regex(/^(esdb|kurrentdb|kdb)(\+discover)?:\/\//, 'esdb://host:port?tls=false').optional(),
-  REGISTO_DATA_DIR: z.string().min(1).default('./data'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  // Default: 127.0.0.1 when embedded (development tokens, a local store), 0.0.0.0 otherwise.
-  HOST: z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  REGISTO_DB_POOL_SIZE: z.coerce.number().int().min(2).max(200).default(10),
-  REGISTO_ROLES: z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'),
-  KAFKA_BROKERS: z.string().min(1).optional(),
-  SCHEMA_REGISTRY_URL: z.url().optional(),
-  REGISTO_SIMULATORS: z.enum(['on', 'off']).optional(),
-  REGISTO_SIGA_PORT: z.coerce.number().int().min(0).max(65535).default(8091),
-  REGISTO_IMMIGRATION_PORT: z.coerce.number().int().min(0).max(65535).default(8092),
-  REGISTO_ABIS_PORT: z.coerce.number().int().min(0).max(65535).default(8093),
-  REGISTO_SIGA_URL: z.url().optional(),
-  REGISTO_IMMIGRATION_URL: z.url().optional(),
-  REGISTO_ABIS_URL: z.url().optional(),
-  REGISTO_EXTERNAL_TOKEN: z.string().min(1).optional(),
-  REGISTO_EXTERNAL_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
-  REGISTO_KEYS_FILE: z.string().min(1).optional(),
-  REGISTO_API_TOKENS: z.string().optional(),
-  REGISTO_UIN_LENGTH: z.enum(['10', '12']).default('10'),
-  REGISTO_AUDIT_ORIGIN: z.string().regex(/^[^\s+]+$/, 'no spaces or +').optional(),
-  REGISTO_CHECKPOINT_EVERY: z.coerce.number().int().min(1).default(10_000),
-  REGISTO_CHECKPOINT_INTERVAL_MS: z.coerce.number().int().min(10).default(1_000),
-  REGISTO_AUDIT_WITNESSES: z.string().optional(),
-  REGISTO_REGISTRATION_CA_CERTS: z.string().min(1).optional(),
-  // External sync (docs/sync.md): per-integration service accounts, retry steps, rate, breaker, schedules.
-  REGISTO_SIGA_SYNC_TOKEN: z.string().min(1).optional(),
-  REGISTO_IMMIGRATION_SYNC_TOKEN: z.string().min(1).optional(),
-  REGISTO_SYNC_RETRY_DELAYS_MS: z.string().regex(/^\d+(,\d+)*$/, 'comma-separated milliseconds').default('1000,10000,60000'),
-  REGISTO_SYNC_RATE_PER_SECOND: z.coerce.number().min(1).max(10_000).default(100),
-  REGISTO_SYNC_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
-  REGISTO_SYNC_BREAKER_THRESHOLD: z.coerce.number().int().min(1).max(1000).default(5),
-  REGISTO_SYNC_BREAKER_OPEN_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
-  REGISTO_SYNC_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6_000).max(300_000).default(10_000),
-  REGISTO_SYNC_POLL_MS: z.coerce.number().int().min(100).max(86_400_000).default(30_000),
-  REGISTO_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(0).max(7 * 86_400_000).default(86_400_000),
-});
+const CONFIG_VARIABLES = [
+  'DATABASE_URL', 'EVENTSTORE_URL', 'REGISTO_DATA_DIR', 'PORT', 'HOST', 'LOG_LEVEL', 'REGISTO_DB_POOL_SIZE', 'REGISTO_ROLES', 'KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL',
+  'REGISTO_SIMULATORS', 'REGISTO_SIGA_PORT', 'REGISTO_IMMIGRATION_PORT', 'REGISTO_ABIS_PORT', 'REGISTO_SIGA_URL', 'REGISTO_IMMIGRATION_URL', 'REGISTO_ABIS_URL',
+  'REGISTO_EXTERNAL_TOKEN', 'REGISTO_EXTERNAL_TIMEOUT_MS', 'REGISTO_KEYS_FILE', 'REGISTO_API_TOKENS', 'REGISTO_UIN_LENGTH', 'REGISTO_AUDIT_ORIGIN', 'REGISTO_CHECKPOINT_EVERY',
+  'REGISTO_CHECKPOINT_INTERVAL_MS', 'REGISTO_AUDIT_WITNESSES', 'REGISTO_REGISTRATION_CA_CERTS', 'REGISTO_SIGA_SYNC_TOKEN', 'REGISTO_IMMIGRATION_SYNC_TOKEN',
+  'REGISTO_SYNC_RETRY_DELAYS_MS', 'REGISTO_SYNC_RATE_PER_SECOND', 'REGISTO_SYNC_TIMEOUT_MS', 'REGISTO_SYNC_BREAKER_THRESHOLD', 'REGISTO_SYNC_BREAKER_OPEN_MS',
+  'REGISTO_SYNC_SESSION_TIMEOUT_MS', 'REGISTO_SYNC_POLL_MS', 'REGISTO_RECONCILE_INTERVAL_MS',
+] as const;
 
 /** Bearer tokens of the embedded development platform (token:id:role); never used when REGISTO_API_TOKENS is set. */
 export const DEV_API_TOKENS =
   'dev-officer:officer-1:identity_officer,dev-adjudicator:adjudicator-1:adjudicator,dev-client:registration-client-1:registration_client,dev-operator:operator-1:operator,dev-auditor:auditor-1:auditor,' +
   'dev-approver:approver-1:approver,dev-holder-channel:holder-channel-1:holder_channel,dev-print-bureau:print-bureau-1:print_bureau';
 
-/** What one process can run; `all` is api + projector + credentials, plus process and sync when SIGA/Immigration/ABIS are configured (or simulated), plus mirror when Kafka is, plus checkpointer on a SQL store. */
-export const ROLES = ['api', 'mirror', 'projector', 'process', 'checkpointer', 'credentials', 'sync'] as const;
-export type Role = (typeof ROLES)[number];
 
 export interface RegistoConfig {
   eventStore: EventStoreTarget;
@@ -80,7 +45,7 @@ export interface RegistoConfig {
   signer: SignerConfig;
   /** `REGISTO_DATA_DIR`: the embedded store, development keys and the trust folder (`<dataDir>/trust`). */
   dataDir: string;
-  /** `REGISTO_PUBLIC_URL`: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
+  /** `REGISTO_PUBLIC_URL`, else http://<HOST or 127.0.0.1>:<PORT>: base of the CRL, OCSP and status-list URLs signed into certificates and credentials. */
   publicUrl: string;
   /**
    * `REGISTO_REGISTRATION_CA_CERTS`: a PEM file of the registration-client CA certificates intake
@@ -88,7 +53,7 @@ export interface RegistoConfig {
    * private key and no software key at all (the intake key is the token's `registo-intake`).
    */
   registrationCaCertificates?: string;
-  logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
+  logLevel: z.infer<(typeof VARIABLES)['LOG_LEVEL']['schema']>;
   /** Checkpoints (docs/audit.md): origin line and key name (default `<public host>/audit`), every N events or T ms. */
   audit: { origin: string; originExplicit: boolean; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
   /** External sync settings (the sync role, the webhook routes, `registo sync|reconcile`). */
@@ -113,17 +78,13 @@ export interface SyncConfig {
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig {
-  const parsed = ConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  const c = parsed.data;
+  const c = readVariables(CONFIG_VARIABLES, env);
   const eventStore: EventStoreTarget =
     c.EVENTSTORE_URL ? { kind: 'eventstoredb', url: c.EVENTSTORE_URL }
     : c.DATABASE_URL ? { kind: 'postgres', url: c.DATABASE_URL, maxConnections: c.REGISTO_DB_POOL_SIZE }
     : { kind: 'pglite', dataDir: resolve(c.REGISTO_DATA_DIR) };
   const kafka = c.KAFKA_BROKERS ? kafkaSettings(env) : null;
+  const { publicUrl } = loadTrustConfig(env);
   const asked = c.REGISTO_ROLES.split(',').filter(Boolean);
   const unknown = asked.filter((r) => r !== 'all' && !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) {
@@ -162,12 +123,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     uinLength: Number(c.REGISTO_UIN_LENGTH) as 10 | 12,
     signer: loadSignerConfig(env),
     dataDir: resolve(c.REGISTO_DATA_DIR),
-    publicUrl: loadTrustConfig(env).publicUrl,
+    publicUrl,
     ...(c.REGISTO_REGISTRATION_CA_CERTS && { registrationCaCertificates: resolve(c.REGISTO_REGISTRATION_CA_CERTS) }),
     logLevel: c.LOG_LEVEL,
     audit: {
       // Only the first start's: the log keeps the origin it was pinned to (infra/src/audit/log-origin.ts).
-      origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(loadTrustConfig(env).publicUrl).host}/audit`,
+      origin: c.REGISTO_AUDIT_ORIGIN ?? `${new URL(publicUrl).host}/audit`,
       originExplicit: c.REGISTO_AUDIT_ORIGIN !== undefined,
       checkpointEvery: c.REGISTO_CHECKPOINT_EVERY,
       checkpointIntervalMs: c.REGISTO_CHECKPOINT_INTERVAL_MS,

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
-import { z } from 'zod';
 import { RegistoError } from '@registo/schemas';
 import type { SignerMode } from '../hsm/signer.js';
+import { readVariables } from './variables.js';
 
 /**
  * The trust-services signer's part of the environment (DESIGN §5):
@@ -15,13 +15,7 @@ import type { SignerMode } from '../hsm/signer.js';
  *
  * In `qualified` mode the module, token and PIN are required.
  */
-const SignerConfigSchema = z.object({
-  REGISTO_SIGNER_MODE: z.enum(['qualified', 'non_qualified']).default('non_qualified'),
-  REGISTO_PKCS11_MODULE: z.string().min(1).optional(),
-  REGISTO_PKCS11_TOKEN: z.string().min(1).max(32, 'a PKCS#11 token label has at most 32 characters').optional(),
-  REGISTO_PKCS11_PIN: z.string().min(4, 'a PKCS#11 PIN has at least 4 characters').optional(),
-  SOFTHSM2_CONF: z.string().min(1).optional(),
-});
+const SIGNER_VARIABLES = ['REGISTO_SIGNER_MODE', 'REGISTO_PKCS11_MODULE', 'REGISTO_PKCS11_TOKEN', 'REGISTO_PKCS11_PIN', 'SOFTHSM2_CONF'] as const;
 
 export interface Pkcs11Settings {
   module: string;
@@ -38,12 +32,7 @@ export interface SignerConfig {
 }
 
 export function loadSignerConfig(env: NodeJS.ProcessEnv = process.env): SignerConfig {
-  const parsed = SignerConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  const c = parsed.data;
+  const c = readVariables(SIGNER_VARIABLES, env);
   const required = { REGISTO_PKCS11_MODULE: c.REGISTO_PKCS11_MODULE, REGISTO_PKCS11_TOKEN: c.REGISTO_PKCS11_TOKEN, REGISTO_PKCS11_PIN: c.REGISTO_PKCS11_PIN };
   const missing = Object.entries(required).filter(([, v]) => v === undefined).map(([k]) => k);
   if (c.REGISTO_SIGNER_MODE === 'qualified' && missing.length > 0) {

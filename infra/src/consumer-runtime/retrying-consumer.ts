@@ -1,6 +1,7 @@
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { type Category, type EventEnvelope, verifyEnvelope } from '@registo/schemas';
 import { kafkaClient, keyPartitioner } from '../kafka/client.js';
+import { isStoreUnavailable } from '../event-store/unavailable.js';
 import { ensureTopics } from '../kafka/ensure-topics.js';
 import type { EnvelopeCodec } from '../kafka/envelope-codec.js';
 import type { KafkaSettings } from '../kafka/settings.js';
@@ -168,6 +169,9 @@ export class RetryingKafkaConsumer {
       await this.handler.handle(event, attempt);
       this.stats.succeeded++;
     } catch (e) {
+      // The database away is not the event's fault: spend no attempt, stop unadvanced (the
+      // supervisor restarts the consumer, which is handed this message again).
+      if (isStoreUnavailable(e)) throw e;
       const error = e as Error;
       const step = attempt - 1;
       if (error instanceof TransientError && event && step < this.policy.delaysMs.length) {

@@ -1,3 +1,5 @@
+import { readVariables } from '../config/variables.js';
+
 /** Where Kafka and the schema registry are, from the environment (the local defaults of `registo infra up`). */
 export interface KafkaSettings {
   brokers: string[];
@@ -12,19 +14,15 @@ export interface KafkaSettings {
   prefix: string;
 }
 
+const KAFKA_VARIABLES = ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REGISTO_KAFKA_PORT', 'REGISTO_REGISTRY_PORT', 'KAFKA_CLIENT_ID', 'REGISTO_TOPIC_PREFIX', 'REGISTO_TOPIC_PARTITIONS'] as const;
+
 export function kafkaSettings(env: NodeJS.ProcessEnv = process.env): KafkaSettings {
-  const partitions = Number(env.REGISTO_TOPIC_PARTITIONS ?? 6);
-  if (env.REGISTO_TOPIC_PREFIX !== undefined && !/^[a-z][a-z0-9_-]{0,40}$/.test(env.REGISTO_TOPIC_PREFIX)) {
-    throw new Error(`REGISTO_TOPIC_PREFIX must be lower-case letters, digits, '_' or '-', got ${env.REGISTO_TOPIC_PREFIX}`);
-  }
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1000) {
-    throw new Error(`REGISTO_TOPIC_PARTITIONS must be a whole number from 1 to 1000, got ${env.REGISTO_TOPIC_PARTITIONS}`);
-  }
+  const c = readVariables(KAFKA_VARIABLES, env);
   return {
-    brokers: (env.KAFKA_BROKERS ?? `127.0.0.1:${env.REGISTO_KAFKA_PORT ?? 9092}`).split(',').map((b) => b.trim()).filter(Boolean),
-    registryUrl: env.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${env.REGISTO_REGISTRY_PORT ?? 8081}/apis/ccompat/v7`,
-    clientId: env.KAFKA_CLIENT_ID ?? 'registo',
-    partitions,
-    prefix: env.REGISTO_TOPIC_PREFIX ?? 'registo',
+    brokers: (c.KAFKA_BROKERS ?? `127.0.0.1:${c.REGISTO_KAFKA_PORT}`).split(',').map((b) => b.trim()).filter(Boolean),
+    registryUrl: c.SCHEMA_REGISTRY_URL ?? `http://127.0.0.1:${c.REGISTO_REGISTRY_PORT}/apis/ccompat/v7`,
+    clientId: c.KAFKA_CLIENT_ID,
+    partitions: c.REGISTO_TOPIC_PARTITIONS,
+    prefix: c.REGISTO_TOPIC_PREFIX,
   };
 }

@@ -20,3 +20,4 @@ export * from './in-memory-status-source.js';
 export * from './hierarchy-status.js';
 export * from './status-services.js';
 export * from './ocsp-client.js';
+export * from './certified-public-url.js';

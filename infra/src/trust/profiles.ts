@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { readVariables } from '../config/variables.js';
 import { RegistoError } from '@registo/schemas';
 import type { SignerMode } from '../hsm/signer.js';
 import {
@@ -69,20 +69,25 @@ export function trustKey(role: TrustRole): TrustKeySpec {
   return spec;
 }
 
-/** Where relying parties fetch CRLs and ask OCSP: `REGISTO_PUBLIC_URL` (default http://127.0.0.1:8080). */
+/** Where relying parties fetch CRLs and ask OCSP: `REGISTO_PUBLIC_URL`, else derived from `HOST` and `PORT`. */
 export interface TrustConfig {
   publicUrl: string;
 }
 
-const TrustConfigSchema = z.object({ REGISTO_PUBLIC_URL: z.url({ protocol: /^https?$/ }).default('http://127.0.0.1:8080') });
+const TRUST_VARIABLES = ['REGISTO_PUBLIC_URL', 'HOST', 'PORT'] as const;
 
+/** Addresses that say "every interface" name no host a relying party could reach. */
+const UNSPECIFIED_HOSTS = new Set(['0.0.0.0', '::', '[::]']);
+
+/**
+ * The public URL: `REGISTO_PUBLIC_URL` when set, else http://<HOST or 127.0.0.1>:<PORT>, so that a
+ * platform started on another port does not sign the default port's URLs into its certificates.
+ */
 export function loadTrustConfig(env: NodeJS.ProcessEnv = process.env): TrustConfig {
-  const parsed = TrustConfigSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  return { publicUrl: parsed.data.REGISTO_PUBLIC_URL.replace(/\/+$/, '') };
+  const { REGISTO_PUBLIC_URL: explicit, HOST: host, PORT: port } = readVariables(TRUST_VARIABLES, env);
+  if (explicit !== undefined) return { publicUrl: explicit.replace(/\/+$/, '') };
+  const name = host === undefined || UNSPECIFIED_HOSTS.has(host) ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return { publicUrl: `http://${name}:${port}` };
 }
 
 export const crlUrl = (publicUrl: string, ca: string): string => `${publicUrl}/crl/${ca}.crl`;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { readVariables } from '../config/variables.js';
 import { RegistoError } from '@registo/schemas';
 import type { SqlDriver } from '../event-store/sql-driver.js';
 import type { Logger } from '../telemetry/logger.js';
@@ -18,22 +18,10 @@ export interface StatusServicesConfig {
   ocspMaxAgeSeconds: number;
 }
 
-/** A week: CRLs are republished at least that often (and timers stay far below their 24.8-day limit). */
-const MAX_SECONDS = 7 * 24 * 3600;
-const seconds = (fallback: number) => z.coerce.number().int().positive().max(MAX_SECONDS).default(fallback);
-const Schema = z.object({
-  REGISTO_CRL_INTERVAL_S: seconds(3600),
-  REGISTO_OCSP_VALIDITY_S: seconds(600),
-  REGISTO_OCSP_MAX_AGE_S: seconds(60),
-});
+const STATUS_VARIABLES = ['REGISTO_CRL_INTERVAL_S', 'REGISTO_OCSP_VALIDITY_S', 'REGISTO_OCSP_MAX_AGE_S'] as const;
 
 export function loadStatusServicesConfig(env: NodeJS.ProcessEnv = process.env): StatusServicesConfig {
-  const parsed = Schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
-  const c = parsed.data;
+  const c = readVariables(STATUS_VARIABLES, env);
   if (c.REGISTO_OCSP_MAX_AGE_S > c.REGISTO_OCSP_VALIDITY_S) {
     throw new RegistoError('CONFIG_INVALID', 'REGISTO_OCSP_MAX_AGE_S must not exceed REGISTO_OCSP_VALIDITY_S (an answer would be reused after its nextUpdate)');
   }

@@ -8,6 +8,7 @@ import { openSigner } from '../hsm/open-signer.js';
 import { Pkcs11Token } from '../hsm/pkcs11-token.js';
 import type { Signer, SignerMode } from '../hsm/signer.js';
 import { POLICY_OIDS } from './certificates.js';
+import { assertCertifiedPublicUrl } from './certified-public-url.js';
 import { SOFTWARE_TRUST_KEYS_FILE, parseSoftwareKeys, performKeyCeremony } from './ceremony.js';
 import { TRUST_KEYS, type TrustRole } from './profiles.js';
 
@@ -66,6 +67,7 @@ export async function openTrustKeys(options: OpenTrustKeysOptions): Promise<Trus
     await performKeyCeremony({ signer: options.signer, dataDir: options.dataDir, trustDir, publicUrl: options.publicUrl });
   }
   const certificates = await readCertificates(trustDir, mode);
+  assertCertifiedPublicUrl(certificates, options.publicUrl, trustDir);
   const signers = {} as Record<TrustRole, Signer>;
   let token: Pkcs11Token | null = null;
   try {

@@ -92,7 +92,7 @@ describe('offline audit verification: findings', () => {
       expect(report.ok).to.equal(false);
       expect(report.findingsTotal, `workers ${workers}`).to.equal(31);
       expect(report.findingsOmitted).to.equal(0);
-      expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map((p) => [p, 'event-hash']), [deleted, 'sequence']]);
+      expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([...changed.map((p) => [p, 'event-hash']), [deleted, 'position-missing']]);
       // Roots before the deletion match (the tree holds the recorded leaf hashes); those over it are not compared.
       expect(report.rootsUncheckedFrom).to.equal(deleted);
       expect(report.checkpointsNotCompared).to.equal(built.checkpointAt.filter((p) => p - 1 >= deleted).length);
@@ -110,7 +110,7 @@ describe('offline audit verification: findings', () => {
     expect(limited.findings[0]!.position).to.equal(changed[0]);
     const all = await verify(built.lines, { maxFindings: 0 });
     expect(all.findings).to.have.length(31);
-    expect(all.findings.at(-1)).to.include({ position: 95, check: 'sequence' });
+    expect(all.findings.at(-1)).to.include({ position: 95, check: 'position-missing' });
   });
 
   it('an event rewritten with both its hashes is located once, as the span between the last matching root and the first that differs', async () => {
@@ -163,6 +163,59 @@ describe('offline audit verification: findings', () => {
       [13, 'leaf-hash'],
     ]);
     expect(report.rootsUncheckedFrom).to.equal(null);
+  });
+});
+
+describe('offline audit verification: positions unique and gap-free', () => {
+  /** The line of `position` again, as a second row at that position (another event when `other`, which still claims the recorded leaf). */
+  const twice = (built: Built, position: number, other = false): string => {
+    const line = built.lines[lineOf(built, position)]!;
+    if (!other) return line;
+    const body = JSON.stringify({ data: { regId: `other-${position}` }, eventId: `other-${position}`, type: 'PacketReceived' });
+    return `{"position":${position},"hash":"${sha256(body)}","leafHash":"${line.match(/"leafHash":"([0-9a-f]{64})"/)![1]}","event":${body}}`;
+  };
+
+  it('a position held twice and positions missing: every one counted, each gap and each duplicate located', async () => {
+    const built = await buildExport(120, 10);
+    const lines = built.lines.flatMap((line, i) => (i === 7 || (i >= 50 && i <= 59) ? [line, twice(built, i)] : i >= 81 && i <= 83 ? [] : i === 95 ? [] : [line]));
+    for (const workers of [0, 2]) {
+      const report = await verify(lines, { workers });
+      expect(report).to.include({ ok: false, positionsDuplicated: 11, positionsMissing: 4, findingsTotal: 13, rootsUncheckedFrom: 81 });
+      expect(report.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([
+        [7, undefined, 'position-duplicated'],
+        ...Array.from({ length: 10 }, (_, k) => [50 + k, undefined, 'position-duplicated']),
+        [81, 83, 'position-missing'],
+        [95, undefined, 'position-missing'],
+      ]);
+      // A duplicate is left out of the rebuilt tree: the roots before the first gap still match.
+      expect(report.checkpointsNotCompared, `workers ${workers}`).to.equal(built.checkpointAt.filter((p) => p - 1 >= 81).length);
+    }
+  });
+
+  it('a log two writers filled (2,897 rows for positions 1–1,457) fails, counts every extra row and names the first', async () => {
+    const built = await buildExport(1457, 100);
+    const lines = built.lines.flatMap((line, i) => (i >= 1 && i <= 1440 ? [line, twice(built, i, true)] : [line]));
+    expect(lines.length - 1).to.equal(2897);
+    const report = await verify(lines);
+    // Each second row is a position already held, and not the leaf the tree recorded there.
+    expect(report).to.include({ ok: false, positionsDuplicated: 1440, positionsMissing: 0, findingsTotal: 2880, findingsOmitted: 1880 });
+    expect(report.findings[0]).to.include({ position: 1, check: 'position-duplicated' });
+    expect(report.rootsUncheckedFrom).to.equal(null);
+  });
+
+  it('an export that stops before its header\'s end, and a position that comes after its gap', async () => {
+    const built = await buildExport(60, 10);
+    const truncated = await verify(built.lines.slice(0, 56));
+    expect(truncated).to.include({ positionsMissing: 5, to: 55 });
+    expect(truncated.findings.map((f) => [f.position, f.through, f.check])).to.deep.equal([[56, 60, 'position-missing']]);
+    const late = [...built.lines];
+    [late[3], late[4]] = [late[4]!, late[3]!];
+    const report = await verify(late);
+    expect(report).to.include({ positionsMissing: 1, positionsDuplicated: 0 });
+    expect(report.findings.map((f) => [f.position, f.check])).to.deep.equal([
+      [3, 'position-missing'],
+      [3, 'sequence'],
+    ]);
   });
 });
 

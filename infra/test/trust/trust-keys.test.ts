@@ -1,10 +1,10 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { verify } from 'node:crypto';
 import { expect } from 'chai';
 import { isRegistoError } from '@registo/schemas';
-import { TRUST_ROLES, normaliseSerialHex, openTrustKeys } from '../../src/index.js';
+import { TRUST_KEYS, TRUST_ROLES, certificateUrls, normaliseSerialHex, openTrustKeys, performKeyCeremony } from '../../src/index.js';
 
 const signer = { mode: 'non_qualified' as const, pkcs11: null };
 
@@ -58,6 +58,29 @@ describe('openTrustKeys (non_qualified)', () => {
       );
     } finally {
       await rm(other, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses certificates that name another public URL, and the ceremony the message names issues them for the new one', async () => {
+    const first = await openTrustKeys({ signer, dataDir: dir, publicUrl: 'http://127.0.0.1:58080', ensureSoftwareHierarchy: true });
+    await first.close();
+    const error = await openTrustKeys({ signer, dataDir: dir, publicUrl: 'http://127.0.0.1:58081', ensureSoftwareHierarchy: true }).then(
+      () => expect.fail('opened certificates naming another URL'),
+      (e: unknown) => e,
+    );
+    expect(isRegistoError(error) && error.code).to.equal('PUBLIC_URL_MISMATCH');
+    const message = (error as Error).message;
+    for (const text of ['http://127.0.0.1:58080', 'http://127.0.0.1:58081', 'REGISTO_PUBLIC_URL=http://127.0.0.1:58081 registo keys init', join(dir, 'trust')]) expect(message).to.contain(text);
+    // What the message says to do: move the certificates that name URLs aside, run the ceremony again.
+    await mkdir(join(dir, 'old'));
+    for (const spec of TRUST_KEYS.filter((k) => k.issuer !== k.role)) await rename(join(dir, 'trust', spec.file), join(dir, 'old', spec.file));
+    await performKeyCeremony({ signer, dataDir: dir, publicUrl: 'http://127.0.0.1:58081' });
+    const again = await openTrustKeys({ signer, dataDir: dir, publicUrl: 'http://127.0.0.1:58081' });
+    try {
+      expect(certificateUrls(again.certificates.identity_ca.der)).to.include.members(['http://127.0.0.1:58081/ocsp', 'http://127.0.0.1:58081/crl/root-ca.crl']);
+      expect(again.certificates.root_ca.der.equals(first.certificates.root_ca.der), 'the root is kept').to.equal(true);
+    } finally {
+      await again.close();
     }
   });
 });

@@ -1,23 +1,14 @@
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresDriver, SqlEventStore } from '@registo/infra';
-import { createTestDatabase, lifecycle, randomId, type TestDatabase } from '../../src/index.js';
+import { PostgresDriver, SqlEventStore, TRUST_KEYS } from '@registo/infra';
+import { createTestDatabase, lifecycle, randomId, type TestDatabase, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 const FIRST = 'http://first.registo.test:8080';
+const SECOND = 'http://second.registo.test:9090';
 const AUDITOR = 'origin-auditor';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Health {
   status: string;
@@ -78,10 +69,19 @@ describe('registo start: the audit log keeps its origin when the public URL chan
     expect(await exitOf(child)).to.equal(0);
   }
 
-  it('the health view and `audit verify` agree after a restart under another REGISTO_PUBLIC_URL; an explicit other origin is refused', async () => {
+  it('the health view and `audit verify` agree after a restart under another REGISTO_PUBLIC_URL (certificates issued again for it); an explicit other origin is refused', async () => {
     await runUntilSigned(FIRST, await appendEvents(5));
     const size = await appendEvents(5);
-    await runUntilSigned('http://second.registo.test:9090', size, async (base) => {
+    // The certificates name the first URL: a start under the second is refused until the key
+    // ceremony is run again for it, as the refusal says (test/e2e/cli/public-url.test.ts).
+    const refusedUrl = await runCli(['start', '--port', '0'], env(SECOND));
+    expect(refusedUrl.code).to.not.equal(0);
+    expect(refusedUrl.stderr).to.include('PUBLIC_URL_MISMATCH');
+    mkdirSync(join(dataDir, '..', 'old-certificates'));
+    for (const spec of TRUST_KEYS.filter((k) => k.issuer !== k.role)) renameSync(join(dataDir, 'trust', spec.file), join(dataDir, '..', 'old-certificates', spec.file));
+    const ceremony = await runCli(['keys', 'init'], env(SECOND));
+    expect(ceremony.code, ceremony.stderr).to.equal(0);
+    await runUntilSigned(SECOND, size, async (base) => {
       const health = (await (await fetch(`${base}/v1/audit/health`, { headers: { authorization: `Bearer ${AUDITOR}` } })).json()) as Health;
       expect(health.findings).to.deep.equal([]);
       expect(health.status).to.equal('ok');
@@ -98,7 +98,7 @@ describe('registo start: the audit log keeps its origin when the public URL chan
       expect(latest.note.split('\n')[0], 'checkpoints signed after the restart').to.equal('first.registo.test:8080/audit');
     });
     // The log cannot be renamed: an operator's explicit other origin stops the start.
-    const refused = await runCli(['start', '--port', '0'], env(FIRST, { REGISTO_AUDIT_ORIGIN: 'renamed.registo.test/audit' }));
+    const refused = await runCli(['start', '--port', '0'], env(SECOND, { REGISTO_AUDIT_ORIGIN: 'renamed.registo.test/audit' }));
     expect(refused.code).to.not.equal(0);
     expect(refused.stderr).to.include("REGISTO_AUDIT_ORIGIN is 'renamed.registo.test/audit', but the log's origin is 'first.registo.test:8080/audit'");
   });

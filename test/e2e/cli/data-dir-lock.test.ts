@@ -2,6 +2,8 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PGliteDriver, SqlEventStore } from '@registo/infra';
+import { expectLogIntact, publishedCheckpointKey } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 /**
@@ -43,11 +45,21 @@ describe('embedded data directory: one owner', function () {
     second.child.kill('SIGKILL');
     await exitOf(second.child);
     const third = await startCli(['start', '--port', '0'], env);
+    let checkpointKey;
     try {
       expect((await fetch(`${third.url}/readyz`)).status).to.equal(200);
+      checkpointKey = await publishedCheckpointKey(third.url);
     } finally {
       third.child.kill('SIGTERM');
     }
     expect(await exitOf(third.child)).to.equal(0);
+    // What the refused commands, the crash and three owners left in the directory: one log, intact.
+    const driver = await PGliteDriver.open(dataDir);
+    const store = await SqlEventStore.open(driver);
+    try {
+      await expectLogIntact({ db: driver, store, checkpointKey });
+    } finally {
+      await store.close();
+    }
   });
 });

@@ -115,7 +115,7 @@ describe('operator commands against a running embedded platform', function () {
       // A command pointed at no platform names the URL it tried.
       const nowhere = await runCli(['reconcile', 'report', '--system', 'siga', '--url', 'http://127.0.0.1:41650'], env);
       expect(nowhere.code).to.equal(1);
-      expect(nowhere.stderr).to.include('could not reach the platform at http://127.0.0.1:41650');
+      expect(nowhere.stderr).to.include('PLATFORM_UNREACHABLE: cannot reach the platform at http://127.0.0.1:41650');
 
       // The platform's data is intact: it answers, and after a restart on the same directory holds the same log.
       await waitFor('the register to show the erasure', async () => ((await (await fetch(`${url}/v1/identities/${toErase}`, { headers: officer })).json()) as { erased: boolean }).erased, 30_000);

@@ -18,6 +18,8 @@ describe('registo start in qualified mode (SoftHSM2)', function () {
   const qualified = (dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv => ({
     REGISTO_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
+    // The ceremony and the start must name the same public URL; the start's port is any free one.
+    REGISTO_PUBLIC_URL: 'http://registo.test:8080',
     REGISTO_SIGA_PORT: '0',
     REGISTO_IMMIGRATION_PORT: '0',
     REGISTO_ABIS_PORT: '0',

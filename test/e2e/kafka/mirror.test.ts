@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
 import { type EventStore, createLogger, openEventStore } from '@registo/infra';
 import { Mirror } from '@registo/producers';
-import { createTestDatabase, enrollmentSubmitted, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { createTestDatabase, enrollmentSubmitted, expectLogIntact, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { crashRepeatedly, roleEnv, sleep, waitFor } from './processes.js';
 
 describe('mirror: event store → Kafka, exactly once', function () {
@@ -78,5 +78,7 @@ describe('mirror: event store → Kafka, exactly once', function () {
       expect(new Set(list.map((m) => m.partition)).size, stream).to.equal(1);
       expect(list.map((m) => m.event.revision), stream).to.deep.equal([...list.keys()]);
     }
+    // The mirror only reads the log: it is as the writers left it (no read models here).
+    await expectLogIntact({ db: db.url, store, readModels: false });
   });
 });

@@ -18,6 +18,7 @@ import { enrollmentStatusProjection, replayProjection } from '@registo/projectio
 import { prepareEnvelope } from '@registo/schemas';
 import {
   createTestDatabase,
+  expectLogIntact,
   lifecycle,
   randomId,
   readRaw,
@@ -131,6 +132,7 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
     for (const r of consumed) expect(Number(r.entries), r.reg_id).to.equal(Number(r.revision) + 1);
     const statuses = new Set(consumed.map((r) => r.status));
     expect([...statuses]).to.include.members(['SUBMITTED', 'APPROVED', 'REJECTED', 'IN_ADJUDICATION']);
+    await expectLogIntact({ db: db.url, store, readModels: { projections: [enrollmentStatusProjection], tables: [['enrollment_status', 'reg_id']] } });
   });
 
   it('a poison message goes to the dead-letter topic with its reason; the consumer goes on and loses nothing after it', async () => {

@@ -6,7 +6,7 @@ import { ResilientSyncPort, SyncHttpConnector, loadPlatformKeys } from '@registo
 import { createOutboundSync } from '@registo/consumers';
 import { identityRegistryProjection, replayProjection, syncStatusProjection } from '@registo/projections';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';
-import { type SyncWorld, expectedSyncId, openSyncWorld, pickPeople, seedIdentities, syncState } from '../../src/index.js';
+import { type SyncWorld, expectLogIntact, expectedSyncId, openSyncWorld, pickPeople, seedIdentities, syncState } from '../../src/index.js';
 import { exitOf, runCli, startCli } from '../cli/run-cli.js';
 
 describe('registo reconcile run | report and registo sync redrive, as an operator runs them against the platform', function () {
@@ -83,5 +83,6 @@ describe('registo reconcile run | report and registo sync redrive, as an operato
     const bad = await runCli(['sync', 'redrive', '--id', 'siga.nope'], env);
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.match(/no sync siga\.nope/);
+    await expectLogIntact({ db: world.driver, store: world.store, readModels: false, ledgers: { SIGA: sims.sigaLedger.stats, IMMIGRATION: sims.immigrationLedger.stats } });
   });
 });

@@ -6,7 +6,7 @@ import { ensureInfra } from '@registo/deploy';
 import { dlqTopic, loadPlatformKeys } from '@registo/infra';
 import { redriveSyncs } from '@registo/gateways';
 import { replayProjection, syncReport, syncStatusProjection } from '@registo/projections';
-import { readRaw } from '../../src/index.js';
+import { expectLogIntact, readRaw } from '../../src/index.js';
 import { type RoleProcess, roleEnv, startRole, waitFor } from '../kafka/processes.js';
 import { type Batch, type KafkaSyncWorld, duplicateDeliveries, expectSettledOnce, outboundSucceeded, seedBatch, setFaults, startKafkaSyncWorld, waitSettled } from './sync-kafka-world.js';
 
@@ -133,6 +133,7 @@ describe('external sync on Kafka under faults', function () {
       expect(result).to.deep.equal({ succeeded: 200, deadLettered: 0 });
       // The simulators counted one application per sync: the idempotency keys held across the crashes.
       expect(w.sims.sigaLedger.stats.applied + w.sims.immigrationLedger.stats.applied).to.equal(200);
+      await expectLogIntact({ db: w.driver, store: w.store, readModels: false, ledgers: { SIGA: w.sims.sigaLedger.stats, IMMIGRATION: w.sims.immigrationLedger.stats } });
     } finally {
       child?.child.kill('SIGKILL');
       await w.stop();
@@ -161,5 +162,6 @@ describe('external sync on Kafka under faults', function () {
     }
     // Redriving again finds nothing: the DLQ, as the report sees it, is empty.
     expect((await redriveSyncs(outage.store, outage.driver, { system: 'SIGA' }, { id: 'operator-1', role: 'operator' })).redriven).to.deep.equal([]);
+    await expectLogIntact({ db: outage.driver, store: outage.store, readModels: false, ledgers: { SIGA: outage.sims.sigaLedger.stats, IMMIGRATION: outage.sims.immigrationLedger.stats } });
   });
 });

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SqlDriver } from '@registo/infra';
 import { sql } from './postgres.js';
 
 /**
@@ -25,11 +26,23 @@ export function platformTestEnv(o: { databaseUrl: string; tokens: string; label:
   };
 }
 
-/** Every row of the enrollment-side read models, in a stable order: to compare a live database with a replay. */
-export async function readModelRows(url: string): Promise<Record<string, unknown[]>> {
+/** A read model's table and the key its rows are ordered by. */
+export type ReadModelTable = readonly [table: string, key: string];
+
+/** The enrollment-side read models. */
+export const ENROLLMENT_READ_MODELS: readonly ReadModelTable[] = [
+  ['enrollment_status', 'reg_id'],
+  ['identity_registry', 'uin'],
+  ['adjudication_queue', 'adjudication_id'],
+];
+
+/**
+ * Every row of the read models (default: the enrollment side), in a stable order: to compare a
+ * live database with a replay. `source`: a PostgreSQL URL or a driver (both sides read alike).
+ */
+export async function readModelRows(source: string | SqlDriver, tables: readonly ReadModelTable[] = ENROLLMENT_READ_MODELS): Promise<Record<string, unknown[]>> {
+  const rows = async (text: string): Promise<unknown[]> => (typeof source === 'string' ? (await sql(source, text)).rows : source.query(text));
   const out: Record<string, unknown[]> = {};
-  for (const [name, key] of [['enrollment_status', 'reg_id'], ['identity_registry', 'uin'], ['adjudication_queue', 'adjudication_id']] as const) {
-    out[name] = (await sql(url, `SELECT * FROM ${name} ORDER BY ${key}`)).rows;
-  }
+  for (const [name, key] of tables) out[name] = await rows(`SELECT * FROM ${name} ORDER BY ${key}`);
   return out;
 }
