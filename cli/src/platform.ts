@@ -412,6 +412,7 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
         registerSyncRoutes(app, {
           store: eventStore,
           db,
+          sealer,
           tokens,
           webhookSecrets: { SIGA: config.sync.sigaToken ?? external.token, IMMIGRATION: config.sync.immigrationToken ?? external.token },
           applyChange: (system, change, via) => inbound.apply(system, change, via),

@@ -13,3 +13,4 @@ export * from './credentials/issuance.js';
 export * from './deciders/sync.js';
 export * from './credentials/holder-access.js';
 export * from './identity/erasure.js';
+export * from './sync/resolve-mismatch.js';

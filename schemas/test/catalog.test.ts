@@ -47,7 +47,7 @@ describe('schema catalog', () => {
       'CredentialSuspended', 'CredentialReinstated', 'CredentialRevoked',
     ]);
     expect(catalog.typesOf('sync').map((s) => s.type)).to.have.members([
-      'SyncRequested', 'SyncSucceeded', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'ReconciliationMismatchFound', 'ReconciliationMismatchResolved',
+      'SyncRequested', 'SyncSucceeded', 'SyncFailed', 'SyncDeadLettered', 'SyncRedriven', 'ReconciliationMismatchFound', 'ReconciliationResolutionChosen', 'ReconciliationMismatchResolved',
     ]);
   });
 

@@ -61,6 +61,15 @@ export const samples: { [K in keyof EventDataMap]: EventDataMap[K] } = {
     sealed,
     proposedRule: null,
   },
+  ReconciliationResolutionChosen: {
+    mismatchId: 'SIGA.2345678901.surname',
+    system: 'SIGA',
+    uin: '2345678901',
+    field: 'surname',
+    action: 'ACCEPT_REGISTER',
+    by: 'operator-1',
+    note: '',
+  },
   ReconciliationMismatchResolved: {
     mismatchId: 'SIGA.2345678901.surname',
     system: 'SIGA',

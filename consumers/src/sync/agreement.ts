@@ -1,6 +1,6 @@
 import type { IdentityStatus, Residency } from '@registo/schemas';
 import type { SyncSystem } from '@registo/infra';
-import type { EnrollmentDemographics } from '@registo/producers';
+import { ACCEPTED_EXTERNAL_REG_PREFIX, type EnrollmentDemographics } from '@registo/producers';
 
 /**
  * The integration agreements, as data: which operations each system receives, and for each
@@ -76,6 +76,22 @@ export const SIGA_STATUS_OPERATION: Record<IdentityStatus, SigaOperation> = { AC
 export const SIGA_EXPECTED_STATUS: Record<IdentityStatus, string> = { ACTIVE: 'ACTIVE', DEACTIVATED: 'DEACTIVATED', BLOCKED: 'DEACTIVATED', DECEASED: 'DECEASED' };
 
 /**
+ * The syncs that give a system the register's current value of one reconciled field: the
+ * record again (ENROLLED / IDENTITY_LINKED) when the system lacks it, the status when a status
+ * differs, the record as an update otherwise; a SIGA update says ACTIVE, so an identity that is
+ * not active has its status sent after it. Used by the register-authoritative rules and by an
+ * operator's ACCEPT_REGISTER.
+ */
+export function registerValueTriggers(system: SyncSystem, field: string, kind: string, uin: string, status: IdentityStatus): SyncTrigger[] {
+  if (system === 'IMMIGRATION') return [{ system, operation: 'IDENTITY_LINKED', uin }];
+  const statusOp: SyncTrigger = { system, operation: SIGA_STATUS_OPERATION[status], uin };
+  const after = status === 'ACTIVE' ? [] : [statusOp];
+  if (kind === 'MISSING_IN_EXTERNAL') return [{ system, operation: 'ENROLLED', uin }, ...after];
+  if (field === 'identityStatus' || field === 'civilStatus') return [statusOp];
+  return [{ system, operation: 'UPDATED', uin }, ...after];
+}
+
+/**
  * Credential events (category `credential`) as the credential part defines them. Their data is
  * expected to carry `uin` and `credentialId`; the status each one means for Immigration is here.
  */
@@ -102,9 +118,11 @@ export const SYNC_TRIGGERS: Record<string, (input: TriggerInput) => SyncTrigger[
   IdentityCreated: ({ data, residency }) => [
     residency === 'CITIZEN' ? { system: 'SIGA', operation: 'ENROLLED', uin: String(data.uin) } : { system: 'IMMIGRATION', operation: 'IDENTITY_LINKED', uin: String(data.uin) },
   ],
-  IdentityUpdated: ({ data, residency }) => [
-    residency === 'CITIZEN' ? { system: 'SIGA', operation: 'UPDATED', uin: String(data.uin) } : { system: 'IMMIGRATION', operation: 'IDENTITY_LINKED', uin: String(data.uin) },
-  ],
+  // An update that took the system's own value (an operator's ACCEPT_EXTERNAL) is not told back to it.
+  IdentityUpdated: ({ data, residency }) =>
+    String(data.regId).startsWith(ACCEPTED_EXTERNAL_REG_PREFIX)
+      ? []
+      : [residency === 'CITIZEN' ? { system: 'SIGA', operation: 'UPDATED', uin: String(data.uin) } : { system: 'IMMIGRATION', operation: 'IDENTITY_LINKED', uin: String(data.uin) }],
   IdentityStatusChanged: ({ data, residency }) =>
     residency === 'CITIZEN' ? [{ system: 'SIGA', operation: SIGA_STATUS_OPERATION[data.to as IdentityStatus], uin: String(data.uin) }] : [],
   CredentialIssued: credentialTriggers,

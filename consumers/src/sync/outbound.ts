@@ -2,17 +2,20 @@ import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldH
 import {
   CommandRejected,
   type IdentityRecord,
+  type IdentityState,
   type SyncCommand,
   type SyncState,
   fold,
   handleCommand,
+  identityDecider,
   identityStreamId,
+  mismatchDecider,
   outboundSyncId,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
 import { type EventEnvelope, type Residency, type SealedData, isRegistoError } from '@registo/schemas';
-import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, triggersFor } from './agreement.js';
+import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, registerValueTriggers, triggersFor } from './agreement.js';
 
 export interface OutboundSyncDeps {
   store: EventStore;
@@ -90,16 +93,17 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     return record.demographics;
   }
 
-  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: EventEnvelope[], attempt: number, redrive: boolean): Promise<void> {
-    const syncId = outboundSyncId(system, source.eventId);
+  /** Performs one sync (keyed by the source event, or `key` when one source asks for several); true when it has succeeded. */
+  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: EventEnvelope[], attempt: number, redrive: boolean, key = source.eventId): Promise<boolean> {
+    const syncId = outboundSyncId(system, key);
     const history = await deps.store.readStream(syncStreamId(syncId));
     let state = fold(syncDecider, history) as SyncState;
-    if (state.status === 'SUCCEEDED') return;
+    if (state.status === 'SUCCEEDED') return true;
     // A dead sync comes back only through a redrive not yet spent, not through a stale delivery
     // of its source (nor a second delivery of a redrive that has dead-lettered again).
     if (state.status === 'DEAD_LETTERED') {
       const lastDead = history.findLast((e) => e.type === 'SyncDeadLettered')!;
-      if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return;
+      if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return false;
     }
     if (!state.exists) {
       state = await command(
@@ -110,7 +114,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
           direction: 'OUTBOUND',
           operation: trigger.operation,
           uin: trigger.uin,
-          sourceEventId: source.eventId,
+          sourceEventId: key,
           sourceStreamId: source.streamId,
           sourceRevision: source.revision,
           sourceType: source.type,
@@ -125,7 +129,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     try {
       const demographics = needsPersonalData(trigger) ? await demographicsAt(identity, source) : null;
       const body = buildPayload(trigger, demographics);
-      ({ replayed } = await deps.port.sendStatusUpdate(body, { idempotencyKey: source.eventId }));
+      ({ replayed } = await deps.port.sendStatusUpdate(body, { idempotencyKey: key }));
     } catch (e) {
       // Our own database away (unsealing reads it) is not the system's failure: spend no attempt,
       // stop unadvanced; the next delivery sends again under the same idempotency key.
@@ -141,6 +145,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     // Outside the catch: a store outage while recording the success must not be recorded as the
     // system's failure (and dead-letter a sync the system applied); the redelivery is replayed.
     await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed, outcome: 'APPLIED' }, cause, history);
+    return true;
   }
 
   async function handleRedrive(event: EventEnvelope, attempt: number): Promise<void> {
@@ -153,7 +158,35 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     await handleSource(source, event, attempt, true);
   }
 
+  /**
+   * An operator's ACCEPT_REGISTER: the register's current value goes to the system as syncs of
+   * their own (keys `<choice eventId>`, `<choice eventId>.1`, ...: retried, dead-lettered and
+   * redriven like any other); once every one has succeeded, the mismatch is resolved.
+   */
+  async function handleAcceptRegister(choice: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+    const { mismatchId, uin, field, by, note } = choice.data as { mismatchId: string; uin: string; field: string; by: string; note: string };
+    const identity = await deps.store.readStream(identityStreamId(uin));
+    const state = fold(identityDecider, identity) as IdentityState;
+    if (!state.exists || state.status === null) throw new PermanentSyncError('SYNC_IDENTITY_UNKNOWN', `no identity ${uin} to send for mismatch ${mismatchId}`);
+    const found = (await deps.store.readStream(choice.streamId)).findLast((e) => e.type === 'ReconciliationMismatchFound');
+    const triggers = registerValueTriggers(system, field, String(found?.data.kind ?? 'VALUE_DIFFERS'), uin, state.status);
+    let all = true;
+    for (const [i, trigger] of triggers.entries()) {
+      // In order: a later step (the status after an update) waits for the one before it.
+      if (!(await perform(trigger, choice, cause, identity, attempt, redrive, i === 0 ? choice.eventId : `${choice.eventId}.${i}`))) {
+        all = false;
+        break;
+      }
+    }
+    if (!all) return;
+    await handleCommand(deps.store, mismatchDecider, choice.streamId, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
+  }
+
   async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+    if (source.type === 'ReconciliationResolutionChosen') {
+      if (source.data.system === system && source.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(source, cause, attempt, redrive);
+      return;
+    }
     const uin = String(source.data.uin ?? '');
     // Types the mapping table does not list ask for nothing: no need to read the identity.
     if (!uin || !SYNC_TRIGGERS[source.type]) return;
@@ -171,6 +204,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     async handle(event: EventEnvelope, attempt = 1): Promise<void> {
       try {
         if (event.type === 'SyncRedriven') return await handleRedrive(event, attempt);
+        if (event.type === 'ReconciliationResolutionChosen') return await handleSource(event, event, attempt, false);
         if (event.streamId.startsWith('sync-')) return;
         return await handleSource(event, event, attempt, false);
       } catch (e) {

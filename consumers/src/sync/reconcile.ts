@@ -15,7 +15,7 @@ import {
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
 import { type IdentityStatus, type SealedData, isRegistoError } from '@registo/schemas';
-import { SIGA_STATUS_OPERATION, type SyncTrigger, agreedFields, buildPayload } from './agreement.js';
+import { type SyncTrigger, agreedFields, buildPayload, registerValueTriggers } from './agreement.js';
 import { classify } from './outbound.js';
 import { type Difference, type RegisterRecord, diffRecords } from './reconcile-rules.js';
 
@@ -185,13 +185,7 @@ async function applyRule(
     case 'register-authoritative-status':
     case 'register-authoritative-presence': {
       if (!loaded) throw new Error(`no register record for ${d.uin}`);
-      const status = loaded.record.status;
-      const ops: SyncTrigger[] =
-        system === 'IMMIGRATION'
-          ? [{ system, operation: 'IDENTITY_LINKED', uin: d.uin }]
-          : d.rule === 'register-authoritative-presence'
-            ? [{ system, operation: 'ENROLLED', uin: d.uin }, ...(status === 'ACTIVE' ? [] : [{ system, operation: SIGA_STATUS_OPERATION[status], uin: d.uin } as SyncTrigger])]
-            : [{ system, operation: SIGA_STATUS_OPERATION[status], uin: d.uin }];
+      const ops = registerValueTriggers(system, d.field, d.kind, d.uin, loaded.record.status);
       for (const [i, trigger] of ops.entries()) await resync(trigger, loaded, deps, `${runId}.${d.field}.${i}`, metadata);
       return 'RESYNC';
     }

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { EventStore, ExternalChange, SqlDriver, SyncSystem } from '@registo/infra';
-import { CommandRejected, handleCommand, mismatchDecider, mismatchStreamId } from '@registo/producers';
+import type { EventStore, ExternalChange, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
+import { CommandRejected, LEGACY_CLOSE_ACTION, RESOLUTION_ACTIONS, type ResolutionAction, resolveMismatch } from '@registo/producers';
 import { SYNC_STATUS_DDL, reportCsv, syncReport } from '@registo/projections';
 import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
@@ -12,6 +12,8 @@ import { querySchema } from '../http/request-schema.js';
 export interface SyncRouteDeps {
   store: EventStore;
   db: SqlDriver;
+  /** Opens a mismatch's sealed values and re-seals the identity record an ACCEPT_EXTERNAL updates. */
+  sealer: SubjectSealer;
   tokens: ApiTokens;
   /** HMAC-SHA256 secrets of each integration's webhook (its service account's shared secret). */
   webhookSecrets: Record<SyncSystem, string>;
@@ -86,13 +88,13 @@ const resolveBody = {
   type: 'object',
   additionalProperties: false,
   required: ['action'],
-  properties: { action: { type: 'string', enum: ['ACCEPT_REGISTER', 'ACCEPT_EXTERNAL', 'NONE'] }, note: { type: 'string', maxLength: 2000, textKind: 'free' } },
+  properties: { action: { type: 'string', enum: [...RESOLUTION_ACTIONS, LEGACY_CLOSE_ACTION] }, note: { type: 'string', maxLength: 2000, textKind: 'free' } },
 } as const;
 
 /**
  * External sync over HTTP: the webhooks SIGA and Immigration call (HMAC-signed), redrive of
  * dead-lettered syncs, a reconciliation run on demand, the reconciliation report (JSON or CSV),
- * and an operator's resolution of a mismatch.
+ * and an operator's resolution of a mismatch (the mismatch decider says what each action does).
  */
 export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): void {
   // The signature covers the bytes as sent: this scope keeps the raw body beside the parsed one.
@@ -168,20 +170,13 @@ export function registerSyncRoutes(app: FastifyInstance, deps: SyncRouteDeps): v
     async (request) => {
       const actor = deps.tokens.authorize(request, ['operator']);
       const { mismatchId } = request.params;
-      const system = systemOf(mismatchId.split('.')[0]);
+      systemOf(mismatchId.split('.')[0]);
       try {
-        await handleCommand(
-          deps.store,
-          mismatchDecider,
-          mismatchStreamId(mismatchId),
-          { type: 'ResolveMismatch', mismatchId, system, resolution: 'OPERATOR', rule: null, action: request.body.action, by: actor.id, note: request.body.note ?? '' },
-          { metadata: { correlationId: `mismatch-${mismatchId}`, actor: { id: actor.id, role: actor.role } } },
-        );
+        return await resolveMismatch({ store: deps.store, sealer: deps.sealer }, mismatchId, { action: request.body.action as ResolutionAction, note: request.body.note ?? '' }, { id: actor.id, role: actor.role });
       } catch (e) {
         if (e instanceof CommandRejected && e.reason === 'MISMATCH_NOT_FOUND') throw new RegistoError('NOT_FOUND', `no mismatch ${mismatchId}`);
         throw e;
       }
-      return { mismatchId, status: 'RESOLVED', action: request.body.action };
     },
   );
 }

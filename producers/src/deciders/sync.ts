@@ -1,4 +1,4 @@
-import type { ExternalSystem, SyncEventData } from '@registo/schemas';
+import type { ExternalSystem, MismatchKind, SyncEventData } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 
 /**
@@ -109,8 +109,36 @@ export const syncStreamId = (syncId: string): string => `sync-${syncId}`;
 
 // --- reconciliation mismatches -------------------------------------------------------------
 
-type MismatchEvents = Pick<SyncEventData, 'ReconciliationMismatchFound' | 'ReconciliationMismatchResolved'>;
+type MismatchEvents = Pick<SyncEventData, 'ReconciliationMismatchFound' | 'ReconciliationResolutionChosen' | 'ReconciliationMismatchResolved'>;
 export type MismatchEvent = DeciderEvent<MismatchEvents>;
+
+/**
+ * What an operator may do with an open mismatch, each named for what it does:
+ * - ACCEPT_REGISTER: the register's value is sent to the system (a sync of its own, with the
+ *   usual attempts, retries and dead letters); resolved when that sync succeeds;
+ * - ACCEPT_EXTERNAL: the register takes the system's value (an identity update, the officer as
+ *   actor); resolved once the identity is updated; the system is not told again;
+ * - CLOSE_WITHOUT_CHANGE: closed as it is, neither side changes; a later run that still finds
+ *   the difference opens it again. `NONE`, its name before, is read as it.
+ */
+export type ResolutionAction = 'ACCEPT_REGISTER' | 'ACCEPT_EXTERNAL' | 'CLOSE_WITHOUT_CHANGE';
+export const RESOLUTION_ACTIONS: readonly ResolutionAction[] = ['ACCEPT_REGISTER', 'ACCEPT_EXTERNAL', 'CLOSE_WITHOUT_CHANGE'];
+/** The operator's action as it was named before CLOSE_WITHOUT_CHANGE (still accepted, recorded under the new name). */
+export const LEGACY_CLOSE_ACTION = 'NONE';
+
+/**
+ * The attributes the register takes from a system through an ordinary identity update. The
+ * civil-registry and permit numbers are who the person is (their blind index, the identity
+ * rules' officer approval): they change through a correction in intake, not from here.
+ */
+export const EXTERNAL_VALUE_FIELDS: Partial<Record<ExternalSystem, readonly string[]>> = {
+  SIGA: ['givenNames', 'surname', 'dateOfBirth', 'sex'],
+  IMMIGRATION: [],
+};
+
+/** The regId of the identity update an ACCEPT_EXTERNAL makes: one per finding of the mismatch, so a retried request is the same update. */
+export const ACCEPTED_EXTERNAL_REG_PREFIX = 'reconciliation.accept-external.';
+export const acceptedExternalRegId = (mismatchId: string, found: number): string => `${ACCEPTED_EXTERNAL_REG_PREFIX}${mismatchId}.${found}`;
 
 export interface MismatchState {
   exists: boolean;
@@ -118,14 +146,38 @@ export interface MismatchState {
   /** How many times the difference was found (reopened after a resolution counts again). */
   found: number;
   lastRunId: string | null;
+  system: ExternalSystem | null;
+  uin: string | null;
+  field: string | null;
+  kind: MismatchKind | null;
+  /** The operator's choice waiting for its side to hold the value; null when none. */
+  pendingAction: ResolutionAction | null;
 }
 
 export type MismatchCommand =
   | ({ type: 'RecordMismatch' } & SyncEventData['ReconciliationMismatchFound'])
-  | ({ type: 'ResolveMismatch' } & SyncEventData['ReconciliationMismatchResolved']);
+  /** A rule's or a later run's resolution (RULE, CLEARED): the change, if any, is already made. */
+  | ({ type: 'ResolveMismatch' } & SyncEventData['ReconciliationMismatchResolved'])
+  /** An operator's resolution: what happens depends on the action (see ResolutionAction). */
+  | { type: 'ChooseResolution'; mismatchId: string; action: ResolutionAction | typeof LEGACY_CLOSE_ACTION; by: string; note: string }
+  /** The side the pending action names now holds the chosen value (the sync succeeded, the identity was updated). */
+  | { type: 'CompleteResolution'; mismatchId: string; action: ResolutionAction; by: string; note: string };
 
 export function initialMismatchState(): MismatchState {
-  return { exists: false, open: false, found: 0, lastRunId: null };
+  return { exists: false, open: false, found: 0, lastRunId: null, system: null, uin: null, field: null, kind: null, pendingAction: null };
+}
+
+/** Why an action cannot resolve this mismatch, or null when it can. */
+function actionRefusal(action: ResolutionAction, state: MismatchState): string | null {
+  if (action === 'CLOSE_WITHOUT_CHANGE') return null;
+  if (state.kind === 'MISSING_IN_REGISTER') return `${state.system} holds a record the register does not have: there is no register value to send and no identity to update`;
+  if (action === 'ACCEPT_EXTERNAL') {
+    const takes = EXTERNAL_VALUE_FIELDS[state.system!] ?? [];
+    if (state.kind !== 'VALUE_DIFFERS' || !takes.includes(state.field!)) {
+      return `the register does not take ${state.field} from ${state.system}: ${takes.length ? `only ${takes.join(', ')}` : 'no attribute'} (numbers and statuses change through the register's own procedures)`;
+    }
+  }
+  return null;
 }
 
 export function decideMismatch(command: MismatchCommand, state: MismatchState): MismatchEvent[] {
@@ -139,18 +191,50 @@ export function decideMismatch(command: MismatchCommand, state: MismatchState): 
     case 'ResolveMismatch': {
       if (!state.exists) reject('MISMATCH_NOT_FOUND', `no mismatch ${command.mismatchId}`);
       if (!state.open) reject('MISMATCH_NOT_OPEN', `mismatch ${command.mismatchId} is already resolved`);
+      // An operator's resolution says what it does and waits for it to be done: ChooseResolution.
+      if (command.resolution === 'OPERATOR') reject('MISMATCH_ACTION_NOT_ALLOWED', `mismatch ${command.mismatchId}: an operator resolves through ChooseResolution`);
       const { type: _t, ...data } = command;
       return [{ type: 'ReconciliationMismatchResolved', data }];
+    }
+    case 'ChooseResolution': {
+      if (!state.exists) reject('MISMATCH_NOT_FOUND', `no mismatch ${command.mismatchId}`);
+      if (!state.open) reject('MISMATCH_NOT_OPEN', `mismatch ${command.mismatchId} is already resolved`);
+      const action: ResolutionAction = command.action === LEGACY_CLOSE_ACTION ? 'CLOSE_WITHOUT_CHANGE' : command.action;
+      const refusal = actionRefusal(action, state);
+      if (refusal) reject('MISMATCH_ACTION_NOT_ALLOWED', `${action} cannot resolve mismatch ${command.mismatchId}: ${refusal}`, { action, kind: state.kind, field: state.field });
+      const { mismatchId, by, note } = command;
+      const system = state.system!;
+      if (action === 'CLOSE_WITHOUT_CHANGE') {
+        // Closing also withdraws a choice still waiting (a sync dead-lettered, an update refused).
+        return [{ type: 'ReconciliationMismatchResolved', data: { mismatchId, system, resolution: 'OPERATOR', rule: null, action, by, note } }];
+      }
+      // The same choice again (a retried request) is the same choice; the other one waits for it.
+      if (state.pendingAction === action) return [];
+      if (state.pendingAction !== null) {
+        reject('MISMATCH_RESOLUTION_PENDING', `mismatch ${mismatchId} waits for ${state.pendingAction}; close it without change first to choose otherwise`, { pendingAction: state.pendingAction });
+      }
+      return [{ type: 'ReconciliationResolutionChosen', data: { mismatchId, system, uin: state.uin!, field: state.field!, action, by, note } }];
+    }
+    case 'CompleteResolution': {
+      if (!state.exists) reject('MISMATCH_NOT_FOUND', `no mismatch ${command.mismatchId}`);
+      // Already resolved (cleared by a run that found the value in place, a repeated completion): nothing left to do.
+      if (!state.open || state.pendingAction !== command.action) return [];
+      const { mismatchId, action, by, note } = command;
+      return [{ type: 'ReconciliationMismatchResolved', data: { mismatchId, system: state.system!, resolution: 'OPERATOR', rule: null, action, by, note } }];
     }
   }
 }
 
 export function evolveMismatch(state: MismatchState, event: MismatchEvent): MismatchState {
   switch (event.type) {
-    case 'ReconciliationMismatchFound':
-      return { exists: true, open: true, found: state.found + 1, lastRunId: event.data.runId };
+    case 'ReconciliationMismatchFound': {
+      const { runId, system, uin, field, kind } = event.data;
+      return { exists: true, open: true, found: state.found + 1, lastRunId: runId, system, uin, field, kind, pendingAction: null };
+    }
+    case 'ReconciliationResolutionChosen':
+      return { ...state, pendingAction: event.data.action as ResolutionAction };
     case 'ReconciliationMismatchResolved':
-      return { ...state, open: false };
+      return { ...state, open: false, pendingAction: null };
   }
 }
 

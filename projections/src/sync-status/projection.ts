@@ -119,6 +119,11 @@ async function applyMismatch(tx: SqlTx, e: EventEnvelope): Promise<void> {
     );
     return;
   }
+  if (e.type === 'ReconciliationResolutionChosen') {
+    // Still open: the row's action is the operator's choice, waiting for its side to hold the value.
+    await tx.query(`UPDATE sync_mismatches SET action = $3, resolved_by = $4, note = $5, revision = $2 WHERE mismatch_id = $1`, [mismatchId, e.revision, d.action, d.by, d.note]);
+    return;
+  }
   throw new Error(`sync_mismatches: unexpected ${e.type} on ${e.streamId}`);
 }
 

@@ -37,6 +37,7 @@ export interface SyncEventData {
     sealed: SealedData | null;
     proposedRule: string | null;
   };
+  ReconciliationResolutionChosen: { mismatchId: string; system: ExternalSystem; uin: string; field: string; action: string; by: string; note: string };
   ReconciliationMismatchResolved: {
     mismatchId: string;
     system: ExternalSystem;

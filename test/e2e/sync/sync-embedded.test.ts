@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger } from '@registo/infra';
 import { SyncService, agreedFields, createOutboundSync, runReconciliation, type Difference } from '@registo/consumers';
 import { ApiTokens, createHttpApp, registerSyncRoutes } from '@registo/gateways';
-import { identityStreamId, subjectIdFor } from '@registo/producers';
+import { type IdentityRecord, identityStreamId, subjectIdFor } from '@registo/producers';
 import { identityRegistryProjection, replayProjection, syncStatusProjection } from '@registo/projections';
 import { type RunningSimulators, startSimulators, webhookSignature } from '@registo/simulators';
 import type { EventEnvelope } from '@registo/schemas';
@@ -51,6 +51,7 @@ describe('external sync on the store subscription (embedded): data minimisation,
     registerSyncRoutes(app, {
       store: world.store,
       db: world.driver,
+      sealer: world.sealer,
       tokens,
       webhookSecrets: { SIGA: 'siga-secret', IMMIGRATION: 'immigration-secret' },
       applyChange: (system, change, via) => service.inbound.apply(system, change, via),
@@ -292,6 +293,116 @@ describe('external sync on the store subscription (embedded): data minimisation,
     expect((await resolve('siga.0000000000.surname')).status).to.equal(404);
     const resolvedEvent = (await world.store.readStream(`sync-mismatch.${id}`)).at(-1)!;
     expect(resolvedEvent.data).to.include({ resolution: 'OPERATOR', action: 'ACCEPT_EXTERNAL', by: 'operator-1' });
+  });
+
+  it('each resolution action does what its name says: the side it names holds the chosen value and the next run does not reopen it', async () => {
+    const reconcile = async (system: SyncSystem) => {
+      // The run lists open mismatches and identities from the read models: bring them up to date first.
+      await replayProjection(world.store, world.driver, identityRegistryProjection);
+      await replayProjection(world.store, world.driver, syncStatusProjection);
+      return runReconciliation(system, { store: world.store, db: world.driver, sealer: world.sealer, port: ports(sims)[system] });
+    };
+    const resolve = async (id: string, action: string) => {
+      const r = await fetch(`${apiUrl}/v1/sync/mismatches/${id}/resolve`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ action, note: `operator chose ${action}` }) });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    const mismatch = async (id: string) => {
+      const events = await world.store.readStream(`sync-mismatch.${id}`);
+      return { events, open: events.at(-1)?.type !== 'ReconciliationMismatchResolved', resolved: events.filter((e) => e.type === 'ReconciliationMismatchResolved').at(-1) };
+    };
+    const openIds = async (system: SyncSystem, field: string, kind = field === 'record' ? 'MISSING_IN_REGISTER' : 'VALUE_DIFFERS') => {
+      await replayProjection(world.store, world.driver, syncStatusProjection);
+      const report = (await (await fetch(`${apiUrl}/v1/sync/report?system=${system.toLowerCase()}`, { headers: { authorization: 'Bearer op-token' } })).json()) as { openMismatches: Array<{ mismatchId: string; field: string; kind: string }> };
+      return report.openMismatches.filter((m) => m.field === field && m.kind === kind).map((m) => m.mismatchId);
+    };
+    const demographicsOf = async (uin: string) => {
+      const latest = (await world.store.readStream(identityStreamId(uin))).findLast((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
+      return (await world.sealer.open<IdentityRecord>(latest.data.sealed as never)).demographics;
+    };
+    const exported = async (system: SyncSystem, uin: string) => (await ports(sims)[system].exportIdentities()).find((x) => String(x.uin) === uin)!;
+    const uinOf = (id: string) => id.split('.')[1]!;
+
+    const [toRegister, toExternal] = await openIds('SIGA', 'surname');
+    const [toClose, duringOutage] = await openIds('SIGA', 'dateOfBirth');
+    const [permitToRegister, permitToExternal] = await openIds('IMMIGRATION', 'permitNumber');
+    const [inventedRecord] = await openIds('SIGA', 'record');
+    expect([toRegister, toExternal, toClose, duringOutage, permitToRegister, permitToExternal, inventedRecord].every(Boolean)).to.equal(true);
+    const sigaSurname = (await exported('SIGA', uinOf(toExternal!))).surname;
+
+    // ACCEPT_REGISTER: a sync of the register's value; the mismatch stays open until it succeeds.
+    for (const id of [toRegister!, permitToRegister!]) {
+      const r = await resolve(id, 'ACCEPT_REGISTER');
+      expect(r.status, id).to.equal(200);
+      expect(r.body.action).to.equal('ACCEPT_REGISTER');
+      const chosen = (await mismatch(id)).events.find((e) => e.type === 'ReconciliationResolutionChosen')!;
+      expect(chosen.data).to.include({ action: 'ACCEPT_REGISTER', by: 'operator-1' });
+      await waitFor(`${id} resolved once its sync succeeded`, async () => !(await mismatch(id)).open, 30_000);
+      const sync = await syncState(world.store, `${id.split('.')[0]}.${chosen.eventId}`);
+      expect(sync.state.status, id).to.equal('SUCCEEDED');
+      expect(sync.events[0]!.data).to.include({ sourceEventId: chosen.eventId, sourceStreamId: `sync-mismatch.${id}`, sourceType: 'ReconciliationResolutionChosen' });
+      // Resolved after the sync, not before.
+      const resolvedAt = (await mismatch(id)).resolved!;
+      expect(resolvedAt.data).to.include({ resolution: 'OPERATOR', action: 'ACCEPT_REGISTER' });
+      expect(resolvedAt.position).to.be.greaterThan(sync.events.find((e) => e.type === 'SyncSucceeded')!.position);
+    }
+    // The systems now hold the register's values.
+    expect((await exported('SIGA', uinOf(toRegister!))).surname).to.equal((await demographicsOf(uinOf(toRegister!))).surname);
+    expect((await exported('IMMIGRATION', uinOf(permitToRegister!))).permitNumber).to.equal((await demographicsOf(uinOf(permitToRegister!))).residencePermitNumber);
+
+    // An ACCEPT_REGISTER while SIGA is down: its sync is retried, then dead-lettered; the mismatch waits; a redrive lands it.
+    const faults = `${sims.sigaUrl}/_admin/faults`;
+    const admin = { authorization: `Bearer ${sims.adminToken}`, 'content-type': 'application/json' };
+    expect((await fetch(faults, { method: 'PUT', headers: admin, body: JSON.stringify({ outageUntil: new Date(Date.now() + 600_000).toISOString() }) })).status).to.equal(200);
+    expect((await resolve(duringOutage!, 'ACCEPT_REGISTER')).body).to.include({ status: 'PENDING' });
+    const outageChoice = (await mismatch(duringOutage!)).events.find((e) => e.type === 'ReconciliationResolutionChosen')!;
+    const outageSync = `siga.${outageChoice.eventId}`;
+    await waitFor('the sync of the choice dead-lettered', async () => (await syncState(world.store, outageSync)).state.status === 'DEAD_LETTERED', 30_000);
+    expect((await syncState(world.store, outageSync)).state.attempts).to.equal(3);
+    expect((await mismatch(duringOutage!)).open).to.equal(true);
+    expect((await fetch(faults, { method: 'DELETE', headers: { authorization: admin.authorization } })).status).to.equal(200);
+    const redriven = await fetch(`${apiUrl}/v1/sync/redrive`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer op-token' }, body: JSON.stringify({ syncId: outageSync }) });
+    expect(redriven.status, await redriven.text()).to.equal(200);
+    await waitFor('the redriven sync resolved the mismatch', async () => !(await mismatch(duringOutage!)).open, 30_000);
+    expect((await exported('SIGA', uinOf(duringOutage!))).dateOfBirth).to.equal((await demographicsOf(uinOf(duringOutage!))).dateOfBirth);
+
+    // ACCEPT_EXTERNAL: the register takes SIGA's surname through the identity decider, the operator as actor.
+    const received = sims.sigaLedger.received.length;
+    const external = await resolve(toExternal!, 'ACCEPT_EXTERNAL');
+    expect(external.status).to.equal(200);
+    expect(external.body).to.include({ status: 'RESOLVED', action: 'ACCEPT_EXTERNAL' });
+    const update = (await world.store.readStream(identityStreamId(uinOf(toExternal!)))).findLast((e) => e.type === 'IdentityUpdated')!;
+    expect(update.data.changedFields).to.deep.equal(['surname']);
+    expect(update.metadata.actor).to.deep.equal({ id: 'operator-1', role: 'operator' });
+    expect((await demographicsOf(uinOf(toExternal!))).surname).to.equal(sigaSurname);
+    // SIGA is not told again: a later status change of the same identity (its stream is synced in order) is all it hears.
+    const deactivated = await changeStatus(world, uinOf(toExternal!), 'DEACTIVATED');
+    await waitFor('the later status change synced', async () => (await syncState(world.store, expectedSyncId('SIGA', deactivated))).state.status === 'SUCCEEDED', 30_000);
+    expect((await syncState(world.store, expectedSyncId('SIGA', update))).state.exists).to.equal(false);
+    expect(sims.sigaLedger.received.slice(received).filter((r) => r.body.uin === uinOf(toExternal!)).map((r) => r.body.status)).to.deep.equal(['DEACTIVATED']);
+
+    // CLOSE_WITHOUT_CHANGE (asked under its old name NONE): closed, neither side changes.
+    const dobBefore = (await exported('SIGA', uinOf(toClose!))).dateOfBirth;
+    expect((await resolve(toClose!, 'NONE')).body).to.include({ status: 'RESOLVED', action: 'CLOSE_WITHOUT_CHANGE' });
+    expect((await mismatch(toClose!)).resolved!.data).to.include({ resolution: 'OPERATOR', action: 'CLOSE_WITHOUT_CHANGE' });
+    expect((await exported('SIGA', uinOf(toClose!))).dateOfBirth).to.equal(dobBefore);
+
+    // Actions that cannot do what they say are refused, and leave the mismatch open.
+    const refused = await resolve(permitToExternal!, 'ACCEPT_EXTERNAL');
+    expect(refused.status).to.equal(422);
+    expect(refused.body.reason).to.equal('MISMATCH_ACTION_NOT_ALLOWED');
+    expect((await resolve(inventedRecord!, 'ACCEPT_REGISTER')).body.reason).to.equal('MISMATCH_ACTION_NOT_ALLOWED');
+    expect((await mismatch(permitToExternal!)).open).to.equal(true);
+
+    // The next runs: the accepted ones stay resolved (both sides agree now); the closed one is found again.
+    await reconcile('SIGA');
+    await reconcile('IMMIGRATION');
+    for (const id of [toRegister!, permitToRegister!, duringOutage!, toExternal!]) {
+      const m = await mismatch(id);
+      expect(m.open, id).to.equal(false);
+      expect(m.events.filter((e) => e.type === 'ReconciliationMismatchFound'), id).to.have.length(1);
+    }
+    expect((await mismatch(toClose!)).open).to.equal(true);
+    expect((await mismatch(toClose!)).events.filter((e) => e.type === 'ReconciliationMismatchFound')).to.have.length(2);
   });
 
   it('runs reconciliation on its schedule too', async () => {

@@ -1,0 +1,71 @@
+import type { EventStore, SubjectSealer } from '@registo/infra';
+import { handleCommand } from '../command-handler.js';
+import { identityDecider, identityStreamId } from '../deciders/identity.js';
+import {
+  type MismatchState,
+  type ResolutionAction,
+  LEGACY_CLOSE_ACTION,
+  acceptedExternalRegId,
+  mismatchDecider,
+  mismatchStreamId,
+} from '../deciders/sync.js';
+import { type IdentityRecord, changedFields } from '../enrollment/personal-data.js';
+import type { SealedData } from '@registo/schemas';
+
+export interface ResolveMismatchDeps {
+  store: EventStore;
+  sealer: SubjectSealer;
+}
+
+export interface MismatchResolution {
+  mismatchId: string;
+  action: ResolutionAction;
+  /** PENDING: the register's value is on its way to the system; the sync consumer resolves the mismatch when it lands. */
+  status: 'RESOLVED' | 'PENDING';
+}
+
+type Actor = { id: string; role: string };
+
+/**
+ * An operator's resolution of a mismatch. The mismatch decider says whether the action fits
+ * the mismatch and what follows: CLOSE_WITHOUT_CHANGE closes it; ACCEPT_REGISTER is recorded
+ * and left to the sync consumer (which sends the value and then resolves it); ACCEPT_EXTERNAL
+ * updates the identity here, with the operator as actor, and then resolves it. Repeating the
+ * request repeats nothing that was done (the choice and the update are each recorded once).
+ */
+export async function resolveMismatch(
+  deps: ResolveMismatchDeps,
+  mismatchId: string,
+  request: { action: ResolutionAction | typeof LEGACY_CLOSE_ACTION; note: string },
+  actor: Actor,
+): Promise<MismatchResolution> {
+  const stream = mismatchStreamId(mismatchId);
+  const metadata = { correlationId: `mismatch-${mismatchId}`, actor };
+  const action: ResolutionAction = request.action === LEGACY_CLOSE_ACTION ? 'CLOSE_WITHOUT_CHANGE' : request.action;
+  const chosen = await handleCommand(deps.store, mismatchDecider, stream, { type: 'ChooseResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
+  if (action === 'CLOSE_WITHOUT_CHANGE') return { mismatchId, action, status: 'RESOLVED' };
+  if (action === 'ACCEPT_REGISTER') return { mismatchId, action, status: chosen.state.open ? 'PENDING' : 'RESOLVED' };
+  await takeExternalValue(deps, mismatchId, chosen.state, metadata);
+  await handleCommand(deps.store, mismatchDecider, stream, { type: 'CompleteResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
+  return { mismatchId, action, status: 'RESOLVED' };
+}
+
+/** The identity's record with the system's value of the field, through the identity decider (which may refuse: not active, erased). */
+async function takeExternalValue(deps: ResolveMismatchDeps, mismatchId: string, mismatch: MismatchState, metadata: { correlationId: string; actor: Actor }): Promise<void> {
+  const found = (await deps.store.readStream(mismatchStreamId(mismatchId))).findLast((e) => e.type === 'ReconciliationMismatchFound');
+  const sealedValues = found?.data.sealed as SealedData | null | undefined;
+  if (!sealedValues) throw new Error(`mismatch ${mismatchId} carries no sealed values`);
+  const { externalValue } = await deps.sealer.open<{ registerValue: string | null; externalValue: string | null }>(sealedValues);
+  const uin = mismatch.uin!;
+  const identity = await deps.store.readStream(identityStreamId(uin));
+  const created = identity.find((e) => e.type === 'IdentityCreated');
+  const latest = identity.findLast((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
+  if (!created || !latest) throw new Error(`no identity ${uin} for mismatch ${mismatchId}`);
+  const record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+  const taken = { ...record.demographics, [mismatch.field!]: externalValue ?? undefined };
+  const changed = changedFields(record.demographics, taken);
+  // Already so (the register was corrected meanwhile): nothing to update.
+  if (changed.length === 0) return;
+  const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: taken });
+  await handleCommand(deps.store, identityDecider, identityStreamId(uin), { type: 'UpdateIdentity', uin, regId: acceptedExternalRegId(mismatchId, mismatch.found), changedFields: changed, sealed }, { metadata });
+}
