@@ -2,9 +2,9 @@ import { expect } from 'chai';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type DemoPacket, DemoPacketFactory, intakeKeyOf, waitForOutcomes } from '@registo/cli';
-import { PGliteDriver, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
+import { PGliteDriver, SqlEventStore, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
 import { createPopulation } from '@registo/simulators';
-import { uploadUntilAnswered } from '../../src/index.js';
+import { type AppliedByKey, expectLogIntact, publishedCheckpointKey, simulatorLedgers, uploadUntilAnswered } from '../../src/index.js';
 import { waitFor } from '../kafka/processes.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 import { freeBytes, mountTmpfs } from './tmpfs.js';
@@ -46,11 +46,13 @@ describe('registo start: a full disk under the embedded store', function () {
       REGISTO_CHECKPOINT_INTERVAL_MS: '200',
     });
     let exitCode: number | null;
+    const packets: DemoPacket[] = [];
+    let checkpointKey: { spki: Buffer; origin: string } | undefined;
+    let ledgers: Record<string, AppliedByKey> | undefined;
     try {
       const keys = await loadPlatformKeys(join(dataDir, 'keys', 'software-keys.json'));
       const device = await issueDeviceCertificate(keys.registrationCa, { deviceId: 'full-disk-client', centreId: '10031', notBefore: new Date(Date.now() - 86_400_000) });
       const factory = new DemoPacketFactory({ population: createPopulation(), device, intake: await intakeKeyOf(url, keys.intakeKey), mix: { foreigners: 0.2, discrepancies: 0, duplicates: 0, invalid: 0 }, seed: 13, eligibleOnly: true });
-      const packets: DemoPacket[] = [];
       for (let i = 0; i < PACKETS + 1; i++) packets.push(await factory.packet(i));
       const probe = packets.pop()!;
 
@@ -113,6 +115,9 @@ describe('registo start: a full disk under the embedded store', function () {
       const report = JSON.parse(verify.stdout.trim().split('\n').pop()!) as { ok: boolean; findings: unknown[] };
       expect(report.findings).to.deep.equal([]);
       expect(report.ok).to.equal(true);
+      checkpointKey = await publishedCheckpointKey(url);
+      const sims = ((await (await fetch(`${url}/readyz`)).json()) as { workers: { simulators: { siga: string; immigration: string } } }).workers.simulators;
+      ledgers = await simulatorLedgers({ sigaUrl: sims.siga, immigrationUrl: sims.immigration });
     } finally {
       // Stopped before the filesystem is unmounted, whatever happened.
       child.kill('SIGTERM');
@@ -120,17 +125,16 @@ describe('registo start: a full disk under the embedded store', function () {
     }
     expect(exitCode, output().slice(-2000)).to.equal(0);
 
-    // The log itself: one stream per packet, positions unique and gap-free.
+    // The end-of-outage checks (positions, audit, read models, every accepted packet final, no
+    // sync applied twice), and one stream per packet.
     const driver = await PGliteDriver.open(dataDir, { stallMs: 0 });
+    const store = await SqlEventStore.open(driver);
     try {
-      const [log] = await driver.query<{ n: number; d: number; lo: number; hi: number }>('SELECT count(*)::int AS n, count(DISTINCT position)::int AS d, min(position)::int AS lo, max(position)::int AS hi FROM registo_events');
-      expect(log!.d).to.equal(log!.n);
-      expect(log!.lo).to.equal(1);
-      expect(log!.hi).to.equal(log!.n);
+      await expectLogIntact({ db: driver, store, acceptedRegIds: packets.map((p) => p.regId), checkpointKey, ledgers });
       const [streams] = await driver.query<{ n: number }>(`SELECT count(DISTINCT stream_id)::int AS n FROM registo_events WHERE category = 'enrollment'`);
       expect(streams!.n).to.equal(PACKETS + 1);
     } finally {
-      await driver.close();
+      await store.close();
     }
   });
 });
