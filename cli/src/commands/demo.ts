@@ -107,6 +107,7 @@ Example, with \`npm start\` running:  registo demo --enrollments 200`,
         s.verdict.says,
         ...s.surprises.slice(0, LISTED).map((d) => `  ${d.regId} (${d.kind}): expected ${d.expected}, got ${d.got}`),
         ...(more > 0 ? [`  … and ${more} more (--json lists every one)`] : []),
+        ...s.hints,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }));
