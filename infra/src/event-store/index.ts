@@ -11,3 +11,4 @@ export * from './open.js';
 export * from './unavailable.js';
 export * from './batching.js';
 export * from './data-dir-lock.js';
+export * from './reset-postgres.js';

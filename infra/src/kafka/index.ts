@@ -3,3 +3,4 @@ export * from './topics.js';
 export * from './envelope-codec.js';
 export * from './client.js';
 export * from './ensure-topics.js';
+export * from './purge-prefix.js';

@@ -121,7 +121,7 @@ describe('registo start', function () {
   });
 
   it('has --help on every command', async () => {
-    for (const args of [['--help'], ['start', '--help'], ['schemas', '--help'], ['schemas', 'check', '--help'], ['bench', '--help'], ['bench', 'append', '--help'], ['bench', 'mirror', '--help'], ['replay', '--help'], ['infra', '--help'], ['infra', 'up', '--help'], ['erase', '--help']]) {
+    for (const args of [['--help'], ['start', '--help'], ['schemas', '--help'], ['schemas', 'check', '--help'], ['bench', '--help'], ['bench', 'append', '--help'], ['bench', 'mirror', '--help'], ['replay', '--help'], ['infra', '--help'], ['infra', 'up', '--help'], ['erase', '--help'], ['reset', '--help']]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).to.equal(0);
       expect(r.stdout, args.join(' ')).to.match(/Usage: registo/);
