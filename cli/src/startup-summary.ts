@@ -7,7 +7,7 @@ import { DEV_API_TOKENS, type RegistoConfig } from '@registo/infra';
  */
 export function startupSummary(config: RegistoConfig, keysFile: string | null): { level: 'info' | 'warn'; fields: Record<string, unknown>; message: string } {
   const apiTokens =
-    config.apiTokens === DEV_API_TOKENS ? 'development tokens (dev-officer, dev-client, …; loopback connections only)'
+    config.apiTokens === DEV_API_TOKENS ? 'development tokens (the README lists them; loopback connections only)'
     : config.apiTokens.trim() === '' ? 'none: every API call is refused (401); set REGISTO_API_TOKENS=token:id:role,…'
     : `${config.apiTokens.split(',').filter((t) => t.trim()).length} configured (REGISTO_API_TOKENS)`;
   const externalSystems =
