@@ -10,6 +10,7 @@ import { registerKeys } from './commands/keys.js';
 import { registerAudit } from './commands/audit.js';
 import { registerSync } from './commands/sync.js';
 import { registerHolder } from './commands/holder.js';
+import { registerReset } from './commands/reset.js';
 
 export function buildProgram(): Command {
   const program = new Command('registo')
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerSync(program);
   registerHolder(program);
   registerDemo(program);
+  registerReset(program);
   registerBench(program);
   return program;
 }

@@ -69,6 +69,7 @@ import {
 } from '@registo/gateways';
 import { startSimulators, type RunningSimulators } from '@registo/simulators';
 import { syncPorts } from './sync-wiring.js';
+import { startupSummary } from './startup-summary.js';
 import { RegistoError } from '@registo/schemas';
 
 export interface RunningPlatform {
@@ -167,6 +168,13 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   else if (softwareKeys) logger.warn({ file: softwareKeys.file }, 'qualified: the development key file still supplies the registration-client CA (with its private key); set REGISTO_REGISTRATION_CA_CERTS to trust registration CAs by certificate only');
   else logger.info({ kek: keyWrapper.kekId }, 'personal data keys are wrapped inside the PKCS#11 token (qualified)');
   const sealer = driver ? await SubjectSealer.open(driver, keyWrapper) : null;
+  try {
+    await sealer?.assertKekOpensStoredKeys(softwareKeys && keyWrapper.kind === 'software' ? `the key file ${softwareKeys.file}` : `the PKCS#11 token's ${KEK_LABEL}`);
+  } catch (e) {
+    if (keyWrapper instanceof Pkcs11KeyWrapper) await keyWrapper.close();
+    await eventStore.close();
+    throw e;
+  }
   // The hierarchy every trust service signs with. A bare machine gets labelled software keys; a
   // qualified platform needs `registo keys init` to have been run on its token.
   let trust: TrustKeys;
@@ -189,6 +197,8 @@ export async function startPlatform(config: RegistoConfig, logger: Logger): Prom
   }
   logger.info({ mode: trust.mode, policyOid: trust.policyOid, trustDir: trust.trustDir }, `trust services sign ${trust.mode === 'qualified' ? 'inside the PKCS#11 token (qualified)' : 'with software keys (non-qualified)'}`);
   const tokens = ApiTokens.parse(config.apiTokens);
+  const summary = startupSummary(config, softwareKeys?.file ?? null);
+  logger[summary.level](summary.fields, summary.message);
 
   let external = config.external;
   let sims: RunningSimulators | undefined;

@@ -43,6 +43,10 @@ export const ErrorCodes = {
   READ_OPTIONS_INVALID: 400,
   SUBJECT_KEY_DESTROYED: 410,
   SUBJECT_KEY_UNAVAILABLE: 500,
+  /** Start-up: the stored data keys do not unwrap under the configured KEK (another key file than the database's). */
+  KEK_MISMATCH: 500,
+  /** `registo reset`: the PostgreSQL database has other sessions (a running platform); stop it first. */
+  DATABASE_IN_USE: 409,
   SEALED_DATA_INVALID: 400,
   /** The PKCS#11 token (HSM) stopped answering, or the signer / key wrapper using it was closed. */
   HSM_UNAVAILABLE: 503,

@@ -77,9 +77,28 @@ describe('API authentication: development tokens stay on this machine; refusals 
     for (const secret of ['guessed-token-123', 'dev-auditor', 'Bearer']) expect(text).to.not.include(secret);
   });
 
-  it('embedded mode listens on 127.0.0.1 unless HOST says otherwise; a platform on PostgreSQL keeps 0.0.0.0', () => {
+  it('embedded mode listens on 127.0.0.1 unless HOST says otherwise; a platform on PostgreSQL with tokens of its own listens on 0.0.0.0', () => {
     expect(loadConfig({}).http.host).to.equal('127.0.0.1');
     expect(loadConfig({ HOST: '0.0.0.0' }).http.host).to.equal('0.0.0.0');
-    expect(loadConfig({ DATABASE_URL: 'postgres://registo@127.0.0.1:5432/registo' }).http.host).to.equal('0.0.0.0');
+    const pg = 'postgres://registo@127.0.0.1:5432/registo';
+    expect(loadConfig({ DATABASE_URL: pg, REGISTO_API_TOKENS: 'secret-1:ops-1:operator' }).http.host).to.equal('0.0.0.0');
+  });
+
+  it('on PostgreSQL without tokens of its own: loopback, the development tokens and the simulators (the README recipe); told to listen elsewhere, neither', () => {
+    const pg = 'postgres://registo@127.0.0.1:5432/registo';
+    const recipe = loadConfig({ DATABASE_URL: pg });
+    expect(recipe.http.host).to.equal('127.0.0.1');
+    expect(recipe.apiTokens).to.equal(DEV_API_TOKENS);
+    expect(recipe.simulators).to.not.equal(null);
+    expect(recipe.roles).to.include.members(['process', 'sync']);
+    const exposed = loadConfig({ DATABASE_URL: pg, HOST: '0.0.0.0' });
+    expect(exposed.apiTokens).to.equal('');
+    expect(exposed.simulators).to.equal(null);
+    expect(exposed.roles).to.not.include('process');
+    // Real systems given: they are used, not simulated; tokens of its own: no development tokens.
+    const real = loadConfig({ DATABASE_URL: pg, HOST: '127.0.0.1', REGISTO_SIGA_URL: 'http://siga.test', REGISTO_IMMIGRATION_URL: 'http://imm.test', REGISTO_ABIS_URL: 'http://abis.test', REGISTO_EXTERNAL_TOKEN: 't' });
+    expect(real.simulators).to.equal(null);
+    expect(real.external?.sigaUrl).to.equal('http://siga.test');
+    expect(loadConfig({ DATABASE_URL: pg, HOST: '127.0.0.1', REGISTO_API_TOKENS: 'secret-1:ops-1:operator' }).apiTokens).to.equal('secret-1:ops-1:operator');
   });
 });

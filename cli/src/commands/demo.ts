@@ -44,7 +44,8 @@ export function registerDemo(program: Command): void {
       `
 Packets are for people of the simulators' synthetic population (seed 23912), so SIGA and
 Immigration know them; the registration-client CA and the intake key come from the same key
-file as \`registo start\` (REGISTO_KEYS_FILE, default ./data/keys/software-keys.json).
+file as \`registo start\` (REGISTO_KEYS_FILE, default ./data/keys/software-keys.json): run it with
+the platform's REGISTO_DATA_DIR, or every upload is refused with PACKET_SIGNER_UNTRUSTED.
 Each run takes the next people: where the last run on the same --url stopped is kept in
 <REGISTO_DATA_DIR>/demo/next-person.json (a person enrolled again is a duplicate, with an
 officer, not approved). --start-over or --first-person choose the people instead.
@@ -108,6 +109,7 @@ Example, with \`npm start\` running:  registo demo --enrollments 200`,
         s.verdict.says,
         ...s.surprises.slice(0, LISTED).map((d) => `  ${d.regId} (${d.kind}): expected ${d.expected}, got ${d.got}`),
         ...(more > 0 ? [`  … and ${more} more (--json lists every one)`] : []),
+        ...s.hints,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);
     }));

@@ -20,6 +20,8 @@ else http://<HOST or 127.0.0.1>:<PORT>; a start under another URL than the certi
 Environment (every variable the platform reads):
 ${variablesHelp()}
 
+At start-up one log line, "what this platform uses", names the API tokens, the external systems
+(simulated or not) and the key file in use, and warns when tokens or external systems are missing.
 Stops cleanly on SIGINT (Ctrl-C) or SIGTERM.`,
     )
     .action(async (opts: { port?: string; dataDir?: string; role?: string }) => {

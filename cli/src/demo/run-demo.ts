@@ -3,6 +3,7 @@ import { createPopulation } from '@registo/simulators';
 import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
 import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';
 import { type Difference, type Verdict, demoVerdict, differences } from './verdict.js';
+import { refusalHints } from './refusal-hints.js';
 
 export interface DemoOptions {
   url: string;
@@ -37,6 +38,8 @@ export interface DemoSummary {
   nextPeople: { citizen: number; foreigner: number };
   /** The exit code `registo demo` ends with, and why. */
   verdict: Verdict;
+  /** What the refusals at upload usually mean and what to check (empty when none was refused). */
+  hints: string[];
 }
 
 /**
@@ -97,5 +100,6 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     perSecond: (count.APPROVED + count.IN_ADJUDICATION + count.REJECTED) / total,
     nextPeople: factory.next(),
     verdict: demoVerdict({ enrollments: o.enrollments, surprises, outcomes: count }),
+    hints: refusalHints(refusedCodes, o.keysFile),
   };
 }

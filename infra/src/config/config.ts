@@ -92,8 +92,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
     });
   }
-  // On a bare machine (embedded store) the external systems are simulated unless told otherwise.
-  const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' ? 'on' : 'off')) === 'on';
+  // A platform without tokens of its own is a development platform: it listens to this machine
+  // only (unless HOST says otherwise) and, there, answers the development tokens and simulates
+  // the external systems it was given no address for — so the README's PostgreSQL recipe works
+  // as written on loopback. `registo start` logs what it uses (platform.ts, "what this platform uses").
+  const host = c.HOST ?? (eventStore.kind === 'pglite' || c.REGISTO_API_TOKENS === undefined ? '127.0.0.1' : '0.0.0.0');
+  const development = eventStore.kind === 'pglite' || (c.REGISTO_API_TOKENS === undefined && isLoopbackHost(host));
+  const noExternalUrls = [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL].every((u) => u === undefined);
+  const simulate = (c.REGISTO_SIMULATORS ?? (eventStore.kind === 'pglite' || (development && noExternalUrls) ? 'on' : 'off')) === 'on';
   const simulators = simulate ? { sigaPort: c.REGISTO_SIGA_PORT, immigrationPort: c.REGISTO_IMMIGRATION_PORT, abisPort: c.REGISTO_ABIS_PORT } : null;
   const urls = [c.REGISTO_SIGA_URL, c.REGISTO_IMMIGRATION_URL, c.REGISTO_ABIS_URL, c.REGISTO_EXTERNAL_TOKEN];
   const external = simulators || urls.some((u) => u === undefined)
@@ -115,11 +121,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     kafka,
     simulators,
     // Embedded mode answers the published development tokens: it listens to this machine only unless the operator says otherwise.
-    http: { port: c.PORT, host: c.HOST ?? (eventStore.kind === 'pglite' ? '127.0.0.1' : '0.0.0.0') },
+    http: { port: c.PORT, host },
     external,
     externalTimeoutMs: c.REGISTO_EXTERNAL_TIMEOUT_MS,
     keysFile: resolve(c.REGISTO_KEYS_FILE ?? `${c.REGISTO_DATA_DIR}/keys/software-keys.json`),
-    apiTokens: c.REGISTO_API_TOKENS ?? (eventStore.kind === 'pglite' ? DEV_API_TOKENS : ''),
+    apiTokens: c.REGISTO_API_TOKENS ?? (development ? DEV_API_TOKENS : ''),
     uinLength: Number(c.REGISTO_UIN_LENGTH) as 10 | 12,
     signer: loadSignerConfig(env),
     dataDir: resolve(c.REGISTO_DATA_DIR),
@@ -147,6 +153,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       reconcileIntervalMs: c.REGISTO_RECONCILE_INTERVAL_MS,
     },
   };
+}
+
+/** 127.0.0.0/8, ::1 and localhost: a listener only this machine reaches. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Replaces the password of any URL-looking value, and any token or PIN, with ***. */

@@ -84,7 +84,7 @@ export async function loadPlatformKeys(file: string): Promise<PlatformKeys & { c
     label: 'non-qualified software keys',
     file,
     created,
-    keyWrapper: new SoftwareKeyWrapper(key32(raw.kek, 'kek', file), 'software-kek-1'),
+    keyWrapper: new SoftwareKeyWrapper(key32(raw.kek, 'kek', file), 'software-kek-1', `the key file ${file}`),
     indexKey: key32(raw.indexKey, 'indexKey', file),
     uinKey: key32(raw.uinKey, 'uinKey', file),
     intakeKey: await importIntakeKeyJwk(raw.intakeKey as never),

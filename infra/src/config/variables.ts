@@ -55,7 +55,7 @@ export const VARIABLES = {
   // HTTP and the public URL.
   PORT: variable(port(8080), '8080', 'HTTP port of the API, /healthz and /readyz (0: any free port)'),
   // Default: 127.0.0.1 when embedded (development tokens, a local store), 0.0.0.0 otherwise.
-  HOST: variable(z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()), '127.0.0.1 embedded, else 0.0.0.0', 'address the HTTP server listens on'),
+  HOST: variable(z.preprocess((v) => (v === '' ? undefined : v), z.string().min(1).optional()), '127.0.0.1, or 0.0.0.0 on PostgreSQL with REGISTO_API_TOKENS', 'address the HTTP server listens on'),
   REGISTO_PUBLIC_URL: variable(
     z.preprocess((v) => (v === '' ? undefined : v), z.url({ protocol: /^https?$/ }).optional()),
     'http://<HOST or 127.0.0.1>:<PORT>',
@@ -65,7 +65,7 @@ export const VARIABLES = {
   REGISTO_ROLES: variable(z.string().regex(/^[a-z,]+$/, 'comma-separated roles').default('all'), 'all', `comma-separated: all, ${ROLES.join(', ')} (all = ${ROLES_ALL})`),
   REGISTO_API_TOKENS: variable(
     z.string().optional(),
-    'development tokens when embedded, else none',
+    'development tokens when embedded or on loopback, else none',
     'bearer tokens token:id:role,… (roles identity_officer, adjudicator, registration_client, operator, auditor, approver, holder_channel, print_bureau)',
     ['api'],
   ),
@@ -90,7 +90,7 @@ export const VARIABLES = {
   ),
   REGISTO_TOPIC_PARTITIONS: variable(z.coerce.number().int().min(1).max(1000).default(6), '6', 'partitions of each category topic the mirror creates', ['mirror']),
   // The external systems.
-  REGISTO_SIMULATORS: variable(z.enum(['on', 'off']).optional(), 'on when embedded, else off', 'start the SIGA, Immigration and ABIS simulators in-process'),
+  REGISTO_SIMULATORS: variable(z.enum(['on', 'off']).optional(), 'on when embedded, or on loopback without tokens or REGISTO_*_URL; else off', 'start the SIGA, Immigration and ABIS simulators in-process'),
   REGISTO_SIGA_PORT: variable(port(8091), '8091', 'where the SIGA simulator listens (0: any free port)'),
   REGISTO_IMMIGRATION_PORT: variable(port(8092), '8092', 'where the Immigration simulator listens'),
   REGISTO_ABIS_PORT: variable(port(8093), '8093', 'where the ABIS simulator listens'),

@@ -23,6 +23,8 @@ export class SoftwareKeyWrapper implements KeyWrapper {
   constructor(
     private readonly kek: Buffer,
     readonly kekId: string,
+    /** Where the KEK came from (the key file), named when a data key does not unwrap. */
+    private readonly source?: string,
   ) {
     if (kek.length !== 32) throw new RegistoError('CONFIG_INVALID', 'the key-encryption key must be 32 bytes (AES-256)');
   }
@@ -43,7 +45,8 @@ export class SoftwareKeyWrapper implements KeyWrapper {
       const d = createDecipheriv('id-aes256-wrap', this.kek, SoftwareKeyWrapper.IV);
       return Buffer.concat([d.update(wrapped), d.final()]);
     } catch {
-      throw new RegistoError('SUBJECT_KEY_UNAVAILABLE', `a data key does not unwrap under KEK ${this.kekId}`, { kekId: this.kekId });
+      const from = this.source ? ` of ${this.source}: was the data sealed with another key file? (REGISTO_KEYS_FILE, README "Starting over")` : '';
+      throw new RegistoError('SUBJECT_KEY_UNAVAILABLE', `a data key does not unwrap under KEK ${this.kekId}${from}`, { kekId: this.kekId, ...(this.source && { source: this.source }) });
     }
   }
 }

@@ -76,6 +76,32 @@ export class SubjectSealer {
     }
   }
 
+  /**
+   * Start-up check: one stored data key unwraps under this KEK. A platform started with another
+   * key file than the one its database was first started with would otherwise answer every
+   * read of personal data with SUBJECT_KEY_UNAVAILABLE; it refuses to start instead, naming
+   * where its KEK came from (`source`) and what to check.
+   */
+  async assertKekOpensStoredKeys(source: string): Promise<void> {
+    const rows = await this.db.query<{ subject_id: string; kek_id: string; wrapped: Buffer | Uint8Array }>(
+      'SELECT subject_id, kek_id, wrapped FROM registo_subject_keys WHERE wrapped IS NOT NULL ORDER BY created_at LIMIT 1',
+    );
+    const row = rows[0];
+    if (!row) return;
+    try {
+      await this.wrapper.unwrap(Buffer.from(row.wrapped));
+    } catch (e) {
+      if (!(e instanceof RegistoError) || e.code !== 'SUBJECT_KEY_UNAVAILABLE') throw e;
+      throw new RegistoError(
+        'KEK_MISMATCH',
+        `the personal data in this database was sealed under another key-encryption key than ${this.wrapper.kekId} of ${source} (the stored data keys do not unwrap): ` +
+          'start with the key file (REGISTO_KEYS_FILE, or REGISTO_DATA_DIR/keys/software-keys.json) the database was first started with, ' +
+          'or start over on an empty database (`registo reset`, README "Starting over")',
+        { kekId: this.wrapper.kekId, storedKekId: row.kek_id, source },
+      );
+    }
+  }
+
   /** Erasure: the wrapped key is overwritten and the row marked; nothing can open the data again. */
   async destroy(subjectId: string): Promise<void> {
     await this.db.query(

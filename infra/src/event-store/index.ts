@@ -13,3 +13,4 @@ export * from './batching.js';
 export * from './data-dir-lock.js';
 export * from './disk-reserve.js';
 export * from './engine-watchdog.js';
+export * from './reset-postgres.js';

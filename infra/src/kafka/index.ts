@@ -4,3 +4,4 @@ export * from './envelope-codec.js';
 export * from './client.js';
 export * from './ensure-topics.js';
 export * from './store-offsets.js';
+export * from './purge-prefix.js';

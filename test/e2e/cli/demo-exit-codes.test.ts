@@ -13,6 +13,7 @@ interface Summary {
   submitted: { accepted: number; refused: number };
   surprises: Array<{ regId: string; kind: string; expected: string; got: string }>;
   verdict: { exitCode: number; says: string };
+  hints: string[];
 }
 
 const summaryOf = (r: CliResult): Summary => JSON.parse(r.stdout.trim().split('\n').pop()!) as Summary;
@@ -84,6 +85,8 @@ describe('registo demo: exit codes and the next people', function () {
     const r = summaryOf(refused);
     expect(r.submitted.accepted).to.equal(0);
     expect(r.verdict.says).to.match(/refused at upload/);
+    // It says why: the demo's registration-client CA is another key file's than the platform's.
+    expect(r.hints.join('\n')).to.include('PACKET_SIGNER_UNTRUSTED').and.include(join(env.REGISTO_DATA_DIR!, 'other-keys.json'));
 
     const unreachable = await runCli(['demo', '--enrollments', '2', '--url', `http://127.0.0.1:${await closedPort()}`], env);
     expect(unreachable.code, unreachable.stderr).to.equal(2);

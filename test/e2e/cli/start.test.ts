@@ -79,6 +79,41 @@ describe('registo start', function () {
       expect(output()).not.to.include('s3cret-never-printed');
       expect(output()).to.include('***');
     });
+
+    it("works as the README's recipe says: loopback, development tokens, simulators and the demo; another key file is refused at start, naming it", async () => {
+      const recipe = await createTestDatabase('registo_recipe');
+      const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-recipe-')), 'data');
+      // Only DATABASE_URL (and free ports): no HOST, tokens or simulator settings.
+      const env = { DATABASE_URL: recipe.url, REGISTO_DATA_DIR: dataDir, HOST: '', REGISTO_SIGA_PORT: '0', REGISTO_IMMIGRATION_PORT: '0', REGISTO_ABIS_PORT: '0' };
+      try {
+        const { child, url: base, output } = await startCli(['start', '--port', '0'], env);
+        try {
+          expect(new URL(base).hostname).to.equal('127.0.0.1');
+          expect((await fetch(`${base}/v1/adjudications`, { headers: { authorization: 'Bearer dev-adjudicator' } })).status).to.equal(200);
+          const ready = (await (await fetch(`${base}/readyz`)).json()) as { workers: Record<string, unknown> };
+          expect(Object.keys(ready.workers)).to.include.members(['simulators', 'process:enrollment']);
+          // Nothing about tokens, external systems or keys is silent.
+          const line = output().split('\n').find((l) => l.includes('"what this platform uses"'));
+          expect(line, output()).to.include('development tokens').and.include('simulated in-process').and.include(join(dataDir, 'keys', 'software-keys.json'));
+          const demo = await runCli(['demo', '--enrollments', '4', '--url', base, '--foreigners', '0', '--duplicates', '0', '--discrepancies', '0', '--invalid', '0', '--wait', '120'], env);
+          expect(demo.code, demo.stdout + demo.stderr).to.equal(0);
+        } finally {
+          child.kill('SIGTERM');
+        }
+        expect(await exitOf(child)).to.equal(0);
+        // The database's personal data was sealed under this data dir's KEK: another key file is refused at once.
+        const otherKeys = join(dataDir, 'other-keys.json');
+        // A platform that starts anyway is stopped and the test fails; one that refuses exits with its reason.
+        const wrong = await startCli(['start', '--port', '0'], { ...env, REGISTO_KEYS_FILE: otherKeys }).then(
+          (started) => void started.child.kill('SIGTERM'),
+          (e: Error) => e.message,
+        );
+        expect(wrong, 'started with another key file').to.be.a('string');
+        expect(wrong).to.include('sealed under another key-encryption key').and.include(otherKeys);
+      } finally {
+        await recipe.drop();
+      }
+    });
   });
 
   it('refuses invalid configuration with a message naming the setting', async () => {
@@ -93,7 +128,7 @@ describe('registo start', function () {
   });
 
   it('has --help on every command', async () => {
-    for (const args of [['--help'], ['start', '--help'], ['schemas', '--help'], ['schemas', 'check', '--help'], ['bench', '--help'], ['bench', 'append', '--help'], ['bench', 'mirror', '--help'], ['replay', '--help'], ['infra', '--help'], ['infra', 'up', '--help'], ['erase', '--help']]) {
+    for (const args of [['--help'], ['start', '--help'], ['schemas', '--help'], ['schemas', 'check', '--help'], ['bench', '--help'], ['bench', 'append', '--help'], ['bench', 'mirror', '--help'], ['replay', '--help'], ['infra', '--help'], ['infra', 'up', '--help'], ['erase', '--help'], ['reset', '--help']]) {
       const r = await runCli(args);
       expect(r.code, args.join(' ')).to.equal(0);
       expect(r.stdout, args.join(' ')).to.match(/Usage: registo/);

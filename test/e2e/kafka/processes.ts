@@ -20,6 +20,8 @@ export function roleEnv(databaseUrl: string, settings: KafkaSettings, roles: str
     LOG_LEVEL: 'warn',
     PORT: '0',
     HOST: '127.0.0.1',
+    // Several role processes on one machine: none starts the simulators on their fixed ports.
+    REGISTO_SIMULATORS: 'off',
     // Keys and the trust hierarchy of this role's incarnations, not the working directory's.
     REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), 'registo-role-')),
   };
