@@ -35,6 +35,8 @@ const silent = (r: RunResult): void => {
 /** The export the guide saved, line `n` (1-based). */
 const exportLine = (reader: Reader, n: number): { hash: string; leafHash: string } => JSON.parse(readFileSync(join(reader.dir, 'export.ndjson'), 'utf8').split('\n')[n - 1]!);
 
+/** Whether the guide's erasure has run yet: the identity is shown before and after it. */
+let erasedYet = false;
 const LIFECYCLE: Expectation[] = [
   { command: /^npx registo demo --enrollments 200$/, shows: (r) => expect(r.stdout).to.include('every packet ended as the generator expected') },
   { command: /^curl .*\/v1\/adjudications$/, shows: (r) => expect(json(r).items).to.be.an('array').that.is.not.empty },
@@ -43,6 +45,13 @@ const LIFECYCLE: Expectation[] = [
   { command: /^curl .*"decision":"APPROVE".*\/v1\/adjudications\/\$ID\/decision$/, shows: (r) => expect(json(r)).to.include({ decision: 'APPROVE', adjudicatorId: 'adjudicator-1' }) },
   { command: /^REG=\$\(curl .*\/v1\/adjudications\/\$ID \| jq -r \.regId\)$/, shows: silent },
   { command: /^curl .*\/v1\/packets\/\$REG$/, shows: (r) => expect(json(r).regId).to.match(/^10031-/) },
+  { command: /^UIN=\$\(curl .*\/v1\/adjudications\?status=OPEN&limit=100' \| jq -r '\[\.items\[\]\.candidates\[\]\]\[0\]'\)$/, shows: silent },
+  // The same request before and after the erasure (the first match is the first of the two).
+  { command: /^curl .*\/v1\/identities\/\$UIN$/, shows: (r) => expect(json(r)).to.include({ erased: erasedYet }) },
+  { command: /^npx registo erase --uin \$UIN /, shows: (r) => {
+    expect(r.stdout).to.match(/^erased \d+: subject key destroyed, SubjectKeyDestroyed at position \d+\nbiometric templates removed from the ABIS/);
+    erasedYet = true;
+  } },
 ];
 const LIFECYCLE_REPLACED: Replaced = { 'npm start &': 'the platform this test started (`registo start`, what `npm start` runs after building)' };
 
@@ -139,6 +148,7 @@ describe('the guides\' shell examples, as written, against `registo start` on ot
 
   describe('docs/identity-lifecycle.md', () => {
     it(`every example runs and shows what the guide says (${leftOut(LIFECYCLE_MD, LIFECYCLE_REPLACED)})`, async () => {
+      erasedYet = false;
       await follow(LIFECYCLE_MD, LIFECYCLE, LIFECYCLE_REPLACED, () => reader);
     });
   });
