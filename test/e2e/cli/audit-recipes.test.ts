@@ -2,21 +2,16 @@ import { expect } from 'chai';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PostgresDriver, SqlEventStore } from '@registo/infra';
-import { createTestDatabase, lifecycle, platformTestEnv, randomId, type TestDatabase } from '../../src/index.js';
+import { commandsOf, createTestDatabase, lifecycle, onPort, platformTestEnv, randomId, shellBlocks, type TestDatabase } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
 import { closedPort, exitOf, runCli, startCli } from './run-cli.js';
 
-const AUDIT_MD = new URL('../../../../docs/audit.md', import.meta.url);
+const AUDIT_MD = fileURLToPath(new URL('../../../../docs/audit.md', import.meta.url));
 
-/** The first ```sh block after `heading` in docs/audit.md, as written there. */
-function recipe(heading: string): string {
-  const doc = readFileSync(AUDIT_MD, 'utf8');
-  const from = doc.indexOf(`\n${heading}\n`);
-  expect(from, heading).to.be.greaterThan(-1);
-  const block = /```sh\n([\s\S]*?)```/.exec(doc.slice(from))!;
-  return block[1]!;
-}
+/** The first ```sh block under `heading` in docs/audit.md, as written there. */
+const recipe = (heading: string): string => shellBlocks(AUDIT_MD, heading)[0]!;
 
 /**
  * The recipes of docs/audit.md run as an auditor would type them, against `registo start` on
@@ -56,10 +51,10 @@ describe('docs/audit.md recipes against `registo start`', function () {
     const id = randomId();
     await store.append(`enrollment-${id}`, lifecycle(id, 2, 'reject'), { expectedRevision: 'no_stream' });
   };
-  const docShell = (script: string, cwd: string) => run('bash', ['-e', '-o', 'pipefail', '-c', script.replaceAll('localhost:8080', base.replace(/^http:\/\//, ''))], { cwd });
+  const docShell = (script: string, cwd: string) => run('bash', ['-e', '-o', 'pipefail', '-c', onPort(script, Number(new URL(base).port))], { cwd });
 
   it('the openssl recipe verifies the signature and the timestamp every time, while checkpoints keep being signed', async () => {
-    const script = recipe('## Verifying by hand with openssl');
+    const script = recipe('Verifying by hand with openssl');
     expect(script, 'one answer carries the note and its token').to.not.include('/v1/audit/checkpoint >');
     await append();
     for (let tries = 0; !(await fetch(`${base}/v1/audit/checkpoints/latest`)).ok; tries++) {
@@ -88,11 +83,12 @@ describe('docs/audit.md recipes against `registo start`', function () {
   });
 
   it('`audit verify` on the file example finds its files and exits 0; 1 when tampered; 2 when it could not verify', async () => {
-    const exportLine = readFileSync(AUDIT_MD, 'utf8').split('\n').find((l) => l.startsWith('curl') && l.includes('/v1/audit/export?'))!;
+    const exportLine = shellBlocks(AUDIT_MD, 'Auditor API').flatMap(commandsOf).find((c) => c.includes('/v1/audit/export?'))!;
     const fetched = await docShell(exportLine, home);
     expect(fetched.code, fetched.stderr).to.equal(0);
-    const example = recipe('## `registo audit verify`').split('\n')[0]!;
-    const args = example.split(/\s+/).slice(1);
+    const example = commandsOf(recipe('`registo audit verify`'))[0]!;
+    expect(example).to.match(/^npx registo audit verify /);
+    const args = example.split(/\s+/).slice(2);
     expect(example).to.include('data/trust/checkpoint.pem');
 
     const ok = await runCli(args, {}, home);

@@ -1,25 +1,12 @@
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandsOf, freePort, onPort, shellBlocks } from '../../src/index.js';
+import { commandsOf, freePort, onPort, readerCheckout, readerEnv, shellBlocks } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const readme = join(repo, 'README.md');
-
-/**
- * The project as a newcomer's checkout: every entry of the repository except its data directory,
- * so `./data` (the embedded default) is this test's own. Symlinks: the build and the installed
- * dependencies are the ones already here.
- */
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'registo-readme-'));
-  for (const entry of readdirSync(repo)) if (entry !== 'data' && !entry.startsWith('.registo')) symlinkSync(join(repo, entry), join(dir, entry));
-  return dir;
-}
 
 /** What each "Try it" command must show, beyond exiting 0 (keyed by the command's start). */
 const EXPECTED: Array<[RegExp, (out: string, port: number) => void]> = [
@@ -38,10 +25,10 @@ describe("README: the quick start and \"Try it\", as written, on ports other tha
   let dir: string;
   let platform: ChildProcess | undefined;
   let output = '';
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const env: NodeJS.ProcessEnv = readerEnv();
 
   before(async () => {
-    dir = checkout();
+    dir = readerCheckout(repo, 'readme');
     // Another Registo holds the default ports on this machine: only the port variables change.
     Object.assign(env, {
       PORT: String(await freePort()),
@@ -49,7 +36,6 @@ describe("README: the quick start and \"Try it\", as written, on ports other tha
       REGISTO_IMMIGRATION_PORT: String(await freePort()),
       REGISTO_ABIS_PORT: String(await freePort()),
     });
-    for (const name of Object.keys(env)) if (/^(REGISTO_(?!.*_PORT$)|DATABASE_URL|KAFKA_BROKERS|HOST$)/.test(name)) delete env[name];
   });
   after(async () => {
     // Whatever of the group is left if the test failed half-way (none when it passed).
