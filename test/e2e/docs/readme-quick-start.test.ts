@@ -1,25 +1,11 @@
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { commandsOf, freePort, onPort, shellBlocks } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
+import { checkout, repo } from './guide-shell.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const readme = join(repo, 'README.md');
-
-/**
- * The project as a newcomer's checkout: every entry of the repository except its data directory,
- * so `./data` (the embedded default) is this test's own. Symlinks: the build and the installed
- * dependencies are the ones already here.
- */
-function checkout(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'registo-readme-'));
-  for (const entry of readdirSync(repo)) if (entry !== 'data' && !entry.startsWith('.registo')) symlinkSync(join(repo, entry), join(dir, entry));
-  return dir;
-}
 
 /** What each "Try it" command must show, beyond exiting 0 (keyed by the command's start). */
 const EXPECTED: Array<[RegExp, (out: string, port: number) => void]> = [
