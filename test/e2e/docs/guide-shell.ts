@@ -53,8 +53,10 @@ export class ReaderShell {
     return { code: Number(readFileSync(file('rc'), 'utf8').trim()), stdout: readFileSync(file('out'), 'utf8'), stderr: readFileSync(file('err'), 'utf8') };
   }
 
+  /** Ends the shell, and a command of it still running (a wait loop of a guide that failed). */
   close(): void {
     this.bash.stdin!.end();
+    if (this.bash.exitCode === null) this.bash.kill('SIGKILL');
   }
 }
 
