@@ -13,4 +13,5 @@ export * from './support/free-port.js';
 export * from './support/until.js';
 export * from './support/log-intact.js';
 export * from './support/doc-examples.js';
+export * from './support/doc-runnable.js';
 export * from './support/uploads.js';

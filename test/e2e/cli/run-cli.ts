@@ -24,9 +24,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string
 }
 
 /** Starts `registo …` and resolves once stderr shows `ready on <url>`. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+export function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, cwd });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`not ready after 60 s:\n${out}`)), 60_000);
     const onData = (d: Buffer): void => {

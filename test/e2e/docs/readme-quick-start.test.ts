@@ -1,11 +1,10 @@
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { commandsOf, freePort, onPort, readerCheckout, readerEnv, shellBlocks } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
+import { repo } from './guide-shell.js';
 
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const readme = join(repo, 'README.md');
 
 /** What each "Try it" command must show, beyond exiting 0 (keyed by the command's start). */
