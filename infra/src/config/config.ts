@@ -4,6 +4,7 @@ import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
 import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
 import { type SignerConfig, loadSignerConfig } from './signer-config.js';
+import { type StatusServicesConfig, loadStatusServicesConfig } from './status-services-config.js';
 import { loadTrustConfig } from '../trust/profiles.js';
 import { ROLES, type Role, VARIABLES, readVariables } from './variables.js';
 
@@ -58,6 +59,8 @@ export interface RegistoConfig {
   audit: { origin: string; originExplicit: boolean; checkpointEvery: number; checkpointIntervalMs: number; witnessKeys: string[] };
   /** External sync settings (the sync role, the webhook routes, `registo sync|reconcile`). */
   sync: SyncConfig;
+  /** OCSP and CRL timing (the api role's status services). */
+  statusServices: StatusServicesConfig;
 }
 
 export interface SyncConfig {
@@ -152,6 +155,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
       pollMs: c.REGISTO_SYNC_POLL_MS,
       reconcileIntervalMs: c.REGISTO_RECONCILE_INTERVAL_MS,
     },
+    statusServices: loadStatusServicesConfig(env),
   };
 }
 

@@ -204,6 +204,9 @@ const CLASS: Record<KeyClass, number> = { public: 2, private: 3, secret: 4 };
  * inside the token, never extractable; the token's own attributes can be read back to prove it.
  * Calls into the token are synchronous and one at a time (a session runs one operation at a time).
  */
+/** Tokens this process has open (each one logged-in session); see `Pkcs11Token.openCount`. */
+let openTokens = 0;
+
 export class Pkcs11Token {
   private closed = false;
   /** Find-or-generate must not interleave: two calls for one label would both generate. */
@@ -268,7 +271,9 @@ export class Pkcs11Token {
         }
         entry.logins.set(serial, { pin, sessions: 1 });
       }
-      return new Pkcs11Token(entry, session, serial, path, tokenLabel);
+      const token = new Pkcs11Token(entry, session, serial, path, tokenLabel);
+      openTokens++;
+      return token;
     } catch (error) {
       try {
         session?.close();
@@ -288,6 +293,11 @@ export class Pkcs11Token {
 
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /** How many tokens this process holds open: a start-up that failed must leave none. */
+  static openCount(): number {
+    return openTokens;
   }
 
   /**
@@ -667,6 +677,7 @@ export class Pkcs11Token {
     if (this.closed) return;
     for (const session of [...this.extraSessions]) this.closeSession(session);
     this.closed = true;
+    openTokens--;
     const login = this.loadedModule.logins.get(this.serial);
     if (login) {
       login.sessions--;

@@ -15,7 +15,14 @@ function sources(dir: string): string[] {
 }
 
 /** The platform's code: infra, and the CLI's composition of `registo start`. */
-const platformSources = [...sources(join(repo, 'infra/src')), ...['start.ts'].map((f) => join(repo, 'cli/src/commands', f)), join(repo, 'cli/src/platform.ts'), join(repo, 'cli/src/sync-wiring.ts')];
+const platformSources = [
+  ...sources(join(repo, 'infra/src')),
+  ...['start.ts'].map((f) => join(repo, 'cli/src/commands', f)),
+  join(repo, 'cli/src/platform.ts'),
+  join(repo, 'cli/src/sync-wiring.ts'),
+  ...sources(join(repo, 'cli/src/composition')),
+  ...sources(join(repo, 'cli/src/roles')),
+];
 
 describe('the configuration variable table', () => {
   it('holds every variable the platform reads (env.X, env["X"], process.env.X)', () => {
