@@ -14,3 +14,4 @@ export * from './support/until.js';
 export * from './support/log-intact.js';
 export * from './support/doc-examples.js';
 export * from './support/uploads.js';
+export * from './support/gateway-app.js';
