@@ -6,11 +6,12 @@ import { type IdentityCommand, handleCommand, identityDecider, identityStreamId 
 const sealed = { subjectId: 's-1', keyVersion: 1, alg: 'A256GCM', iv: 'aXY', ciphertext: 'Y3Q' };
 
 describe('command handler (decider runtime) on a real store', () => {
+  // One embedded store for the file (each start takes seconds); every test has streams of its own.
   let store: EventStore;
-  beforeEach(async () => {
+  before(async () => {
     store = await SqlEventStore.open(await PGliteDriver.open());
   });
-  afterEach(() => store.close());
+  after(() => store.close());
 
   const create = (uin: string, regId = 'R-1'): IdentityCommand => ({ type: 'CreateIdentity', uin, regId, residency: 'FOREIGNER', sealed });
   const block = (uin: string, to: 'BLOCKED' | 'DEACTIVATED', reason: string): IdentityCommand => ({ type: 'ChangeIdentityStatus', uin, to, reason, source: 'OPERATOR' });

@@ -15,3 +15,4 @@ export * from './support/log-intact.js';
 export * from './support/doc-examples.js';
 export * from './support/doc-runnable.js';
 export * from './support/uploads.js';
+export * from './support/gateway-app.js';
