@@ -391,7 +391,7 @@ describe('openSigner and the signer configuration', () => {
     expect(JSON.stringify(describeSignerConfig(config))).to.not.include(hsm.userPin);
   });
 
-  it('a qualified signer from the environment signs; no file under the token folder holds a PEM private key', async () => {
+  it('a qualified signer from the environment signs with the key the token holds, not a software key', async () => {
     const config = loadSignerConfig({
       REGISTO_SIGNER_MODE: 'qualified',
       REGISTO_PKCS11_MODULE: hsm.module,
@@ -400,15 +400,20 @@ describe('openSigner and the signer configuration', () => {
       SOFTHSM2_CONF: hsm.conf,
     });
     const signer = await openSigner({ ...config, keyLabel: SIGNER_KEY });
+    expect(signer).to.be.instanceOf(Pkcs11Signer);
+    expect(signer.mode).to.equal('qualified');
+    // The token's own key, read there directly: the same public key, and it checks the signature.
+    const token = await openToken(hsm);
+    let onToken: Buffer;
+    try {
+      onToken = await (await Pkcs11Signer.open(token, SIGNER_KEY)).publicKeySpki();
+    } finally {
+      await token.close();
+    }
+    expect((await signer.publicKeySpki()).equals(onToken)).to.equal(true);
     const data = Buffer.from('qualified');
-    const key = createPublicKey({ key: await signer.publicKeySpki(), format: 'der', type: 'spki' });
+    const key = createPublicKey({ key: onToken, format: 'der', type: 'spki' });
     expect(verify('sha256', data, { key, dsaEncoding: 'der' }, await signer.sign(data))).to.equal(true);
     await signer.close?.();
-    const files = await filesUnder(hsm.dir);
-    expect(files.length).to.be.greaterThan(0);
-    for (const file of files) {
-      const text = (await readFile(file)).toString('latin1');
-      expect(/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text), file).to.equal(false);
-    }
   });
 });

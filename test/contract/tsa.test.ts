@@ -247,14 +247,23 @@ function tsaSuite(name: string, mode: 'qualified' | 'non_qualified', signerConfi
         await refused(request({}), 'badRequest', null, 415);
       });
 
-      it('a signer that fails (closed token session) → systemFailure, not an HTTP 5xx', async () => {
+      it('a signer that fails (closed token session) → systemFailure over HTTP 200, not an HTTP 5xx', async () => {
         const second = await openTrustKeys({ signer: await signerConfig(), dataDir: dir, publicUrl: PUBLIC_URL });
         const broken = createTimestamper(second);
         await second.signers.tsa_signer.close?.();
         await second.close();
-        const decoded = decodeTimeStampResp(await broken.respond(request({})));
-        expect(decoded.status).to.equal(2);
-        expect(decoded.failInfo).to.deep.equal(['systemFailure']);
+        const brokenApp = createHttpApp(createLogger('silent'));
+        registerTsaRoutes(brokenApp, { tsa: broken });
+        try {
+          const response = await fetch(`${await brokenApp.listen({ port: 0, host: '127.0.0.1' })}/tsa`, { method: 'POST', body: request({}), headers: { 'content-type': TIMESTAMP_QUERY } });
+          expect(response.status).to.equal(200);
+          expect(response.headers.get('content-type')).to.equal(TIMESTAMP_REPLY);
+          const decoded = decodeTimeStampResp(Buffer.from(await response.arrayBuffer()));
+          expect(decoded.status).to.equal(2);
+          expect(decoded.failInfo).to.deep.equal(['systemFailure']);
+        } finally {
+          await brokenApp.close();
+        }
       });
 
       it('an oversized body → 413 with a rejection', async () => {
