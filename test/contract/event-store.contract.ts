@@ -289,14 +289,18 @@ export function eventStoreContract(h: EventStoreHarness): void {
         await store.append(`enrollment-${a}`, [enrollmentSubmitted(a)], { expectedRevision: 'no_stream' });
         const sub = store.subscribe();
         const seen: SubscriptionMessage[] = [];
+        let signalCaughtUp!: () => void;
+        const caughtUp = new Promise<void>((resolve) => (signalCaughtUp = resolve));
         const done = (async () => {
           for await (const m of sub) {
             seen.push(m);
+            if (m.kind === 'caughtUp') signalCaughtUp();
             if (seen.filter((x) => x.kind === 'event').length === 3) break;
           }
         })();
         const b = randomId();
-        await new Promise((r) => setTimeout(r, 50));
+        // The next appends are live ones: made only once the subscription said it caught up.
+        await caughtUp;
         await store.append(`enrollment-${b}`, [enrollmentSubmitted(b)], { expectedRevision: 'no_stream' });
         await store.append(`identity-${b}`, [{ type: 'IdentityStatusChanged', data: { uin: b, from: 'ACTIVE', to: 'BLOCKED', reason: 'court order', source: 'OPERATOR' } }], { expectedRevision: 'any' });
         await done;

@@ -31,6 +31,7 @@ export function externalSyncContract(subject: ExternalSyncContractSubject): void
         const e = await ctx.port.sendStatusUpdate(body, { idempotencyKey: key }).then(() => null, (x: unknown) => x);
         expect(e).to.be.instanceOf(RegistoError);
         expect((e as RegistoError).code).to.equal('EXTERNAL_REJECTED');
+        expect((e as RegistoError).details, 'a refusal is not worth retrying').to.include({ retryable: false });
       }
     });
 

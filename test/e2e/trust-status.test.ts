@@ -25,6 +25,7 @@ import {
 import { createHttpApp, registerTrustStatusRoutes } from '@registo/gateways';
 import { run } from '../src/support/processes.js';
 import { testSoftHsm } from '../src/support/softhsm.js';
+import { until } from '../src/support/until.js';
 
 /*
  * The status services over HTTP, checked with tools no one here wrote: `openssl ocsp` asks the
@@ -34,7 +35,6 @@ import { testSoftHsm } from '../src/support/softhsm.js';
 
 const PUBLIC_URL = 'http://127.0.0.1:8080';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The OCSPResponseStatus of a DER OCSPResponse (its ENUMERATED comes first). */
 function responseStatus(der: Buffer): number {
@@ -279,16 +279,13 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       expect(asDer.stdout).to.include('Delta CRL Indicator');
     });
 
-    it('a CRL with a new number appears within about two seconds of a revocation, without being told', async () => {
+    it('a CRL with a new number appears on its own after a revocation, without being told', async () => {
       const before = (await fetchCrls()).fullNumber;
       status.revoke(holders.late.serialHex, 'superseded', new Date());
-      const t0 = Date.now();
-      let crls = await fetchCrls();
-      while (crls.fullNumber === before) {
-        if (Date.now() - t0 > 5_000) throw new Error('no new CRL 5 s after the revocation');
-        await sleep(100);
-        crls = await fetchCrls();
-      }
+      const crls = await until('a new CRL after the revocation', async () => {
+        const now = await fetchCrls();
+        return now.fullNumber !== before && now;
+      });
       expect(crls.fullNumber).to.be.greaterThan(before);
       const text = await run('openssl', ['crl', '-in', crls.full, '-noout', '-text']);
       const delta = await run('openssl', ['crl', '-in', crls.delta, '-noout', '-text']);

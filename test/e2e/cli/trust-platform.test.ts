@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { DEV_API_TOKENS } from '@registo/infra';
+import { until } from '../../src/support/until.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 /*
@@ -111,7 +112,12 @@ describe('trust services of a running platform, checked with openssl (embedded s
     const self = await call('POST', `/v1/credential-status-requests/${asked.json.requestId}/approve`, 'dev-officer-approving');
     expect(self.status, self.text).to.equal(403);
     expect(self.json.code).to.equal('DUAL_CONTROL_VIOLATION');
-    await sleep(1500);
+    // The marker: the credential-status read model (the one OCSP answers from) lists the request
+    // as pending, so it has handled the request's event; the OCSP answer after that counts.
+    await until('the request listed as pending', async () => {
+      const pending = await call('GET', '/v1/credential-status-requests?state=PENDING', 'dev-approver');
+      return (pending.json.items as Array<{ requestId: string }> | undefined)?.some((r) => r.requestId === asked.json.requestId);
+    });
     answer = await ocsp();
     expect(answer.out, 'an unapproved revocation changed OCSP').to.match(/holder\.pem: good/);
 

@@ -45,17 +45,41 @@ export function startRole(env: NodeJS.ProcessEnv): RoleProcess {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Kills `count` incarnations of a role at random moments, restarting it each time; returns the survivor. */
-export async function crashRepeatedly(env: NodeJS.ProcessEnv, count: number, minMs: number, maxMs: number, log: string[]): Promise<RoleProcess> {
+/**
+ * Kills `count` incarnations of a role, restarting it each time; returns the survivor. Each is
+ * killed at a random moment once it has made progress of its own, so no kill lands on a process
+ * still starting. `progress` reads how far the role's work has got (a committed position, events
+ * projected); the reading after each kill is returned, for the test to check the kills landed
+ * before the work was done. `onKill` hears the number of kills so far (a writer can release
+ * the log in stages, so every incarnation has work of its own).
+ */
+export async function crashRepeatedly(
+  env: NodeJS.ProcessEnv,
+  count: number,
+  minMs: number,
+  maxMs: number,
+  progress: () => Promise<number>,
+  onKill: (kills: number) => void = () => undefined,
+): Promise<{ survivor: RoleProcess; progressAtKills: number[] }> {
   let current = startRole(env);
+  const progressAtKills: number[] = [];
+  // Nothing to read before the first incarnation made its topics or tables: no progress yet.
+  let reached = await progress().catch(() => 0);
   for (let i = 0; i < count; i++) {
+    const before = reached;
+    const incarnation = current;
+    await waitFor(`incarnation ${i + 1} to get past ${before}`, async () => (await progress()) > before, 120_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${incarnation.output().slice(-3000)}`);
+    });
     await sleep(minMs + Math.random() * (maxMs - minMs));
     current.child.kill('SIGKILL');
     await current.exited;
-    log.push(`kill ${i + 1}`);
+    await waitFor('a progress reading after the kill', async () => ((reached = await progress()), true), 60_000);
+    progressAtKills.push(reached);
+    onKill(i + 1);
     current = startRole(env);
   }
-  return current;
+  return { survivor: current, progressAtKills };
 }
 
 export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {

@@ -95,20 +95,28 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
     for (const p of plan.slice(0, half)) await store.append(`enrollment-${p.id}`, p.events, { expectedRevision: 'no_stream' });
     const mirror = new Mirror({ store, settings, logger });
     const mirroring = mirror.run();
+    // The second half is released in 11 stages, one more after each kill: every incarnation has
+    // events of its own to project, and the last ones come after the last kill.
+    const rest = plan.slice(half);
+    let released = rest.length / 11;
     const writing = (async () => {
-      for (const p of plan.slice(half)) {
-        await store.append(`enrollment-${p.id}`, p.events, { expectedRevision: 'no_stream' });
+      for (let i = 0; i < rest.length; i++) {
+        while (i >= released) await sleep(20);
+        await store.append(`enrollment-${rest[i]!.id}`, rest[i]!.events, { expectedRevision: 'no_stream' });
         await sleep(3);
       }
     })();
-    const kills: string[] = [];
-    const survivor = await crashRepeatedly(roleEnv(db.url, settings, 'projector'), 10, 300, 1200, kills);
+    const projected = async (): Promise<number> => Number((await sql(db.url, 'SELECT coalesce(sum(jsonb_array_length(timeline)), 0) AS n FROM enrollment_status')).rows[0].n);
+    const { survivor, progressAtKills } = await crashRepeatedly(roleEnv(db.url, settings, 'projector'), 10, 300, 1200, projected, (kills) => (released = (rest.length * (kills + 1)) / 11));
     await writing;
     const head = await store.headPosition();
+    // Every kill came after that incarnation had projected something, and before the log was all projected.
+    expect(progressAtKills).to.have.length(10);
+    expect(progressAtKills.at(-1), `events projected at the kills: ${progressAtKills.join(', ')}`).to.be.below(head);
     await waitFor('mirror to reach the head', async () => mirror.status().position === head, 120_000);
     await waitFor(
       'the projection to hold every event',
-      async () => Number((await sql(db.url, 'SELECT coalesce(sum(jsonb_array_length(timeline)), 0) AS n FROM enrollment_status')).rows[0].n) >= head,
+      async () => (await projected()) >= head,
       180_000,
     );
     await sleep(1000);
@@ -116,7 +124,6 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
     expect(await survivor.exited).to.equal(0);
     await mirror.stop();
     await mirroring;
-    expect(kills).to.have.length(10);
 
     const consumed = await statusRows(db.url);
     const replayDb = await createTestDatabase();

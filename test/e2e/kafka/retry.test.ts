@@ -65,11 +65,23 @@ describe('retry topics for handlers that call the outside world', function () {
     expect(consumer.stats.deadLettered).to.equal(byKind('down').length + byKind('broken').length);
     for (const e of byKind('fine')) expect(calls.get(e.eventId), 'fine').to.have.length(1);
     for (const e of byKind('broken')) expect(calls.get(e.eventId), 'broken').to.have.length(1);
-    for (const e of [...byKind('flaky'), ...byKind('down')]) {
+    // Each retry went through its step's topic, due the step's delay after the failed attempt,
+    // and was not tried before it was due. The handler's clock readings are compared only as an
+    // order against the due time the consumer wrote (the same clock), never as a duration.
+    const retried = [...byKind('flaky'), ...byKind('down')];
+    const scheduled = await Promise.all(
+      [0, 1].map(async (step) => new Map((await readRaw(settings, retryTopic('outside', step, settings.prefix), retried.length)).map((m) => [m.headers['event-id'], m.headers]))),
+    );
+    for (const e of retried) {
       const t = calls.get(e.eventId)!;
       expect(t, kind(e)).to.have.length(3);
-      expect(t[1]! - t[0]!, 'first delay').to.be.at.least(400);
-      expect(t[2]! - t[1]!, 'second delay').to.be.at.least(1200);
+      [400, 1200].forEach((delay, step) => {
+        const h = scheduled[step]!.get(e.eventId);
+        expect(h?.['retry-attempt'], `${kind(e)}, retry step ${step}`).to.equal(String(step + 1));
+        const due = Number(h!['retry-not-before']);
+        expect(due, `due after attempt ${step + 1} plus ${delay} ms`).to.be.at.least(t[step]! + delay);
+        expect(t[step + 1]!, `attempt ${step + 2} not before it was due`).to.be.at.least(due);
+      });
     }
     const dead = await readRaw(settings, dlqTopic('outside', settings.prefix), consumer.stats.deadLettered);
     expect(dead).to.have.length(consumer.stats.deadLettered);
