@@ -45,7 +45,7 @@ const LIFECYCLE: Expectation[] = [
   { command: /^curl .*"decision":"APPROVE".*\/v1\/adjudications\/\$ID\/decision$/, shows: (r) => expect(json(r)).to.include({ decision: 'APPROVE', adjudicatorId: 'adjudicator-1' }) },
   { command: /^REG=\$\(curl .*\/v1\/adjudications\/\$ID \| jq -r \.regId\)$/, shows: silent },
   { command: /^curl .*\/v1\/packets\/\$REG$/, shows: (r) => expect(json(r).regId).to.match(/^10031-/) },
-  { command: /^UIN=\$\(curl .*\/v1\/adjudications\?status=OPEN&limit=100' \| jq -r '\[\.items\[\]\.candidates\[\]\]\[0\]'\)$/, shows: silent },
+  { command: /^UIN=\$\(curl .*\/v1\/adjudications\?status=OPEN&limit=100' \| jq -r '\[\.items\[\]\.candidates\[\] \| select\(test\("\^\[0-9\]\+\$"\)\)\]\[0\]'\)$/, shows: silent },
   // The same request before and after the erasure (the first match is the first of the two).
   { command: /^curl .*\/v1\/identities\/\$UIN$/, shows: (r) => expect(json(r)).to.include({ erased: erasedYet }) },
   { command: /^npx registo erase --uin \$UIN /, shows: (r) => {
