@@ -132,12 +132,16 @@ describe('registo reset', function () {
         // The platform starts again on the empty database, with the same keys.
         const again = await startCli(['start', '--port', '0'], env);
         try {
-          const ready = (await (await fetch(`${again.url}/readyz`)).json()) as { status: string };
-          expect(ready.status).to.not.equal(undefined);
+          // Ready means every worker runs again: the mirror has recreated its topics on the empty cluster.
+          const deadline = Date.now() + 60_000;
+          while ((await fetch(`${again.url}/readyz`)).status !== 200) {
+            if (Date.now() > deadline) throw new Error(`not ready again after the reset:\n${again.output().slice(-3000)}`);
+            await new Promise((r) => setTimeout(r, 200));
+          }
         } finally {
           again.child.kill('SIGTERM');
         }
-        expect(await exitOf(again.child)).to.equal(0);
+        expect(await exitOf(again.child), again.output().slice(-3000)).to.equal(0);
       } finally {
         await admin.deleteGroups([otherGroup]).catch(() => undefined);
         await admin.deleteTopics({ topics: [otherTopic] }).catch(() => undefined);
