@@ -98,6 +98,10 @@ export class KafkaEventSource implements EventSource {
         if (!e.payload.restart) reject(e.payload.error);
       });
     });
+    // `consumer.run` itself may reject (no group coordinator yet) and kafkajs then also emits
+    // CRASH: that rejection is this run's failure, thrown below; the second one must not be left
+    // unhandled, or it ends the whole process instead of going to the supervisor.
+    crashed.catch(() => undefined);
     await consumer.run({
       autoCommit: false,
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 1,
