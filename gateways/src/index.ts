@@ -2,7 +2,6 @@ export * from './http/problem.js';
 export * from './http/app.js';
 export * from './ops/health.js';
 export * from './auth/tokens.js';
-export * from './auth/loopback.js';
 export * from './auth/refusals.js';
 export * from './auth/holder-proof.js';
 export * from './intake/routes.js';

@@ -16,3 +16,4 @@ export * from './credentials/index.js';
 export * from './audit/index.js';
 export * from './text/text-field.js';
 export * from './text/strict-json.js';
+export * from './net/loopback.js';

@@ -1,8 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { DEV_API_TOKENS } from '@registo/infra';
+import { DEV_API_TOKENS, isLoopbackAddress } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
-import { isLoopbackAddress } from './loopback.js';
 import { type Refusal, RefusalRecorder } from './refusals.js';
 
 /** Who is calling, as recorded in the events their requests cause. */

@@ -7,6 +7,7 @@ import { type SignerConfig, loadSignerConfig } from './signer-config.js';
 import { type StatusServicesConfig, loadStatusServicesConfig } from './status-services-config.js';
 import { loadTrustConfig } from '../trust/profiles.js';
 import { ROLES, type Role, VARIABLES, readVariables } from './variables.js';
+import { isLoopbackHost } from '../net/loopback.js';
 
 /**
  * Everything the platform reads from its environment (the table in variables.ts), validated once
@@ -159,10 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   };
 }
 
-/** 127.0.0.0/8, ::1 and localhost: a listener only this machine reaches. */
-export function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
 
 /** Replaces the password of any URL-looking value, and any token or PIN, with ***. */
 export function maskSecrets<T>(value: T): T {

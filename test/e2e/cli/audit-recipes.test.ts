@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PostgresDriver, SqlEventStore } from '@registo/infra';
-import { commandsOf, createTestDatabase, lifecycle, onPort, platformTestEnv, randomId, shellBlocks, type TestDatabase } from '../../src/index.js';
+import { commandsOf, createTestDatabase, freePort, lifecycle, onPort, platformTestEnv, randomId, shellBlocks, type TestDatabase } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
-import { closedPort, exitOf, runCli, startCli } from './run-cli.js';
+import { exitOf, runCli, startCli } from './run-cli.js';
 
 const AUDIT_MD = fileURLToPath(new URL('../../../../docs/audit.md', import.meta.url));
 
@@ -110,7 +110,7 @@ describe('docs/audit.md recipes against `registo start`', function () {
       ['the example run where data/trust is not', args, 'elsewhere'],
       ['a missing export', args.map((a) => (a === 'export.ndjson' ? 'missing.ndjson' : a)), ''],
       ['an export that cannot be read', args.map((a) => (a === 'export.ndjson' ? 'garbage.ndjson' : a)), ''],
-      ['an unreachable platform', ['audit', 'verify', `http://127.0.0.1:${await closedPort()}`, '--token', 'dev-auditor'], ''],
+      ['an unreachable platform', ['audit', 'verify', `http://127.0.0.1:${await freePort()}`, '--token', 'dev-auditor'], ''],
       ['a refused token', ['audit', 'verify', base, '--token', 'not-a-token', '--public-key', 'data/trust/checkpoint.pem'], ''],
       ['bad usage', ['audit', 'verify', 'export.ndjson', '--max-findings', 'many'], ''],
     ];

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestDatabase, platformTestEnv, type TestDatabase } from '../../src/index.js';
-import { type CliResult, closedPort, exitOf, runCli, startCli } from './run-cli.js';
+import { createTestDatabase, freePort, platformTestEnv, type TestDatabase } from '../../src/index.js';
+import { type CliResult, exitOf, runCli, startCli } from './run-cli.js';
 
 const TOKEN = 'demo-exit-client';
 
@@ -88,7 +88,7 @@ describe('registo demo: exit codes and the next people', function () {
     // It says why: the demo's registration-client CA is another key file's than the platform's.
     expect(r.hints.join('\n')).to.include('PACKET_SIGNER_UNTRUSTED').and.include(join(env.REGISTO_DATA_DIR!, 'other-keys.json'));
 
-    const unreachable = await runCli(['demo', '--enrollments', '2', '--url', `http://127.0.0.1:${await closedPort()}`], env);
+    const unreachable = await runCli(['demo', '--enrollments', '2', '--url', `http://127.0.0.1:${await freePort()}`], env);
     expect(unreachable.code, unreachable.stderr).to.equal(2);
     expect(unreachable.stderr).to.include('demo could not run');
     const usage = await runCli(['demo', '--enrollments', 'many'], env);

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
@@ -60,13 +59,4 @@ export async function outputShows(output: () => string, text: string, timeoutMs 
     if (Date.now() > deadline) throw new Error(`the output never showed ${JSON.stringify(text)}:\n${output().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-/** A loopback port nothing listens on (for "the platform is not reachable"). */
-export async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
 }

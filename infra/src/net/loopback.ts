@@ -11,3 +11,8 @@ export function isLoopbackAddress(remoteAddress: string | undefined): boolean {
   if (isIPv4(v4)) return v4.startsWith('127.');
   return isIPv6(remoteAddress) && (remoteAddress === '::1' || remoteAddress === '0:0:0:0:0:0:0:1');
 }
+
+/** A listening host only this machine reaches: a loopback address, or the name localhost. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || isLoopbackAddress(host);
+}
