@@ -7,10 +7,13 @@ import { OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
 import {
-  InMemoryCertificateStatusSource,
+  type EventStore,
   KeyUsageFlags,
   PGliteDriver,
+  PostgresDriver,
   type SignerConfig,
+  type SqlDriver,
+  SqlEventStore,
   type StatusServices,
   type TrustKeys,
   createLogger,
@@ -23,6 +26,8 @@ import {
   trustKey,
 } from '@registo/infra';
 import { createHttpApp, registerTrustStatusRoutes } from '@registo/gateways';
+import { type CredentialStatusFixture, openCredentialStatusFixture } from '../src/support/credential-status-fixture.js';
+import { type TestDatabase, createTestDatabase } from '../src/support/postgres.js';
 import { run } from '../src/support/processes.js';
 import { testSoftHsm } from '../src/support/softhsm.js';
 import { until } from '../src/support/until.js';
@@ -31,6 +36,12 @@ import { until } from '../src/support/until.js';
  * The status services over HTTP, checked with tools no one here wrote: `openssl ocsp` asks the
  * responder (POST and GET, with and without a nonce) and verifies its answers against the root;
  * `openssl verify -crl_check` checks a holder certificate against the CRLs the routes serve.
+ *
+ * They answer from the source production wires: the `credential_status` read model
+ * (SqlCertificateStatusSource), fed as production feeds it — credential commands appended to
+ * the event store (issued; status changes requested by one person, approved by another) and
+ * projected by the running `credential_status` consumer. The software suite runs on the
+ * embedded store (PGlite), the SoftHSM2 suite on PostgreSQL.
  */
 
 const PUBLIC_URL = 'http://127.0.0.1:8080';
@@ -57,13 +68,23 @@ interface Holder {
   serialHex: string;
 }
 
-function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>): void {
-  describe(`status services over HTTP: ${name}`, function () {
+type Backend = 'pglite' | 'postgres';
+
+/** The SQL driver of one backend; `drop` removes the test database afterwards (PostgreSQL). */
+async function openBackend(backend: Backend): Promise<{ driver: SqlDriver; database: TestDatabase | null }> {
+  if (backend === 'pglite') return { driver: await PGliteDriver.open(), database: null };
+  const database = await createTestDatabase();
+  return { driver: new PostgresDriver({ connectionString: database.url }), database };
+}
+
+function statusSuite(name: string, backend: Backend, open: (dataDir: string) => Promise<TrustKeys>): void {
+  describe(`status services over HTTP: ${name}, credential_status on ${backend}`, function () {
     this.timeout(120_000);
     let dir: string;
     let trust: TrustKeys;
-    let status: InMemoryCertificateStatusSource;
-    let db: PGliteDriver;
+    let status: CredentialStatusFixture;
+    let database: TestDatabase | null = null;
+    let store: EventStore;
     let services: StatusServices;
     let app: FastifyInstance;
     let base: string;
@@ -119,16 +140,19 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
       trust = await open(dir);
       root = join(trust.trustDir, 'root-ca.pem');
       ca = join(trust.trustDir, 'identity-ca.pem');
-      status = new InMemoryCertificateStatusSource();
+      const opened = await openBackend(backend);
+      database = opened.database;
+      store = await SqlEventStore.open(opened.driver);
+      status = await openCredentialStatusFixture(store, opened.driver);
       holders.revoked = await holder('to-revoke');
       holders.held = await holder('to-hold');
       holders.stranger = await holder('never-registered');
       holders.late = await holder('revoked-later');
-      for (const h of [holders.revoked, holders.held, holders.late]) status.issue(h.serialHex);
-      db = await PGliteDriver.open();
-      services = await startStatusServices({ trust, status, db, publicUrl: PUBLIC_URL, config: { crlIntervalSeconds: 3600 } });
+      for (const h of [holders.revoked, holders.held, holders.late]) await status.issue(h.serialHex);
+      await status.settle();
+      services = await startStatusServices({ trust, status: status.source, db: opened.driver, publicUrl: PUBLIC_URL, config: { crlIntervalSeconds: 3600 } });
       app = createHttpApp(createLogger('silent'));
-      await registerTrustStatusRoutes(app, { trust, status, crl: services.crl, ocsp: services.ocsp });
+      await registerTrustStatusRoutes(app, { trust, status: status.source, crl: services.crl, ocsp: services.ocsp });
       await app.listen({ port: 0, host: '127.0.0.1' });
       const address = app.server.address();
       base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -137,7 +161,9 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
     after(async () => {
       await app?.close();
       services?.close();
-      await db?.close();
+      await status?.close();
+      await store?.close();
+      await database?.drop();
       await trust?.close();
     });
 
@@ -215,7 +241,8 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
 
     it('after a revocation: openssl ocsp reports revoked with its reason and time, and openssl verify fails with "certificate revoked"', async () => {
       const revokedAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 3_600_000);
-      status.revoke(holders.revoked.serialHex, 'keyCompromise', revokedAt);
+      await status.revoke(holders.revoked.serialHex, 'keyCompromise', revokedAt);
+      await status.settle();
       await services.notify();
       const r = await ocsp(holders.revoked, '-nonce');
       expect(r.code, r.stdout + r.stderr).to.equal(0);
@@ -242,12 +269,14 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
     });
 
     it('a suspension is certificateHold; after reinstatement the certificate is good, and the delta CRL says removeFromCRL', async () => {
-      status.hold(holders.held.serialHex, new Date());
+      await status.hold(holders.held.serialHex, new Date());
+      await status.settle();
       await services.notify();
       const held = await ocsp(holders.held, '-nonce');
       expect(held.stdout).to.include(`${holders.held.file}: revoked`);
       expect(held.stdout).to.include('Reason: certificateHold');
-      status.reinstate(holders.held.serialHex);
+      await status.reinstate(holders.held.serialHex);
+      await status.settle();
       await services.notify();
       const back = await ocsp(holders.held, '-nonce');
       expect(back.stdout).to.include(`${holders.held.file}: good`);
@@ -281,7 +310,8 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
 
     it('a CRL with a new number appears on its own after a revocation, without being told', async () => {
       const before = (await fetchCrls()).fullNumber;
-      status.revoke(holders.late.serialHex, 'superseded', new Date());
+      // Projected and picked up by the publisher's own poll of the read model's revision.
+      await status.revoke(holders.late.serialHex, 'superseded', new Date());
       const crls = await until('a new CRL after the revocation', async () => {
         const now = await fetchCrls();
         return now.fullNumber !== before && now;
@@ -372,11 +402,11 @@ function statusSuite(name: string, open: (dataDir: string) => Promise<TrustKeys>
   });
 }
 
-statusSuite('software hierarchy (non_qualified)', async (dataDir) =>
+statusSuite('software hierarchy (non_qualified)', 'pglite', async (dataDir) =>
   openTrustKeys({ signer: { mode: 'non_qualified', pkcs11: null }, dataDir, publicUrl: PUBLIC_URL, ensureSoftwareHierarchy: true }),
 );
 
-statusSuite('SoftHSM2 token (qualified)', async (dataDir) => {
+statusSuite('SoftHSM2 token (qualified)', 'postgres', async (dataDir) => {
   const hsm = await testSoftHsm();
   const signer: SignerConfig = { mode: 'qualified', pkcs11: { module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env } };
   await performKeyCeremony({ signer, dataDir, publicUrl: PUBLIC_URL });

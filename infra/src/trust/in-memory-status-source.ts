@@ -15,8 +15,10 @@ interface Entry {
 }
 
 /**
- * `CertificateStatusSource` held in memory: for tests and the OCSP bench. The platform's own
- * adapter is the credential read model over SQL; both pass `test/contract/certificate-status.contract.ts`.
+ * `CertificateStatusSource` held in memory: for the responder's and publisher's unit tests and the
+ * OCSP bench (which measures signing, not a database). The platform's own adapter, which the e2e
+ * suites use too, is the credential read model over SQL; both pass
+ * `test/contract/certificate-status.contract.ts`.
  */
 export class InMemoryCertificateStatusSource implements CertificateStatusSource {
   private readonly entries = new Map<string, Entry>();

@@ -1,4 +1,14 @@
-import { type CertificateStatusSource, type EventStore, type RevocationReason, SqlConsumer, SqlDeadLetterSink, type SqlDriver, StoreEventSource, createLogger } from '@registo/infra';
+import {
+  type CertificateStatusSource,
+  type EventStore,
+  type RevocationReason,
+  SqlConsumer,
+  SqlDeadLetterSink,
+  type SqlDriver,
+  StoreEventSource,
+  createLogger,
+  normaliseSerialHex,
+} from '@registo/infra';
 import { type CredentialCommand, credentialDecider, credentialStreamId, handleCommand, statusRequestId } from '@registo/producers';
 import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 
@@ -43,7 +53,8 @@ export async function openCredentialStatusFixture(store: EventStore, db: SqlDriv
       ids.set(serialHex, credentialId);
       await send(
         {
-          type: 'IssueCredential', supersede: false, keyCertifiedFor: [], credentialId, uin, kind: 'X509', credentialType: 'HolderAuthenticationCertificate', serialHex,
+          // As issuance records it: the serial normalised (lower case, no leading zero octets).
+          type: 'IssueCredential', supersede: false, keyCertifiedFor: [], credentialId, uin, kind: 'X509', credentialType: 'HolderAuthenticationCertificate', serialHex: normaliseSerialHex(serialHex),
           statusListId: null, statusListIndex: null, issuer: 'CN=Registo Identity CA', issuedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 86_400_000).toISOString(),
           signerMode: 'non_qualified', credentialSha256: '00'.repeat(32), cause: 'contract', sealed,
         },
