@@ -1,18 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type EventStore, type SubjectSealer, type EnrollmentPacket, type PacketTrust, REG_ID_PATTERN, openPacket, residencyOf } from '@registo/infra';
-import {
-  CommandRejected,
-  type EnrollmentCommand,
-  type EnrollmentPersonalData,
-  type EnrollmentState,
-  type SigningDevice,
-  enrollmentDecider,
-  enrollmentStreamId,
-  fold,
-  handleCommand,
-  requireOwnCentre,
-  subjectIdFor,
-} from '@registo/producers';
+import { type EventStore, type SubjectSealer, type PacketTrust, REG_ID_PATTERN, openPacket } from '@registo/infra';
+import { type EnrollmentState, acceptPacket, enrollmentDecider, enrollmentStreamId, fold, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { sendProblem } from '../http/problem.js';
@@ -29,44 +17,10 @@ export interface IntakeDeps {
   intakePublicJwk?: Record<string, unknown>;
 }
 
-/** What intake checked before accepting a packet (recorded in PacketValidated). */
-export const INTAKE_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device', 'signer-centre'];
-
-const PACKET_CONTENT_TYPES = ['application/jose', 'application/octet-stream', 'text/plain'];
 const DEFAULT_MAX_PACKET_BYTES = 2 * 1024 * 1024;
 
-function personalDataOf(packet: EnrollmentPacket): EnrollmentPersonalData {
-  return {
-    demographics: packet.demographics,
-    documents: packet.documents,
-    biometrics: packet.biometrics,
-    ...(packet.uin ? { uin: packet.uin } : {}),
-  } as EnrollmentPersonalData;
-}
-
-/**
- * Decider refusals that are packet verdicts, with their own codes: a different packet under a
- * registration id already used (a conflict, whatever else is wrong with it), and a device
- * filing for a centre other than its own.
- */
-const PACKET_VERDICTS = ['PACKET_ID_REUSED', 'PACKET_CENTRE_MISMATCH'] as const;
-
-function packetVerdict(e: unknown, regId: string): RegistoError | null {
-  if (!(e instanceof CommandRejected)) return null;
-  const code = PACKET_VERDICTS.find((c) => c === e.reason);
-  if (code === undefined) return null;
-  const { reason: _reason, ...details } = e.details;
-  return new RegistoError(code, e.message, { ...details, regId });
-}
-
-/** The device that signed an authentic packet, as the packet error reports it. */
 /** Refusals that concern the signing device itself: counted with the API's other refusals. */
 const DEVICE_REFUSALS = new Set<string>(['PACKET_SIGNER_UNTRUSTED', 'PACKET_SIGNER_EXPIRED', 'PACKET_SIGNER_MISMATCH', 'PACKET_CENTRE_MISMATCH']);
-
-function signingDeviceOf(details: Record<string, unknown>): SigningDevice | null {
-  const { deviceId, centreId } = details;
-  return typeof deviceId === 'string' && typeof centreId === 'string' ? { deviceId, centreId } : null;
-}
 
 /**
  * gateways/intake: registration clients upload packets (JWE over a JWS, DESIGN §1 and
@@ -107,74 +61,10 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
       try {
         opened = await openPacket(body, deps.trust);
       } catch (e) {
-        const details = isRegistoError(e) ? e.details : {};
-        const device = signingDeviceOf(details);
-        if (isRegistoError(e) && details.authenticated === true && device && typeof details.regId === 'string' && typeof details.packetHash === 'string') {
-          // Authentic and naming its id: the refusal is a fact about that registration id
-          // (if the id is one the signing device may file under: the decider's call).
-          const regId = details.regId;
-          const refusal: EnrollmentCommand = {
-            type: 'RejectPacket',
-            regId,
-            code: e.code,
-            reason: e.message,
-            packetHash: details.packetHash,
-            device,
-            claimedCentreId: typeof details.claimedCentreId === 'string' ? details.claimedCentreId : null,
-          };
-          try {
-            await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(regId), refusal, {
-              metadata: { correlationId: regId, actor: { id: 'intake', role: 'system' } },
-            });
-          } catch (inner) {
-            throw packetVerdict(inner, regId) ?? inner;
-          }
-        }
+        await recordPacketRefusal(deps, e);
         throw e;
       }
-      const { packet, packetHash, signer } = opened;
-      const regId = packet.regId;
-      const device: SigningDevice = { deviceId: signer.deviceId, centreId: signer.centreId };
-      try {
-        // The decider holds this rule; asked here too because sealing creates the subject's data
-        // key, and a device of another centre must not leave even that behind.
-        requireOwnCentre(device, regId, packet.centreId);
-      } catch (e) {
-        throw packetVerdict(e, regId) ?? e;
-      }
-      const sealed = await deps.sealer.seal(subjectIdFor(regId), personalDataOf(packet));
-      const accept: EnrollmentCommand = {
-        type: 'AcceptPacket',
-        checks: INTAKE_CHECKS,
-        device,
-        regId,
-        packetType: packet.packetType,
-        residency: residencyOf(packet),
-        centreId: packet.centreId,
-        operatorId: packet.operatorId,
-        deviceId: packet.deviceId,
-        capturedAt: packet.capture.completedAt,
-        packetHash,
-        sealed,
-      };
-      let result;
-      try {
-        result = await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(regId), accept, {
-          maxRetries: 5,
-          metadata: {
-            correlationId: regId,
-            occurredAt: new Date(packet.capture.completedAt).toISOString(),
-            actor: { id: `${packet.operatorId}@${signer.deviceId}`, role: 'registration_operator' },
-          },
-        });
-      } catch (e) {
-        throw packetVerdict(e, regId) ?? e;
-      }
-      if (result.state.status === 'REJECTED' && result.state.rejection) {
-        // Refused at the door before (a check that depends on time, like the signer's validity):
-        // the same packet keeps the same answer.
-        throw new RegistoError('COMMAND_REJECTED', result.state.rejection.reason, { reason: result.state.rejection.code, regId });
-      }
+      const { regId, packetHash } = await acceptPacket(deps, opened);
       return reply.code(202).send({ regId, packetHash, status: 'ACCEPTED', statusUrl: `/v1/packets/${regId}` });
     });
   });

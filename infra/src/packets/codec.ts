@@ -42,8 +42,17 @@ export interface PacketTrust {
   qualityThreshold?: number;
 }
 
+/**
+ * What `openPacket` checks, in the order it checks them: a packet it returns has passed all
+ * of these (recorded in PacketValidated). Kept beside the code that runs them, so the list
+ * cannot claim a check that is not made.
+ */
+export const PACKET_OPEN_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device'] as const;
+
 export interface OpenedPacket {
   packet: EnrollmentPacket;
+  /** The checks it passed: `PACKET_OPEN_CHECKS`. */
+  checks: readonly string[];
   /** Hex SHA-256 of the canonical JSON (RFC 8785) of the signed payload. */
   packetHash: string;
   signer: PacketSigner;
@@ -261,5 +270,5 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   if (packet.deviceId !== signer.deviceId) {
     throw packetError('PACKET_SIGNER_MISMATCH', `packet names device '${packet.deviceId}' but was signed by '${signer.deviceId}'`, context);
   }
-  return { packet, packetHash, signer };
+  return { packet, checks: PACKET_OPEN_CHECKS, packetHash, signer };
 }
