@@ -23,3 +23,5 @@ export * from './application/credentials/status-requests.js';
 export * from './application/sync/redrive.js';
 export * from './enrollment/external-checks.js';
 export * from './application/enrollment/process.js';
+export * from './application/sync/steps.js';
+export * from './application/trust/key-ceremony.js';

@@ -22,7 +22,6 @@ import {
   type UinPolicy,
   changedFields,
   enrollmentDecider,
-  enrollmentStreamId,
   fold,
   abisHandedToOfficer,
   abisUnavailableReasons,
