@@ -25,3 +25,4 @@ export * from './enrollment/external-checks.js';
 export * from './application/enrollment/process.js';
 export * from './application/sync/steps.js';
 export * from './application/trust/key-ceremony.js';
+export * from './enrollment/packet-rules.js';

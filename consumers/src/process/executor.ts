@@ -26,6 +26,7 @@ import {
   abisHandedToOfficer,
   abisUnavailableReasons,
   advanceEnrollment,
+  anchorNumberOf,
   createIdentityWithNewUin,
   identityDecider,
   immigrationCheckOutcome,
@@ -184,7 +185,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
 
   /** The blind index of the person's civil-registry number (citizens) or permit number (foreigners): their key in the registry. */
   async function personKeyOf(residency: Residency, d: EnrollmentDemographics): Promise<string | null> {
-    const number = residency === 'CITIZEN' ? d.civilRegistryNumber : d.residencePermitNumber && `permit:${d.residencePermitNumber}`;
+    const number = anchorNumberOf(residency, d);
     return number ? blindIndexWith(number, deps.indexKey) : null;
   }
 

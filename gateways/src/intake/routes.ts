@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type EventStore, type SubjectSealer, type PacketTrust, REG_ID_PATTERN, openPacket } from '@registo/infra';
-import { type EnrollmentState, acceptPacket, enrollmentDecider, enrollmentStreamId, fold, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
+import { type EventStore, type OpenedPacket, type SubjectSealer, type PacketTrust, REG_ID_PATTERN } from '@registo/infra';
+import { type EnrollmentState, acceptPacket, openEnrollmentPacket, enrollmentDecider, enrollmentStreamId, fold, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { sendProblem } from '../http/problem.js';
@@ -57,9 +57,9 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
 
     scope.post('/v1/packets', async (request, reply) => {
       const body = typeof request.body === 'string' ? request.body : '';
-      let opened: Awaited<ReturnType<typeof openPacket>>;
+      let opened: OpenedPacket;
       try {
-        opened = await openPacket(body, deps.trust);
+        opened = await openEnrollmentPacket(body, deps.trust);
       } catch (e) {
         await recordPacketRefusal(deps, e);
         throw e;

@@ -7,7 +7,7 @@ import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypte
 import { checkRegIdDate } from './reg-id.js';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
-import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
+import { REG_ID_PATTERN, type EnrollmentPacket, type PacketContentRules } from './content.js';
 import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
 import { decodeBase64Strict } from '../crypto/strict-encoding.js';
@@ -40,6 +40,8 @@ export interface PacketTrust {
   now?: () => Date;
   maxBytes?: number;
   qualityThreshold?: number;
+  /** The register's packet-content rules, run with the schema (intake passes producers' packetContentIssues). */
+  contentRules?: PacketContentRules;
 }
 
 /**
@@ -262,7 +264,7 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   const context: PacketErrorContext = { ...authentic, ...(wellFormedId ? { regId } : {}) };
   let packet: EnrollmentPacket;
   try {
-    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom });
+    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom, ...(trust.contentRules && { rules: trust.contentRules }) });
   } catch (e) {
     if (isRegistoError(e)) throw packetError(e.code, e.message, context, e.details);
     throw e;

@@ -1,7 +1,8 @@
-import { type EnrollmentPacket, type EventStore, type OpenedPacket, type SubjectSealer, residencyOf } from '@registo/infra';
+import { type EnrollmentPacket, type EventStore, type OpenedPacket, type PacketTrust, type SubjectSealer, openPacket } from '@registo/infra';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import { CommandRejected } from '../../decider.js';
 import { type SigningDevice, OWN_CENTRE_CHECK, requireOwnCentre } from '../../enrollment/device-centre.js';
+import { packetContentIssues, residencyOfNationality } from '../../enrollment/packet-rules.js';
 import { type EnrollmentPersonalData, subjectIdFor } from '../../enrollment/personal-data.js';
 import { enrollmentHandler } from '../handlers.js';
 
@@ -40,8 +41,13 @@ function personalDataOf(packet: EnrollmentPacket): EnrollmentPersonalData {
   } as EnrollmentPersonalData;
 }
 
+/** Opens an uploaded packet (infra's openPacket), judging its content by the register's packet rules. */
+export function openEnrollmentPacket(body: string | Uint8Array, trust: PacketTrust): Promise<OpenedPacket> {
+  return openPacket(body, { ...trust, contentRules: packetContentIssues });
+}
+
 /**
- * A packet `openPacket` refused. Authentic and naming its id, the refusal is a fact about that
+ * A packet `openEnrollmentPacket` refused. Authentic and naming its id, the refusal is a fact about that
  * registration id and is recorded (if the id is one the signing device may file under: the
  * decider's call, which may answer with a packet verdict of its own, thrown instead). Anything
  * else writes nothing. The caller answers with the refusal either way.
@@ -92,7 +98,7 @@ export async function acceptPacket(deps: IntakeDeps, opened: OpenedPacket): Prom
         device,
         regId,
         packetType: packet.packetType,
-        residency: residencyOf(packet),
+        residency: residencyOfNationality(packet.demographics.nationality),
         centreId: packet.centreId,
         operatorId: packet.operatorId,
         deviceId: packet.deviceId,
