@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type EventStore, type OpenedPacket, type SubjectSealer, type PacketTrust, REG_ID_PATTERN } from '@registo/infra';
-import { type EnrollmentState, acceptPacket, openEnrollmentPacket, enrollmentDecider, enrollmentStreamId, fold, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
+import { type EventStore, type OpenedPacket, type SqlDriver, type SubjectSealer, type PacketTrust, REG_ID_PATTERN } from '@registo/infra';
+import { acceptPacket, openEnrollmentPacket, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
+import { type EnrollmentStatusRow, currentEnrollmentStatus } from '@registo/projections';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { sendProblem } from '../http/problem.js';
@@ -10,6 +11,11 @@ export interface IntakeDeps {
   sealer: SubjectSealer;
   trust: PacketTrust;
   tokens: ApiTokens;
+  /**
+   * Where the `enrollment_status` read model is (the platform's SQL database): GET
+   * /v1/packets/{regId} answers from it. Without it the answer is folded from the store alone.
+   */
+  db?: SqlDriver;
   /**
    * The intake PUBLIC key as JWK (kty, crv, x, y, kid, alg, use), served at GET /v1/intake/key so
    * registration clients can encrypt to it; in qualified mode its private half is in the token only.
@@ -73,19 +79,23 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
     deps.tokens.authorize(request, ['registration_client', 'identity_officer', 'adjudicator', 'operator']);
     const { regId } = request.params;
     if (!REG_ID_PATTERN.test(regId)) throw new RegistoError('REQUEST_INVALID', `not a registration id: ${regId.slice(0, 40)}`);
-    const history = await deps.store.readStream(enrollmentStreamId(regId));
-    if (history.length === 0) throw new RegistoError('NOT_FOUND', `no packet ${regId}`, { regId });
-    const state = fold(enrollmentDecider, history) as EnrollmentState;
-    return {
-      regId,
-      status: state.status,
-      packetType: state.packetType,
-      residency: state.residency,
-      packetHash: state.packetHash,
-      uin: state.uin,
-      rejection: state.rejection,
-      openAdjudication: state.openAdjudication,
-      timeline: history.map((e) => ({ position: e.position, type: e.type, at: e.metadata.recordedAt, actor: e.metadata.actor })),
-    };
+    const row = await currentEnrollmentStatus(deps.store, deps.db ?? null, regId);
+    if (!row) throw new RegistoError('NOT_FOUND', `no packet ${regId}`, { regId });
+    return packetView(row);
   });
+}
+
+/** What the API says of an enrollment. The read model tells CHECKING apart; the API keeps the enrollment's own vocabulary, where an enrollment under external checks is VALIDATED. */
+function packetView(row: EnrollmentStatusRow) {
+  return {
+    regId: row.regId,
+    status: row.status === 'CHECKING' ? 'VALIDATED' : row.status,
+    packetType: row.packetType,
+    residency: row.residency,
+    packetHash: row.packetHash,
+    uin: row.uin,
+    rejection: row.rejectionCode === null ? null : { code: row.rejectionCode, reason: row.rejectionReason },
+    openAdjudication: row.openAdjudication,
+    timeline: row.timeline.map((t) => ({ position: t.position, type: t.type, at: t.at, actor: t.actor })),
+  };
 }
