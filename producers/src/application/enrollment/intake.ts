@@ -38,7 +38,7 @@ function personalDataOf(packet: EnrollmentPacket): EnrollmentPersonalData {
     documents: packet.documents,
     biometrics: packet.biometrics,
     ...(packet.uin ? { uin: packet.uin } : {}),
-  } as EnrollmentPersonalData;
+  };
 }
 
 /** Opens an uploaded packet (infra's openPacket), judging its content by the register's packet rules. */
