@@ -61,3 +61,23 @@ export async function handleCommand<Command, State, EventMap>(
     }
   }
 }
+
+/** A decider's command handler bound to its stream naming: callers name the aggregate, not the stream. */
+export type CommandHandler<Id, Command, State> = (
+  store: EventStore,
+  id: Id,
+  command: Command,
+  options?: HandleOptions,
+) => Promise<HandleResult<State>>;
+
+/**
+ * Binds `handleCommand` to one decider and the way its streams are named, once per category
+ * (as Emmett's `CommandHandler({ evolve, initialState })`): the use cases then say
+ * `enrollmentHandler(store, regId, command)` and never build a stream id themselves.
+ */
+export function commandHandler<Id, Command, State, EventMap>(
+  decider: Decider<Command, State, EventMap>,
+  streamIdOf: (id: Id) => string,
+): CommandHandler<Id, Command, State> {
+  return (store, id, command, options) => handleCommand(store, decider, streamIdOf(id), command, options);
+}

@@ -11,7 +11,7 @@ import {
   createLogger,
 } from '@registo/infra';
 import { SYNC_STREAMS_IN_PARALLEL, SyncService } from '@registo/consumers';
-import { Mirror, handleCommand, identityDecider, identityStreamId, subjectIdFor, syncStreamId } from '@registo/producers';
+import { Mirror, identityHandler, subjectIdFor, syncStreamId } from '@registo/producers';
 import { createPopulation, startSimulators } from '@registo/simulators';
 import { ensureInfra } from '@registo/deploy';
 import { type BenchReport, metric, percentile, progress } from './report.js';
@@ -82,7 +82,7 @@ export async function benchSync(o: SyncBenchOptions): Promise<BenchReport> {
         const regId = `R-${uin}`;
         const demographics = { givenNames: c.givenNames, surname: c.surname, dateOfBirth: c.dateOfBirth, sex: c.sex, nationality: 'STP', address: { district: c.placeOfBirth.district, locality: c.placeOfBirth.locality }, civilRegistryNumber: c.civilRegistryNumber };
         const sealed = await sealer.seal(subjectIdFor(regId), { demographics, biometrics: [], documents: [] });
-        const r = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, regId, residency: 'CITIZEN', sealed, civilRegistryIndex: null });
+        const r = await identityHandler(store, uin, { type: 'CreateIdentity', uin, regId, residency: 'CITIZEN', sealed, civilRegistryIndex: null });
         return `siga.${r.events[0]!.eventId}`;
       };
       const done = async (syncIds: string[]): Promise<number> => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type KeyCeremonyResult, TRUST_KEYS, type TrustRole, assertCertifiedPublicUrl, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
-import { KEY_CEREMONY_STREAM, handleCommand, trustDecider } from '@registo/producers';
+import { KEY_CEREMONY_STREAM, recordKeyCeremony } from '@registo/producers';
 import { type CeremonyKeyData, RegistoError } from '@registo/schemas';
 
 /** `7c2a2c…` → `7C:2A:2C:…`, as `openssl x509 -fingerprint -sha256` prints it. */
@@ -112,14 +112,11 @@ stopped (a running one holds the directory: DATA_DIR_LOCKED).`,
         const store = await openEventStore(config.eventStore);
         let position: number | null = null;
         try {
-          const recorded = await handleCommand(
+          position = await recordKeyCeremony(
             store,
-            trustDecider,
-            KEY_CEREMONY_STREAM,
-            { type: 'RecordKeyCeremony', mode: result.mode, policyOid: result.policyOid, tokenLabel: result.tokenLabel, performedBy: o.actor, keys: eventKeys(result) },
-            { metadata: { actor: { id: o.actor, role: 'key_custodian' } } },
+            { mode: result.mode, policyOid: result.policyOid, tokenLabel: result.tokenLabel, performedBy: o.actor, keys: eventKeys(result) },
+            { id: o.actor, role: 'key_custodian' },
           );
-          position = recorded.events[0]?.position ?? null;
         } finally {
           await store.close();
         }

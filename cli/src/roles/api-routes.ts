@@ -20,7 +20,7 @@ type App = ReturnType<typeof createHttpApp>;
 export function registerRecordRoutes(app: App, ctx: PlatformContext, { driver: db, sealer }: SqlSide): void {
   const { eventStore: store, tokens, keys, external } = ctx;
   const intakeTrust = { intakeDecrypter: keys.identity.intake.decrypter, trustedCaPems: keys.trustedCaPems };
-  registerIntakeRoutes(app, { store, sealer, trust: intakeTrust, tokens, intakePublicJwk: keys.identity.intake.publicJwk });
+  registerIntakeRoutes(app, { store, db, sealer, trust: intakeTrust, tokens, intakePublicJwk: keys.identity.intake.publicJwk });
   registerAdjudicationRoutes(app, { store, db, sealer, tokens });
   registerIdentityRoutes(app, { store, db, indexKey: keys.identity.indexKey, tokens });
   // Erasure reaches the ABIS the platform enrols into (the in-process simulator when embedded).

@@ -11,7 +11,6 @@ import {
   blindIndexWith,
 } from '@registo/infra';
 import {
-  CommandRejected,
   type EnrollmentCommand,
   type EnrollmentEvent,
   type EnrollmentPersonalData,
@@ -23,11 +22,15 @@ import {
   type UinPolicy,
   changedFields,
   enrollmentDecider,
-  enrollmentStreamId,
   fold,
+  abisHandedToOfficer,
+  abisUnavailableReasons,
+  advanceEnrollment,
+  anchorNumberOf,
   createIdentityWithNewUin,
-  handleCommand,
   identityDecider,
+  immigrationCheckOutcome,
+  updateIdentityFromEnrollment,
   identityRecordOf,
   identityStreamId,
   keyedDigitSourceWith,
@@ -95,18 +98,9 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
    * the start of the delivery may be behind an officer's decision.
    */
   async function command(event: EventEnvelope, cmd: EnrollmentCommand, history?: EventEnvelope[]): Promise<void> {
-    try {
-      try {
-        await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event), ...(history && { history }) });
-      } catch (e) {
-        if (!(e instanceof CommandRejected) || !history) throw e;
-        await handleCommand(deps.store, enrollmentDecider, enrollmentStreamId(cmd.regId), cmd, { metadata: metadataFrom(event) });
-      }
-    } catch (e) {
-      // The enrollment moved on (a redelivery, or an officer was faster): nothing to do.
-      if (!(e instanceof CommandRejected)) throw e;
-      deps.logger?.debug({ regId: cmd.regId, command: cmd.type, reason: e.reason }, 'process command already done or no longer applies');
-    }
+    const { refused } = await advanceEnrollment(deps.store, cmd, { metadata: metadataFrom(event), history });
+    // The enrollment moved on (a redelivery, or an officer was faster): nothing to do.
+    if (refused) deps.logger?.debug({ regId: cmd.regId, command: cmd.type, reason: refused.reason }, 'process command already done or no longer applies');
   }
 
   /** The enrollment as read once per delivery: its whole stream, and its sealed packet (opened at most once). */
@@ -142,10 +136,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
         return await deps.siga.verify({ civilRegistryNumber: d.civilRegistryNumber ?? '', demographics }, { idempotencyKey });
       }
       const demographics = { givenNames: d.givenNames, surname: d.surname, dateOfBirth: d.dateOfBirth, sex: d.sex, nationality: d.nationality };
-      const r = await deps.immigration.verify({ permitNumber: d.residencePermitNumber ?? '', demographics }, { idempotencyKey });
-      // A permit that is no longer valid cannot ground residence, whatever else matches.
-      if (r.outcome === 'MATCH' && r.permitStatus !== 'VALID') return { outcome: 'MISMATCH', discrepancies: [`permitStatus:${r.permitStatus}`] };
-      return { outcome: r.outcome, discrepancies: r.discrepancies };
+      return immigrationCheckOutcome(await deps.immigration.verify({ permitNumber: d.residencePermitNumber ?? '', demographics }, { idempotencyKey }));
     } catch (e) {
       // Down, slow, failing or answering nonsense: all "cannot tell now". The saga asks again
       // with backoff, then hands the check to an officer.
@@ -180,10 +171,9 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     } catch (e) {
       // The ABIS down, slow or answering nonsense: the consumer delivers the event again after
       // a pause; once those deliveries are spent, an officer checks the biometrics by hand.
-      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || delivery < (deps.abisAttempts ?? 3)) throw e;
+      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || !abisHandedToOfficer(delivery, deps.abisAttempts)) throw e;
       deps.logger?.warn({ regId, code: e.code, delivery }, 'ABIS unavailable; handing the enrollment to an officer');
-      const reasons = [`ABIS unavailable after ${delivery} attempts: check biometric duplicates manually`];
-      return command(event, { type: 'RequestAdjudication', regId, adjudicationId: manualDedupAdjudicationId(regId), reasons }, history);
+      return command(event, { type: 'RequestAdjudication', regId, adjudicationId: manualDedupAdjudicationId(regId), reasons: abisUnavailableReasons(delivery) }, history);
     }
     const best = matches[0];
     if (best) {
@@ -195,7 +185,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
 
   /** The blind index of the person's civil-registry number (citizens) or permit number (foreigners): their key in the registry. */
   async function personKeyOf(residency: Residency, d: EnrollmentDemographics): Promise<string | null> {
-    const number = residency === 'CITIZEN' ? d.civilRegistryNumber : d.residencePermitNumber && `permit:${d.residencePermitNumber}`;
+    const number = anchorNumberOf(residency, d);
     return number ? blindIndexWith(number, deps.indexKey) : null;
   }
 
@@ -234,7 +224,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       ({ outcome: biometric, score } = verified);
     } catch (e) {
       // As for identification: the consumer's redeliveries first, then an officer compares by hand.
-      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || delivery < (deps.abisAttempts ?? 3)) throw e;
+      if (!isRegistoError(e) || !e.code.startsWith('EXTERNAL_') || !abisHandedToOfficer(delivery, deps.abisAttempts)) throw e;
       deps.logger?.warn({ regId, code: e.code, delivery }, 'ABIS unavailable for a 1:1 verification; handing the enrollment to an officer');
       biometric = 'UNAVAILABLE';
     }
@@ -271,27 +261,21 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     const sealed = await deps.sealer.seal(subjectId, identityRecordOf(data));
     const personKey = await personKeyOf(state.residency!, data.demographics);
     const citizen = state.residency === 'CITIZEN';
-    try {
-      await handleCommand(
-        deps.store,
-        identityDecider,
-        identityStreamId(uin),
-        {
-          type: 'UpdateIdentity',
-          uin,
-          regId,
-          changedFields: changedFields(before.demographics, data.demographics),
-          sealed,
-          civilRegistryIndex: citizen ? personKey : null,
-          permitIndex: citizen ? null : personKey,
-          anchorChangeApproved: anchorChangeApproved(state),
-        },
-        { metadata: metadataFrom(event) },
-      );
-    } catch (e) {
-      if (!(e instanceof CommandRejected)) throw e;
-      return command(event, { type: 'RejectEnrollment', regId, code: e.reason, reason: e.message });
-    }
+    const { refused } = await updateIdentityFromEnrollment(
+      deps.store,
+      {
+        type: 'UpdateIdentity',
+        uin,
+        regId,
+        changedFields: changedFields(before.demographics, data.demographics),
+        sealed,
+        civilRegistryIndex: citizen ? personKey : null,
+        permitIndex: citizen ? null : personKey,
+        anchorChangeApproved: anchorChangeApproved(state),
+      },
+      metadataFrom(event),
+    );
+    if (refused) return command(event, { type: 'RejectEnrollment', regId, code: refused.reason, reason: refused.message });
     await claims.recordUin(regId, uin);
     // A corrected number is this identity's key from now on: a newcomer with it is its duplicate.
     if (personKey) await claims.claim(personKey, regId);

@@ -5,10 +5,10 @@ import {
   type SyncState,
   changedFields,
   fold,
-  handleCommand,
-  identityDecider,
+  applySystemChangeToIdentity,
   identityStreamId,
   inboundSyncId,
+  recordSyncStep,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
@@ -64,7 +64,7 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
     if (!INBOUND_CHANGES[system].includes(change.type)) return 'UNSUPPORTED';
     const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
       try {
-        const r = await handleCommand(deps.store, identityDecider, identityStreamId(change.uin), { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity });
+        const r = await applySystemChangeToIdentity(deps.store, { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity });
         return r.events.length > 0 ? 'STATUS_CHANGED' : 'NO_CHANGE';
       } catch (e) {
         // A deceased identity's status is final: a later permit change has nothing left to do.
@@ -94,7 +94,7 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
         const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: corrected });
         try {
           // The correction is named after the change, so a second arrival is the same update.
-          const r = await handleCommand(deps.store, identityDecider, identityStreamId(change.uin), { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
+          const r = await applySystemChangeToIdentity(deps.store, { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
           return r.events.length > 0 ? 'UPDATED' : 'ALREADY_APPLIED';
         } catch (e) {
           if (e instanceof CommandRejected && e.reason === 'IDENTITY_ERASED') return 'SUBJECT_ERASED';
@@ -113,7 +113,7 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
     const metadata = { correlationId: stream, actor: actor(system) };
     const state = fold(syncDecider, await deps.store.readStream(stream)) as SyncState;
     if (state.status === 'SUCCEEDED') return 'ALREADY_APPLIED';
-    await handleCommand(deps.store, syncDecider, stream, {
+    await recordSyncStep(deps.store, {
       type: 'RequestSync',
       syncId,
       system,
@@ -132,16 +132,16 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
     try {
       outcome = await perform(system, change, metadata);
     } catch (e) {
-      await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: isRegistoError(e) ? e.code : 'INTERNAL', reason: (e as Error).message.slice(0, 1000), retryable: true }, { metadata });
+      await recordSyncStep(deps.store, { type: 'RecordSyncFailure', syncId, system, code: isRegistoError(e) ? e.code : 'INTERNAL', reason: (e as Error).message.slice(0, 1000), retryable: true }, { metadata });
       throw e;
     }
     if (outcome === 'IDENTITY_UNKNOWN' || outcome === 'UNSUPPORTED') {
       const reason = outcome === 'IDENTITY_UNKNOWN' ? `no identity ${change.uin} in the register` : `change type ${change.type} is not in the agreement`;
-      await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: `SYNC_${outcome}`, reason, retryable: false }, { metadata });
-      await handleCommand(deps.store, syncDecider, stream, { type: 'DeadLetterSync', syncId, system, code: `SYNC_${outcome}`, reason }, { metadata });
+      await recordSyncStep(deps.store, { type: 'RecordSyncFailure', syncId, system, code: `SYNC_${outcome}`, reason, retryable: false }, { metadata });
+      await recordSyncStep(deps.store, { type: 'DeadLetterSync', syncId, system, code: `SYNC_${outcome}`, reason }, { metadata });
       return outcome;
     }
-    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: false, outcome }, { metadata });
+    await recordSyncStep(deps.store, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: false, outcome }, { metadata });
     return outcome;
   }
 

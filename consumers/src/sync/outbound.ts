@@ -6,10 +6,10 @@ import {
   type SyncCommand,
   type SyncState,
   fold,
-  handleCommand,
+  recordMismatchStep,
+  recordSyncStep,
   identityDecider,
   identityStreamId,
-  mismatchDecider,
   outboundSyncId,
   syncDecider,
   syncStreamId,
@@ -73,7 +73,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
 
   /** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
   async function command(cmd: SyncCommand, cause: EventEnvelope, history: EventEnvelope[]): Promise<SyncState> {
-    const r = await handleCommand(deps.store, syncDecider, syncStreamId(cmd.syncId), cmd, { metadata: metadata(cause), history });
+    const r = await recordSyncStep(deps.store, cmd, { metadata: metadata(cause), history });
     if (r.attempts === 1) history.push(...r.events);
     else history.splice(0, history.length, ...(await deps.store.readStream(syncStreamId(cmd.syncId))));
     return r.state;
@@ -179,7 +179,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
       }
     }
     if (!all) return;
-    await handleCommand(deps.store, mismatchDecider, choice.streamId, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
+    await recordMismatchStep(deps.store, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
   }
 
   async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {

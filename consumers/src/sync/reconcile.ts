@@ -3,14 +3,12 @@ import type { EventStore, ExternalSyncPort, Logger, SqlDriver, SubjectSealer, Sy
 import {
   CommandRejected,
   type IdentityRecord,
-  handleCommand,
-  identityDecider,
+  applySystemChangeToIdentity,
+  recordMismatchStep,
+  recordSyncStep,
   identityStreamId,
-  mismatchDecider,
   mismatchIdOf,
-  mismatchStreamId,
   outboundSyncId,
-  syncDecider,
   syncStreamId,
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
@@ -116,7 +114,7 @@ export async function runReconciliation(system: SyncSystem, deps: ReconcileDeps,
     const subject = loaded.get(d.uin)?.subjectId ?? null;
     // Personal values never travel in clear: they are sealed under the identity's own subject.
     const sealed = d.personal && subject ? await deps.sealer.seal(subject, { registerValue: d.registerValue, externalValue: d.externalValue }) : null;
-    const r = await handleCommand(deps.store, mismatchDecider, mismatchStreamId(mismatchId), {
+    const r = await recordMismatchStep(deps.store, {
       type: 'RecordMismatch',
       mismatchId,
       runId,
@@ -158,7 +156,7 @@ async function resolve(
   metadata: { correlationId: string; actor: { id: string; role: string } },
 ): Promise<boolean> {
   try {
-    const r = await handleCommand(store, mismatchDecider, mismatchStreamId(data.mismatchId), { type: 'ResolveMismatch', ...data }, { metadata });
+    const r = await recordMismatchStep(store, { type: 'ResolveMismatch', ...data }, { metadata });
     return r.events.length > 0;
   } catch (e) {
     // Resolved meanwhile (the read model was behind): nothing to do.
@@ -195,7 +193,7 @@ async function applyRule(
 }
 
 async function changeStatus(store: EventStore, uin: string, to: IdentityStatus, source: string, reason: string, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<void> {
-  await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'ChangeIdentityStatus', uin, to, reason, source }, { metadata });
+  await applySystemChangeToIdentity(store, { type: 'ChangeIdentityStatus', uin, to, reason, source }, { metadata });
 }
 
 /** Sends the register's current state again, as a sync of its own (`sync-<system>.recon.<run>.<uin>...`). */
@@ -204,7 +202,7 @@ async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps,
   const key = `recon.${suffix}.${trigger.uin}`;
   const syncId = outboundSyncId(system, key);
   const stream = syncStreamId(syncId);
-  await handleCommand(deps.store, syncDecider, stream, {
+  await recordSyncStep(deps.store, {
     type: 'RequestSync',
     syncId,
     system,
@@ -220,11 +218,11 @@ async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps,
   const started = performance.now();
   try {
     const result = await deps.port.sendStatusUpdate(buildPayload(trigger, loaded.demographics), { idempotencyKey: key });
-    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, { metadata });
+    await recordSyncStep(deps.store, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed: result.replayed, outcome: 'APPLIED' }, { metadata });
   } catch (e) {
     // Recorded as the outbound sync records it (SYNC_DATA_MISSING, a refusal not retryable, ...).
     const c = classify(e);
-    await handleCommand(deps.store, syncDecider, stream, { type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, { metadata });
+    await recordSyncStep(deps.store, { type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, { metadata });
     throw e;
   }
 }

@@ -3,9 +3,8 @@ import type { EventStore, SqlDriver, SubjectSealer } from '@registo/infra';
 import {
   type EnrollmentPersonalData,
   type IdentityRecord,
-  enrollmentDecider,
+  decideAdjudication,
   enrollmentStreamId,
-  handleCommand,
   identityStreamId,
 } from '@registo/producers';
 import { findAdjudication, listAdjudications } from '@registo/projections';
@@ -89,14 +88,8 @@ export function registerAdjudicationRoutes(app: FastifyInstance, deps: Adjudicat
       const row = await findAdjudication(deps.db, request.params.id);
       if (!row) throw new RegistoError('NOT_FOUND', `no adjudication ${request.params.id}`);
       const { decision, reason, targetUin } = request.body;
-      const result = await handleCommand(
-        deps.store,
-        enrollmentDecider,
-        enrollmentStreamId(row.regId),
-        { type: 'DecideAdjudication', regId: row.regId, adjudicationId: row.adjudicationId, decision, reason, adjudicatorId: actor.id, targetUin: targetUin ?? null },
-        { metadata: { correlationId: row.regId, actor: { id: actor.id, role: actor.role } } },
-      );
-      return { adjudicationId: row.adjudicationId, regId: row.regId, decision, adjudicatorId: actor.id, position: result.events[0]?.position ?? null };
+      const { position } = await decideAdjudication(deps.store, { regId: row.regId, adjudicationId: row.adjudicationId, decision, reason, targetUin: targetUin ?? null }, actor);
+      return { adjudicationId: row.adjudicationId, regId: row.regId, decision, adjudicatorId: actor.id, position };
     },
   );
 }

@@ -6,12 +6,12 @@ import {
   type CredentialIssuerContext,
   REQUESTABLE_REVOCATION_REASONS,
   type SealedCredential,
-  credentialDecider,
   authorizeHolder,
-  credentialStreamId,
-  handleCommand,
+  decideStatusChange,
   identityStreamId,
+  isPrintable,
   issueHolderCertificate,
+  requestStatusChange,
   statusRequestId,
   uinOfCredentialId,
   uinOfRequestId,
@@ -173,13 +173,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
       const requestId = statusRequestId(uin, randomBytes(8).toString('hex'));
       const { action, comment } = request.body;
       try {
-        await handleCommand(
-          deps.store,
-          credentialDecider,
-          credentialStreamId(uin),
-          { type: 'RequestStatusChange', uin, requestId, credentialId, action, reason: request.body.reason ?? null, comment, requestedBy: actor.id, requestedByRole: actor.role },
-          { metadata: { correlationId: requestId, actor: { id: actor.id, role: actor.role } } },
-        );
+        await requestStatusChange(deps.store, { uin, requestId, credentialId, action, reason: request.body.reason ?? null, comment }, actor);
       } catch (e) {
         translate(e, request, deps.tokens, actor);
       }
@@ -208,21 +202,12 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
         if (!uin) throw new RegistoError('NOT_FOUND', `no status-change request ${requestId}`);
         let result;
         try {
-          result = await handleCommand(
-            deps.store,
-            credentialDecider,
-            credentialStreamId(uin),
-            verb === 'approve'
-              ? { type: 'ApproveStatusChange', uin, requestId, approvedBy: actor.id, approverRole: actor.role, comment }
-              : { type: 'RejectStatusChange', uin, requestId, rejectedBy: actor.id, rejecterRole: actor.role, comment: comment ?? 'rejected' },
-            { metadata: { correlationId: requestId, actor: { id: actor.id, role: actor.role } } },
-          );
+          result = await decideStatusChange(deps.store, { uin, requestId, verb, comment }, actor);
         } catch (e) {
           translate(e, request, deps.tokens, actor);
         }
-        const r = result.state.requests[requestId]!;
-        const c = result.state.credentials[r.credentialId]!;
-        return { requestId, credentialId: r.credentialId, action: r.action, state: r.state, requestedBy: r.requestedBy, decidedBy: r.decidedBy, credentialStatus: c.status, signerMode: mode };
+        const r = result.request;
+        return { requestId, credentialId: r.credentialId, action: r.action, state: r.state, requestedBy: r.requestedBy, decidedBy: r.decidedBy, credentialStatus: result.credentialStatus, signerMode: mode };
       },
     );
   decide('approve');
@@ -251,7 +236,7 @@ export function registerCredentialRoutes(app: FastifyInstance, deps: CredentialR
     const lines: string[] = [];
     for (const row of rows) {
       // Only cards that are still good are printed; an erased holder's data cannot be opened.
-      if (row.status !== 'ACTIVE' || row.credentialType !== 'NationalIdentityCredential') continue;
+      if (!isPrintable(row)) continue;
       let opened: SealedCredential;
       try {
         opened = await deps.sealer.open<SealedCredential>(row.sealed);

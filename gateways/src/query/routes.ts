@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { type EventStore, type MacKeyLike, type SqlDriver, blindIndexWith } from '@registo/infra';
-import { CommandRejected, handleCommand, identityDecider, identityStreamId } from '@registo/producers';
+import { changeIdentityStatus } from '@registo/producers';
 import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
 import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
@@ -53,21 +53,7 @@ export function registerIdentityRoutes(app: FastifyInstance, deps: QueryDeps): v
     async (request) => {
       const actor = deps.tokens.authorize(request, ['identity_officer']);
       const { uin } = request.params;
-      let result;
-      try {
-        result = await handleCommand(
-          deps.store,
-          identityDecider,
-          identityStreamId(uin),
-          { type: 'ChangeIdentityStatus', uin, to: request.body.status, reason: request.body.reason, source: `officer:${actor.id}` },
-          { metadata: { correlationId: `identity-${uin}`, actor: { id: actor.id, role: actor.role } } },
-        );
-      } catch (e) {
-        // No such identity is a 404, as for GET /v1/identities/:uin, not a refused command.
-        if (e instanceof CommandRejected && e.reason === 'IDENTITY_NOT_FOUND') throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
-        throw e;
-      }
-      return { uin, status: result.state.status, changed: result.events.length > 0 };
+      return changeIdentityStatus(deps.store, uin, { to: request.body.status, reason: request.body.reason }, actor);
     },
   );
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { EventStore, SqlDriver } from '@registo/infra';
-import { CommandRejected, handleCommand, syncDecider, syncStreamId } from '@registo/producers';
+import { CommandRejected, redriveSync } from '@registo/producers';
 import { SYNC_STATUS_DDL, listSyncs } from '@registo/projections';
 import { type ExternalSystem, RegistoError } from '@registo/schemas';
 
@@ -36,8 +36,7 @@ export async function redriveSyncs(
   for (const [i, syncId] of ids.entries()) {
     const system = (filter.system ?? syncId.split('.')[0]!.toUpperCase()) as ExternalSystem;
     try {
-      const r = await handleCommand(store, syncDecider, syncStreamId(syncId), { type: 'RedriveSync', syncId, system, redriveId, by: by.id }, { metadata: { correlationId: `redrive-${redriveId}`, actor: by } });
-      if (r.events.length > 0) result.redriven.push(syncId);
+      if (await redriveSync(store, syncId, system, redriveId, by)) result.redriven.push(syncId);
       else result.skipped.push({ syncId, reason: 'already redriven by this command' });
     } catch (e) {
       if (!(e instanceof CommandRejected)) throw e;

@@ -7,7 +7,7 @@ import { type IntakeDecrypter, SoftwareIntakeDecrypter } from './intake-decrypte
 import { checkRegIdDate } from './reg-id.js';
 import { PACKET_CONTENT_ENCRYPTION, PACKET_KEY_MANAGEMENT_ALG, PACKET_SIGNATURE_ALG } from './authority.js';
 import { decodeBase64Url, decodeHeader, decodeUtf8, packetError, type PacketErrorContext } from './compact.js';
-import { REG_ID_PATTERN, type EnrollmentPacket } from './content.js';
+import { REG_ID_PATTERN, type EnrollmentPacket, type PacketContentRules } from './content.js';
 import { validatePacketContent } from './content-checks.js';
 import { parseTrustedCas, verifySignerChain, type PacketSigner } from './signer-trust.js';
 import { decodeBase64Strict } from '../crypto/strict-encoding.js';
@@ -40,10 +40,21 @@ export interface PacketTrust {
   now?: () => Date;
   maxBytes?: number;
   qualityThreshold?: number;
+  /** The register's packet-content rules, run with the schema (intake passes producers' packetContentIssues). */
+  contentRules?: PacketContentRules;
 }
+
+/**
+ * What `openPacket` checks, in the order it checks them: a packet it returns has passed all
+ * of these (recorded in PacketValidated). Kept beside the code that runs them, so the list
+ * cannot claim a check that is not made.
+ */
+export const PACKET_OPEN_CHECKS = ['decryption', 'signature', 'trust-chain', 'signer-validity', 'schema', 'dates', 'admin-units', 'quality', 'signer-device'] as const;
 
 export interface OpenedPacket {
   packet: EnrollmentPacket;
+  /** The checks it passed: `PACKET_OPEN_CHECKS`. */
+  checks: readonly string[];
   /** Hex SHA-256 of the canonical JSON (RFC 8785) of the signed payload. */
   packetHash: string;
   signer: PacketSigner;
@@ -253,7 +264,7 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   const context: PacketErrorContext = { ...authentic, ...(wellFormedId ? { regId } : {}) };
   let packet: EnrollmentPacket;
   try {
-    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom });
+    packet = validatePacketContent(content, { now, qualityThreshold: trust.qualityThreshold, certifiedFrom: signer.certifiedFrom, ...(trust.contentRules && { rules: trust.contentRules }) });
   } catch (e) {
     if (isRegistoError(e)) throw packetError(e.code, e.message, context, e.details);
     throw e;
@@ -261,5 +272,5 @@ function checkContent(payload: Uint8Array, signer: PacketSigner, trust: PacketTr
   if (packet.deviceId !== signer.deviceId) {
     throw packetError('PACKET_SIGNER_MISMATCH', `packet names device '${packet.deviceId}' but was signed by '${signer.deviceId}'`, context);
   }
-  return { packet, packetHash, signer };
+  return { packet, checks: PACKET_OPEN_CHECKS, packetHash, signer };
 }

@@ -1,5 +1,5 @@
 import { RegistoError, isAdminUnit } from '@registo/schemas';
-import { enrollmentPacketSchema, type EnrollmentPacket } from './content.js';
+import { type EnrollmentPacket, type PacketContentRules, enrollmentPacketSchema } from './content.js';
 
 export const DEFAULT_QUALITY_THRESHOLD = 40;
 /** Registration clients keep their own clocks; a capture this far ahead of ours is still believed. */
@@ -11,6 +11,8 @@ export interface ContentCheckOptions {
   qualityThreshold?: number;
   /** When the signer certificate became valid: a capture cannot have started before it. */
   certifiedFrom?: Date;
+  /** The register's content rules (producers' packetContentIssues); none when only the shape is checked. */
+  rules?: PacketContentRules;
 }
 
 /**
@@ -19,7 +21,7 @@ export interface ContentCheckOptions {
  * units (PACKET_UNKNOWN_ADMIN_UNIT) and biometric quality (PACKET_QUALITY_TOO_LOW), in that order.
  */
 export function validatePacketContent(value: unknown, options: ContentCheckOptions = {}): EnrollmentPacket {
-  const parsed = enrollmentPacketSchema.safeParse(value);
+  const parsed = enrollmentPacketSchema(options.rules).safeParse(value);
   if (!parsed.success) {
     const issues = parsed.error.issues.slice(0, 20).flatMap((i) => {
       const at = i.path.map(String);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PacketType, Residency } from '@registo/schemas';
+import type { PacketType } from '@registo/schemas';
 import { type TextKind, checkText } from '../text/text-field.js';
 
 /** `<centre:5>-<device sequence:5>-<yyyymmddhhmmss>`, e.g. `10031-00042-20261122093015`. */
@@ -80,34 +80,42 @@ const biometric = z.strictObject({
   quality: z.number().int().min(0).max(100),
 });
 
-export const enrollmentPacketSchema = z
-  .strictObject({
-    regId: z.string().regex(REG_ID_PATTERN, 'not <centre:5>-<sequence:5>-<yyyymmddhhmmss>'),
-    packetType: z.enum(PACKET_TYPE_VALUES),
-    uin: z.string().regex(/^(\d{10}|\d{12})$/, 'not a UIN').optional(),
-    centreId: identifier,
-    operatorId: identifier,
-    deviceId: identifier,
-    capture: z.strictObject({ startedAt: timestamp, completedAt: timestamp }),
-    demographics,
-    documents: z.array(document).max(20),
-    biometrics: z.array(biometric).min(1).max(20),
-  })
-  .superRefine((p, ctx) => {
+/**
+ * A packet's content rules beyond its shape (who is a citizen, which packets name a UIN) are
+ * the register's, not the parser's: the caller hands them in (producers' packetContentIssues)
+ * and they are reported like the schema's own (PACKET_SCHEMA_INVALID).
+ */
+export type PacketContentRules = (packet: EnrollmentPacket) => ReadonlyArray<{ path: readonly string[]; message: string }>;
+
+const packetShape = z.strictObject({
+  regId: z.string().regex(REG_ID_PATTERN, 'not <centre:5>-<sequence:5>-<yyyymmddhhmmss>'),
+  packetType: z.enum(PACKET_TYPE_VALUES),
+  uin: z.string().regex(/^(\d{10}|\d{12})$/, 'not a UIN').optional(),
+  centreId: identifier,
+  operatorId: identifier,
+  deviceId: identifier,
+  capture: z.strictObject({ startedAt: timestamp, completedAt: timestamp }),
+  demographics,
+  documents: z.array(document).max(20),
+  biometrics: z.array(biometric).min(1).max(20),
+});
+
+export type EnrollmentPacket = z.infer<typeof packetShape>;
+
+const NO_RULES: PacketContentRules = () => [];
+const schemas = new WeakMap<PacketContentRules, ReturnType<typeof withRules>>();
+
+/** The packet schema, with the caller's content rules run where the schema ties fields together (built once per rule set). */
+export function enrollmentPacketSchema(rules: PacketContentRules = NO_RULES): ReturnType<typeof withRules> {
+  let schema = schemas.get(rules);
+  if (!schema) schemas.set(rules, (schema = withRules(rules)));
+  return schema;
+}
+
+function withRules(rules: PacketContentRules) {
+  return packetShape.superRefine((p, ctx) => {
     // Rules that tie fields together; still the schema's business, so still PACKET_SCHEMA_INVALID.
-    if (p.packetType === 'NEW' && p.uin !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['uin'], message: 'a NEW packet has no UIN yet' });
-    }
-    if (p.packetType !== 'NEW' && p.uin === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['uin'], message: `a ${p.packetType} packet names the UIN it is about` });
-    }
-    const d = p.demographics;
-    if (d.nationality === 'STP' && d.civilRegistryNumber === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['demographics', 'civilRegistryNumber'], message: 'required for a citizen' });
-    }
-    if (d.nationality !== 'STP' && d.residencePermitNumber === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['demographics', 'residencePermitNumber'], message: 'required for a foreigner' });
-    }
+    for (const issue of rules(p)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
     const seen = new Set<string>();
     p.biometrics.forEach((b, i) => {
       const key = `${b.modality}/${b.position}`;
@@ -115,9 +123,4 @@ export const enrollmentPacketSchema = z
       seen.add(key);
     });
   });
-
-export type EnrollmentPacket = z.infer<typeof enrollmentPacketSchema>;
-
-export function residencyOf(packet: EnrollmentPacket): Residency {
-  return packet.demographics.nationality === 'STP' ? 'CITIZEN' : 'FOREIGNER';
 }

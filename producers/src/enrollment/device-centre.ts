@@ -7,6 +7,9 @@ export interface SigningDevice {
   centreId: string;
 }
 
+/** The name `requireOwnCentre` is recorded under among a packet's checks (PacketValidated). */
+export const OWN_CENTRE_CHECK = 'signer-centre';
+
 /**
  * A device speaks only for its own centre: the registration id it files under and the centre
  * the packet names must both be the certificate's. Checked before anything else about the

@@ -29,7 +29,7 @@ export interface EnrollmentPersonalData {
   demographics: EnrollmentDemographics;
   documents: Array<{ type: string; reference: string; sha256: string }>;
   biometrics: BiometricSample[];
-  /** The identity an UPDATE, LOST or CORRECTION packet is about. */
+  /** The identity the packet is about, when its type names one (packet-rules.ts: every type but NEW). */
   uin?: string;
 }
 

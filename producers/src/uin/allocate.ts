@@ -1,7 +1,8 @@
 import type { EventStore } from '@registo/infra';
 import { type IdentityEventData, isRegistoError } from '@registo/schemas';
-import { handleCommand, type HandleOptions, type HandleResult } from '../command-handler.js';
-import { type IdentityState, identityDecider, identityStreamId } from '../deciders/identity.js';
+import type { HandleOptions, HandleResult } from '../command-handler.js';
+import type { IdentityState } from '../deciders/identity.js';
+import { identityHandler } from '../application/handlers.js';
 import { type DigitSource, generateUin } from './generator.js';
 import { DEFAULT_UIN_POLICY, type UinPolicy } from './rules.js';
 
@@ -31,7 +32,7 @@ export async function createIdentityWithNewUin(
       // Losing the append race is not "taken": the winner may be this same enrollment (two
       // deliveries allocating at once), so the stream is read again and the decider says
       // whether the number is ours (no events) or someone else's (IDENTITY_EXISTS).
-      const result = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: Math.max(1, options.maxRetries ?? 1) });
+      const result = await identityHandler(store, uin, { type: 'CreateIdentity', uin, ...data }, { ...options, maxRetries: Math.max(1, options.maxRetries ?? 1) });
       // No events: this enrollment created this identity before (a retried allocation with a
       // keyed digit source walks the same numbers) — the same answer again, nothing new.
       return { ...result, uin, collisions };

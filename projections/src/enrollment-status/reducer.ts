@@ -1,4 +1,4 @@
-import type { EnrollmentEventData, EventEnvelope } from '@registo/schemas';
+import type { EnrollmentEventData, EventEnvelope, EventMetadata } from '@registo/schemas';
 
 /** One enrollment as relying parties and officers see its progress. */
 export interface EnrollmentStatusRow {
@@ -7,14 +7,19 @@ export interface EnrollmentStatusRow {
   residency: string | null;
   packetType: string | null;
   centreId: string | null;
+  /** The packet's hash: the submitted one, else the one refused at the door. */
+  packetHash: string | null;
   uin: string | null;
   rejectionCode: string | null;
+  rejectionReason: string | null;
+  /** The adjudication the enrollment waits on, if any. */
+  openAdjudication: string | null;
   /** Stream revision of the last event applied: the guard against applying anything twice. */
   revision: number;
   lastPosition: number;
   submittedAt: string | null;
   updatedAt: string;
-  timeline: Array<{ position: number; type: string; at: string }>;
+  timeline: Array<{ position: number; type: string; at: string; actor?: EventMetadata['actor'] }>;
 }
 
 export type ReduceOutcome =
@@ -62,8 +67,11 @@ export function reduceEnrollmentStatus(row: EnrollmentStatusRow | undefined, eve
     residency: null,
     packetType: null,
     centreId: null,
+    packetHash: null,
     uin: null,
     rejectionCode: null,
+    rejectionReason: null,
+    openAdjudication: null,
     revision: -1,
     lastPosition: 0,
     submittedAt: null,
@@ -76,15 +84,22 @@ export function reduceEnrollmentStatus(row: EnrollmentStatusRow | undefined, eve
     revision: e.revision,
     lastPosition: e.position,
     updatedAt: e.metadata.recordedAt,
-    timeline: [...base.timeline, { position: e.position, type: e.type, at: e.metadata.recordedAt }],
+    timeline: [...base.timeline, { position: e.position, type: e.type, at: e.metadata.recordedAt, ...(e.metadata.actor && { actor: e.metadata.actor }) }],
   };
   if (e.type === 'EnrollmentSubmitted') {
     next.residency = e.data.residency;
     next.packetType = e.data.packetType;
     next.centreId = e.data.centreId;
+    next.packetHash = e.data.packetHash;
     next.submittedAt = e.metadata.recordedAt;
   }
   if (e.type === 'EnrollmentApproved') next.uin = e.data.uin;
-  if (e.type === 'PacketRejected' || e.type === 'EnrollmentRejected') next.rejectionCode = e.data.code;
+  if (e.type === 'PacketRejected') next.packetHash = base.packetHash ?? e.data.packetHash ?? null;
+  if (e.type === 'PacketRejected' || e.type === 'EnrollmentRejected') {
+    next.rejectionCode = e.data.code;
+    next.rejectionReason = e.data.reason;
+  }
+  if (e.type === 'AdjudicationRequested') next.openAdjudication = e.data.adjudicationId;
+  if (e.type === 'AdjudicationDecided') next.openAdjudication = null;
   return { kind: 'apply', row: next };
 }

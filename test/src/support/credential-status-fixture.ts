@@ -9,7 +9,7 @@ import {
   createLogger,
   normaliseSerialHex,
 } from '@registo/infra';
-import { type CredentialCommand, credentialDecider, credentialStreamId, handleCommand, statusRequestId } from '@registo/producers';
+import { type CredentialCommand, credentialHandler, credentialStreamId, statusRequestId } from '@registo/producers';
 import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 
 /**
@@ -39,7 +39,7 @@ export async function openCredentialStatusFixture(store: EventStore, db: SqlDriv
   const running = consumer.run();
   const source = new SqlCertificateStatusSource(db);
   const send = (command: CredentialCommand, who: string, at?: Date) =>
-    handleCommand(store, credentialDecider, stream, command, { metadata: { actor: { id: who, role: who === 'approver-1' ? 'approver' : 'identity_officer' }, ...(at && { occurredAt: at.toISOString() }) } });
+    credentialHandler(store, uin, command, { metadata: { actor: { id: who, role: who === 'approver-1' ? 'approver' : 'identity_officer' }, ...(at && { occurredAt: at.toISOString() }) } });
   const change = async (serialHex: string, action: 'SUSPEND' | 'REINSTATE' | 'REVOKE', reason: RevocationReason | null, at?: Date): Promise<void> => {
     const credentialId = ids.get(serialHex)!;
     const requestId = statusRequestId(uin, `${ids.size}${Math.random().toString(36).slice(2, 10)}`);

@@ -92,7 +92,7 @@ export async function openGatewayApp(): Promise<GatewayApp> {
 
   const app = createHttpApp(createLogger('info', 'gateway-unit', { write: (line: string) => void logged.push(line) }));
   const intakeTrust = { intakeDecrypter: new SoftwareIntakeDecrypter(keys.intakeKey.privateKey), trustedCaPems: [keys.registrationCa.certificatePem] };
-  registerIntakeRoutes(app, { store, sealer, trust: intakeTrust, tokens, intakePublicJwk: { ...(await exportIntakePublicJwk(keys.intakeKey)) } });
+  registerIntakeRoutes(app, { store, db, sealer, trust: intakeTrust, tokens, intakePublicJwk: { ...(await exportIntakePublicJwk(keys.intakeKey)) } });
   registerAdjudicationRoutes(app, { store, db, sealer, tokens });
   registerIdentityRoutes(app, { store, db, indexKey: keys.indexKey, tokens });
   registerErasureRoutes(app, { store, sealer, abis, tokens });

@@ -1,5 +1,6 @@
 import { createHmac, webcrypto } from 'node:crypto';
 import { canonicalJson, sha256Hex, type ErrorCode } from '@registo/schemas';
+import { packetContentIssues } from '@registo/producers';
 import {
   DEFAULT_MAX_PACKET_BYTES,
   REG_ID_PATTERN,
@@ -80,7 +81,8 @@ export async function createPacketTestEnv(): Promise<PacketTestEnv> {
     notYetValidDevice: await issueDeviceCertificate(ca, { ...id, notBefore: daysFrom(now, 1), notAfter: daysFrom(now, 400) }),
     intake,
     otherIntake: await generateIntakeKey(),
-    trust: { intakePrivateKey: intake.privateKey, trustedCaPems: [ca.certificatePem], now: () => now },
+    // The register's packet rules, as intake runs them: the corpus covers them too.
+    trust: { intakePrivateKey: intake.privateKey, trustedCaPems: [ca.certificatePem], now: () => now, contentRules: packetContentIssues },
     seal: (content, signer = device) => sealPacket(content, { device: signer, intakePublicKey: intake.publicKey, intakeKid: intake.kid }),
   };
 }

@@ -5,9 +5,7 @@ import {
   type IdentityRecord,
   type SyncState,
   fold,
-  handleCommand,
-  identityDecider,
-  identityStreamId,
+  identityHandler,
   subjectIdFor,
   syncDecider,
   syncStreamId,
@@ -103,14 +101,14 @@ export async function seedIdentities(world: SyncWorld, people: Array<{ residency
     const regId = `R-${uin}`;
     const record: IdentityRecord = { demographics: p.demographics, biometrics: [{ modality: 'FACE', position: 'FRONTAL' }], documents: [] };
     const sealed = await world.sealer.seal(subjectIdFor(regId), record);
-    const r = await handleCommand(world.store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, regId, residency: p.residency, sealed, civilRegistryIndex: null });
+    const r = await identityHandler(world.store, uin, { type: 'CreateIdentity', uin, regId, residency: p.residency, sealed, civilRegistryIndex: null });
     out.push({ uin, residency: p.residency, demographics: p.demographics, created: r.events[0]! });
   }
   return out;
 }
 
 export async function changeStatus(world: SyncWorld, uin: string, to: IdentityStatus, source = 'OPERATOR'): Promise<EventEnvelope> {
-  const r = await handleCommand(world.store, identityDecider, identityStreamId(uin), { type: 'ChangeIdentityStatus', uin, to, reason: 'test', source });
+  const r = await identityHandler(world.store, uin, { type: 'ChangeIdentityStatus', uin, to, reason: 'test', source });
   return r.events[0]!;
 }
 

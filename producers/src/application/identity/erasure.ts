@@ -1,8 +1,8 @@
 import type { BiometricIdentification, EventStore, SubjectSealer } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
-import { handleCommand } from '../command-handler.js';
-import { identityDecider, identityStreamId } from '../deciders/identity.js';
-import { subjectIdFor } from '../enrollment/personal-data.js';
+import { identityStreamId } from '../../deciders/identity.js';
+import { subjectIdFor } from '../../enrollment/personal-data.js';
+import { identityHandler } from '../handlers.js';
 
 export interface ErasureDeps {
   store: EventStore;
@@ -44,10 +44,9 @@ export async function eraseIdentity(deps: ErasureDeps, order: ErasureOrder, acto
   // packets included): all of those keys go, not only the identity's.
   const enrollments = history.filter((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated').map((e) => e.data.regId as string);
   for (const subject of new Set([subjectId, ...enrollments.map(subjectIdFor)])) await deps.sealer.destroy(subject);
-  const appended = await handleCommand(
+  const appended = await identityHandler(
     deps.store,
-    identityDecider,
-    identityStreamId(order.uin),
+    order.uin,
     { type: 'DestroySubjectKey', uin: order.uin, subjectId, legalBasis: order.legalBasis, orderRef: order.orderRef },
     { metadata: { actor } },
   );

@@ -1,15 +1,14 @@
 import type { EventStore, SubjectSealer } from '@registo/infra';
-import { handleCommand } from '../command-handler.js';
-import { identityDecider, identityStreamId } from '../deciders/identity.js';
+import { identityStreamId } from '../../deciders/identity.js';
+import { identityHandler, mismatchHandler } from '../handlers.js';
 import {
   type MismatchState,
   type ResolutionAction,
   LEGACY_CLOSE_ACTION,
   acceptedExternalRegId,
-  mismatchDecider,
   mismatchStreamId,
-} from '../deciders/sync.js';
-import { type IdentityRecord, changedFields } from '../enrollment/personal-data.js';
+} from '../../deciders/sync.js';
+import { type IdentityRecord, changedFields } from '../../enrollment/personal-data.js';
 import type { SealedData } from '@registo/schemas';
 
 export interface ResolveMismatchDeps {
@@ -39,14 +38,13 @@ export async function resolveMismatch(
   request: { action: ResolutionAction | typeof LEGACY_CLOSE_ACTION; note: string },
   actor: Actor,
 ): Promise<MismatchResolution> {
-  const stream = mismatchStreamId(mismatchId);
   const metadata = { correlationId: `mismatch-${mismatchId}`, actor };
   const action: ResolutionAction = request.action === LEGACY_CLOSE_ACTION ? 'CLOSE_WITHOUT_CHANGE' : request.action;
-  const chosen = await handleCommand(deps.store, mismatchDecider, stream, { type: 'ChooseResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
+  const chosen = await mismatchHandler(deps.store, mismatchId, { type: 'ChooseResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
   if (action === 'CLOSE_WITHOUT_CHANGE') return { mismatchId, action, status: 'RESOLVED' };
   if (action === 'ACCEPT_REGISTER') return { mismatchId, action, status: chosen.state.open ? 'PENDING' : 'RESOLVED' };
   await takeExternalValue(deps, mismatchId, chosen.state, metadata);
-  await handleCommand(deps.store, mismatchDecider, stream, { type: 'CompleteResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
+  await mismatchHandler(deps.store, mismatchId, { type: 'CompleteResolution', mismatchId, action, by: actor.id, note: request.note }, { metadata });
   return { mismatchId, action, status: 'RESOLVED' };
 }
 
@@ -67,5 +65,5 @@ async function takeExternalValue(deps: ResolveMismatchDeps, mismatchId: string, 
   // Already so (the register was corrected meanwhile): nothing to update.
   if (changed.length === 0) return;
   const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: taken });
-  await handleCommand(deps.store, identityDecider, identityStreamId(uin), { type: 'UpdateIdentity', uin, regId: acceptedExternalRegId(mismatchId, mismatch.found), changedFields: changed, sealed }, { metadata });
+  await identityHandler(deps.store, uin, { type: 'UpdateIdentity', uin, regId: acceptedExternalRegId(mismatchId, mismatch.found), changedFields: changed, sealed }, { metadata });
 }

@@ -18,9 +18,10 @@ import {
   vcPayload,
 } from '@registo/infra';
 import { type CredentialEventData, type EventEnvelope, type EventMetadata, type IdentityEventData, RegistoError, type SealedData } from '@registo/schemas';
-import { fold } from '../decider.js';
-import { authorizeHolder } from './holder-access.js';
-import { handleCommand } from '../command-handler.js';
+import { fold } from '../../decider.js';
+import { authorizeHolder } from '../../credentials/holder-access.js';
+import { requireIdentityIssuable, requireKeyNotRevoked } from '../../credentials/policies.js';
+import { credentialHandler } from '../handlers.js';
 import {
   type CredentialHolderState,
   type HolderPresence,
@@ -29,10 +30,10 @@ import {
   credentialStreamId,
   vcCredentialId,
   x509CredentialId,
-} from '../deciders/credential.js';
-import { type IdentityState, identityDecider, identityStreamId } from '../deciders/identity.js';
-import type { IdentityRecord } from '../enrollment/personal-data.js';
-import type { StatusListAllocator } from './status-allocator.js';
+} from '../../deciders/credential.js';
+import { type IdentityState, identityDecider, identityStreamId } from '../../deciders/identity.js';
+import type { IdentityRecord } from '../../enrollment/personal-data.js';
+import type { StatusListAllocator } from '../../credentials/status-allocator.js';
 
 /** What `CredentialIssued.sealed` holds: the attributes stated and the credential itself. */
 export interface SealedCredential {
@@ -146,10 +147,9 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
     }),
   );
   const sealed = await ctx.sealer.seal(data.sealed.subjectId, { claims, credential: jwt } satisfies SealedCredential);
-  const result = await handleCommand(
+  const result = await credentialHandler(
     ctx.store,
-    credentialDecider,
-    credentialStreamId(uin),
+    uin,
     {
       type: 'IssueCredential',
       supersede: event.type === 'IdentityUpdated',
@@ -179,8 +179,7 @@ export async function applyIdentityStatus(ctx: Pick<CredentialIssuerContext, 'st
   const data = event.data as { uin: string; to?: IdentityEventData['IdentityStatusChanged']['to'] };
   const condition = event.type === 'SubjectKeyDestroyed' ? 'ERASED' : data.to!;
   if (!IDENTITY_STATUS_REVOCATION[condition]) return 0;
-  const stream = credentialStreamId(data.uin);
-  const result = await handleCommand(ctx.store, credentialDecider, stream, { type: 'ApplyIdentityStatus', uin: data.uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
+  const result = await credentialHandler(ctx.store, data.uin, { type: 'ApplyIdentityStatus', uin: data.uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
   return result.events.length;
 }
 
@@ -224,14 +223,11 @@ export async function issueHolderCertificate(
   const identity = await identityOf(ctx.store, uin);
   if (!identity.exists) throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
   if (identity.erased) throw new RegistoError('SUBJECT_KEY_DESTROYED', `identity ${uin} has been erased`, { uin });
-  if (identity.status !== 'ACTIVE') throw new RegistoError('COMMAND_REJECTED', `identity ${uin} is ${identity.status}: no new credentials`, { reason: 'IDENTITY_NOT_ACTIVE', status: identity.status });
+  requireIdentityIssuable(uin, identity.status);
   const credentialId = x509CredentialId(uin, csr.publicKeySha256);
   const existing = state.credentials[credentialId];
   if (existing) {
-    // The key's certificate was revoked (a compromised card or wallet): a new key is needed.
-    if (existing.status === 'REVOKED') {
-      throw new RegistoError('COMMAND_REJECTED', `the certificate for this key (${credentialId}) was revoked; submit a CSR for a new key`, { reason: 'CREDENTIAL_REVOKED', credentialId });
-    }
+    requireKeyNotRevoked(credentialId, existing);
     const issued = history.find((e) => e.type === 'CredentialIssued' && e.data.credentialId === credentialId)!.data as CredentialEventData['CredentialIssued'];
     const opened = await ctx.sealer.open<SealedCredential>(issued.sealed);
     return { credentialId, issued: false, serialHex: issued.serialHex!, certificatePem: opened.credential, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt };
@@ -245,10 +241,9 @@ export async function issueHolderCertificate(
   const sealed = await ctx.sealer.seal(identity.subjectId!, { claims: claimsFor(type, { uin }), credential: certificatePem } satisfies SealedCredential);
   const issuer = new X509Certificate(cert.certificateDer).issuer.split('\n').join(', ');
   const metadata = { correlationId: `credential-${credentialId}`, actor: { id: request.actor.id, role: request.actor.role } };
-  const result = await handleCommand(
+  const result = await credentialHandler(
     ctx.store,
-    credentialDecider,
-    credentialStreamId(uin),
+    uin,
     {
       type: 'IssueCredential',
       supersede: false,
@@ -275,7 +270,7 @@ export async function issueHolderCertificate(
   const now = await identityOf(ctx.store, uin);
   const condition = now.erased ? 'ERASED' : now.status;
   if (condition && IDENTITY_STATUS_REVOCATION[condition]) {
-    await handleCommand(ctx.store, credentialDecider, credentialStreamId(uin), { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: `recheck:${credentialId}` }, { metadata });
+    await credentialHandler(ctx.store, uin, { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: `recheck:${credentialId}` }, { metadata });
   }
   return { credentialId, issued: result.events.length > 0, serialHex, certificatePem, issuedAt: cert.notBefore.toISOString(), expiresAt: cert.notAfter.toISOString() };
 }

@@ -1,0 +1,51 @@
+import type { PacketType, Residency } from '@registo/schemas';
+
+/*
+ * What a packet's content means for the register, in one place: who is a citizen, which
+ * number anchors a person in the register, which packets name an identity. Intake runs
+ * `packetContentIssues` while the packet is parsed (infra only parses: it is handed these
+ * rules), so a packet that breaks one is refused at the door as PACKET_SCHEMA_INVALID.
+ */
+
+/** São Tomé and Príncipe: its nationals are the register's citizens; everyone else a foreigner. */
+export const CITIZEN_NATIONALITY = 'STP';
+
+export function residencyOfNationality(nationality: string): Residency {
+  return nationality === CITIZEN_NATIONALITY ? 'CITIZEN' : 'FOREIGNER';
+}
+
+/** A NEW packet brings a person in (the UIN is allocated later); the others are about an identity and name its UIN. */
+export const namesIdentity = (packetType: PacketType): boolean => packetType !== 'NEW';
+
+/** The fields of a packet the rules read. */
+export interface PacketFacts {
+  packetType: PacketType;
+  uin?: string | undefined;
+  demographics: { nationality: string; civilRegistryNumber?: string | undefined; residencePermitNumber?: string | undefined };
+}
+
+/**
+ * The number that anchors a person in the register: a citizen's civil-registry number, a
+ * foreigner's residence-permit number (prefixed, so the two kinds never collide).
+ */
+export function anchorNumberOf(residency: Residency, d: PacketFacts['demographics']): string | null {
+  const number = residency === 'CITIZEN' ? d.civilRegistryNumber : d.residencePermitNumber && `permit:${d.residencePermitNumber}`;
+  return number || null;
+}
+
+export interface PacketIssue {
+  path: string[];
+  message: string;
+}
+
+/** The packet-content rules a packet breaks (none: it may be accepted, as far as they go). */
+export function packetContentIssues(p: PacketFacts): PacketIssue[] {
+  const issues: PacketIssue[] = [];
+  if (!namesIdentity(p.packetType) && p.uin !== undefined) issues.push({ path: ['uin'], message: 'a NEW packet has no UIN yet' });
+  if (namesIdentity(p.packetType) && p.uin === undefined) issues.push({ path: ['uin'], message: `a ${p.packetType} packet names the UIN it is about` });
+  const d = p.demographics;
+  const citizen = residencyOfNationality(d.nationality) === 'CITIZEN';
+  if (citizen && d.civilRegistryNumber === undefined) issues.push({ path: ['demographics', 'civilRegistryNumber'], message: 'required for a citizen' });
+  if (!citizen && d.residencePermitNumber === undefined) issues.push({ path: ['demographics', 'residencePermitNumber'], message: 'required for a foreigner' });
+  return issues;
+}
