@@ -14,3 +14,5 @@ export * from './deciders/sync.js';
 export * from './credentials/holder-access.js';
 export * from './identity/erasure.js';
 export * from './sync/resolve-mismatch.js';
+export * from './identity/load.js';
+export * from './typed-read.js';

@@ -6,3 +6,4 @@ export * from './catalog.js';
 export * from './envelope.js';
 export * from './compat.js';
 export * from './types/index.js';
+export * from './typed-events.js';

@@ -4,7 +4,6 @@ import {
   CommandRejected,
   type EnrollmentCommand,
   type EnrollmentPersonalData,
-  type EnrollmentState,
   type SigningDevice,
   enrollmentDecider,
   enrollmentStreamId,
@@ -12,6 +11,7 @@ import {
   handleCommand,
   requireOwnCentre,
   subjectIdFor,
+  readStreamOf,
 } from '@registo/producers';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
@@ -183,9 +183,9 @@ export function registerIntakeRoutes(app: FastifyInstance, deps: IntakeDeps): vo
     deps.tokens.authorize(request, ['registration_client', 'identity_officer', 'adjudicator', 'operator']);
     const { regId } = request.params;
     if (!REG_ID_PATTERN.test(regId)) throw new RegistoError('REQUEST_INVALID', `not a registration id: ${regId.slice(0, 40)}`);
-    const history = await deps.store.readStream(enrollmentStreamId(regId));
+    const history = await readStreamOf(deps.store, 'enrollment', enrollmentStreamId(regId));
     if (history.length === 0) throw new RegistoError('NOT_FOUND', `no packet ${regId}`, { regId });
-    const state = fold(enrollmentDecider, history) as EnrollmentState;
+    const state = fold(enrollmentDecider, history);
     return {
       regId,
       status: state.status,
