@@ -5,7 +5,9 @@ import type {
   AuditEventData,
   CredentialEventData,
   EnrollmentEventData,
+  EventDataMap,
   EventOf,
+  TypedEnvelope,
   IdentityEventData,
   SyncEventData,
   TrustEventData,
@@ -56,6 +58,17 @@ export function isKnownEvent(event: EventEnvelope, catalog: SchemaCatalog = sche
   if (!catalog.has(event.type, event.schemaVersion)) return false;
   const { category } = catalog.get(event.type, event.schemaVersion);
   return category !== 'access' && isEventOf(category, event, catalog);
+}
+
+/** True when the event is of this one type and valid for its schema (see isEventOf). */
+export function isEventType<K extends keyof EventDataMap>(type: K, event: EventEnvelope, catalog: SchemaCatalog = schemaCatalog()): event is EventEnvelope & TypedEnvelope<K> {
+  return event.type === type && isKnownEvent(event, catalog);
+}
+
+/** The event as one type (see isEventType); throws EVENT_NOT_OF_CATEGORY when it is not. */
+export function expectEventType<K extends keyof EventDataMap>(type: K, event: EventEnvelope, catalog: SchemaCatalog = schemaCatalog()): TypedEnvelope<K> {
+  if (isEventType(type, event, catalog)) return event;
+  throw notOfCategory(type, event, event.type === type ? 'its data is not valid for its schema' : `it is ${event.type}`);
 }
 
 function whyNotOf(category: EventCategory, event: EventEnvelope, catalog: SchemaCatalog): string | null {

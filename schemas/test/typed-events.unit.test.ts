@@ -6,7 +6,9 @@ import {
   RegistoError,
   eventGuard,
   expectEventOf,
+  expectEventType,
   isEventOf,
+  isEventType,
   isKnownEvent,
   schemaCatalog,
 } from '../src/index.js';
@@ -83,5 +85,16 @@ describe('typed event reads: isEventOf / expectEventOf', () => {
     const guard = eventGuard('sync');
     expect(guard(envelope('SyncRedriven', samples.SyncRedriven, 'sync-siga.1'))).to.equal(true);
     expect(guard(envelope('IdentityStatusChanged', samples.IdentityStatusChanged))).to.equal(false);
+  });
+
+  it('isEventType / expectEventType narrow to one type, checked like isEventOf', () => {
+    const chosen = envelope('ReconciliationResolutionChosen', samples.ReconciliationResolutionChosen, 'sync-mismatch.siga.1.surname');
+    expect(isEventType('ReconciliationResolutionChosen', chosen)).to.equal(true);
+    expect(expectEventType('ReconciliationResolutionChosen', chosen).data.action).to.equal(samples.ReconciliationResolutionChosen.action);
+    expect(isEventType('SyncRedriven', chosen)).to.equal(false);
+    const { field: _f, ...partial } = samples.ReconciliationResolutionChosen;
+    const bad = envelope('ReconciliationResolutionChosen', partial);
+    expect(isEventType('ReconciliationResolutionChosen', bad)).to.equal(false);
+    expect(() => expectEventType('ReconciliationResolutionChosen', bad)).to.throw(RegistoError, 'not valid for its schema');
   });
 });

@@ -17,7 +17,7 @@ import {
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
-import { type EventEnvelope, type EventOf, type KnownEvent, type Residency, type SyncEventData, isKnownEvent, isRegistoError, notOfCategory } from '@registo/schemas';
+import { type EventEnvelope, type Residency, type TypedEnvelope, expectEventType, isEventType, isRegistoError } from '@registo/schemas';
 import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, registerValueTriggers, triggersFor } from './agreement.js';
 
 export interface OutboundSyncDeps {
@@ -45,11 +45,6 @@ const ACTOR = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, rol
 type SyncJobEvent = Awaited<ReturnType<typeof readSyncJob>>[number];
 const readSyncJob = (store: EventStore, syncId: string) => readStreamWith(store, syncStreamId(syncId), syncDecider.accepts, 'sync job');
 
-/** An event as stored, checked against its category (see isKnownEvent). */
-function known(event: EventEnvelope): KnownEvent {
-  if (!isKnownEvent(event)) throw notOfCategory('known', event, 'its type or data is not in the catalog');
-  return event;
-}
 
 /** Consumer name: retry topics `registo.sync.<system>.retry.<n>`, DLQ `registo.sync.<system>.dlq`. */
 export const syncConsumerName = (system: SyncSystem): string => `sync.${system.toLowerCase()}`;
@@ -161,14 +156,14 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     return true;
   }
 
-  async function handleRedrive(event: EventOf<Pick<SyncEventData, 'SyncRedriven'>>, attempt: number): Promise<void> {
+  async function handleRedrive(event: TypedEnvelope<'SyncRedriven'>, attempt: number): Promise<void> {
     if (event.data.system !== system) return;
     const history = await readStreamWith(deps.store, event.streamId, syncDecider.accepts, 'sync job');
     const requested = history.flatMap((e) => (e.type === 'SyncRequested' ? [e.data] : []))[0];
     if (!requested?.sourceStreamId || requested.sourceRevision === null) return;
     const [source] = await deps.store.readStream(requested.sourceStreamId, { fromRevision: requested.sourceRevision, maxCount: 1 });
     if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId} is gone`);
-    await handleSource(known(source), event, attempt, true);
+    await handleSource(source, event, attempt, true);
   }
 
   /**
@@ -176,7 +171,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
    * their own (keys `<choice eventId>`, `<choice eventId>.1`, ...: retried, dead-lettered and
    * redriven like any other); once every one has succeeded, the mismatch is resolved.
    */
-  async function handleAcceptRegister(choice: EventOf<Pick<SyncEventData, 'ReconciliationResolutionChosen'>>, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+  async function handleAcceptRegister(choice: TypedEnvelope<'ReconciliationResolutionChosen'>, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
     const { mismatchId, uin, field, by, note } = choice.data;
     const loaded: LoadedIdentity | null = await loadIdentity(deps, uin);
     const status = loaded?.state.status;
@@ -197,15 +192,17 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     await handleCommand(deps.store, mismatchDecider, choice.streamId, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
   }
 
-  async function handleSource(source: KnownEvent, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+  /** Any event the agreement table may list: its data is read by the table (agreement.ts), by name. */
+  async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
     if (source.type === 'ReconciliationResolutionChosen') {
-      if (source.data.system === system && source.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(source, cause, attempt, redrive);
+      const choice = expectEventType('ReconciliationResolutionChosen', source);
+      if (choice.data.system === system && choice.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(choice, cause, attempt, redrive);
       return;
     }
-    const uin = 'uin' in source.data && typeof source.data.uin === 'string' ? source.data.uin : '';
+    const uin = String(source.data.uin ?? '');
     // Types the mapping table does not list ask for nothing: no need to read the identity.
     if (!uin || !SYNC_TRIGGERS[source.type]) return;
-    const identity = source.streamId === identityStreamId(uin) && source.type === 'IdentityCreated' ? [source] : await readStreamOf(deps.store, 'identity', identityStreamId(uin));
+    const identity = source.streamId === identityStreamId(uin) && isEventType('IdentityCreated', source) ? [source] : await readStreamOf(deps.store, 'identity', identityStreamId(uin));
     const residency = residencyOf(identity);
     if (!residency) return;
     for (const trigger of triggersFor({ type: source.type, data: source.data, residency }, system)) {
@@ -216,10 +213,9 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
   return {
     name: syncConsumerName(system),
     categories: ['identity', 'credential', 'sync'],
-    async handle(delivered: EventEnvelope, attempt = 1): Promise<void> {
-      const event = known(delivered);
+    async handle(event: EventEnvelope, attempt = 1): Promise<void> {
       try {
-        if (event.type === 'SyncRedriven') return await handleRedrive(event, attempt);
+        if (event.type === 'SyncRedriven') return await handleRedrive(expectEventType('SyncRedriven', event), attempt);
         if (event.type === 'ReconciliationResolutionChosen') return await handleSource(event, event, attempt, false);
         if (event.streamId.startsWith('sync-')) return;
         return await handleSource(event, event, attempt, false);
