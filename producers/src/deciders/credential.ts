@@ -1,4 +1,11 @@
-import { type CredentialEventData, type CredentialKind, type CredentialRevocationReason, type CredentialStatusAction, type IdentityStatus, eventGuard } from '@registo/schemas';
+import {
+  type CredentialEventData,
+  type CredentialKind,
+  type CredentialRevocationReason,
+  type CredentialStatusAction,
+  type IdentityStatus,
+  eventGuard,
+} from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 
 /*

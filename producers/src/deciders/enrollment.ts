@@ -1,4 +1,15 @@
-import { type AdjudicationDecision, type BiometricVerdict, type CheckOutcome, type DedupMethod, type EnrollmentEventData, type ExternalSystem, type PacketType, type Residency, type SealedData, eventGuard } from '@registo/schemas';
+import {
+  type AdjudicationDecision,
+  type BiometricVerdict,
+  type CheckOutcome,
+  type DedupMethod,
+  type EnrollmentEventData,
+  type ExternalSystem,
+  type PacketType,
+  type Residency,
+  type SealedData,
+  eventGuard,
+} from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 import { type SigningDevice, requireOwnCentre } from '../enrollment/device-centre.js';
 
