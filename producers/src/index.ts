@@ -26,3 +26,5 @@ export * from './application/enrollment/process.js';
 export * from './application/sync/steps.js';
 export * from './application/trust/key-ceremony.js';
 export * from './enrollment/packet-rules.js';
+export * from './application/identity/load.js';
+export * from './typed-read.js';

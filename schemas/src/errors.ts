@@ -17,6 +17,8 @@ export const ErrorCodes = {
   EXPECTED_REVISION_INVALID: 400,
   WRONG_EXPECTED_REVISION: 409,
   EVENT_INTEGRITY_VIOLATION: 500,
+  /** A typed read found a stored event that is not of the category it reads (another type, or data its schema refuses). */
+  EVENT_NOT_OF_CATEGORY: 500,
   STORE_UNAVAILABLE: 503,
   STORE_CLOSED: 503,
   /** A supervised worker (projector, process, sync, mirror, …) is down and being restarted. */

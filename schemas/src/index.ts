@@ -7,3 +7,4 @@ export * from './envelope.js';
 export * from './compat.js';
 export * from './types/index.js';
 export * from './published.js';
+export * from './typed-events.js';

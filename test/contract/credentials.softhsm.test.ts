@@ -56,7 +56,9 @@ describe('verifiable credentials signed inside the SoftHSM2 token (qualified)', 
       const record: IdentityRecord = { demographics: { givenNames: 'Ana', surname: 'Neves', dateOfBirth: '1990-05-06', sex: 'F', nationality: 'STP', address: { district: 'Lobata', locality: 'Guadalupe' } }, biometrics: [], documents: [] };
       const sealed = await sealer.seal('subject-R-1', record);
       const { events } = await handleCommand(store, identityDecider, identityStreamId(uin), { type: 'CreateIdentity', uin, regId: 'R-1', residency: 'CITIZEN', sealed, civilRegistryIndex: null });
-      const outcome = await issueIdentityCredential(ctx, events[0]!);
+      const createdEvent = events[0]!;
+      if (createdEvent.type !== 'IdentityCreated') throw new Error(`expected IdentityCreated, got ${createdEvent.type}`);
+      const outcome = await issueIdentityCredential(ctx, createdEvent);
       expect(outcome.issued).to.equal(true);
       const [issued] = await store.readStream(credentialStreamId(uin));
       expect(issued!.data).to.include({ signerMode: 'qualified', kind: 'VC_JWT' });

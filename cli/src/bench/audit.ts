@@ -23,7 +23,7 @@ import {
   verifyInclusion,
 } from '@registo/infra';
 import { Checkpointer } from '@registo/consumers';
-import { type EventEnvelope, hashInput } from '@registo/schemas';
+import { type EventEnvelope, hashInput, isEventOf } from '@registo/schemas';
 import { type BenchReport, metric, percentile, progress } from './report.js';
 import { benchEvent, withBenchDatabase } from './fixtures.js';
 
@@ -197,8 +197,9 @@ async function checkpointLatency(url: string, dataDir: string, seconds: number, 
       if (m.kind !== 'event') continue;
       const t = appendedAt.get(m.event.position);
       if (t !== undefined) visible.push(performance.now() - t);
-      if (m.event.type === 'CheckpointSigned') {
-        const size = (m.event.data as { treeSize: number }).treeSize;
+      const event = m.event;
+      if (isEventOf('audit', event) && event.type === 'CheckpointSigned') {
+        const size = event.data.treeSize;
         for (const [position, at] of appendedAt) {
           if (position <= size) {
             covered.push(performance.now() - at);

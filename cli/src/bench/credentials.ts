@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PostgresDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, openTrustKeys, signVcJwt, statusEntries, vcPayload } from '@registo/infra';
 import { type IdentityRecord, StatusListAllocator, credentialIssuerContext, identityStreamId, issueIdentityCredential, subjectIdFor } from '@registo/producers';
-import type { EventEnvelope } from '@registo/schemas';
+import { type EventOf, type IdentityEventData, expectEventOf } from '@registo/schemas';
 import { type BenchReport, metric, progress } from './report.js';
 import { withBenchDatabase } from './fixtures.js';
 
@@ -39,14 +39,16 @@ export async function benchCredentials(o: CredentialsBenchOptions): Promise<Benc
       const ctx = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl: 'http://127.0.0.1:8080' });
 
       // The identities the run issues for, created up front (not timed).
-      const created: EventEnvelope[] = [];
+      const created: Array<EventOf<Pick<IdentityEventData, 'IdentityCreated'>>> = [];
       const setup = progress('identities', o.identities);
       for (let i = 0; i < o.identities; i++) {
         const uin = String(3_000_000_000 + i);
         const regId = `R-bench-${i}`;
         const sealed = await sealer.seal(subjectIdFor(regId), record(i));
         const { events } = await store.append(identityStreamId(uin), [{ type: 'IdentityCreated', data: { uin, regId, residency: 'CITIZEN', sealed, civilRegistryIndex: null } }], { expectedRevision: 'no_stream' });
-        created.push(events[0]!);
+        const stored = expectEventOf('identity', events[0]!);
+        if (stored.type !== 'IdentityCreated') throw new Error(`${stored.streamId}: expected IdentityCreated, stored ${stored.type}`);
+        created.push(stored);
         setup.tick();
       }
       setup.stop();

@@ -26,7 +26,8 @@ import {
   type SqlDriver,
   type Timestamper,
 } from '@registo/infra';
-import { CATEGORIES, IntegrityError, RegistoError, isRegistoError, type EventEnvelope, type TypedEnvelope } from '@registo/schemas';
+import { CATEGORIES, IntegrityError, RegistoError, expectEventOf, isRegistoError, type EventEnvelope, type TypedEnvelope } from '@registo/schemas';
+import { readStreamOf } from '@registo/producers';
 import { type CheckpointCadence, DEFAULT_CADENCE, checkpointDue } from './policy.js';
 
 export const CHECKPOINTER_NAME = 'checkpointer';
@@ -169,7 +170,7 @@ export class Checkpointer {
   }
 
   private async loadLastCheckpoint(): Promise<void> {
-    const [event] = (await this.options.store.readStream(CHECKPOINT_STREAM, { direction: 'backwards', maxCount: 1 })) as Array<TypedEnvelope<'CheckpointSigned'>>;
+    const [event] = await readStreamOf(this.options.store, 'audit', CHECKPOINT_STREAM, { direction: 'backwards', maxCount: 1 });
     this.last = event
       ? {
           origin: event.data.origin,
@@ -202,7 +203,7 @@ export class Checkpointer {
           throw new RegistoError('AUDIT_TREE_INCONSISTENT', `position ${stored + leaves.length + 1} is missing from the log (next delivered: ${event.position})`, { position: stored + leaves.length + 1 });
         }
         leaves.push(this.leafOf(event));
-        if (event.type === CHECKPOINT_TYPE) checkpoints.push(event as TypedEnvelope<'CheckpointSigned'>);
+        if (event.type === CHECKPOINT_TYPE) checkpoints.push(expectEventOf('audit', event));
         else lastOther = event.position;
       }
       if (leaves.length === 0) return null;

@@ -1,6 +1,6 @@
 import type { Logger, OutsideWorldHandler } from '@registo/infra';
 import { type CredentialIssuerContext, applyIdentityStatus, issueIdentityCredential } from '@registo/producers';
-import type { EventEnvelope } from '@registo/schemas';
+import { type EventEnvelope, expectEventOf } from '@registo/schemas';
 
 export interface CredentialIssuanceConsumer extends OutsideWorldHandler {
   migrate(): Promise<void>;
@@ -19,7 +19,8 @@ export function createCredentialIssuance(ctx: CredentialIssuerContext, logger?: 
     name: 'credential_issuance',
     categories: ['identity'],
     migrate: () => ctx.allocator.migrate(),
-    async handle(event: EventEnvelope): Promise<void> {
+    async handle(delivered: EventEnvelope): Promise<void> {
+      const event = expectEventOf('identity', delivered);
       switch (event.type) {
         case 'IdentityCreated':
         case 'IdentityUpdated': {
@@ -32,7 +33,7 @@ export function createCredentialIssuance(ctx: CredentialIssuerContext, logger?: 
           // Erasure: the sealed credentials are unreadable already (same subject key); revoking
           // them stops a copy the holder still has from verifying as valid.
           const revoked = await applyIdentityStatus(ctx, event);
-          if (revoked > 0) logger?.info({ uin: (event.data as { uin: string }).uin, type: event.type, revoked }, 'identity change revoked its credentials');
+          if (revoked > 0) logger?.info({ uin: event.data.uin, type: event.type, revoked }, 'identity change revoked its credentials');
           return;
         }
         default:

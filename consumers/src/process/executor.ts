@@ -12,12 +12,9 @@ import {
 } from '@registo/infra';
 import {
   type EnrollmentCommand,
-  type EnrollmentEvent,
   type EnrollmentPersonalData,
   type EnrollmentDemographics,
   type EnrollmentState,
-  type IdentityRecord,
-  type IdentityState,
   anchorChangeApproved,
   type UinPolicy,
   changedFields,
@@ -34,15 +31,19 @@ import {
   identityRecordOf,
   identityStreamId,
   keyedDigitSourceWith,
+  loadIdentity,
+  readStreamOf,
 } from '@registo/producers';
 import {
   type BiometricVerdict,
+  type CategoryEvent,
   type CheckOutcome,
   type EventEnvelope,
   type EventMetadata,
   type ExternalSystem,
   type Residency,
   type SealedData,
+  expectEventOf,
   isRegistoError,
 } from '@registo/schemas';
 import { DedupClaims, pendingCandidate } from './dedup-claims.js';
@@ -73,6 +74,7 @@ export interface EnrollmentProcessDeps {
 }
 
 const ACTOR = { id: 'enrollment-process', role: 'system' } as const;
+type StoredEnrollmentEvent = CategoryEvent<'enrollment'>;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface EnrollmentProcess extends OutsideWorldHandler {
@@ -97,7 +99,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
    * (one read less per step). A refusal is only believed on a fresh read: the stream read at
    * the start of the delivery may be behind an officer's decision.
    */
-  async function command(event: EventEnvelope, cmd: EnrollmentCommand, history?: EventEnvelope[]): Promise<void> {
+  async function command(event: EventEnvelope, cmd: EnrollmentCommand, history?: StoredEnrollmentEvent[]): Promise<void> {
     const { refused } = await advanceEnrollment(deps.store, cmd, { metadata: metadataFrom(event), history });
     // The enrollment moved on (a redelivery, or an officer was faster): nothing to do.
     if (refused) deps.logger?.debug({ regId: cmd.regId, command: cmd.type, reason: refused.reason }, 'process command already done or no longer applies');
@@ -105,21 +107,20 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
 
   /** The enrollment as read once per delivery: its whole stream, and its sealed packet (opened at most once). */
   interface Submission {
-    history: EventEnvelope[];
+    history: StoredEnrollmentEvent[];
     sealed: SealedData;
     personal(): Promise<EnrollmentPersonalData>;
   }
 
-  function submissionOf(regId: string, history: EventEnvelope[]): Submission {
-    const submitted = history.find((e) => e.type === 'EnrollmentSubmitted');
-    if (!submitted) throw new Error(`enrollment ${regId} has no EnrollmentSubmitted`);
-    const sealed = submitted.data.sealed as SealedData;
+  function submissionOf(regId: string, history: StoredEnrollmentEvent[]): Submission {
+    const sealed = history.flatMap((e) => (e.type === 'EnrollmentSubmitted' ? [e.data.sealed] : []))[0];
+    if (!sealed) throw new Error(`enrollment ${regId} has no EnrollmentSubmitted`);
     let opened: Promise<EnrollmentPersonalData> | undefined;
     return { history, sealed, personal: () => (opened ??= deps.sealer.open<EnrollmentPersonalData>(sealed)) };
   }
 
   async function verifyExternally(event: EventEnvelope, a: Extract<ProcessAction, { kind: 'verifyExternally' }>, { history, personal }: Submission): Promise<void> {
-    const now = fold(enrollmentDecider, history) as EnrollmentState;
+    const now = fold(enrollmentDecider, history);
     if (now.completedChecks.some((c) => c.checkId === a.checkId)) return;
     const attempt = now.checkAttempts[a.checkId] ?? 1;
     if (attempt > 1) await sleep(backoff(attempt));
@@ -156,7 +157,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     // Already found a possible duplicate (this is a redelivery): the officer has the case. Asking
     // again could name the same person differently — by now under their UIN rather than their
     // pending enrollment — and add a second suspicion to a case already queued.
-    if ((fold(enrollmentDecider, history) as EnrollmentState).suspectedDuplicates.length > 0) return;
+    if (fold(enrollmentDecider, history).suspectedDuplicates.length > 0) return;
     const personKey = await personKeyOf(state.residency!, data.demographics);
     if (personKey) {
       const holder = await claims.claim(personKey, regId);
@@ -189,17 +190,6 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     return number ? blindIndexWith(number, deps.indexKey) : null;
   }
 
-  /** The identity's latest record, or null when its subject key is gone. */
-  async function latestRecordOf(identity: EventEnvelope[]): Promise<IdentityRecord | null> {
-    const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
-    try {
-      return await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
-    } catch (e) {
-      if (!isRegistoError(e) || e.code !== 'SUBJECT_KEY_DESTROYED') throw e;
-      return null;
-    }
-  }
-
   /**
    * Gathers what the enrollment decider needs to judge a packet's claim to be the identity it
    * names: the ABIS's 1:1 verdict against the identity's enrolled references and the blind
@@ -207,15 +197,15 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
    */
   async function checkIdentityClaim(event: EventEnvelope, regId: string, state: EnrollmentState, submission: Submission, delivery: number): Promise<void> {
     // Checked already (a redelivery): the decider would decide nothing, so the ABIS is not asked again.
-    if ((fold(enrollmentDecider, submission.history) as EnrollmentState).claim) return;
+    if (fold(enrollmentDecider, submission.history).claim) return;
     const data = await submission.personal();
     if (!data.uin) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_REQUIRED', reason: `a ${state.packetType} packet must name the identity it updates` });
     const uin = data.uin;
-    const history = await deps.store.readStream(identityStreamId(uin));
-    const identity = fold(identityDecider, history) as IdentityState;
-    if (!identity.exists) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
-    const record = await latestRecordOf(history);
-    if (!record) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
+    const loaded = await loadIdentity(deps, uin);
+    if (!loaded) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
+    const { state: identity } = loaded;
+    const opened = await loaded.openRecord();
+    if (opened.erased) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
     let biometric: BiometricVerdict;
     let score: number | null = null;
     try {
@@ -229,7 +219,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
       biometric = 'UNAVAILABLE';
     }
     const packetAnchorIndex = await personKeyOf(state.residency!, data.demographics);
-    const identityAnchorIndex = await personKeyOf(identity.residency!, record.demographics);
+    const identityAnchorIndex = await personKeyOf(identity.residency!, opened.record.demographics);
     await command(event, { type: 'CheckIdentityClaim', regId, uin, biometric, score, packetAnchorIndex, identityAnchorIndex }, submission.history);
   }
 
@@ -251,13 +241,13 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
 
   async function updateIdentity(event: EventEnvelope, regId: string, uin: string, submission: Submission): Promise<void> {
     const data = await submission.personal();
-    const identity = await deps.store.readStream(identityStreamId(uin));
-    const created = identity.find((e) => e.type === 'IdentityCreated');
-    if (!created) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
-    const subjectId = (created.data.sealed as SealedData).subjectId;
-    const before = await latestRecordOf(identity);
-    if (!before) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
-    const state = fold(enrollmentDecider, submission.history) as EnrollmentState;
+    const identity = await loadIdentity(deps, uin);
+    if (!identity) return command(event, { type: 'RejectEnrollment', regId, code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` });
+    const { subjectId } = identity;
+    const opened = await identity.openRecord();
+    if (opened.erased) return command(event, { type: 'RejectEnrollment', regId, code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` });
+    const before = opened.record;
+    const state = fold(enrollmentDecider, submission.history);
     const sealed = await deps.sealer.seal(subjectId, identityRecordOf(data));
     const personKey = await personKeyOf(state.residency!, data.demographics);
     const citizen = state.residency === 'CITIZEN';
@@ -282,7 +272,7 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     await command(event, { type: 'ApproveEnrollment', regId, uin }, submission.history);
   }
 
-  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, history: EventEnvelope[], submission: () => Submission, delivery: number): Promise<void> {
+  async function perform(event: EventEnvelope, state: EnrollmentState, a: ProcessAction, history: StoredEnrollmentEvent[], submission: () => Submission, delivery: number): Promise<void> {
     switch (a.kind) {
       case 'command':
         return command(event, a.command, history);
@@ -303,14 +293,15 @@ export function createEnrollmentProcess(deps: EnrollmentProcessDeps): Enrollment
     name: 'enrollment_process',
     categories: ['enrollment'],
     migrate: () => claims.migrate(),
-    async handle(event: EventEnvelope, delivery = 1): Promise<void> {
-      const history = await deps.store.readStream(event.streamId);
+    async handle(delivered: EventEnvelope, delivery = 1): Promise<void> {
+      const event = expectEventOf('enrollment', delivered);
+      const history = await readStreamOf(deps.store, 'enrollment', event.streamId);
       // Decide from the state right after this event, so a redelivery asks for exactly what
       // the first delivery asked for; act on the stream as it is now.
-      const state = fold(enrollmentDecider, history.slice(0, event.revision + 1)) as EnrollmentState;
-      const actions = nextActions(state, { type: event.type, data: event.data } as EnrollmentEvent, policy);
+      const state = fold(enrollmentDecider, history.slice(0, event.revision + 1));
+      const actions = nextActions(state, event, policy);
       let submission: Submission | undefined;
-      const regId = (event.data as { regId: string }).regId;
+      const { regId } = event.data;
       for (const a of actions) await perform(event, state, a, history, () => (submission ??= submissionOf(regId, history)), delivery);
     },
   };

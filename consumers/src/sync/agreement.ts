@@ -1,4 +1,4 @@
-import type { IdentityStatus, Residency } from '@registo/schemas';
+import { IDENTITY_STATUSES, type IdentityStatus, type Residency } from '@registo/schemas';
 import type { SyncSystem } from '@registo/infra';
 import { ACCEPTED_EXTERNAL_REG_PREFIX, type EnrollmentDemographics } from '@registo/producers';
 
@@ -123,8 +123,10 @@ export const SYNC_TRIGGERS: Record<string, (input: TriggerInput) => SyncTrigger[
     String(data.regId).startsWith(ACCEPTED_EXTERNAL_REG_PREFIX)
       ? []
       : [residency === 'CITIZEN' ? { system: 'SIGA', operation: 'UPDATED', uin: String(data.uin) } : { system: 'IMMIGRATION', operation: 'IDENTITY_LINKED', uin: String(data.uin) }],
-  IdentityStatusChanged: ({ data, residency }) =>
-    residency === 'CITIZEN' ? [{ system: 'SIGA', operation: SIGA_STATUS_OPERATION[data.to as IdentityStatus], uin: String(data.uin) }] : [],
+  IdentityStatusChanged: ({ data, residency }) => {
+    const to = IDENTITY_STATUSES.find((status) => status === data.to);
+    return residency === 'CITIZEN' && to ? [{ system: 'SIGA', operation: SIGA_STATUS_OPERATION[to], uin: String(data.uin) }] : [];
+  },
   CredentialIssued: credentialTriggers,
   CredentialSuspended: credentialTriggers,
   CredentialReinstated: credentialTriggers,

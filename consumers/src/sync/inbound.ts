@@ -1,18 +1,17 @@
 import type { EventStore, ExternalChange, ExternalSyncPort, Logger, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
 import {
   CommandRejected,
-  type IdentityRecord,
-  type SyncState,
   changedFields,
   fold,
   applySystemChangeToIdentity,
   identityStreamId,
   inboundSyncId,
   recordSyncStep,
+  loadIdentity,
+  readStreamWith,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
-import type { SealedData } from '@registo/schemas';
 import { isRegistoError } from '@registo/schemas';
 
 /**
@@ -57,14 +56,14 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
   const actor = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, role: 'system' });
 
   async function perform(system: SyncSystem, change: ExternalChange, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<ChangeOutcome> {
-    const identity = await deps.store.readStream(identityStreamId(change.uin));
-    if (identity.length === 0) return 'IDENTITY_UNKNOWN';
+    const identity = await loadIdentity(deps, change.uin);
+    if (!identity) return 'IDENTITY_UNKNOWN';
     // The agreement is per system: SIGA announces deaths and name corrections, Immigration
     // permit changes; neither may send the other's (SIGA cannot block a foreigner's identity).
     if (!INBOUND_CHANGES[system].includes(change.type)) return 'UNSUPPORTED';
     const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
       try {
-        const r = await applySystemChangeToIdentity(deps.store, { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity });
+        const r = await applySystemChangeToIdentity(deps.store, { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity.history });
         return r.events.length > 0 ? 'STATUS_CHANGED' : 'NO_CHANGE';
       } catch (e) {
         // A deceased identity's status is final: a later permit change has nothing left to do.
@@ -79,19 +78,13 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
       case 'PERMIT_REVOKED':
         return status(PERMIT_STATUS[change.type], `${system} ${change.changeId}: residence permit ${change.type === 'PERMIT_EXPIRED' ? 'expired' : 'revoked'}`);
       case 'NAME_CORRECTED': {
-        const created = identity.find((e) => e.type === 'IdentityCreated')!;
-        const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated')!;
-        let record: IdentityRecord;
-        try {
-          record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
-        } catch (e) {
-          if (isRegistoError(e, 'SUBJECT_KEY_DESTROYED')) return 'SUBJECT_ERASED';
-          throw e;
-        }
+        const opened = await identity.openRecord();
+        if (opened.erased) return 'SUBJECT_ERASED';
+        const { record } = opened;
         const corrected = { ...record.demographics, ...(change.details.givenNames && { givenNames: change.details.givenNames }), ...(change.details.surname && { surname: change.details.surname }) };
         const changed = changedFields(record.demographics, corrected);
         if (changed.length === 0) return 'NO_CHANGE';
-        const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: corrected });
+        const sealed = await deps.sealer.seal(identity.subjectId, { ...record, demographics: corrected });
         try {
           // The correction is named after the change, so a second arrival is the same update.
           const r = await applySystemChangeToIdentity(deps.store, { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
@@ -111,7 +104,7 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
     const syncId = inboundSyncId(system, change.changeId);
     const stream = syncStreamId(syncId);
     const metadata = { correlationId: stream, actor: actor(system) };
-    const state = fold(syncDecider, await deps.store.readStream(stream)) as SyncState;
+    const state = fold(syncDecider, await readStreamWith(deps.store, stream, syncDecider.accepts, 'sync job'));
     if (state.status === 'SUCCEEDED') return 'ALREADY_APPLIED';
     await recordSyncStep(deps.store, {
       type: 'RequestSync',

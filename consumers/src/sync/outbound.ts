@@ -1,20 +1,24 @@
 import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldHandler, type SubjectSealer, type SyncSystem, TransientError, isStoreUnavailable } from '@registo/infra';
 import {
   CommandRejected,
-  type IdentityRecord,
-  type IdentityState,
+  type LoadedIdentity,
+  type StoredIdentityEvent,
   type SyncCommand,
   type SyncState,
   fold,
   recordMismatchStep,
   recordSyncStep,
-  identityDecider,
+  identityFrom,
   identityStreamId,
+  loadIdentity,
+  mismatchDecider,
   outboundSyncId,
+  readStreamOf,
+  readStreamWith,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
-import { type EventEnvelope, type Residency, type SealedData, isRegistoError } from '@registo/schemas';
+import { type EventEnvelope, type Residency, type TypedEnvelope, expectEventType, isEventType, isRegistoError } from '@registo/schemas';
 import { AgreementDataMissing, SYNC_TRIGGERS, type SyncTrigger, agreedFields, buildPayload, needsPersonalData, registerValueTriggers, triggersFor } from './agreement.js';
 
 export interface OutboundSyncDeps {
@@ -38,6 +42,10 @@ export class PermanentSyncError extends Error {
 }
 
 const ACTOR = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, role: 'system' });
+
+type SyncJobEvent = Awaited<ReturnType<typeof readSyncJob>>[number];
+const readSyncJob = (store: EventStore, syncId: string) => readStreamWith(store, syncStreamId(syncId), syncDecider.accepts, 'sync job');
+
 
 /** Consumer name: retry topics `registo.sync.<system>.retry.<n>`, DLQ `registo.sync.<system>.dlq`. */
 export const syncConsumerName = (system: SyncSystem): string => `sync.${system.toLowerCase()}`;
@@ -72,32 +80,33 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
   const metadata = (cause: EventEnvelope) => ({ correlationId: cause.metadata.correlationId, causationId: cause.eventId, actor: ACTOR(system) });
 
   /** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
-  async function command(cmd: SyncCommand, cause: EventEnvelope, history: EventEnvelope[]): Promise<SyncState> {
+  async function command(cmd: SyncCommand, cause: EventEnvelope, history: SyncJobEvent[]): Promise<SyncState> {
     const r = await recordSyncStep(deps.store, cmd, { metadata: metadata(cause), history });
     if (r.attempts === 1) history.push(...r.events);
-    else history.splice(0, history.length, ...(await deps.store.readStream(syncStreamId(cmd.syncId))));
+    else history.splice(0, history.length, ...(await readSyncJob(deps.store, cmd.syncId)));
     return r.state;
   }
 
-  function residencyOf(identity: EventEnvelope[]): Residency | null {
-    const created = identity.find((e) => e.type === 'IdentityCreated');
-    return created ? (created.data.residency as Residency) : null;
+  function residencyOf(identity: StoredIdentityEvent[]): Residency | null {
+    for (const e of identity) if (e.type === 'IdentityCreated') return e.data.residency;
+    return null;
   }
 
-  /** The identity record as it stood at the source event (the latest record otherwise). */
-  async function demographicsAt(identity: EventEnvelope[], source: EventEnvelope) {
+  /** The identity record as it stood at the source event (the latest record otherwise); an erased subject throws SUBJECT_KEY_DESTROYED. */
+  async function demographicsAt(identity: StoredIdentityEvent[], source: EventEnvelope) {
     const upTo = source.streamId === identity[0]?.streamId ? identity.filter((e) => e.revision <= source.revision) : identity;
-    const latest = [...upTo].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
-    if (!latest) return null;
-    const record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
-    return record.demographics;
+    const then = identityFrom(deps.sealer, upTo);
+    if (!then) return null;
+    const opened = await then.openRecord();
+    if (opened.erased) throw opened.error;
+    return opened.record.demographics;
   }
 
   /** Performs one sync (keyed by the source event, or `key` when one source asks for several); true when it has succeeded. */
-  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: EventEnvelope[], attempt: number, redrive: boolean, key = source.eventId): Promise<boolean> {
+  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: StoredIdentityEvent[], attempt: number, redrive: boolean, key = source.eventId): Promise<boolean> {
     const syncId = outboundSyncId(system, key);
-    const history = await deps.store.readStream(syncStreamId(syncId));
-    let state = fold(syncDecider, history) as SyncState;
+    const history = await readSyncJob(deps.store, syncId);
+    let state = fold(syncDecider, history);
     if (state.status === 'SUCCEEDED') return true;
     // A dead sync comes back only through a redrive not yet spent, not through a stale delivery
     // of its source (nor a second delivery of a redrive that has dead-lettered again).
@@ -148,13 +157,13 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     return true;
   }
 
-  async function handleRedrive(event: EventEnvelope, attempt: number): Promise<void> {
+  async function handleRedrive(event: TypedEnvelope<'SyncRedriven'>, attempt: number): Promise<void> {
     if (event.data.system !== system) return;
-    const history = await deps.store.readStream(event.streamId);
-    const requested = history.find((e) => e.type === 'SyncRequested');
-    if (!requested?.data.sourceStreamId || requested.data.sourceRevision === null) return;
-    const [source] = await deps.store.readStream(requested.data.sourceStreamId as string, { fromRevision: Number(requested.data.sourceRevision), maxCount: 1 });
-    if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId as string} is gone`);
+    const history = await readStreamWith(deps.store, event.streamId, syncDecider.accepts, 'sync job');
+    const requested = history.flatMap((e) => (e.type === 'SyncRequested' ? [e.data] : []))[0];
+    if (!requested?.sourceStreamId || requested.sourceRevision === null) return;
+    const [source] = await deps.store.readStream(requested.sourceStreamId, { fromRevision: requested.sourceRevision, maxCount: 1 });
+    if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId} is gone`);
     await handleSource(source, event, attempt, true);
   }
 
@@ -163,13 +172,15 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
    * their own (keys `<choice eventId>`, `<choice eventId>.1`, ...: retried, dead-lettered and
    * redriven like any other); once every one has succeeded, the mismatch is resolved.
    */
-  async function handleAcceptRegister(choice: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
-    const { mismatchId, uin, field, by, note } = choice.data as { mismatchId: string; uin: string; field: string; by: string; note: string };
-    const identity = await deps.store.readStream(identityStreamId(uin));
-    const state = fold(identityDecider, identity) as IdentityState;
-    if (!state.exists || state.status === null) throw new PermanentSyncError('SYNC_IDENTITY_UNKNOWN', `no identity ${uin} to send for mismatch ${mismatchId}`);
-    const found = (await deps.store.readStream(choice.streamId)).findLast((e) => e.type === 'ReconciliationMismatchFound');
-    const triggers = registerValueTriggers(system, field, String(found?.data.kind ?? 'VALUE_DIFFERS'), uin, state.status);
+  async function handleAcceptRegister(choice: TypedEnvelope<'ReconciliationResolutionChosen'>, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+    const { mismatchId, uin, field, by, note } = choice.data;
+    const loaded: LoadedIdentity | null = await loadIdentity(deps, uin);
+    const status = loaded?.state.status;
+    if (!loaded || !status) throw new PermanentSyncError('SYNC_IDENTITY_UNKNOWN', `no identity ${uin} to send for mismatch ${mismatchId}`);
+    const identity = loaded.history;
+    let kind = 'VALUE_DIFFERS';
+    for (const e of await readStreamWith(deps.store, choice.streamId, mismatchDecider.accepts, 'mismatch')) if (e.type === 'ReconciliationMismatchFound') kind = e.data.kind;
+    const triggers = registerValueTriggers(system, field, kind, uin, status);
     let all = true;
     for (const [i, trigger] of triggers.entries()) {
       // In order: a later step (the status after an update) waits for the one before it.
@@ -182,15 +193,17 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     await recordMismatchStep(deps.store, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
   }
 
+  /** Any event the agreement table may list: its data is read by the table (agreement.ts), by name. */
   async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
     if (source.type === 'ReconciliationResolutionChosen') {
-      if (source.data.system === system && source.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(source, cause, attempt, redrive);
+      const choice = expectEventType('ReconciliationResolutionChosen', source);
+      if (choice.data.system === system && choice.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(choice, cause, attempt, redrive);
       return;
     }
     const uin = String(source.data.uin ?? '');
     // Types the mapping table does not list ask for nothing: no need to read the identity.
     if (!uin || !SYNC_TRIGGERS[source.type]) return;
-    const identity = source.streamId === identityStreamId(uin) && source.type === 'IdentityCreated' ? [source] : await deps.store.readStream(identityStreamId(uin));
+    const identity = source.streamId === identityStreamId(uin) && isEventType('IdentityCreated', source) ? [source] : await readStreamOf(deps.store, 'identity', identityStreamId(uin));
     const residency = residencyOf(identity);
     if (!residency) return;
     for (const trigger of triggersFor({ type: source.type, data: source.data, residency }, system)) {
@@ -203,7 +216,7 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
     categories: ['identity', 'credential', 'sync'],
     async handle(event: EventEnvelope, attempt = 1): Promise<void> {
       try {
-        if (event.type === 'SyncRedriven') return await handleRedrive(event, attempt);
+        if (event.type === 'SyncRedriven') return await handleRedrive(expectEventType('SyncRedriven', event), attempt);
         if (event.type === 'ReconciliationResolutionChosen') return await handleSource(event, event, attempt, false);
         if (event.streamId.startsWith('sync-')) return;
         return await handleSource(event, event, attempt, false);

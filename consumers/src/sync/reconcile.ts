@@ -7,12 +7,14 @@ import {
   recordMismatchStep,
   recordSyncStep,
   identityStreamId,
+  loadIdentity,
+  mismatchDecider,
   mismatchIdOf,
   outboundSyncId,
   syncStreamId,
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
-import { type IdentityStatus, type SealedData, isRegistoError } from '@registo/schemas';
+import type { IdentityStatus } from '@registo/schemas';
 import { type SyncTrigger, agreedFields, buildPayload, registerValueTriggers } from './agreement.js';
 import { classify } from './outbound.js';
 import { type Difference, type RegisterRecord, diffRecords } from './reconcile-rules.js';
@@ -80,24 +82,15 @@ export async function runReconciliation(system: SyncSystem, deps: ReconcileDeps,
   const loaded = new Map<string, Loaded>();
   let done = 0;
   for (const row of rows) {
-    const identity = await deps.store.readStream(identityStreamId(row.uin));
-    const created = identity.find((e) => e.type === 'IdentityCreated');
-    const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
-    let demographics: IdentityRecord['demographics'] | null = null;
-    let attributes: Record<string, string | undefined> | null = null;
-    if (!row.erased && latest) {
-      try {
-        const record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
-        demographics = record.demographics;
-        attributes = attributesOf(system, record);
-      } catch (e) {
-        // Erased after the read model was written: compared like any erased identity.
-        if (!isRegistoError(e, 'SUBJECT_KEY_DESTROYED')) throw e;
-      }
-    }
+    const identity = await loadIdentity(deps, row.uin);
+    // Erased after the read model was written: compared like any erased identity.
+    const opened = !row.erased && identity ? await identity.openRecord() : null;
+    const record = opened && !opened.erased ? opened.record : null;
+    const demographics = record?.demographics ?? null;
+    const attributes = record ? attributesOf(system, record) : null;
     loaded.set(row.uin, {
       record: { uin: row.uin, status: row.status, erased: row.erased || attributes === null, attributes },
-      subjectId: created ? (created.data.sealed as SealedData).subjectId : null,
+      subjectId: identity?.subjectId ?? null,
       demographics,
     });
     options.onProgress?.(++done, total);

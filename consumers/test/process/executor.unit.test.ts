@@ -19,6 +19,7 @@ import {
   fold,
   handleCommand,
   subjectIdFor,
+  readStreamOf,
 } from '@registo/producers';
 import { RegistoError, type EventEnvelope, type Residency } from '@registo/schemas';
 import { createEnrollmentProcess, type EnrollmentProcess } from '../../src/index.js';
@@ -152,8 +153,8 @@ describe('the enrollment executor with fake SIGA, Immigration and ABIS ports (PG
         for (let copy = 0; copy < (options.redeliver ? 2 : 1); copy++) await deliver(process, event, failedDeliveries);
       }
     }
-    const history = await store.readStream(enrollmentStreamId(regId));
-    return { types: history.map((e) => e.type), state: fold(enrollmentDecider, history) as EnrollmentState, failedDeliveries };
+    const history = await readStreamOf(store, 'enrollment', enrollmentStreamId(regId));
+    return { types: history.map((e) => e.type), state: fold(enrollmentDecider, history), failedDeliveries };
   }
 
   async function deliver(process: EnrollmentProcess, event: EventEnvelope, failed: string[]): Promise<void> {

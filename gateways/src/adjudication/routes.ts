@@ -6,6 +6,8 @@ import {
   decideAdjudication,
   enrollmentStreamId,
   identityStreamId,
+  loadIdentity,
+  readStreamOf,
 } from '@registo/producers';
 import { findAdjudication, listAdjudications } from '@registo/projections';
 import { ADJUDICATION_DECISIONS, type AdjudicationDecision, RegistoError, type SealedData, isRegistoError } from '@registo/schemas';
@@ -63,15 +65,14 @@ export function registerAdjudicationRoutes(app: FastifyInstance, deps: Adjudicat
     deps.tokens.authorize(request, ['adjudicator']);
     const row = await findAdjudication(deps.db, request.params.id);
     if (!row) throw new RegistoError('NOT_FOUND', `no adjudication ${request.params.id}`);
-    const enrollment = await deps.store.readStream(enrollmentStreamId(row.regId));
-    const submitted = enrollment.find((e) => e.type === 'EnrollmentSubmitted');
-    const applicant = await openOrGone<EnrollmentPersonalData>(deps.sealer, submitted?.data.sealed as SealedData | undefined);
+    const enrollment = await readStreamOf(deps.store, 'enrollment', enrollmentStreamId(row.regId));
+    const submitted = enrollment.flatMap((e) => (e.type === 'EnrollmentSubmitted' ? [e.data.sealed] : []))[0];
+    const applicant = await openOrGone<EnrollmentPersonalData>(deps.sealer, submitted);
     const candidates = await Promise.all(
       row.candidates.map(async (candidate) => {
         if (!/^[0-9]+$/.test(candidate)) return { candidate, identity: null };
-        const identity = await deps.store.readStream(identityStreamId(candidate));
-        const latest = [...identity].reverse().find((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
-        return { candidate, identity: await openOrGone<IdentityRecord>(deps.sealer, latest?.data.sealed as SealedData | undefined) };
+        const opened = await (await loadIdentity(deps, candidate))?.openRecord();
+        return { candidate, identity: opened ? (opened.erased ? { erased: true } : opened.record) : null };
       }),
     );
     // Templates are for the ABIS, not for eyes: the officer sees which were captured and how well.

@@ -19,6 +19,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import {
   type EventEnvelope,
+  IntegrityError,
   type NewEvent,
   RegistoError,
   WrongExpectedRevisionError,
@@ -46,6 +47,15 @@ interface StoredMeta {
   hash: string;
 }
 
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** ESDB hands metadata back as parsed JSON: only an event this adapter wrote has this shape. */
+function isStoredMeta(v: unknown): v is StoredMeta {
+  return isRecord(v) && v.registo === 1 && typeof v.schemaVersion === 'number' && isRecord(v.metadata) && typeof v.hash === 'string';
+}
+
 /** Where an EventStoreDB log records its identity (EventStore.storeId). */
 const STORE_IDENTITY_STREAM = 'registo-store-identity';
 
@@ -67,16 +77,19 @@ export class EventStoreDbEventStore implements EventStore {
   private toEnvelope(resolved: ResolvedEvent | AllStreamResolvedEvent): EventEnvelope | undefined {
     const e = resolved.event;
     if (!e || e.type.startsWith('$')) return undefined;
-    const meta = e.metadata as unknown as StoredMeta | undefined;
-    if (!meta || meta.registo !== 1) return undefined;
+    const meta: unknown = e.metadata;
+    if (!isStoredMeta(meta)) return undefined;
+    const position = Number(e.position?.prepare ?? 0n);
+    // Written by this adapter as a JSON object: anything else is not what was hashed.
+    if (!isRecord(e.data)) throw new IntegrityError(position, e.id, meta.hash, '(data is not a JSON object)');
     return {
       eventId: e.id,
       streamId: e.streamId,
       revision: Number(e.revision),
-      position: Number(e.position?.prepare ?? 0n),
+      position,
       type: e.type,
       schemaVersion: meta.schemaVersion,
-      data: e.data as Record<string, unknown>,
+      data: e.data,
       metadata: meta.metadata,
       hash: meta.hash,
     };
@@ -249,7 +262,8 @@ export class EventStoreDbEventStore implements EventStore {
     const read = async (): Promise<string | undefined> => {
       try {
         for await (const r of this.client.readStream(STORE_IDENTITY_STREAM, { direction: FORWARDS, fromRevision: START, maxCount: 1 })) {
-          const id = (r.event?.data as { storeId?: unknown } | undefined)?.storeId;
+          const data: unknown = r.event?.data;
+          const id = isRecord(data) ? data.storeId : undefined;
           if (typeof id === 'string') return id;
         }
       } catch (e) {

@@ -1,6 +1,7 @@
 import type { EventStore } from '@registo/infra';
 import { fold } from '../decider.js';
-import { type CredentialHolderState, type HolderPresence, credentialDecider, credentialStreamId, decideHolderAccess, holderStreamWorthReading } from '../deciders/credential.js';
+import { readStreamOf } from '../typed-read.js';
+import { type HolderPresence, credentialDecider, credentialStreamId, decideHolderAccess, holderStreamWorthReading } from '../deciders/credential.js';
 
 /**
  * The holder channel's use case "act for this holder": reads the holder's credential stream (not
@@ -9,6 +10,6 @@ import { type CredentialHolderState, type HolderPresence, credentialDecider, cre
  */
 export async function authorizeHolder(store: EventStore, uin: string, presence: HolderPresence): Promise<void> {
   // Another holder's stream is not even read for a proof that does not name them.
-  const history = holderStreamWorthReading(uin, presence) ? await store.readStream(credentialStreamId(uin)) : [];
-  decideHolderAccess(fold(credentialDecider, history) as CredentialHolderState, uin, presence);
+  const history = holderStreamWorthReading(uin, presence) ? await readStreamOf(store, 'credential', credentialStreamId(uin)) : [];
+  decideHolderAccess(fold(credentialDecider, history), uin, presence);
 }

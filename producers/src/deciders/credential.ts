@@ -1,9 +1,10 @@
-import type {
-  CredentialEventData,
-  CredentialKind,
-  CredentialRevocationReason,
-  CredentialStatusAction,
-  IdentityStatus,
+import {
+  type CredentialEventData,
+  type CredentialKind,
+  type CredentialRevocationReason,
+  type CredentialStatusAction,
+  type IdentityStatus,
+  eventGuard,
 } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 
@@ -272,6 +273,7 @@ export function evolveCredential(state: CredentialHolderState, event: Credential
 }
 
 export const credentialDecider: Decider<CredentialCommand, CredentialHolderState, CredentialEventData> = {
+  accepts: eventGuard('credential'),
   initialState: initialCredentialHolderState,
   decide: decideCredential,
   evolve: evolveCredential,

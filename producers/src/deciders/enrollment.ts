@@ -1,13 +1,14 @@
-import type {
-  AdjudicationDecision,
-  BiometricVerdict,
-  CheckOutcome,
-  DedupMethod,
-  EnrollmentEventData,
-  ExternalSystem,
-  PacketType,
-  Residency,
-  SealedData,
+import {
+  type AdjudicationDecision,
+  type BiometricVerdict,
+  type CheckOutcome,
+  type DedupMethod,
+  type EnrollmentEventData,
+  type ExternalSystem,
+  type PacketType,
+  type Residency,
+  type SealedData,
+  eventGuard,
 } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 import { type SigningDevice, requireOwnCentre } from '../enrollment/device-centre.js';
@@ -347,6 +348,7 @@ export function evolveEnrollment(state: EnrollmentState, event: EnrollmentEvent)
 }
 
 export const enrollmentDecider: Decider<EnrollmentCommand, EnrollmentState, EnrollmentEventData> = {
+  accepts: eventGuard('enrollment'),
   initialState: initialEnrollmentState,
   decide: decideEnrollment,
   evolve: evolveEnrollment,

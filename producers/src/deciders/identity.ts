@@ -1,4 +1,4 @@
-import type { IdentityEventData, IdentityStatus, Residency } from '@registo/schemas';
+import { type IdentityEventData, type IdentityStatus, type Residency, eventGuard } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 
 export interface IdentityState {
@@ -108,6 +108,7 @@ export function evolveIdentity(state: IdentityState, event: IdentityEvent): Iden
 }
 
 export const identityDecider: Decider<IdentityCommand, IdentityState, IdentityEventData> = {
+  accepts: eventGuard('identity'),
   initialState: initialIdentityState,
   decide: decideIdentity,
   evolve: evolveIdentity,

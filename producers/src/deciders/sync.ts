@@ -1,4 +1,4 @@
-import type { ExternalSystem, MismatchKind, SyncEventData } from '@registo/schemas';
+import { type EventEnvelope, type EventOf, type ExternalSystem, type MismatchKind, type SyncEventData, isEventOf } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 
 /**
@@ -22,8 +22,16 @@ export interface SyncState {
   lastCode: string | null;
 }
 
-type SyncJobEvents = Pick<SyncEventData, 'SyncRequested' | 'SyncSucceeded' | 'SyncFailed' | 'SyncDeadLettered' | 'SyncRedriven'>;
+export type SyncJobEvents = Pick<SyncEventData, 'SyncRequested' | 'SyncSucceeded' | 'SyncFailed' | 'SyncDeadLettered' | 'SyncRedriven'>;
 export type SyncEvent = DeciderEvent<SyncJobEvents>;
+
+// Every key of the map, no other: the compiler checks the list against the type.
+const SYNC_JOB_TYPES: Readonly<Record<keyof SyncJobEvents, true>> = { SyncRequested: true, SyncSucceeded: true, SyncFailed: true, SyncDeadLettered: true, SyncRedriven: true };
+
+/** A sync job's event (the `sync` category holds the mismatches' events too). */
+export function isSyncJobEvent(e: EventEnvelope): e is EventEnvelope & EventOf<SyncJobEvents> {
+  return isEventOf('sync', e) && Object.hasOwn(SYNC_JOB_TYPES, e.type);
+}
 
 export type SyncCommand =
   | ({ type: 'RequestSync' } & SyncEventData['SyncRequested'])
@@ -96,6 +104,7 @@ export function evolveSync(state: SyncState, event: SyncEvent): SyncState {
 }
 
 export const syncDecider: Decider<SyncCommand, SyncState, SyncJobEvents> = {
+  accepts: isSyncJobEvent,
   initialState: initialSyncState,
   decide: decideSync,
   evolve: evolveSync,
@@ -109,8 +118,15 @@ export const syncStreamId = (syncId: string): string => `sync-${syncId}`;
 
 // --- reconciliation mismatches -------------------------------------------------------------
 
-type MismatchEvents = Pick<SyncEventData, 'ReconciliationMismatchFound' | 'ReconciliationResolutionChosen' | 'ReconciliationMismatchResolved'>;
+export type MismatchEvents = Pick<SyncEventData, 'ReconciliationMismatchFound' | 'ReconciliationResolutionChosen' | 'ReconciliationMismatchResolved'>;
 export type MismatchEvent = DeciderEvent<MismatchEvents>;
+
+const MISMATCH_TYPES: Readonly<Record<keyof MismatchEvents, true>> = { ReconciliationMismatchFound: true, ReconciliationResolutionChosen: true, ReconciliationMismatchResolved: true };
+
+/** A reconciliation mismatch's event. */
+export function isMismatchEvent(e: EventEnvelope): e is EventEnvelope & EventOf<MismatchEvents> {
+  return isEventOf('sync', e) && Object.hasOwn(MISMATCH_TYPES, e.type);
+}
 
 /**
  * What an operator may do with an open mismatch, each named for what it does:
@@ -232,13 +248,15 @@ export function evolveMismatch(state: MismatchState, event: MismatchEvent): Mism
       return { exists: true, open: true, found: state.found + 1, lastRunId: runId, system, uin, field, kind, pendingAction: null };
     }
     case 'ReconciliationResolutionChosen':
-      return { ...state, pendingAction: event.data.action as ResolutionAction };
+      // The schema keeps the action a string; a choice only ever records one of the actions.
+      return { ...state, pendingAction: RESOLUTION_ACTIONS.find((a) => a === event.data.action) ?? null };
     case 'ReconciliationMismatchResolved':
       return { ...state, open: false, pendingAction: null };
   }
 }
 
 export const mismatchDecider: Decider<MismatchCommand, MismatchState, MismatchEvents> = {
+  accepts: isMismatchEvent,
   initialState: initialMismatchState,
   decide: decideMismatch,
   evolve: evolveMismatch,

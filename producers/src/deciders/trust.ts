@@ -1,4 +1,4 @@
-import type { CeremonyKeyData, TrustEventData } from '@registo/schemas';
+import { type CeremonyKeyData, type TrustEventData, eventGuard } from '@registo/schemas';
 import type { Decider, DeciderEvent } from '../decider.js';
 
 /** The stream that records the key ceremonies of the trust-service hierarchy. */
@@ -47,6 +47,7 @@ export function evolveTrust(state: TrustState, event: TrustEvent): TrustState {
 }
 
 export const trustDecider: Decider<TrustCommand, TrustState, TrustEventData> = {
+  accepts: eventGuard('trust'),
   initialState: initialTrustState,
   decide: decideTrust,
   evolve: evolveTrust,

@@ -6,7 +6,7 @@ import { identityHandler } from '../application/handlers.js';
 import { type DigitSource, generateUin } from './generator.js';
 import { DEFAULT_UIN_POLICY, type UinPolicy } from './rules.js';
 
-export interface AllocateOptions extends HandleOptions {
+export interface AllocateOptions extends HandleOptions<IdentityEventData> {
   policy?: UinPolicy;
   draw?: DigitSource;
   /** Fresh numbers to try when a drawn one is taken. */
@@ -24,7 +24,7 @@ export async function createIdentityWithNewUin(
   store: EventStore,
   data: Omit<IdentityEventData['IdentityCreated'], 'uin'>,
   options: AllocateOptions = {},
-): Promise<HandleResult<IdentityState> & { uin: string; collisions: number }> {
+): Promise<HandleResult<IdentityState, IdentityEventData> & { uin: string; collisions: number }> {
   const maxCollisions = options.maxCollisions ?? 20;
   for (let collisions = 0; ; collisions++) {
     const uin = generateUin(options.policy ?? DEFAULT_UIN_POLICY, options.draw);

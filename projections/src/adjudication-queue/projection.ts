@@ -1,4 +1,4 @@
-import type { EnrollmentEventData, EventEnvelope } from '@registo/schemas';
+import { type EventEnvelope, expectEventOf } from '@registo/schemas';
 import type { SqlHandler, SqlTx } from '@registo/infra';
 import { type AdjudicationRow, reduceAdjudication } from './reducer.js';
 
@@ -94,22 +94,22 @@ export const adjudicationQueueProjection: SqlHandler = {
   name: 'adjudication_queue',
   categories: ['enrollment'],
   ddl: ADJUDICATION_QUEUE_DDL,
-  async apply(tx: SqlTx, event: EventEnvelope): Promise<void> {
+  async apply(tx: SqlTx, delivered: EventEnvelope): Promise<void> {
+    const event = expectEventOf('enrollment', delivered);
     if (event.type === 'DuplicateSuspected') {
-      const d = event.data as EnrollmentEventData['DuplicateSuspected'];
+      const d = event.data;
       await tx.query('INSERT INTO adjudication_candidates (reg_id, candidate) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.regId, d.candidateUin]);
       return;
     }
     // The identity a packet claims to be is the case's candidate: the officer sees its record
     // beside the packet's (both opened from their sealed copies, never stored in clear).
     if (event.type === 'IdentityClaimChecked') {
-      const d = event.data as EnrollmentEventData['IdentityClaimChecked'];
+      const d = event.data;
       await tx.query('INSERT INTO adjudication_candidates (reg_id, candidate) VALUES ($1, $2) ON CONFLICT DO NOTHING', [d.regId, d.uin]);
       return;
     }
     if (event.type !== 'AdjudicationRequested' && event.type !== 'AdjudicationDecided') return;
-    const id = (event.data as { adjudicationId: string }).adjudicationId;
-    const regId = (event.data as { regId: string }).regId;
+    const { adjudicationId: id, regId } = event.data;
     const candidates = (await tx.query<{ candidate: string }>('SELECT candidate FROM adjudication_candidates WHERE reg_id = $1 ORDER BY candidate', [regId])).map((r) => r.candidate);
     const next = reduceAdjudication(await findAdjudication(tx, id, true), event, candidates);
     if (next) await save(tx, next);

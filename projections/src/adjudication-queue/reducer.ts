@@ -1,4 +1,4 @@
-import type { EnrollmentEventData, EventEnvelope } from '@registo/schemas';
+import type { CategoryEvent, EnrollmentEventData } from '@registo/schemas';
 
 /** One adjudication as the officers' queue shows it. */
 export interface AdjudicationRow {
@@ -22,11 +22,11 @@ export interface AdjudicationRow {
  * request are carried by the caller (`candidatesSoFar`). Idempotent: a decided row never
  * reopens and a redelivered event (position not beyond the row's) changes nothing.
  */
-export function reduceAdjudication(row: AdjudicationRow | undefined, event: EventEnvelope, candidatesSoFar: string[]): AdjudicationRow | null {
+export function reduceAdjudication(row: AdjudicationRow | undefined, event: CategoryEvent<'enrollment'>, candidatesSoFar: string[]): AdjudicationRow | null {
   if (row && event.position <= row.lastPosition) return null;
   if (event.type === 'AdjudicationRequested') {
     if (row) return null;
-    const d = event.data as EnrollmentEventData['AdjudicationRequested'];
+    const d = event.data;
     return {
       adjudicationId: d.adjudicationId,
       regId: d.regId,
@@ -43,7 +43,7 @@ export function reduceAdjudication(row: AdjudicationRow | undefined, event: Even
     };
   }
   if (event.type === 'AdjudicationDecided') {
-    const d = event.data as EnrollmentEventData['AdjudicationDecided'];
+    const d = event.data;
     if (!row || row.status === 'DECIDED') return null;
     return {
       ...row,

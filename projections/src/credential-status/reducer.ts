@@ -1,4 +1,4 @@
-import type { CredentialEventData, CredentialKind, CredentialRevocationReason, EventEnvelope, SealedData } from '@registo/schemas';
+import { type CredentialKind, type CredentialRevocationReason, type EventEnvelope, type SealedData, expectEventOf } from '@registo/schemas';
 
 export type CredentialStatusValue = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 
@@ -63,12 +63,11 @@ export type CredentialReduceOutcome =
   | { kind: 'gap'; expectedRevision: number }
   | { kind: 'apply'; credential?: CredentialRow; request?: StatusRequestRow; change?: StatusChangeRow };
 
-type Ev = { [K in keyof CredentialEventData]: EventEnvelope<CredentialEventData[K], K> }[keyof CredentialEventData];
 
 /** Which credential and request an event is about, so the projection loads only those rows. */
 export function keysOf(event: EventEnvelope): { credentialId: string | null; requestId: string | null } {
-  const d = event.data as { credentialId?: string; requestId?: string | null };
-  return { credentialId: d.credentialId ?? null, requestId: d.requestId ?? null };
+  const { data } = expectEventOf('credential', event);
+  return { credentialId: data.credentialId, requestId: 'requestId' in data ? data.requestId : null };
 }
 
 /** Pure: what `event` changes; applied only when it is the holder stream's next revision. */
@@ -76,7 +75,7 @@ export function reduceCredentialStatus(input: CredentialReduceInput, event: Even
   const expected = (input.holderRevision ?? -1) + 1;
   if (event.revision < expected) return { kind: 'skip' };
   if (event.revision > expected) return { kind: 'gap', expectedRevision: expected };
-  const e = event as Ev;
+  const e = expectEventOf('credential', event);
   // When it was decided (the command's time; the store's when the caller gave none): what OCSP and CRLs report.
   const at = e.metadata.occurredAt ?? e.metadata.recordedAt;
   const c = input.credential;

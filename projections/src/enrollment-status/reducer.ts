@@ -1,4 +1,4 @@
-import type { EnrollmentEventData, EventEnvelope, EventMetadata } from '@registo/schemas';
+import { type CategoryEvent, type EventEnvelope, type EventMetadata, expectEventOf } from '@registo/schemas';
 
 /** One enrollment as relying parties and officers see its progress. */
 export interface EnrollmentStatusRow {
@@ -29,9 +29,7 @@ export type ReduceOutcome =
   /** An event is missing before this one: the source is broken; do not guess. */
   | { kind: 'gap'; expectedRevision: number };
 
-type Ev = { [K in keyof EnrollmentEventData]: EventEnvelope<EnrollmentEventData[K], K> }[keyof EnrollmentEventData];
-
-function nextStatus(row: EnrollmentStatusRow | undefined, e: Ev): EnrollmentStatusRow['status'] {
+function nextStatus(row: EnrollmentStatusRow | undefined, e: CategoryEvent<'enrollment'>): EnrollmentStatusRow['status'] {
   switch (e.type) {
     case 'EnrollmentSubmitted':
       return 'SUBMITTED';
@@ -60,7 +58,7 @@ export function reduceEnrollmentStatus(row: EnrollmentStatusRow | undefined, eve
   const expected = (row?.revision ?? -1) + 1;
   if (event.revision < expected) return { kind: 'skip' };
   if (event.revision > expected) return { kind: 'gap', expectedRevision: expected };
-  const e = event as Ev;
+  const e = expectEventOf('enrollment', event);
   const base: EnrollmentStatusRow = row ?? {
     regId: e.data.regId,
     status: 'SUBMITTED',

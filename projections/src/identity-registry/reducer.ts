@@ -1,4 +1,4 @@
-import type { EventEnvelope, IdentityEventData, IdentityStatus } from '@registo/schemas';
+import { type EventEnvelope, type IdentityStatus, expectEventOf } from '@registo/schemas';
 
 /** One identity as the register shows it: never personal data, only what can be searched and shown. */
 export interface IdentityRow {
@@ -17,14 +17,13 @@ export interface IdentityRow {
 
 export type IdentityReduceOutcome = { kind: 'apply'; row: IdentityRow } | { kind: 'skip' } | { kind: 'gap'; expectedRevision: number };
 
-type Ev = { [K in keyof IdentityEventData]: EventEnvelope<IdentityEventData[K], K> }[keyof IdentityEventData];
 
 /** Pure: the row after `event`, or why the event does not apply (same revision guard as enrollment_status). */
 export function reduceIdentity(row: IdentityRow | undefined, event: EventEnvelope): IdentityReduceOutcome {
   const expected = (row?.revision ?? -1) + 1;
   if (event.revision < expected) return { kind: 'skip' };
   if (event.revision > expected) return { kind: 'gap', expectedRevision: expected };
-  const e = event as Ev;
+  const e = expectEventOf('identity', event);
   const at = e.metadata.recordedAt;
   const touched = (r: IdentityRow): IdentityRow => ({ ...r, revision: e.revision, lastPosition: e.position, updatedAt: at });
   switch (e.type) {

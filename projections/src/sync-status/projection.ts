@@ -1,4 +1,4 @@
-import type { EventEnvelope } from '@registo/schemas';
+import { type CategoryEvent, type EventEnvelope, expectEventOf } from '@registo/schemas';
 import type { SqlHandler, SqlTx } from '@registo/infra';
 
 /**
@@ -63,8 +63,7 @@ async function currentRevision(tx: SqlTx, table: string, key: string, id: string
   return rows[0] ? Number(rows[0].revision) : -1;
 }
 
-async function applySync(tx: SqlTx, e: EventEnvelope): Promise<void> {
-  const d = e.data as Record<string, unknown>;
+async function applySync(tx: SqlTx, e: CategoryEvent<'sync'>): Promise<void> {
   const syncId = e.streamId.slice('sync-'.length);
   const at = e.metadata.recordedAt;
   const revision = await currentRevision(tx, 'sync_status', 'sync_id', syncId);
@@ -74,19 +73,21 @@ async function applySync(tx: SqlTx, e: EventEnvelope): Promise<void> {
     await tx.query(`UPDATE sync_status SET ${sql}, revision = $2, updated_at = $3 WHERE sync_id = $1`, [syncId, e.revision, at, ...params]);
   };
   switch (e.type) {
-    case 'SyncRequested':
+    case 'SyncRequested': {
+      const d = e.data;
       await tx.query(
         `INSERT INTO sync_status (sync_id, system, direction, operation, uin, source_event_id, source_type, status, requested_at, revision, updated_at)
          VALUES ($1,$2,$3,$4,$5,$6,$7,'PENDING',$8,$9,$8)`,
         [syncId, d.system, d.direction, d.operation, d.uin, d.sourceEventId, d.sourceType, at, e.revision],
       );
       return;
+    }
     case 'SyncSucceeded':
-      return set(`status = 'SUCCEEDED', attempts = $4, succeeded_at = $3, replayed = $5, outcome = $6`, [d.attempt, d.replayed, d.outcome]);
+      return set(`status = 'SUCCEEDED', attempts = $4, succeeded_at = $3, replayed = $5, outcome = $6`, [e.data.attempt, e.data.replayed, e.data.outcome]);
     case 'SyncFailed':
-      return set(`status = 'FAILED', attempts = $4, last_code = $5, last_reason = $6, last_failed_at = $3`, [d.attempt, d.code, d.reason]);
+      return set(`status = 'FAILED', attempts = $4, last_code = $5, last_reason = $6, last_failed_at = $3`, [e.data.attempt, e.data.code, e.data.reason]);
     case 'SyncDeadLettered':
-      return set(`status = 'DEAD_LETTERED', last_code = $4, last_reason = $5, dead_lettered_at = $3`, [d.code, d.reason]);
+      return set(`status = 'DEAD_LETTERED', last_code = $4, last_reason = $5, dead_lettered_at = $3`, [e.data.code, e.data.reason]);
     case 'SyncRedriven':
       return set(`status = 'PENDING', redrives = redrives + 1, redriven_at = $3`, []);
     default:
@@ -94,14 +95,14 @@ async function applySync(tx: SqlTx, e: EventEnvelope): Promise<void> {
   }
 }
 
-async function applyMismatch(tx: SqlTx, e: EventEnvelope): Promise<void> {
-  const d = e.data as Record<string, unknown>;
+async function applyMismatch(tx: SqlTx, e: CategoryEvent<'sync'>): Promise<void> {
   const mismatchId = e.streamId.slice(MISMATCH_PREFIX.length);
   const at = e.metadata.recordedAt;
   const revision = await currentRevision(tx, 'sync_mismatches', 'mismatch_id', mismatchId);
   if (e.revision <= revision) return;
   if (e.revision !== revision + 1) throw new Error(`sync_mismatches: ${e.streamId} expected revision ${revision + 1}, got ${e.revision}`);
   if (e.type === 'ReconciliationMismatchFound') {
+    const d = e.data;
     await tx.query(
       `INSERT INTO sync_mismatches (mismatch_id, system, uin, field, kind, register_value, external_value, sealed, proposed_rule, status, run_id, times_found, found_at, revision)
        VALUES ($1,$2,$3,$4,$5,$6,$7,$8::jsonb,$9,'OPEN',$10,1,$11,$12)
@@ -113,6 +114,7 @@ async function applyMismatch(tx: SqlTx, e: EventEnvelope): Promise<void> {
     return;
   }
   if (e.type === 'ReconciliationMismatchResolved') {
+    const d = e.data;
     await tx.query(
       `UPDATE sync_mismatches SET status = 'RESOLVED', resolved_at = $3, resolution = $4, rule = $5, action = $6, resolved_by = $7, note = $8, revision = $2 WHERE mismatch_id = $1`,
       [mismatchId, e.revision, at, d.resolution, d.rule, d.action, d.by, d.note],
@@ -121,6 +123,7 @@ async function applyMismatch(tx: SqlTx, e: EventEnvelope): Promise<void> {
   }
   if (e.type === 'ReconciliationResolutionChosen') {
     // Still open: the row's action is the operator's choice, waiting for its side to hold the value.
+    const d = e.data;
     await tx.query(`UPDATE sync_mismatches SET action = $3, resolved_by = $4, note = $5, revision = $2 WHERE mismatch_id = $1`, [mismatchId, e.revision, d.action, d.by, d.note]);
     return;
   }
@@ -132,7 +135,8 @@ export const syncStatusProjection: SqlHandler = {
   categories: ['sync'],
   ddl: SYNC_STATUS_DDL,
   async apply(tx: SqlTx, event: EventEnvelope): Promise<void> {
-    if (event.streamId.startsWith(MISMATCH_PREFIX)) return applyMismatch(tx, event);
-    return applySync(tx, event);
+    const e = expectEventOf('sync', event);
+    if (e.streamId.startsWith(MISMATCH_PREFIX)) return applyMismatch(tx, e);
+    return applySync(tx, e);
   },
 };

@@ -6,6 +6,7 @@ import {
   type SyncState,
   fold,
   identityHandler,
+  readStreamWith,
   subjectIdFor,
   syncDecider,
   syncStreamId,
@@ -114,8 +115,8 @@ export async function changeStatus(world: SyncWorld, uin: string, to: IdentitySt
 
 /** The state of one sync job, from its stream. */
 export async function syncState(store: EventStore, syncId: string): Promise<{ state: SyncState; events: EventEnvelope[] }> {
-  const events = await store.readStream(syncStreamId(syncId));
-  return { state: fold(syncDecider, events) as SyncState, events };
+  const events = await readStreamWith(store, syncStreamId(syncId), syncDecider.accepts, 'sync job');
+  return { state: fold(syncDecider, events), events };
 }
 
 export async function settledCount(store: EventStore, syncIds: readonly string[]): Promise<number> {

@@ -17,7 +17,7 @@ import {
   toPem,
   vcPayload,
 } from '@registo/infra';
-import { type CredentialEventData, type EventEnvelope, type EventMetadata, type IdentityEventData, RegistoError, type SealedData } from '@registo/schemas';
+import { type CategoryEvent, type EventEnvelope, type EventMetadata, type EventOf, type IdentityEventData, RegistoError } from '@registo/schemas';
 import { fold } from '../../decider.js';
 import { authorizeHolder } from '../../credentials/holder-access.js';
 import { requireIdentityIssuable, requireKeyNotRevoked } from '../../credentials/policies.js';
@@ -31,7 +31,9 @@ import {
   vcCredentialId,
   x509CredentialId,
 } from '../../deciders/credential.js';
-import { type IdentityState, identityDecider, identityStreamId } from '../../deciders/identity.js';
+import { type IdentityState, initialIdentityState } from '../../deciders/identity.js';
+import { loadIdentity } from '../identity/load.js';
+import { readStreamOf } from '../../typed-read.js';
 import type { IdentityRecord } from '../../enrollment/personal-data.js';
 import type { StatusListAllocator } from '../../credentials/status-allocator.js';
 
@@ -92,9 +94,9 @@ function causedBy(event: EventEnvelope): Partial<Omit<EventMetadata, 'recordedAt
   return { correlationId: event.metadata.correlationId, causationId: event.eventId, actor: { ...SYSTEM }, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) };
 }
 
-async function holderState(store: EventStore, uin: string): Promise<{ history: EventEnvelope[]; state: CredentialHolderState }> {
-  const history = await store.readStream(credentialStreamId(uin));
-  return { history, state: fold(credentialDecider, history) as CredentialHolderState };
+async function holderState(store: EventStore, uin: string): Promise<{ history: Array<CategoryEvent<'credential'>>; state: CredentialHolderState }> {
+  const history = await readStreamOf(store, 'credential', credentialStreamId(uin));
+  return { history, state: fold(credentialDecider, history) };
 }
 
 export interface IssueOutcome {
@@ -110,8 +112,11 @@ export interface IssueOutcome {
  * Safe to repeat: the credential id comes from the event, the decider issues an id once, and the
  * status-list place is allocated per id.
  */
-export async function issueIdentityCredential(ctx: CredentialIssuerContext, event: EventEnvelope): Promise<IssueOutcome & { skipped?: string }> {
-  const data = event.data as IdentityEventData['IdentityCreated'] | IdentityEventData['IdentityUpdated'];
+export async function issueIdentityCredential(
+  ctx: CredentialIssuerContext,
+  event: EventOf<Pick<IdentityEventData, 'IdentityCreated' | 'IdentityUpdated'>>,
+): Promise<IssueOutcome & { skipped?: string }> {
+  const data = event.data;
   const uin = data.uin;
   const credentialId = vcCredentialId(uin, event.revision);
   const { history, state } = await holderState(ctx.store, uin);
@@ -124,8 +129,7 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
     if (e instanceof RegistoError && e.code === 'SUBJECT_KEY_DESTROYED') return { credentialId, issued: false, skipped: 'erased' };
     throw e;
   }
-  const created = event.type === 'IdentityCreated' ? (event.data as IdentityEventData['IdentityCreated']) : null;
-  const residency = created?.residency ?? (await identityOf(ctx.store, uin)).residency ?? undefined;
+  const residency = event.type === 'IdentityCreated' ? event.data.residency : ((await identityOf(ctx, uin)).residency ?? undefined);
   const type = 'NationalIdentityCredential' as const;
   const claims = claimsFor(type, { uin, residency, ...record.demographics });
   const issuedAt = ctx.now?.() ?? new Date();
@@ -174,19 +178,21 @@ export async function issueIdentityCredential(ctx: CredentialIssuerContext, even
 }
 
 /** IdentityStatusChanged to DECEASED or BLOCKED, and SubjectKeyDestroyed, revoke every live credential of the holder (no-op otherwise, and when repeated). */
-export async function applyIdentityStatus(ctx: Pick<CredentialIssuerContext, 'store'>, event: EventEnvelope): Promise<number> {
+export async function applyIdentityStatus(
+  ctx: Pick<CredentialIssuerContext, 'store'>,
+  event: EventOf<Pick<IdentityEventData, 'IdentityStatusChanged' | 'SubjectKeyDestroyed'>>,
+): Promise<number> {
   // SubjectKeyDestroyed (erasure) counts as the holder condition ERASED.
-  const data = event.data as { uin: string; to?: IdentityEventData['IdentityStatusChanged']['to'] };
-  const condition = event.type === 'SubjectKeyDestroyed' ? 'ERASED' : data.to!;
+  const condition = event.type === 'SubjectKeyDestroyed' ? 'ERASED' : event.data.to;
   if (!IDENTITY_STATUS_REVOCATION[condition]) return 0;
-  const result = await credentialHandler(ctx.store, data.uin, { type: 'ApplyIdentityStatus', uin: data.uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
+  const { uin } = event.data;
+  const result = await credentialHandler(ctx.store, uin, { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
   return result.events.length;
 }
 
-async function identityOf(store: EventStore, uin: string): Promise<IdentityState & { subjectId: string | null }> {
-  const history = await store.readStream(identityStreamId(uin));
-  const created = history.find((e) => e.type === 'IdentityCreated');
-  return { ...(fold(identityDecider, history) as IdentityState), subjectId: created ? (created.data.sealed as SealedData).subjectId : null };
+async function identityOf(ctx: Pick<CredentialIssuerContext, 'store' | 'sealer'>, uin: string): Promise<IdentityState & { subjectId: string | null }> {
+  const identity = await loadIdentity(ctx, uin);
+  return identity ? { ...identity.state, subjectId: identity.subjectId } : { ...initialIdentityState(), subjectId: null };
 }
 
 /** Deterministic, positive, 16 bytes: a retried issuance names the same certificate. */
@@ -220,7 +226,7 @@ export async function issueHolderCertificate(
   if (request.presence) await authorizeHolder(ctx.store, uin, request.presence);
   const { history, state } = await holderState(ctx.store, uin);
   const csr = await parseHolderCsr(request.csr);
-  const identity = await identityOf(ctx.store, uin);
+  const identity = await identityOf(ctx, uin);
   if (!identity.exists) throw new RegistoError('NOT_FOUND', `no identity ${uin}`);
   if (identity.erased) throw new RegistoError('SUBJECT_KEY_DESTROYED', `identity ${uin} has been erased`, { uin });
   requireIdentityIssuable(uin, identity.status);
@@ -228,7 +234,7 @@ export async function issueHolderCertificate(
   const existing = state.credentials[credentialId];
   if (existing) {
     requireKeyNotRevoked(credentialId, existing);
-    const issued = history.find((e) => e.type === 'CredentialIssued' && e.data.credentialId === credentialId)!.data as CredentialEventData['CredentialIssued'];
+    const issued = history.flatMap((e) => (e.type === 'CredentialIssued' && e.data.credentialId === credentialId ? [e.data] : []))[0]!;
     const opened = await ctx.sealer.open<SealedCredential>(issued.sealed);
     return { credentialId, issued: false, serialHex: issued.serialHex!, certificatePem: opened.credential, issuedAt: issued.issuedAt, expiresAt: issued.expiresAt };
   }
@@ -267,7 +273,7 @@ export async function issueHolderCertificate(
   );
   // The identity may have been closed while we issued: its revocation may have run before this
   // append and missed the new certificate. Looking again after the append closes that window.
-  const now = await identityOf(ctx.store, uin);
+  const now = await identityOf(ctx, uin);
   const condition = now.erased ? 'ERASED' : now.status;
   if (condition && IDENTITY_STATUS_REVOCATION[condition]) {
     await credentialHandler(ctx.store, uin, { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: `recheck:${credentialId}` }, { metadata });

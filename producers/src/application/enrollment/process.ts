@@ -1,5 +1,5 @@
 import type { EventStore } from '@registo/infra';
-import type { EventEnvelope, NewEvent } from '@registo/schemas';
+import type { EnrollmentEventData, EventOf, NewEvent } from '@registo/schemas';
 import { CommandRejected } from '../../decider.js';
 import type { EnrollmentCommand } from '../../deciders/enrollment.js';
 import type { IdentityCommand } from '../../deciders/identity.js';
@@ -17,7 +17,7 @@ type Metadata = NewEvent['metadata'];
 export async function advanceEnrollment(
   store: EventStore,
   command: EnrollmentCommand,
-  options: { metadata: Metadata; history?: readonly EventEnvelope[] | undefined },
+  options: { metadata: Metadata; history?: ReadonlyArray<EventOf<EnrollmentEventData>> | undefined },
 ): Promise<{ refused: CommandRejected | null }> {
   const { metadata, history } = options;
   try {

@@ -3,6 +3,7 @@ import { RegistoError } from '@registo/schemas';
 import { identityStreamId } from '../../deciders/identity.js';
 import { subjectIdFor } from '../../enrollment/personal-data.js';
 import { identityHandler } from '../handlers.js';
+import { loadIdentity } from './load.js';
 
 export interface ErasureDeps {
   store: EventStore;
@@ -36,19 +37,18 @@ export interface ErasureResult {
  * repeating it: the ABIS step throws ERASURE_INCOMPLETE, which says the keys are gone already.
  */
 export async function eraseIdentity(deps: ErasureDeps, order: ErasureOrder, actor: { id: string; role: string }): Promise<ErasureResult> {
-  const history = await deps.store.readStream(identityStreamId(order.uin));
-  const created = history.find((e) => e.type === 'IdentityCreated');
-  if (!created) throw new RegistoError('NOT_FOUND', `no identity ${order.uin}`, { uin: order.uin });
-  const subjectId = (created.data.sealed as { subjectId: string }).subjectId;
+  const identity = await loadIdentity(deps, order.uin);
+  if (!identity) throw new RegistoError('NOT_FOUND', `no identity ${order.uin}`, { uin: order.uin });
+  const { subjectId } = identity;
   // Every enrollment of the person sealed its packet under a subject named after it (update
   // packets included): all of those keys go, not only the identity's.
-  const enrollments = history.filter((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated').map((e) => e.data.regId as string);
+  const enrollments = identity.state.regIds;
   for (const subject of new Set([subjectId, ...enrollments.map(subjectIdFor)])) await deps.sealer.destroy(subject);
   const appended = await identityHandler(
     deps.store,
     order.uin,
     { type: 'DestroySubjectKey', uin: order.uin, subjectId, legalBasis: order.legalBasis, orderRef: order.orderRef },
-    { metadata: { actor } },
+    { metadata: { actor }, history: identity.history },
   );
   const position = appended.events[0]?.position ?? null;
   // The biometric templates live in the ABIS gallery, outside the log: they go too.

@@ -6,10 +6,13 @@ import {
   type ResolutionAction,
   LEGACY_CLOSE_ACTION,
   acceptedExternalRegId,
+  mismatchDecider,
   mismatchStreamId,
 } from '../../deciders/sync.js';
 import { type IdentityRecord, changedFields } from '../../enrollment/personal-data.js';
 import type { SealedData } from '@registo/schemas';
+import { loadIdentity } from '../identity/load.js';
+import { readStreamWith } from '../../typed-read.js';
 
 export interface ResolveMismatchDeps {
   store: EventStore;
@@ -50,20 +53,21 @@ export async function resolveMismatch(
 
 /** The identity's record with the system's value of the field, through the identity decider (which may refuse: not active, erased). */
 async function takeExternalValue(deps: ResolveMismatchDeps, mismatchId: string, mismatch: MismatchState, metadata: { correlationId: string; actor: Actor }): Promise<void> {
-  const found = (await deps.store.readStream(mismatchStreamId(mismatchId))).findLast((e) => e.type === 'ReconciliationMismatchFound');
-  const sealedValues = found?.data.sealed as SealedData | null | undefined;
+  const stream = await readStreamWith(deps.store, mismatchStreamId(mismatchId), mismatchDecider.accepts, 'mismatch');
+  let sealedValues: SealedData | null = null;
+  for (const e of stream) if (e.type === 'ReconciliationMismatchFound') sealedValues = e.data.sealed;
   if (!sealedValues) throw new Error(`mismatch ${mismatchId} carries no sealed values`);
   const { externalValue } = await deps.sealer.open<{ registerValue: string | null; externalValue: string | null }>(sealedValues);
   const uin = mismatch.uin!;
-  const identity = await deps.store.readStream(identityStreamId(uin));
-  const created = identity.find((e) => e.type === 'IdentityCreated');
-  const latest = identity.findLast((e) => e.type === 'IdentityCreated' || e.type === 'IdentityUpdated');
-  if (!created || !latest) throw new Error(`no identity ${uin} for mismatch ${mismatchId}`);
-  const record = await deps.sealer.open<IdentityRecord>(latest.data.sealed as SealedData);
+  const identity = await loadIdentity(deps, uin);
+  if (!identity) throw new Error(`no identity ${uin} for mismatch ${mismatchId}`);
+  const opened = await identity.openRecord();
+  if (opened.erased) throw opened.error;
+  const { record } = opened;
   const taken = { ...record.demographics, [mismatch.field!]: externalValue ?? undefined };
   const changed = changedFields(record.demographics, taken);
   // Already so (the register was corrected meanwhile): nothing to update.
   if (changed.length === 0) return;
-  const sealed = await deps.sealer.seal((created.data.sealed as SealedData).subjectId, { ...record, demographics: taken });
+  const sealed = await deps.sealer.seal(identity.subjectId, { ...record, demographics: taken });
   await identityHandler(deps.store, uin, { type: 'UpdateIdentity', uin, regId: acceptedExternalRegId(mismatchId, mismatch.found), changedFields: changed, sealed }, { metadata });
 }

@@ -1,7 +1,8 @@
 import type { EventStore } from '@registo/infra';
 import type { HandleOptions, HandleResult } from '../../command-handler.js';
+import type { IdentityEventData } from '@registo/schemas';
 import type { IdentityCommand, IdentityState } from '../../deciders/identity.js';
-import type { MismatchCommand, MismatchState, SyncCommand, SyncState } from '../../deciders/sync.js';
+import type { MismatchCommand, MismatchEvents, MismatchState, SyncCommand, SyncJobEvents, SyncState } from '../../deciders/sync.js';
 import { identityHandler, mismatchHandler, syncHandler } from '../handlers.js';
 
 /*
@@ -12,12 +13,12 @@ import { identityHandler, mismatchHandler, syncHandler } from '../handlers.js';
  */
 
 /** A step of a synchronisation job (`sync-<syncId>`); the sync decider refuses one out of order. */
-export function recordSyncStep(store: EventStore, command: SyncCommand, options?: HandleOptions): Promise<HandleResult<SyncState>> {
+export function recordSyncStep(store: EventStore, command: SyncCommand, options?: HandleOptions<SyncJobEvents>): Promise<HandleResult<SyncState, SyncJobEvents>> {
   return syncHandler(store, command.syncId, command, options);
 }
 
 /** A step of a reconciliation mismatch: found, resolved by a rule, its operator resolution completed. */
-export function recordMismatchStep(store: EventStore, command: MismatchCommand, options?: HandleOptions): Promise<HandleResult<MismatchState>> {
+export function recordMismatchStep(store: EventStore, command: MismatchCommand, options?: HandleOptions<MismatchEvents>): Promise<HandleResult<MismatchState, MismatchEvents>> {
   return mismatchHandler(store, command.mismatchId, command, options);
 }
 
@@ -25,7 +26,7 @@ export function recordMismatchStep(store: EventStore, command: MismatchCommand, 
 export function applySystemChangeToIdentity(
   store: EventStore,
   command: Extract<IdentityCommand, { type: 'ChangeIdentityStatus' | 'UpdateIdentity' }>,
-  options?: HandleOptions,
-): Promise<HandleResult<IdentityState>> {
+  options?: HandleOptions<IdentityEventData>,
+): Promise<HandleResult<IdentityState, IdentityEventData>> {
   return identityHandler(store, command.uin, command, options);
 }
