@@ -1,10 +1,9 @@
 import { expect } from 'chai';
 import { ErrorCodes, isRegistoError } from '@registo/schemas';
 import { openPacket } from '../../src/index.js';
-import { loadPacketFixtures } from './fixtures.js';
+import * as fixtures from './fixtures.js';
 
 // Built before the suite is declared so that every hostile packet is a test of its own.
-const fixtures = await loadPacketFixtures();
 const env = await fixtures.createPacketTestEnv();
 const corpus = await fixtures.buildHostileCorpus(env);
 
