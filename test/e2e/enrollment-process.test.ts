@@ -2,12 +2,9 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
-  AbisHttpConnector,
   type EnrollmentPacket,
   type EventStore,
-  ImmigrationHttpConnector,
   PostgresDriver,
-  SigaHttpConnector,
   SoftwareKeyWrapper,
   SqlDeadLetterSink,
   SqlEventStore,
@@ -41,6 +38,7 @@ import {
   expectLogIntact,
   foreignerPacket,
   processSettled,
+  simulatorConnectors,
 } from '../src/index.js';
 
 
@@ -181,11 +179,16 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   const expectIntact = (acceptedRegIds: string[]): Promise<void> =>
     expectLogIntact({ db: driver, store, acceptedRegIds, readModels: false, ledgers: { SIGA: sims.sigaLedger.stats, IMMIGRATION: sims.immigrationLedger.stats } });
 
-  /** Submits a NEW packet and waits for its approval; returns the UIN. */
-  const enrol = async (packet: EnrollmentPacket): Promise<string> => {
+  /** Submits a packet, waits until the process has nothing left to do, and returns the enrollment's events. */
+  const processed = async (packet: EnrollmentPacket): Promise<EventEnvelope[]> => {
     await submit(packet);
     await settled();
-    const events = await stream(enrollmentStreamId(packet.regId));
+    return stream(enrollmentStreamId(packet.regId));
+  };
+
+  /** Submits a NEW packet and waits for its approval; returns the UIN. */
+  const enrol = async (packet: EnrollmentPacket): Promise<string> => {
+    const events = await processed(packet);
     expect(events.at(-1)?.type, `${packet.regId}: ${types(events).join(', ')}`).to.equal('EnrollmentApproved');
     return events.at(-1)!.data.uin as string;
   };
@@ -200,14 +203,11 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     intake = createHttpApp(logger);
     registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
     intakeUrl = await intake.listen({ port: 0, host: '127.0.0.1' });
-    const connector = { token: sims.token, timeoutMs: 3_000 };
     deps = {
       store,
       db: driver,
       sealer,
-      siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
-      immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
-      abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+      ...simulatorConnectors(sims),
       indexKey,
       uinKey,
       backoffMs: (attempt) => {
@@ -246,10 +246,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   it('a citizen SIGA knows: one check, a UIN that passes the rules, an identity indexed by civil-registry number whose record opens to the applicant', async () => {
     const citizen = picker.citizen();
     const packet = citizenPacket(citizen);
-    await submit(packet);
-    await settled();
-
-    const enrollment = await stream(enrollmentStreamId(packet.regId));
+    const enrollment = await processed(packet);
     expect(types(enrollment)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     const [, validated, requested, completed, approved] = enrollment as [EventEnvelope, EventEnvelope, EventEnvelope, EventEnvelope, EventEnvelope];
     expect(requested.data).to.deep.equal({ regId: packet.regId, system: 'SIGA', checkId: `${packet.regId}:SIGA:1`, attempt: 1 });
@@ -326,10 +323,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   it('SIGA down: three attempts with backoff, then an officer is asked to check by hand; when SIGA is back nothing more happens', async () => {
     sims.sigaFaults.update({ outageUntil: new Date(Date.now() + 10 * 60_000).toISOString() });
     const packet = citizenPacket(picker.citizen());
-    await submit(packet);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(packet.regId));
+    const events = await processed(packet);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -371,9 +365,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     sims.abisFaults.update({ outageUntil: new Date(Date.now() + 10 * 60_000).toISOString() });
     try {
       const packet = citizenPacket(picker.citizen());
-      await submit(packet);
-      await settled();
-      const events = await stream(enrollmentStreamId(packet.regId));
+      const events = await processed(packet);
       expect(types(events).slice(-1)).to.deep.equal(['AdjudicationRequested']);
       expect(events.at(-1)!.data).to.deep.include({
         adjudicationId: `adj-${packet.regId}:abis`,
@@ -403,10 +395,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     // SIGA recovers while the process waits to ask again.
     duringBackoff = () => sims.sigaFaults.reset();
     const packet = citizenPacket(picker.citizen());
-    await submit(packet);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(packet.regId));
+    const events = await processed(packet);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -435,10 +424,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     const first = citizenPacket(a);
     const uinA = await enrol(first);
     const impostor = citizenPacket(b, { biometricsOf: a.civilRegistryNumber });
-    await submit(impostor);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(impostor.regId));
+    const events = await processed(impostor);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -515,10 +501,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     const uin = await enrol(citizenPacket(person));
     const headBefore = await store.headPosition();
     const update = citizenPacket(person, { packetType: 'UPDATE', uin, address: { district: 'Caué', locality: 'São João dos Angolares' } });
-    await submit(update);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(update.regId));
+    const events = await processed(update);
     expect(types(events)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     expect(events[0]!.data).to.include({ regId: update.regId, packetType: 'UPDATE' });
     expect(events[2]!.data).to.deep.include({ uin, biometric: 'MATCH', anchorKept: true, problems: [] });
@@ -535,9 +518,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     let unknown = generateUin();
     while ((await stream(identityStreamId(unknown))).length > 0) unknown = generateUin();
     const stray = citizenPacket(picker.citizen(), { packetType: 'UPDATE', uin: unknown });
-    await submit(stray);
-    await settled();
-    const rejected = await stream(enrollmentStreamId(stray.regId));
+    const rejected = await processed(stray);
     expect(types(rejected)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'EnrollmentRejected']);
     expect(rejected[2]!.data).to.include({ regId: stray.regId, code: 'UIN_UNKNOWN' });
     expect(await stream(identityStreamId(unknown))).to.deep.equal([]);

@@ -69,6 +69,16 @@ export async function processSettled(driver: PostgresDriver, timeoutMs = 30_000)
   }
 }
 
+/** The real SIGA, Immigration and ABIS connectors, pointed at the simulators. */
+export function simulatorConnectors(sims: RunningSimulators, timeoutMs = 3_000): { siga: SigaHttpConnector; immigration: ImmigrationHttpConnector; abis: AbisHttpConnector } {
+  const connector = { token: sims.token, timeoutMs };
+  return {
+    siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
+    immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
+    abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+  };
+}
+
 export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
   const logger = createLogger('silent');
   const indexKey = randomBytes(32);
@@ -83,14 +93,11 @@ export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
   registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens });
   registerAdjudicationRoutes(intake, { store, db: driver, sealer, tokens });
   const intakeUrl = await intake.listen({ port: 0, host: '127.0.0.1' });
-  const connector = { token: sims.token, timeoutMs: 3_000 };
   const process = createEnrollmentProcess({
     store,
     db: driver,
     sealer,
-    siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
-    immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
-    abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+    ...simulatorConnectors(sims),
     indexKey,
     uinKey: randomBytes(32),
     backoffMs: () => 25,

@@ -35,3 +35,30 @@ export function testSoftHsm(): Promise<TestSoftHsm> {
   })();
   return shared;
 }
+
+/** The variables of a qualified signer on `hsm`'s token (or the token labelled `token`). */
+export function qualifiedSignerEnv(hsm: TestSoftHsm, token = hsm.tokenLabel): NodeJS.ProcessEnv {
+  return {
+    REGISTO_SIGNER_MODE: 'qualified',
+    REGISTO_PKCS11_MODULE: hsm.module,
+    REGISTO_PKCS11_TOKEN: token,
+    REGISTO_PKCS11_PIN: hsm.userPin,
+    SOFTHSM2_CONF: hsm.conf,
+  };
+}
+
+/**
+ * `registo keys init` and `registo start` in qualified mode on `dataDir`: loopback, simulators on
+ * free ports, and one public URL for the ceremony and the start (the start's port is any free one).
+ */
+export function qualifiedStartEnv(hsm: TestSoftHsm, dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv {
+  return {
+    REGISTO_DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    REGISTO_PUBLIC_URL: 'http://registo.test:8080',
+    REGISTO_SIGA_PORT: '0',
+    REGISTO_IMMIGRATION_PORT: '0',
+    REGISTO_ABIS_PORT: '0',
+    ...qualifiedSignerEnv(hsm, token),
+  };
+}
