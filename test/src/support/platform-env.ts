@@ -22,6 +22,14 @@ export function platformTestEnv(o: { databaseUrl: string; tokens: string; label:
   };
 }
 
+/**
+ * `registo start` (or `keys init`) on the embedded store in `dataDir`: on loopback, the simulated
+ * systems on free ports. Callers add the API port, tokens and whatever else their case needs.
+ */
+export function embeddedStartEnv(dataDir: string): NodeJS.ProcessEnv {
+  return { REGISTO_DATA_DIR: dataDir, HOST: '127.0.0.1', REGISTO_SIGA_PORT: '0', REGISTO_IMMIGRATION_PORT: '0', REGISTO_ABIS_PORT: '0' };
+}
+
 /** A read model's table and the key its rows are ordered by. */
 export type ReadModelTable = readonly [table: string, key: string];
 

@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSoftHsm, initToken } from '@registo/deploy';
+import { embeddedStartEnv } from './platform-env.js';
 
 export interface TestSoftHsm {
   /** libsofthsm2.so */
@@ -52,13 +53,5 @@ export function qualifiedSignerEnv(hsm: TestSoftHsm, token = hsm.tokenLabel): No
  * free ports, and one public URL for the ceremony and the start (the start's port is any free one).
  */
 export function qualifiedStartEnv(hsm: TestSoftHsm, dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv {
-  return {
-    REGISTO_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    REGISTO_PUBLIC_URL: 'http://registo.test:8080',
-    REGISTO_SIGA_PORT: '0',
-    REGISTO_IMMIGRATION_PORT: '0',
-    REGISTO_ABIS_PORT: '0',
-    ...qualifiedSignerEnv(hsm, token),
-  };
+  return { ...embeddedStartEnv(dataDir), REGISTO_PUBLIC_URL: 'http://registo.test:8080', ...qualifiedSignerEnv(hsm, token) };
 }
