@@ -5,9 +5,7 @@ import {
   type EnrollmentPacket,
   type EventStore,
   PostgresDriver,
-  SoftwareKeyWrapper,
   SqlDeadLetterSink,
-  SqlEventStore,
   StoreEventSource,
   StreamParallelConsumer,
   SubjectSealer,
@@ -37,6 +35,7 @@ import {
   createTestDatabase,
   expectLogIntact,
   foreignerPacket,
+  openSealedStore,
   processSettled,
   simulatorConnectors,
 } from '../src/index.js';
@@ -179,6 +178,23 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   const expectIntact = (acceptedRegIds: string[]): Promise<void> =>
     expectLogIntact({ db: driver, store, acceptedRegIds, readModels: false, ledgers: { SIGA: sims.sigaLedger.stats, IMMIGRATION: sims.immigrationLedger.stats } });
 
+  /**
+   * Runs `body` with the consumer stopped, so the test drives the process by hand; then the
+   * consumer resumes from its offset, sees those events again and must add nothing.
+   */
+  const withConsumerStopped = async (body: () => Promise<void>): Promise<void> => {
+    await settled();
+    await stopConsumer();
+    try {
+      await body();
+    } finally {
+      const head = await store.headPosition();
+      startConsumer();
+      await settled();
+      expect(await store.headPosition()).to.equal(head);
+    }
+  };
+
   /** Submits a packet, waits until the process has nothing left to do, and returns the enrollment's events. */
   const processed = async (packet: EnrollmentPacket): Promise<EventEnvelope[]> => {
     await submit(packet);
@@ -196,9 +212,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   before(async () => {
     env = await createPacketTestEnv();
     db = await createTestDatabase();
-    driver = new PostgresDriver({ connectionString: db.url });
-    store = await SqlEventStore.open(driver);
-    sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    ({ driver, store, sealer } = await openSealedStore(db.url));
     sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, abisPort: 0 });
     intake = createHttpApp(logger);
     registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
@@ -526,9 +540,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   });
 
   it('two process instances allocating for the same enrollment at the same moment create one identity; a crash before approval is recovered with the same UIN', async () => {
-    await settled();
-    await stopConsumer();
-    try {
+    await withConsumerStopped(async () => {
       const packet = citizenPacket(picker.citizen());
       await submit(packet);
       const id = enrollmentStreamId(packet.regId);
@@ -574,19 +586,11 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       expect(identityStreamId(recovered.at(-1)!.data.uin as string)).to.equal(orphan[0]);
       expect(await identitiesCreatedFor(other.regId)).to.deep.equal(orphan);
       await expectIntact([packet.regId, other.regId]);
-    } finally {
-      // The consumer resumes from its offset: it sees these events again and must add nothing.
-      const head = await store.headPosition();
-      startConsumer();
-      await settled();
-      expect(await store.headPosition()).to.equal(head);
-    }
+    });
   });
 
   it('the same person twice while the first is still being allocated: the duplicate names the pending enrollment, and a redelivery does not name it again', async () => {
-    await settled();
-    await stopConsumer();
-    try {
+    await withConsumerStopped(async () => {
       const person = picker.citizen();
       const first = citizenPacket(person);
       const second = citizenPacket(person);
@@ -619,12 +623,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       // Redelivered now that the first has its UIN: the officer already has the case; nothing more is said.
       await handler.handle(secondCompleted, 1);
       expect((await stream(enrollmentStreamId(second.regId))).map((e) => e.eventId)).to.deep.equal(before.map((e) => e.eventId));
-    } finally {
-      const head = await store.headPosition();
-      startConsumer();
-      await settled();
-      expect(await store.headPosition()).to.equal(head);
-    }
+    });
   });
 
   it('at least once: every enrollment event handled again (in order, then all streams at once) changes nothing', async () => {

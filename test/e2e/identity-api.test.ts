@@ -6,10 +6,8 @@ import {
   type EnrollmentPacket,
   type EventStore,
   PostgresDriver,
-  SoftwareKeyWrapper,
   SqlConsumer,
   SqlDeadLetterSink,
-  SqlEventStore,
   StoreEventSource,
   SubjectSealer,
   blindIndex,
@@ -31,7 +29,7 @@ import {
 } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
 import type { EventEnvelope } from '@registo/schemas';
-import { type ApiRequestOptions, type PacketTestEnv, type TestDatabase, apiRequest, createPacketTestEnv, createTestDatabase, validPacket } from '../src/index.js';
+import { type ApiRequestOptions, type PacketTestEnv, type TestDatabase, apiRequest, createPacketTestEnv, createTestDatabase, openSealedStore, validPacket } from '../src/index.js';
 
 const TOKENS = [
   'tok-client:client-1:registration_client',
@@ -138,9 +136,7 @@ describe('adjudication and identity APIs on PostgreSQL: tokens, roles, validatio
   before(async () => {
     env = await createPacketTestEnv();
     db = await createTestDatabase();
-    driver = new PostgresDriver({ connectionString: db.url });
-    store = await SqlEventStore.open(driver);
-    sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    ({ driver, store, sealer } = await openSealedStore(db.url));
     for (const projection of Object.values(PROJECTIONS)) await driver.migrate(projection.ddl);
     const tokens = ApiTokens.parse(TOKENS);
     app = createHttpApp(logger);
