@@ -40,6 +40,20 @@ import {
   simulatorConnectors,
 } from '../src/index.js';
 
+/** `inner` with its appends going through `append`; closing it leaves `inner` open (the suite closes that). */
+function appendingThrough(inner: EventStore, append: EventStore['append']): EventStore {
+  return {
+    info: inner.info,
+    append,
+    readStream: (s, o) => inner.readStream(s, o),
+    readAll: (o) => inner.readAll(o),
+    subscribe: (o) => inner.subscribe(o),
+    headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
+    ping: () => inner.ping(),
+    close: async () => undefined,
+  };
+}
 
 /** An event store that holds every append to an identity stream until `parties` of them are waiting: two allocations race for real. */
 function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): EventStore & { arrivals: string[] } {
@@ -56,19 +70,11 @@ function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): Eve
       setTimeout(resolve, timeoutMs);
     });
   return {
-    info: inner.info,
-    arrivals,
-    async append(streamId, events, options) {
+    ...appendingThrough(inner, async (streamId, events, options) => {
       if (streamId.startsWith('identity-')) await arrive(streamId);
       return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
+    }),
+    arrivals,
   };
 }
 
@@ -79,46 +85,28 @@ function gatedStore(inner: EventStore): EventStore & { reached: Promise<void>; r
   const reached = new Promise<void>((r) => (reach = r));
   const released = new Promise<void>((r) => (release = r));
   return {
-    info: inner.info,
-    reached,
-    release,
-    async append(streamId, events, options) {
+    ...appendingThrough(inner, async (streamId, events, options) => {
       if (streamId.startsWith('identity-')) {
         reach();
         await released;
       }
       return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
+    }),
+    reached,
+    release,
   };
 }
 
 /** An event store through which the process "crashes" once, right before it would approve an enrollment. */
 function crashingBeforeApproval(inner: EventStore): EventStore {
   let crashed = false;
-  return {
-    info: inner.info,
-    async append(streamId, events, options) {
-      if (!crashed && events[0]?.type === 'EnrollmentApproved') {
-        crashed = true;
-        throw new Error('process killed between IdentityCreated and EnrollmentApproved');
-      }
-      return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
-  };
+  return appendingThrough(inner, async (streamId, events, options) => {
+    if (!crashed && events[0]?.type === 'EnrollmentApproved') {
+      crashed = true;
+      throw new Error('process killed between IdentityCreated and EnrollmentApproved');
+    }
+    return inner.append(streamId, events, options);
+  });
 }
 
 describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS simulators (embedded)', function () {
