@@ -1,5 +1,6 @@
 export * from './main.js';
 export * from './platform.js';
+export * from './platform-env.js';
 export * from './commands/schemas.js';
 export * from './demo/packets.js';
 export * from './demo/client.js';

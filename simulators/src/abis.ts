@@ -1,7 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SERVICE_TOKEN, createSimulatorApp } from './app.js';
+import { type SimulatorServerOptions, simulatorAppFor } from './app.js';
 import { BIOMETRIC_MODALITIES, decodeTemplate, similarity, type BiometricModality } from './biometrics.js';
-import type { FaultInjector, FaultSettings } from './faults.js';
 import type { Journal, JournalEntry } from './journal.js';
 
 /**
@@ -14,15 +13,10 @@ import type { Journal, JournalEntry } from './journal.js';
 /** A gallery entry is listed when its best score over the positions both sides have reaches this. */
 export const DEFAULT_MATCH_THRESHOLD = 0.9;
 
-export interface AbisServerOptions {
+export interface AbisServerOptions extends SimulatorServerOptions {
   threshold?: number;
   /** The gallery to serve (e.g. one restored from its journal); `threshold` is then the gallery's own. */
   gallery?: AbisGallery;
-  token?: string;
-  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
-  adminToken?: string;
-  faults?: Partial<FaultSettings> | FaultInjector;
-  logger?: boolean;
 }
 
 export interface AbisSample {
@@ -250,13 +244,7 @@ function sampleProblems(samples: readonly AbisSample[]): string[] {
 
 export function createAbisServer(options: AbisServerOptions = {}): FastifyInstance {
   const gallery = options.gallery ?? new AbisGallery(options.threshold);
-  const { app } = createSimulatorApp({
-    system: 'ABIS',
-    token: options.token ?? DEFAULT_SERVICE_TOKEN,
-    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
-    ...(options.faults !== undefined && { faults: options.faults }),
-    ...(options.logger !== undefined && { logger: options.logger }),
-  });
+  const { app } = simulatorAppFor('ABIS', options);
 
   app.post<{ Body: IdentificationRequest }>('/v1/identifications', { schema: { body: identificationBody } }, async (request, reply) => {
     const problems = sampleProblems(request.body.biometrics);

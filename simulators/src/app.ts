@@ -34,6 +34,20 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
+/** What each simulator's server options say about its app: tokens, fault knobs, logging. */
+export type SimulatorServerOptions = Partial<Omit<SimulatorAppOptions, 'system'>>;
+
+/** `system`'s app from its server options; the service token defaults to DEFAULT_SERVICE_TOKEN. */
+export function simulatorAppFor(system: string, options: SimulatorServerOptions): SimulatorApp {
+  return createSimulatorApp({
+    system,
+    token: options.token ?? DEFAULT_SERVICE_TOKEN,
+    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
+    ...(options.faults !== undefined && { faults: options.faults }),
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+}
+
 /** The parts both simulators share: faults, admin, health and bearer-token auth on /v1. */
 export function createSimulatorApp(options: SimulatorAppOptions): SimulatorApp {
   if (options.token.length === 0) throw new Error('a simulator needs a non-empty service token');

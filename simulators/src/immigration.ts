@@ -1,18 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
-import type { FaultInjector, FaultSettings } from './faults.js';
+import { type SimulatorServerOptions, discrepanciesOf, simulatorAppFor, verificationBodySchema } from './app.js';
 import { createPopulation, type Foreigner, type Population, type PopulationOptions } from './population.js';
-import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.js';
+import { SyncLedger, installSyncRoutes, keptOrUpdated, type LedgerRecord } from './sync-ledger.js';
 
 /** The immigration service: residence permits for foreigners, and checks of claimed demographics. */
 
-export interface ImmigrationServerOptions {
+export interface ImmigrationServerOptions extends SimulatorServerOptions {
   population?: Population | PopulationOptions;
-  token?: string;
-  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
-  adminToken?: string;
-  faults?: Partial<FaultSettings> | FaultInjector;
-  logger?: boolean;
   /** What Immigration holds about the platform's identities; shared with the caller so tests can read and seed it. */
   ledger?: SyncLedger;
 }
@@ -63,7 +57,7 @@ export function createImmigrationLedger(population: Population): SyncLedger {
     changeTypes: ['PERMIT_EXPIRED', 'PERMIT_REVOKED'],
     apply(previous, u) {
       const permitNumber = String(u.permitNumber);
-      const keep = (field: string): string | null => (u[field] !== undefined ? String(u[field]) : (previous?.[field] ?? null));
+      const keep = keptOrUpdated(previous, u);
       return {
         uin: String(u.uin),
         permitNumber,
@@ -83,13 +77,7 @@ export function createImmigrationLedger(population: Population): SyncLedger {
 export function createImmigrationServer(options: ImmigrationServerOptions = {}): FastifyInstance {
   const population =
     options.population && 'findForeigner' in options.population ? options.population : createPopulation(options.population);
-  const { app } = createSimulatorApp({
-    system: 'IMMIGRATION',
-    token: options.token ?? DEFAULT_SERVICE_TOKEN,
-    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
-    ...(options.faults !== undefined && { faults: options.faults }),
-    ...(options.logger !== undefined && { logger: options.logger }),
-  });
+  const { app } = simulatorAppFor('IMMIGRATION', options);
 
   app.get<{ Params: { permitNumber: string } }>('/v1/permits/:permitNumber', async (request, reply) => {
     const foreigner = population.findForeigner(request.params.permitNumber);

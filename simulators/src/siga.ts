@@ -1,18 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_SERVICE_TOKEN, createSimulatorApp, discrepanciesOf, verificationBodySchema } from './app.js';
-import type { FaultInjector, FaultSettings } from './faults.js';
+import { type SimulatorServerOptions, discrepanciesOf, simulatorAppFor, verificationBodySchema } from './app.js';
 import { createPopulation, type Citizen, type Population, type PopulationOptions } from './population.js';
-import { SyncLedger, installSyncRoutes, type LedgerRecord } from './sync-ledger.js';
+import { SyncLedger, installSyncRoutes, keptOrUpdated, type LedgerRecord } from './sync-ledger.js';
 
 /** SIGA, the civil registry: looks citizens up and checks claimed demographics against its records. */
 
-export interface SigaServerOptions {
+export interface SigaServerOptions extends SimulatorServerOptions {
   population?: Population | PopulationOptions;
-  token?: string;
-  /** The bearer token of /_admin (default DEFAULT_ADMIN_TOKEN). */
-  adminToken?: string;
-  faults?: Partial<FaultSettings> | FaultInjector;
-  logger?: boolean;
   /** What SIGA holds about the platform's identities; shared with the caller so tests can read and seed it. */
   ledger?: SyncLedger;
 }
@@ -79,7 +73,7 @@ export function createSigaLedger(population: Population): SyncLedger {
     apply(previous, u) {
       const crn = String(u.civilRegistryNumber);
       const citizen = population.findCitizen(crn);
-      const keep = (field: string): string | null => (u[field] !== undefined ? String(u[field]) : (previous?.[field] ?? null));
+      const keep = keptOrUpdated(previous, u);
       return {
         uin: String(u.uin),
         civilRegistryNumber: crn,
@@ -104,13 +98,7 @@ export function createSigaLedger(population: Population): SyncLedger {
 export function createSigaServer(options: SigaServerOptions = {}): FastifyInstance {
   const population =
     options.population && 'findCitizen' in options.population ? options.population : createPopulation(options.population);
-  const { app } = createSimulatorApp({
-    system: 'SIGA',
-    token: options.token ?? DEFAULT_SERVICE_TOKEN,
-    ...(options.adminToken !== undefined && { adminToken: options.adminToken }),
-    ...(options.faults !== undefined && { faults: options.faults }),
-    ...(options.logger !== undefined && { logger: options.logger }),
-  });
+  const { app } = simulatorAppFor('SIGA', options);
 
   app.get<{ Params: { civilRegistryNumber: string } }>('/v1/persons/:civilRegistryNumber', async (request, reply) => {
     const citizen = population.findCitizen(request.params.civilRegistryNumber);

@@ -14,6 +14,11 @@ import type { Journal, JournalEntry } from './journal.js';
 
 export type LedgerRecord = Record<string, string | null>;
 
+/** A field of the record after `update`: the value sent, else the one held before, else null. */
+export function keptOrUpdated(previous: LedgerRecord | undefined, update: Record<string, unknown>): (field: string) => string | null {
+  return (field) => (update[field] !== undefined ? String(update[field]) : (previous?.[field] ?? null));
+}
+
 export interface LedgerChange {
   seq: number;
   changeId: string;

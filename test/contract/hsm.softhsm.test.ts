@@ -82,28 +82,22 @@ keyWrapperContract('SoftwareKeyWrapper', {
   openOther: async () => SoftwareKeyWrapper.generate('software-kek-b'),
 });
 
+/** A key wrapper on its own session with the AES key `label` (made if missing); the session closes with it, or at once on failure. */
+async function openKeyWrapper(label: string): Promise<Pkcs11KeyWrapper> {
+  const token = await openToken();
+  try {
+    await token.ensureAesKey(label);
+    return await Pkcs11KeyWrapper.open(token, label, { ownsToken: true });
+  } catch (error) {
+    await token.close();
+    throw error;
+  }
+}
+
 keyWrapperContract('Pkcs11KeyWrapper (SoftHSM2)', {
   kind: 'pkcs11',
-  async open() {
-    const token = await openToken();
-    try {
-      await token.ensureAesKey(KEK);
-      return await Pkcs11KeyWrapper.open(token, KEK, { ownsToken: true });
-    } catch (error) {
-      await token.close();
-      throw error;
-    }
-  },
-  async openOther() {
-    const token = await openToken();
-    try {
-      await token.ensureAesKey(OTHER_KEK);
-      return await Pkcs11KeyWrapper.open(token, OTHER_KEK, { ownsToken: true });
-    } catch (error) {
-      await token.close();
-      throw error;
-    }
-  },
+  open: () => openKeyWrapper(KEK),
+  openOther: () => openKeyWrapper(OTHER_KEK),
   close: (wrapper) => (wrapper as Pkcs11KeyWrapper).close(),
 });
 

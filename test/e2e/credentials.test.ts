@@ -50,7 +50,7 @@ import { SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProje
 import { createCredentialIssuance } from '@registo/consumers';
 import { ApiTokens, RefusalRecorder, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';
 import { type EventEnvelope, type SealedData, verifyEnvelope } from '@registo/schemas';
-import { type TestDatabase, createTestDatabase } from '../src/index.js';
+import { type ApiRequestOptions, type TestDatabase, apiRequest, createTestDatabase } from '../src/index.js';
 
 x509.cryptoProvider.set(webcrypto);
 
@@ -124,16 +124,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
     let uinSeq = 0;
 
     const refusals = new RefusalRecorder({ warn: () => undefined });
-    const call = async (method: string, path: string, options: { token?: string; body?: unknown; raw?: string; accept?: string; headers?: Record<string, string> } = {}): Promise<Answer> => {
-      const headers: Record<string, string> = { ...options.headers };
-      if (options.token) headers.authorization = `Bearer ${options.token}`;
-      if (options.accept) headers.accept = options.accept;
-      let body: string | undefined;
-      if (options.raw !== undefined || options.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        body = options.raw ?? JSON.stringify(options.body);
-      }
-      const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined && { body }) });
+    const call = async (method: string, path: string, options: Omit<ApiRequestOptions, 'authorization'> = {}): Promise<Answer> => {
+      const res = await apiRequest(url, method, path, options);
       const text = await res.text();
       let parsed: Record<string, unknown> = {};
       try {

@@ -2,15 +2,10 @@ import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import {
-  AbisHttpConnector,
   type EnrollmentPacket,
   type EventStore,
-  ImmigrationHttpConnector,
   PostgresDriver,
-  SigaHttpConnector,
-  SoftwareKeyWrapper,
   SqlDeadLetterSink,
-  SqlEventStore,
   StoreEventSource,
   StreamParallelConsumer,
   SubjectSealer,
@@ -40,9 +35,25 @@ import {
   createTestDatabase,
   expectLogIntact,
   foreignerPacket,
+  openSealedStore,
   processSettled,
+  simulatorConnectors,
 } from '../src/index.js';
 
+/** `inner` with its appends going through `append`; closing it leaves `inner` open (the suite closes that). */
+function appendingThrough(inner: EventStore, append: EventStore['append']): EventStore {
+  return {
+    info: inner.info,
+    append,
+    readStream: (s, o) => inner.readStream(s, o),
+    readAll: (o) => inner.readAll(o),
+    subscribe: (o) => inner.subscribe(o),
+    headPosition: () => inner.headPosition(),
+    storeId: () => inner.storeId(),
+    ping: () => inner.ping(),
+    close: async () => undefined,
+  };
+}
 
 /** An event store that holds every append to an identity stream until `parties` of them are waiting: two allocations race for real. */
 function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): EventStore & { arrivals: string[] } {
@@ -59,19 +70,11 @@ function racingStore(inner: EventStore, parties: number, timeoutMs = 3_000): Eve
       setTimeout(resolve, timeoutMs);
     });
   return {
-    info: inner.info,
-    arrivals,
-    async append(streamId, events, options) {
+    ...appendingThrough(inner, async (streamId, events, options) => {
       if (streamId.startsWith('identity-')) await arrive(streamId);
       return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
+    }),
+    arrivals,
   };
 }
 
@@ -82,46 +85,28 @@ function gatedStore(inner: EventStore): EventStore & { reached: Promise<void>; r
   const reached = new Promise<void>((r) => (reach = r));
   const released = new Promise<void>((r) => (release = r));
   return {
-    info: inner.info,
-    reached,
-    release,
-    async append(streamId, events, options) {
+    ...appendingThrough(inner, async (streamId, events, options) => {
       if (streamId.startsWith('identity-')) {
         reach();
         await released;
       }
       return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
+    }),
+    reached,
+    release,
   };
 }
 
 /** An event store through which the process "crashes" once, right before it would approve an enrollment. */
 function crashingBeforeApproval(inner: EventStore): EventStore {
   let crashed = false;
-  return {
-    info: inner.info,
-    async append(streamId, events, options) {
-      if (!crashed && events[0]?.type === 'EnrollmentApproved') {
-        crashed = true;
-        throw new Error('process killed between IdentityCreated and EnrollmentApproved');
-      }
-      return inner.append(streamId, events, options);
-    },
-    readStream: (s, o) => inner.readStream(s, o),
-    readAll: (o) => inner.readAll(o),
-    subscribe: (o) => inner.subscribe(o),
-    headPosition: () => inner.headPosition(),
-    storeId: () => inner.storeId(),
-    ping: () => inner.ping(),
-    close: async () => undefined,
-  };
+  return appendingThrough(inner, async (streamId, events, options) => {
+    if (!crashed && events[0]?.type === 'EnrollmentApproved') {
+      crashed = true;
+      throw new Error('process killed between IdentityCreated and EnrollmentApproved');
+    }
+    return inner.append(streamId, events, options);
+  });
 }
 
 describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS simulators (embedded)', function () {
@@ -181,11 +166,33 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   const expectIntact = (acceptedRegIds: string[]): Promise<void> =>
     expectLogIntact({ db: driver, store, acceptedRegIds, readModels: false, ledgers: { SIGA: sims.sigaLedger.stats, IMMIGRATION: sims.immigrationLedger.stats } });
 
-  /** Submits a NEW packet and waits for its approval; returns the UIN. */
-  const enrol = async (packet: EnrollmentPacket): Promise<string> => {
+  /**
+   * Runs `body` with the consumer stopped, so the test drives the process by hand; then the
+   * consumer resumes from its offset, sees those events again and must add nothing.
+   */
+  const withConsumerStopped = async (body: () => Promise<void>): Promise<void> => {
+    await settled();
+    await stopConsumer();
+    try {
+      await body();
+    } finally {
+      const head = await store.headPosition();
+      startConsumer();
+      await settled();
+      expect(await store.headPosition()).to.equal(head);
+    }
+  };
+
+  /** Submits a packet, waits until the process has nothing left to do, and returns the enrollment's events. */
+  const processed = async (packet: EnrollmentPacket): Promise<EventEnvelope[]> => {
     await submit(packet);
     await settled();
-    const events = await stream(enrollmentStreamId(packet.regId));
+    return stream(enrollmentStreamId(packet.regId));
+  };
+
+  /** Submits a NEW packet and waits for its approval; returns the UIN. */
+  const enrol = async (packet: EnrollmentPacket): Promise<string> => {
+    const events = await processed(packet);
     expect(events.at(-1)?.type, `${packet.regId}: ${types(events).join(', ')}`).to.equal('EnrollmentApproved');
     return events.at(-1)!.data.uin as string;
   };
@@ -193,21 +200,16 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   before(async () => {
     env = await createPacketTestEnv();
     db = await createTestDatabase();
-    driver = new PostgresDriver({ connectionString: db.url });
-    store = await SqlEventStore.open(driver);
-    sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    ({ driver, store, sealer } = await openSealedStore(db.url));
     sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, abisPort: 0 });
     intake = createHttpApp(logger);
     registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens: ApiTokens.parse('tok:client-1:registration_client') });
     intakeUrl = await intake.listen({ port: 0, host: '127.0.0.1' });
-    const connector = { token: sims.token, timeoutMs: 3_000 };
     deps = {
       store,
       db: driver,
       sealer,
-      siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
-      immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
-      abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+      ...simulatorConnectors(sims),
       indexKey,
       uinKey,
       backoffMs: (attempt) => {
@@ -246,10 +248,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   it('a citizen SIGA knows: one check, a UIN that passes the rules, an identity indexed by civil-registry number whose record opens to the applicant', async () => {
     const citizen = picker.citizen();
     const packet = citizenPacket(citizen);
-    await submit(packet);
-    await settled();
-
-    const enrollment = await stream(enrollmentStreamId(packet.regId));
+    const enrollment = await processed(packet);
     expect(types(enrollment)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     const [, validated, requested, completed, approved] = enrollment as [EventEnvelope, EventEnvelope, EventEnvelope, EventEnvelope, EventEnvelope];
     expect(requested.data).to.deep.equal({ regId: packet.regId, system: 'SIGA', checkId: `${packet.regId}:SIGA:1`, attempt: 1 });
@@ -326,10 +325,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   it('SIGA down: three attempts with backoff, then an officer is asked to check by hand; when SIGA is back nothing more happens', async () => {
     sims.sigaFaults.update({ outageUntil: new Date(Date.now() + 10 * 60_000).toISOString() });
     const packet = citizenPacket(picker.citizen());
-    await submit(packet);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(packet.regId));
+    const events = await processed(packet);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -371,9 +367,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     sims.abisFaults.update({ outageUntil: new Date(Date.now() + 10 * 60_000).toISOString() });
     try {
       const packet = citizenPacket(picker.citizen());
-      await submit(packet);
-      await settled();
-      const events = await stream(enrollmentStreamId(packet.regId));
+      const events = await processed(packet);
       expect(types(events).slice(-1)).to.deep.equal(['AdjudicationRequested']);
       expect(events.at(-1)!.data).to.deep.include({
         adjudicationId: `adj-${packet.regId}:abis`,
@@ -403,10 +397,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     // SIGA recovers while the process waits to ask again.
     duringBackoff = () => sims.sigaFaults.reset();
     const packet = citizenPacket(picker.citizen());
-    await submit(packet);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(packet.regId));
+    const events = await processed(packet);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -435,10 +426,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     const first = citizenPacket(a);
     const uinA = await enrol(first);
     const impostor = citizenPacket(b, { biometricsOf: a.civilRegistryNumber });
-    await submit(impostor);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(impostor.regId));
+    const events = await processed(impostor);
     expect(types(events)).to.deep.equal([
       'EnrollmentSubmitted',
       'PacketValidated',
@@ -515,10 +503,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     const uin = await enrol(citizenPacket(person));
     const headBefore = await store.headPosition();
     const update = citizenPacket(person, { packetType: 'UPDATE', uin, address: { district: 'Caué', locality: 'São João dos Angolares' } });
-    await submit(update);
-    await settled();
-
-    const events = await stream(enrollmentStreamId(update.regId));
+    const events = await processed(update);
     expect(types(events)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'IdentityClaimChecked', 'ExternalCheckRequested', 'ExternalCheckCompleted', 'EnrollmentApproved']);
     expect(events[0]!.data).to.include({ regId: update.regId, packetType: 'UPDATE' });
     expect(events[2]!.data).to.deep.include({ uin, biometric: 'MATCH', anchorKept: true, problems: [] });
@@ -535,9 +520,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
     let unknown = generateUin();
     while ((await stream(identityStreamId(unknown))).length > 0) unknown = generateUin();
     const stray = citizenPacket(picker.citizen(), { packetType: 'UPDATE', uin: unknown });
-    await submit(stray);
-    await settled();
-    const rejected = await stream(enrollmentStreamId(stray.regId));
+    const rejected = await processed(stray);
     expect(types(rejected)).to.deep.equal(['EnrollmentSubmitted', 'PacketValidated', 'EnrollmentRejected']);
     expect(rejected[2]!.data).to.include({ regId: stray.regId, code: 'UIN_UNKNOWN' });
     expect(await stream(identityStreamId(unknown))).to.deep.equal([]);
@@ -545,9 +528,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
   });
 
   it('two process instances allocating for the same enrollment at the same moment create one identity; a crash before approval is recovered with the same UIN', async () => {
-    await settled();
-    await stopConsumer();
-    try {
+    await withConsumerStopped(async () => {
       const packet = citizenPacket(picker.citizen());
       await submit(packet);
       const id = enrollmentStreamId(packet.regId);
@@ -593,19 +574,11 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       expect(identityStreamId(recovered.at(-1)!.data.uin as string)).to.equal(orphan[0]);
       expect(await identitiesCreatedFor(other.regId)).to.deep.equal(orphan);
       await expectIntact([packet.regId, other.regId]);
-    } finally {
-      // The consumer resumes from its offset: it sees these events again and must add nothing.
-      const head = await store.headPosition();
-      startConsumer();
-      await settled();
-      expect(await store.headPosition()).to.equal(head);
-    }
+    });
   });
 
   it('the same person twice while the first is still being allocated: the duplicate names the pending enrollment, and a redelivery does not name it again', async () => {
-    await settled();
-    await stopConsumer();
-    try {
+    await withConsumerStopped(async () => {
       const person = picker.citizen();
       const first = citizenPacket(person);
       const second = citizenPacket(person);
@@ -638,12 +611,7 @@ describe('enrollment process on PostgreSQL with the SIGA, Immigration and ABIS s
       // Redelivered now that the first has its UIN: the officer already has the case; nothing more is said.
       await handler.handle(secondCompleted, 1);
       expect((await stream(enrollmentStreamId(second.regId))).map((e) => e.eventId)).to.deep.equal(before.map((e) => e.eventId));
-    } finally {
-      const head = await store.headPosition();
-      startConsumer();
-      await settled();
-      expect(await store.headPosition()).to.equal(head);
-    }
+    });
   });
 
   it('at least once: every enrollment event handled again (in order, then all streams at once) changes nothing', async () => {

@@ -6,10 +6,8 @@ import {
   type EnrollmentPacket,
   type EventStore,
   PostgresDriver,
-  SoftwareKeyWrapper,
   SqlConsumer,
   SqlDeadLetterSink,
-  SqlEventStore,
   StoreEventSource,
   SubjectSealer,
   blindIndex,
@@ -31,7 +29,7 @@ import {
 } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
 import type { EventEnvelope } from '@registo/schemas';
-import { type PacketTestEnv, type TestDatabase, createPacketTestEnv, createTestDatabase, validPacket } from '../src/index.js';
+import { type ApiRequestOptions, type PacketTestEnv, type TestDatabase, apiRequest, createPacketTestEnv, createTestDatabase, openSealedStore, validPacket } from '../src/index.js';
 
 const TOKENS = [
   'tok-client:client-1:registration_client',
@@ -73,16 +71,8 @@ describe('adjudication and identity APIs on PostgreSQL: tokens, roles, validatio
   /** Another identity, whose status the officer changes. */
   let other: { uin: string; regId: string };
 
-  const call = async (method: string, path: string, options: { token?: string; authorization?: string; body?: unknown; raw?: string } = {}): Promise<Answer> => {
-    const headers: Record<string, string> = {};
-    if (options.authorization !== undefined) headers.authorization = options.authorization;
-    else if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
-    let body: string | undefined;
-    if (options.raw !== undefined || options.body !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = options.raw ?? JSON.stringify(options.body);
-    }
-    const res = await fetch(`${url}${path}`, { method, headers, ...(body !== undefined && { body }) });
+  const call = async (method: string, path: string, options: ApiRequestOptions = {}): Promise<Answer> => {
+    const res = await apiRequest(url, method, path, options);
     const text = await res.text();
     return { status: res.status, contentType: res.headers.get('content-type') ?? '', body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
   };
@@ -146,9 +136,7 @@ describe('adjudication and identity APIs on PostgreSQL: tokens, roles, validatio
   before(async () => {
     env = await createPacketTestEnv();
     db = await createTestDatabase();
-    driver = new PostgresDriver({ connectionString: db.url });
-    store = await SqlEventStore.open(driver);
-    sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    ({ driver, store, sealer } = await openSealedStore(db.url));
     for (const projection of Object.values(PROJECTIONS)) await driver.migrate(projection.ddl);
     const tokens = ApiTokens.parse(TOKENS);
     app = createHttpApp(logger);

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { type EventStore, PostgresDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, createLogger } from '@registo/infra';
+import { type EventStore, type PostgresDriver, createLogger } from '@registo/infra';
 import { ApiTokens, createHttpApp, registerIntakeRoutes } from '@registo/gateways';
 import { ErrorCodes, type ErrorCode } from '@registo/schemas';
 import {
@@ -8,6 +8,7 @@ import {
   buildHostileCorpus,
   createPacketTestEnv,
   createTestDatabase,
+  openSealedStore,
   replayedWithOtherContent,
   validPacket,
   type TestDatabase,
@@ -37,9 +38,9 @@ describe('intake gateway on PostgreSQL: hostile packets, re-uploads, parallel su
   before(async () => {
     env = await createPacketTestEnv();
     db = await createTestDatabase();
-    driver = new PostgresDriver({ connectionString: db.url });
-    store = await SqlEventStore.open(driver);
-    const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+    const opened = await openSealedStore(db.url);
+    ({ driver, store } = opened);
+    const sealer = opened.sealer;
     app = createHttpApp(createLogger('silent'));
     registerIntakeRoutes(app, { store, sealer, trust: env.trust, tokens });
     url = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { POLICY_OIDS, openEventStore } from '@registo/infra';
 import { KEY_CEREMONY_STREAM } from '@registo/producers';
 import type { EventEnvelope, TrustEventData } from '@registo/schemas';
-import { testSoftHsm } from '../src/support/softhsm.js';
+import { qualifiedSignerEnv, testSoftHsm } from '../src/support/softhsm.js';
 import { runCli } from './cli/run-cli.js';
 
 const LEAVES = ['ocsp.pem', 'tsa.pem', 'checkpoint.pem'];
@@ -148,14 +148,7 @@ describe('registo keys init', function () {
     it('generates the keys in the token, issues the hierarchy, records it once; no file holds a private key', async () => {
       const hsm = await testSoftHsm();
       const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-keys-q-')), 'data');
-      const env = {
-        REGISTO_DATA_DIR: dataDir,
-        REGISTO_SIGNER_MODE: 'qualified',
-        REGISTO_PKCS11_MODULE: hsm.module,
-        REGISTO_PKCS11_TOKEN: hsm.tokenLabel,
-        REGISTO_PKCS11_PIN: hsm.userPin,
-        SOFTHSM2_CONF: hsm.conf,
-      };
+      const env = { REGISTO_DATA_DIR: dataDir, ...qualifiedSignerEnv(hsm) };
       const first = await runCli(['keys', 'init'], env);
       expect(first.code, first.stderr).to.equal(0);
       expect(first.stdout).to.include(`keys in PKCS#11 token "${hsm.tokenLabel}"`);
@@ -187,14 +180,7 @@ describe('registo keys init', function () {
     it('with the token missing: CONFIG_INVALID naming it, exit 1, nothing written, no private key anywhere', async () => {
       const hsm = await testSoftHsm();
       const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-keys-missing-')), 'data');
-      const r = await runCli(['keys', 'init'], {
-        REGISTO_DATA_DIR: dataDir,
-        REGISTO_SIGNER_MODE: 'qualified',
-        REGISTO_PKCS11_MODULE: hsm.module,
-        REGISTO_PKCS11_TOKEN: 'no-such-token',
-        REGISTO_PKCS11_PIN: hsm.userPin,
-        SOFTHSM2_CONF: hsm.conf,
-      });
+      const r = await runCli(['keys', 'init'], { REGISTO_DATA_DIR: dataDir, ...qualifiedSignerEnv(hsm, 'no-such-token') });
       expect(r.code).to.equal(1);
       expect(r.stderr).to.include('CONFIG_INVALID');
       expect(r.stderr).to.include('no PKCS#11 token labelled "no-such-token"');

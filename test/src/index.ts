@@ -16,3 +16,4 @@ export * from './support/doc-examples.js';
 export * from './support/doc-runnable.js';
 export * from './support/uploads.js';
 export * from './support/gateway-app.js';
+export * from './support/api-request.js';

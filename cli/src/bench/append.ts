@@ -2,7 +2,7 @@ import pg from 'pg';
 import { type EventStore, openEventStore, prepareAppend } from '@registo/infra';
 import type { NewEvent } from '@registo/schemas';
 import { randomBytes } from 'node:crypto';
-import { type BenchReport, metric, percentile, progress } from './report.js';
+import { type BenchReport, latencyMetrics, metric, progress } from './report.js';
 import { benchEvent, withBenchDatabase } from './fixtures.js';
 
 export interface AppendBenchOptions {
@@ -93,11 +93,9 @@ export async function benchAppend(o: AppendBenchOptions): Promise<BenchReport> {
     bench: 'append',
     results: [
       metric('batched_append_events_per_s', storeBatched.eventsPerSecond, 'events/s', 'bare_insert_batched_events_per_s', bareBatched.eventsPerSecond),
-      metric('batched_append_p50_ms', percentile(storeBatched.latenciesMs, 50), 'ms', 'bare_insert_batched_p50_ms', percentile(bareBatched.latenciesMs, 50)),
-      metric('batched_append_p99_ms', percentile(storeBatched.latenciesMs, 99), 'ms', 'bare_insert_batched_p99_ms', percentile(bareBatched.latenciesMs, 99)),
+      ...latencyMetrics('batched_append', storeBatched.latenciesMs, 'bare_insert_batched', bareBatched.latenciesMs),
       metric('single_append_events_per_s', storeSingle.eventsPerSecond, 'events/s', 'bare_insert_single_events_per_s', bareSingle.eventsPerSecond),
-      metric('single_append_p50_ms', percentile(storeSingle.latenciesMs, 50), 'ms', 'bare_insert_single_p50_ms', percentile(bareSingle.latenciesMs, 50)),
-      metric('single_append_p99_ms', percentile(storeSingle.latenciesMs, 99), 'ms', 'bare_insert_single_p99_ms', percentile(bareSingle.latenciesMs, 99)),
+      ...latencyMetrics('single_append', storeSingle.latenciesMs, 'bare_insert_single', bareSingle.latenciesMs),
     ],
   };
 }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, ensureTopics, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
 import { Mirror, eventHeaders } from '@registo/producers';
 import { ensureInfra } from '@registo/deploy';
-import { type BenchReport, metric, percentile, progress } from './report.js';
+import { type BenchReport, latencyMetrics, metric, progress } from './report.js';
 import { benchEvent, withBenchDatabase } from './fixtures.js';
 
 export interface MirrorBenchOptions {
@@ -207,8 +207,7 @@ export async function benchMirror(o: MirrorBenchOptions): Promise<BenchReport> {
     bench: 'mirror',
     results: [
       metric('mirror_events_per_s', t.mirrorRate, 'events/s', 'plain_producer_events_per_s', t.producerRate),
-      metric('mirror_latency_p50_ms', percentile(l.mirror, 50), 'ms', 'plain_producer_latency_p50_ms', percentile(l.plain, 50)),
-      metric('mirror_latency_p99_ms', percentile(l.mirror, 99), 'ms', 'plain_producer_latency_p99_ms', percentile(l.plain, 99)),
+      ...latencyMetrics('mirror_latency', l.mirror, 'plain_producer_latency', l.plain),
     ],
   };
 }

@@ -1,4 +1,4 @@
-import { fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,76 +126,11 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
   const child = fork(fileURLToPath(new URL('./ocsp-server.js', import.meta.url)), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
   child.stdout?.pipe(process.stderr);
   try {
-    const good = Array.from({ length: o.serials - Math.floor(o.serials / 10) }, serial);
-    const revoked = Array.from({ length: Math.floor(o.serials / 10) }, serial);
-    const unknown = Array.from({ length: Math.max(1, Math.floor(o.serials / 50)) }, serial);
-    const asked = [...good, ...revoked, ...unknown];
-    const issuerCertificateDer = trust.certificates.identity_ca.der;
-    const plain = asked.map((s) => buildOcspRequest({ issuerCertificateDer, serialHexes: [s] }));
-    const withNonce = Array.from({ length: 1000 }, (_, i) => buildOcspRequest({ issuerCertificateDer, serialHexes: [asked[i % asked.length]!], nonceOctets: 16 }));
-    const getPaths = plain.map((der) => `/ocsp/${encodeURIComponent(der.toString('base64'))}`);
-
-    const ready = new Promise<number>((resolve, reject) => {
-      child.once('message', (m: { port?: number; error?: string }) => (m.port ? resolve(m.port) : reject(new Error(`OCSP bench server: ${m.error}`))));
-      child.once('exit', (code) => reject(new Error(`OCSP bench server exited (${code})`)));
-    });
-    const setup: OcspBenchServerSetup = { dataDir, publicUrl: PUBLIC_URL, good, revoked };
-    const probe = await (async () => {
-      child.send(setup);
-      const port = await ready;
-      const base = `http://127.0.0.1:${port}`;
-      // One request of each kind, read back with an independent decoder, before any load.
-      const expected = ['good', 'revoked', 'unknown', 'good'];
-      const answers = await Promise.all(
-        [plain[0]!, plain[good.length]!, plain[asked.length - 1]!, withNonce[0]!].map(async (body) => {
-          const res = await fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body });
-          return Buffer.from(await res.arrayBuffer());
-        }),
-      );
-      answers.forEach((der, i) => {
-        const read = readOcspResponse(der);
-        if (read.responseStatus !== 'successful' || !read.signatureValid || read.answers[0]?.status.status !== expected[i]) {
-          throw new Error(`the OCSP bench server answered ${JSON.stringify(read)}; expected ${expected[i]}`);
-        }
-      });
-      return { base, answerBytes: answers[0]!.length };
-    })();
-    const { base } = probe;
-
-    process.stderr.write(`OCSP bench: ${asked.length} serials (${revoked.length} revoked, ${unknown.length} unknown), ${o.concurrency} connections, ${o.seconds} s a run; answers of ${probe.answerBytes} bytes\n`);
+    const q = ocspRequests(trust.certificates.identity_ca.der, o.serials);
+    const probe = await startAndProbe(child, { dataDir, publicUrl: PUBLIC_URL, good: q.good, revoked: q.revoked }, q);
+    process.stderr.write(`OCSP bench: ${q.asked.length} serials (${q.revoked.length} revoked, ${q.unknown.length} unknown), ${o.concurrency} connections, ${o.seconds} s a run; answers of ${probe.answerBytes} bytes\n`);
     const signRate = await measureSignRate(trust.signers.ocsp_signer, 2);
-
-    const c = o.concurrency;
-    const post = (bodies: Buffer[], path = '/ocsp') => shuffled(bodies).map((body) => ({ path, body }));
-    // The baseline sends the same requests (the load generator's cost grows with the number of distinct ones).
-    const fixedRequests = post(plain, '/bench/fixed');
-    // Warm-up (JIT, connections, the responder's cache): not measured.
-    let cpuAsked = 0;
-    const serverCpu = () =>
-      new Promise<number>((resolve) => {
-        const id = ++cpuAsked;
-        const onMessage = (m: { cpu?: number; id?: number }) => {
-          if (m.id === id && m.cpu !== undefined) {
-            child.off('message', onMessage);
-            resolve(m.cpu);
-          }
-        };
-        child.on('message', onMessage);
-        child.send({ cpu: id });
-      });
-    await interleaved(base, [{ label: 'warm-up', method: 'POST', requests: post(plain) }], { concurrency: c, seconds: 2, sliceSeconds: 2, serverCpu });
-    const runs = await interleaved(
-      base,
-      [
-        { label: 'fixed', method: 'POST', requests: fixedRequests },
-        { label: 'post', method: 'POST', requests: post(plain) },
-        { label: 'get', method: 'GET', requests: shuffled(getPaths).map((path) => ({ path })) },
-        { label: 'nonce', method: 'POST', requests: post(withNonce) },
-      ],
-      { concurrency: c, seconds: o.seconds, sliceSeconds: 2, serverCpu },
-    );
-    const [fixed, postRun, get, nonce] = ['fixed', 'post', 'get', 'nonce'].map((l) => runs.get(l)!) as [LoadResult, LoadResult, LoadResult, LoadResult];
-
+    const runs = await loadRuns(child, probe.base, q, o);
     const stats = await new Promise<{ stats: { requests: number; cacheHits: number; signed: number } }>((resolve) => {
       child.once('message', (m: { stats: { requests: number; cacheHits: number; signed: number } }) => resolve(m));
       child.send('stats');
@@ -204,26 +139,105 @@ export async function benchOcsp(o: OcspBenchOptions): Promise<BenchReport> {
     for (const [label, r] of runs) {
       process.stderr.write(`${label.padEnd(10)} ${Math.round(r.perSecond)}/s  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.serverCpuShare.toFixed(2)} cores, load generator ${r.loadGeneratorCpuShare.toFixed(2)} cores\n`);
     }
-
-    return {
-      bench: 'ocsp',
-      results: [
-        metric(`ocsp_post_requests_per_s_c${c}`, postRun.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
-        // Per second of CPU the server got: what the figures above would be with a core of its own,
-        // on a machine whose other work takes a varying share.
-        metric('ocsp_post_requests_per_server_cpu_s', postRun.perSecond / Math.max(postRun.serverCpuShare, 1e-6), 'req/cpu-s', 'http_fixed_body_requests_per_server_cpu_s', fixed.perSecond / Math.max(fixed.serverCpuShare, 1e-6)),
-        metric('ocsp_nonce_requests_per_server_cpu_s', nonce.perSecond / Math.max(nonce.serverCpuShare, 1e-6), 'req/cpu-s', 'ocsp_signer_signatures_per_s', signRate),
-        metric(`ocsp_post_p99_ms_c${c}`, postRun.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
-        metric(`ocsp_get_requests_per_s_c${c}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
-        metric(`ocsp_get_p99_ms_c${c}`, get.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
-        metric(`ocsp_nonce_requests_per_s_c${c}`, nonce.perSecond, 'req/s', 'ocsp_signer_signatures_per_s', signRate),
-        metric(`ocsp_nonce_p99_ms_c${c}`, nonce.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
-      ],
-    };
+    return ocspReport(o.concurrency, runs, signRate);
   } finally {
     child.disconnect();
     await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
     await trust.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** The serials asked about (a tenth revoked, 2% unknown on top) and the requests for them in each form. */
+function ocspRequests(issuerCertificateDer: Buffer, serials: number) {
+  const good = Array.from({ length: serials - Math.floor(serials / 10) }, serial);
+  const revoked = Array.from({ length: Math.floor(serials / 10) }, serial);
+  const unknown = Array.from({ length: Math.max(1, Math.floor(serials / 50)) }, serial);
+  const asked = [...good, ...revoked, ...unknown];
+  const plain = asked.map((s) => buildOcspRequest({ issuerCertificateDer, serialHexes: [s] }));
+  const withNonce = Array.from({ length: 1000 }, (_, i) => buildOcspRequest({ issuerCertificateDer, serialHexes: [asked[i % asked.length]!], nonceOctets: 16 }));
+  const getPaths = plain.map((der) => `/ocsp/${encodeURIComponent(der.toString('base64'))}`);
+  return { good, revoked, unknown, asked, plain, withNonce, getPaths };
+}
+
+type OcspRequests = ReturnType<typeof ocspRequests>;
+
+/** Sends the server its setup, waits for its port, and checks one answer of each kind before any load. */
+async function startAndProbe(child: ChildProcess, setup: OcspBenchServerSetup, q: OcspRequests): Promise<{ base: string; answerBytes: number }> {
+  const ready = new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port?: number; error?: string }) => (m.port ? resolve(m.port) : reject(new Error(`OCSP bench server: ${m.error}`))));
+    child.once('exit', (code) => reject(new Error(`OCSP bench server exited (${code})`)));
+  });
+  child.send(setup);
+  const base = `http://127.0.0.1:${await ready}`;
+  // One request of each kind, read back with an independent decoder, before any load.
+  const expected = ['good', 'revoked', 'unknown', 'good'];
+  const answers = await Promise.all(
+    [q.plain[0]!, q.plain[q.good.length]!, q.plain[q.asked.length - 1]!, q.withNonce[0]!].map(async (body) => {
+      const res = await fetch(`${base}/ocsp`, { method: 'POST', headers: { 'content-type': 'application/ocsp-request' }, body });
+      return Buffer.from(await res.arrayBuffer());
+    }),
+  );
+  answers.forEach((der, i) => {
+    const read = readOcspResponse(der);
+    if (read.responseStatus !== 'successful' || !read.signatureValid || read.answers[0]?.status.status !== expected[i]) {
+      throw new Error(`the OCSP bench server answered ${JSON.stringify(read)}; expected ${expected[i]}`);
+    }
+  });
+  return { base, answerBytes: answers[0]!.length };
+}
+
+/** The CPU time the server process has used so far, asked over IPC. */
+function serverCpuOf(child: ChildProcess): () => Promise<number> {
+  let cpuAsked = 0;
+  return () =>
+    new Promise<number>((resolve) => {
+      const id = ++cpuAsked;
+      const onMessage = (m: { cpu?: number; id?: number }) => {
+        if (m.id === id && m.cpu !== undefined) {
+          child.off('message', onMessage);
+          resolve(m.cpu);
+        }
+      };
+      child.on('message', onMessage);
+      child.send({ cpu: id });
+    });
+}
+
+/** A warm-up, then the fixed-body baseline and the three OCSP forms in alternating slices. */
+async function loadRuns(child: ChildProcess, base: string, q: OcspRequests, o: OcspBenchOptions): Promise<Map<string, LoadResult>> {
+  const serverCpu = serverCpuOf(child);
+  const post = (bodies: Buffer[], path = '/ocsp') => shuffled(bodies).map((body) => ({ path, body }));
+  // Warm-up (JIT, connections, the responder's cache): not measured.
+  await interleaved(base, [{ label: 'warm-up', method: 'POST', requests: post(q.plain) }], { concurrency: o.concurrency, seconds: 2, sliceSeconds: 2, serverCpu });
+  return interleaved(
+    base,
+    [
+      // The baseline sends the same requests (the load generator's cost grows with the number of distinct ones).
+      { label: 'fixed', method: 'POST', requests: post(q.plain, '/bench/fixed') },
+      { label: 'post', method: 'POST', requests: post(q.plain) },
+      { label: 'get', method: 'GET', requests: shuffled(q.getPaths).map((path) => ({ path })) },
+      { label: 'nonce', method: 'POST', requests: post(q.withNonce) },
+    ],
+    { concurrency: o.concurrency, seconds: o.seconds, sliceSeconds: 2, serverCpu },
+  );
+}
+
+function ocspReport(c: number, runs: Map<string, LoadResult>, signRate: number): BenchReport {
+  const [fixed, postRun, get, nonce] = ['fixed', 'post', 'get', 'nonce'].map((l) => runs.get(l)!) as [LoadResult, LoadResult, LoadResult, LoadResult];
+  return {
+    bench: 'ocsp',
+    results: [
+      metric(`ocsp_post_requests_per_s_c${c}`, postRun.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
+      // Per second of CPU the server got: what the figures above would be with a core of its own,
+      // on a machine whose other work takes a varying share.
+      metric('ocsp_post_requests_per_server_cpu_s', postRun.perSecond / Math.max(postRun.serverCpuShare, 1e-6), 'req/cpu-s', 'http_fixed_body_requests_per_server_cpu_s', fixed.perSecond / Math.max(fixed.serverCpuShare, 1e-6)),
+      metric('ocsp_nonce_requests_per_server_cpu_s', nonce.perSecond / Math.max(nonce.serverCpuShare, 1e-6), 'req/cpu-s', 'ocsp_signer_signatures_per_s', signRate),
+      metric(`ocsp_post_p99_ms_c${c}`, postRun.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
+      metric(`ocsp_get_requests_per_s_c${c}`, get.perSecond, 'req/s', `http_fixed_body_requests_per_s_c${c}`, fixed.perSecond),
+      metric(`ocsp_get_p99_ms_c${c}`, get.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
+      metric(`ocsp_nonce_requests_per_s_c${c}`, nonce.perSecond, 'req/s', 'ocsp_signer_signatures_per_s', signRate),
+      metric(`ocsp_nonce_p99_ms_c${c}`, nonce.p99, 'ms', `http_fixed_body_p99_ms_c${c}`, fixed.p99),
+    ],
+  };
 }

@@ -26,6 +26,11 @@ export function metric(metric: string, value: number, unit: string, baselineMetr
   };
 }
 
+/** `<name>_p50_ms` and `<name>_p99_ms` of `samples`, each beside the same percentile of `baselineSamples`. */
+export function latencyMetrics(name: string, samples: number[], baselineName: string, baselineSamples: number[]): BenchMetric[] {
+  return [50, 99].map((p) => metric(`${name}_p${p}_ms`, percentile(samples, p), 'ms', `${baselineName}_p${p}_ms`, percentile(baselineSamples, p)));
+}
+
 /** Nearest-rank percentile of latencies in milliseconds. */
 export function percentile(samples: number[], p: number): number {
   if (samples.length === 0) return 0;

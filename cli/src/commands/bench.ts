@@ -31,7 +31,17 @@ export function registerBench(program: Command): void {
   const bench = program
     .command('bench')
     .description('measure a capability against a baseline taken in the same run; with --json the last stdout line is the report');
+  addAppend(bench);
+  addMirror(bench);
+  addEnroll(bench);
+  addAudit(bench);
+  addIssue(bench);
+  addOcsp(bench);
+  addCredentials(bench);
+  addSync(bench);
+}
 
+function addAppend(bench: Command): void {
   benchCommand(bench, 'append', 'event store appends on PostgreSQL: 100-event batches and concurrent single events, beside plain INSERTs of the same payloads')
     .option('--batched-events <n>', 'events written in 100-event appends', int, 100_000)
     .option('--batched-writers <n>', 'concurrent writers of 100-event appends', int, 4)
@@ -47,7 +57,9 @@ export function registerBench(program: Command): void {
       });
       printReport(report, o.json === true);
     });
+}
 
+function addMirror(bench: Command): void {
   benchCommand(bench, 'mirror', 'events/s mirrored store → Kafka (committed), and append-to-visible latency at a steady rate, beside a plain kafkajs producer')
     .option('--events <n>', 'events in the throughput run', int, 100_000)
     .option('--rate <n>', 'events/s in the latency run', int, 2000)
@@ -57,7 +69,9 @@ export function registerBench(program: Command): void {
       const report = await benchMirror({ adminUrl: o.databaseUrl, settings: kafkaSettings(), events: o.events, rate: o.rate, seconds: o.seconds });
       printReport(report, o.json === true);
     });
+}
 
+function addEnroll(bench: Command): void {
   benchCommand(bench, 'enroll', 'enrollments/s from packet upload to identity created, and upload→identity p50/p99, with all real components and simulators, beside the store\'s own append rate for the same number of events')
     .option('--enrollments <n>', 'clean packets to enrol', int, 2000)
     .option('--concurrency <n>', 'uploads in flight', int, 32)
@@ -78,7 +92,9 @@ export function registerBench(program: Command): void {
       });
       printReport(report, o.json === true);
     });
+}
 
+function addAudit(bench: Command): void {
   benchCommand(bench, 'audit', 'events/s that `audit verify` checks over a synthetic export, beside raw SHA-256 of the same lines; inclusion-proof latency from the SQL tree; event → checkpoint latency at a steady load')
     .option('--events <n>', 'events in the synthetic export (a checkpoint every 10,000)', int, 1_000_000)
     .option('--proofs <n>', 'inclusion proofs timed at that size', int, 2000)
@@ -89,7 +105,9 @@ export function registerBench(program: Command): void {
       const report = await benchAudit({ adminUrl: o.databaseUrl, events: o.events, proofs: o.proofs, loadSeconds: o.loadSeconds, loadRate: o.loadRate });
       printReport(report, o.json === true);
     });
+}
 
+function addIssue(bench: Command): void {
   bench
     .command('issue')
     .description('holder certificates/s from CSRs (proof of possession checked, template encoder), beside the raw ECDSA sign rate of the same CA key in the same run and the generic issueCertificate path')
@@ -109,7 +127,9 @@ export function registerBench(program: Command): void {
       if (!o.json) process.stdout.write(`keys: ${report.keys}\n`);
       printReport(report, o.json === true);
     });
+}
 
+function addOcsp(bench: Command): void {
   bench
     .command('ocsp')
     .description('OCSP requests/s and p99 over HTTP (server in a child process): without a nonce (POST, GET) beside the same server answering a fixed body, with a nonce beside the OCSP signer\'s raw signing rate')
@@ -121,7 +141,9 @@ export function registerBench(program: Command): void {
     .action(async (o: { json?: boolean; concurrency: number; seconds: number; serials: number }) => {
       printReport(await benchOcsp({ concurrency: o.concurrency, seconds: o.seconds, serials: o.serials }), o.json === true);
     });
+}
 
+function addCredentials(bench: Command): void {
   benchCommand(bench, 'credentials', 'national-ID VCs issued per second from identity events on PostgreSQL (open, allocate, sign ES256, seal, append), beside the raw signRaw rate of the same key')
     .option('--identities <n>', 'identities to issue a VC for', int, 2000)
     .option('--concurrency <n>', 'issuances in flight', int, 16)
@@ -129,7 +151,9 @@ export function registerBench(program: Command): void {
     .action(async (o: { json?: boolean; databaseUrl: string; identities: number; concurrency: number; signSeconds: number }) => {
       printReport(await benchCredentials({ adminUrl: o.databaseUrl, identities: o.identities, concurrency: o.concurrency, signSeconds: o.signSeconds }), o.json === true);
     });
+}
 
+function addSync(bench: Command): void {
   benchCommand(bench, 'sync', 'syncs/s from identity created to SIGA\'s confirmation recorded, through the mirror, Kafka and the sync consumer, against a SIGA simulator with fixed latency, beside the simulator\'s own capacity measured in the same run')
     .option('--syncs <n>', 'identities to sync', int, 1000)
     .option('--latency-ms <n>', 'the simulator\'s answer time', int, 20)

@@ -88,6 +88,69 @@ export function newClusterId(): string {
   }
 }
 
+/**
+ * Formats the KRaft storage of a new data dir with a fresh cluster id; on failure the half-made
+ * meta.properties goes, so the next start formats again instead of starting a broken broker.
+ */
+async function formatStorage(cfg: InfraConfig, runtime: JavaRuntime, jvmArgs: string[]): Promise<void> {
+  const paths = kafkaPaths(cfg);
+  const clusterId = newClusterId();
+  cfg.progress(`kafka: formatting storage in ${paths.dataDir} (cluster id ${clusterId})`);
+  try {
+    await runLogged({
+      command: runtime.executable,
+      // The broker's class path and CDS archive (read only): it speeds this tool up too.
+      args: ['-Xmx256m', '-XX:TieredStopAtLevel=1', ...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', paths.serverProperties],
+      cwd: paths.home,
+      logFile: paths.logFile,
+      timeoutMs: 120_000,
+    });
+  } catch (error) {
+    await rm(join(paths.dataDir, 'meta.properties'), { force: true });
+    throw new InfraError(
+      `Formatting Kafka storage failed (${(error as Error).message}). Log: ${paths.logFile}\n${await tail(paths.logFile)}`,
+      { logFile: paths.logFile, cause: error },
+    );
+  }
+}
+
+/** Writes the broker's configuration, formats new storage, and says how to launch the broker. */
+async function prepareLaunch(cfg: InfraConfig, driver: ComponentDriver): Promise<LaunchPlan> {
+  const paths = kafkaPaths(cfg);
+  const install = installedKafka(cfg);
+  if (!install) throw new InfraError(`Kafka ${cfg.kafkaVersion} is not fetched yet`);
+  const runtime = await driver.selectJava();
+  await mkdir(paths.dataDir, { recursive: true });
+  await writeFile(paths.serverProperties, serverProperties(cfg, paths.dataDir));
+  await writeFile(paths.log4jProperties, LOG4J_PROPERTIES);
+  const classPath = `${install.libsDir}/*`;
+  const log4j = `-Dlog4j.configuration=file:${paths.log4jProperties}`;
+
+  const cdsDir = join(install.dir, 'cds');
+  await mkdir(cdsDir, { recursive: true });
+  await cleanOldCdsDumps(cdsDir);
+  const cds = cdsFlags(runtime, cdsDir);
+
+  if (!existsSync(join(paths.dataDir, 'meta.properties'))) await formatStorage(cfg, runtime, [...cds.readOnly, log4j, '-cp', classPath]);
+
+  return {
+    java: runtime,
+    cwd: paths.home,
+    args: [
+      ...KAFKA_JVM_FLAGS,
+      ...cds.flags,
+      log4j,
+      `-Dkafka.logs.dir=${cfg.logsDir}`,
+      ...driver.markers,
+      '-cp',
+      classPath,
+      'kafka.Kafka',
+      paths.serverProperties,
+    ],
+    ...(cds.dump ? { cdsDump: cds.dump } : {}),
+  };
+}
+
 export function kafkaDriver(cfg: InfraConfig): ComponentDriver {
   const paths = kafkaPaths(cfg);
   let java: JavaRuntime | undefined;
@@ -119,71 +182,7 @@ export function kafkaDriver(cfg: InfraConfig): ComponentDriver {
       return java;
     },
 
-    async prepare(): Promise<LaunchPlan> {
-      const install = installedKafka(cfg);
-      if (!install) throw new InfraError(`Kafka ${cfg.kafkaVersion} is not fetched yet`);
-      const runtime = await driver.selectJava();
-      await mkdir(paths.dataDir, { recursive: true });
-      await writeFile(paths.serverProperties, serverProperties(cfg, paths.dataDir));
-      await writeFile(paths.log4jProperties, LOG4J_PROPERTIES);
-      const classPath = `${install.libsDir}/*`;
-      const log4j = `-Dlog4j.configuration=file:${paths.log4jProperties}`;
-
-      const cdsDir = join(install.dir, 'cds');
-      await mkdir(cdsDir, { recursive: true });
-      await cleanOldCdsDumps(cdsDir);
-      const cds = cdsFlags(runtime, cdsDir);
-
-      if (!existsSync(join(paths.dataDir, 'meta.properties'))) {
-        const clusterId = newClusterId();
-        cfg.progress(`kafka: formatting storage in ${paths.dataDir} (cluster id ${clusterId})`);
-        try {
-          await runLogged({
-            command: runtime.executable,
-            args: [
-              '-Xmx256m',
-              '-XX:TieredStopAtLevel=1',
-              ...cds.readOnly, // same class path as the broker: its archive speeds this tool up too
-              log4j,
-              '-cp',
-              classPath,
-              'kafka.tools.StorageTool',
-              'format',
-              '-t',
-              clusterId,
-              '-c',
-              paths.serverProperties,
-            ],
-            cwd: paths.home,
-            logFile: paths.logFile,
-            timeoutMs: 120_000,
-          });
-        } catch (error) {
-          await rm(join(paths.dataDir, 'meta.properties'), { force: true });
-          throw new InfraError(
-            `Formatting Kafka storage failed (${(error as Error).message}). Log: ${paths.logFile}\n${await tail(paths.logFile)}`,
-            { logFile: paths.logFile, cause: error },
-          );
-        }
-      }
-
-      return {
-        java: runtime,
-        cwd: paths.home,
-        args: [
-          ...KAFKA_JVM_FLAGS,
-          ...cds.flags,
-          log4j,
-          `-Dkafka.logs.dir=${cfg.logsDir}`,
-          ...driver.markers,
-          '-cp',
-          classPath,
-          'kafka.Kafka',
-          paths.serverProperties,
-        ],
-        ...(cds.dump ? { cdsDump: cds.dump } : {}),
-      };
-    },
+    prepare: () => prepareLaunch(cfg, driver),
 
     async isReady() {
       const meta = await kafkaMetadata(cfg.host, cfg.kafkaPort, 2000);

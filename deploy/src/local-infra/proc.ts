@@ -48,17 +48,18 @@ export async function isOurProcess(pid: number, markers: readonly string[]): Pro
   return !!argv && markers.every((m) => argv.includes(m) || argv.some((a) => ` ${a} `.includes(` ${m} `)));
 }
 
+/** The pids /proc lists (Linux); none elsewhere. */
+async function procPids(): Promise<number[]> {
+  try {
+    return (await readdir('/proc')).filter((entry) => /^\d+$/.test(entry)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /** Linux only: finds a live process whose command line carries all markers (used when a pid file was lost). */
 export async function findProcessByMarkers(markers: readonly string[]): Promise<number | undefined> {
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
+  for (const pid of await procPids()) {
     if (pid === process.pid) continue;
     try {
       const argv = (await readFile(`/proc/${pid}/cmdline`)).toString('utf8').split('\0');
@@ -114,26 +115,19 @@ export async function findListener(port: number): Promise<{ pid: number; argv: s
     }
   }
   if (inodes.size === 0) return undefined;
-  let entries: string[];
-  try {
-    entries = await readdir('/proc');
-  } catch {
-    return undefined;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
+  for (const pid of await procPids()) {
     let fds: string[];
     try {
-      fds = await readdir(`/proc/${entry}/fd`);
+      fds = await readdir(`/proc/${pid}/fd`);
     } catch {
       continue;
     }
     for (const fd of fds) {
       try {
-        const target = await readlink(`/proc/${entry}/fd/${fd}`);
+        const target = await readlink(`/proc/${pid}/fd/${fd}`);
         const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
         if (inode && inodes.has(inode)) {
-          return { pid: Number(entry), argv: (await commandLine(Number(entry))) ?? [] };
+          return { pid, argv: (await commandLine(pid)) ?? [] };
         }
       } catch {
         // fd closed meanwhile

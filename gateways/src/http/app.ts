@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods } from 'fastify';
-import type { Logger } from '@registo/infra';
+import { DEFAULT_MAX_PACKET_BYTES, type Logger } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { parseJsonBody } from './json-body.js';
 import { sendProblem } from './problem.js';
@@ -25,7 +25,8 @@ export function createHttpApp(logger: Logger): FastifyInstance {
     loggerInstance: logger as unknown as FastifyBaseLogger,
     // Request logs would drown the event log; errors are logged where they are handled.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 2 * 1024 * 1024,
+    // No JSON body the API takes is larger than the largest packet intake takes.
+    bodyLimit: DEFAULT_MAX_PACKET_BYTES,
     // A request id no one can guess or collide with across restarts; every problem body carries it.
     genReqId: () => randomUUID(),
     // Bodies are taken as sent: a number is not a reason, and a field nobody asked for is refused, not dropped.

@@ -1,12 +1,11 @@
 import { resolve } from 'node:path';
 import type { z } from 'zod';
-import { RegistoError } from '@registo/schemas';
 import type { EventStoreTarget } from '../event-store/open.js';
 import { type KafkaSettings, kafkaSettings } from '../kafka/settings.js';
 import { type SignerConfig, loadSignerConfig } from './signer-config.js';
 import { type StatusServicesConfig, loadStatusServicesConfig } from './status-services-config.js';
 import { loadTrustConfig } from '../trust/profiles.js';
-import { ROLES, type Role, VARIABLES, readVariables } from './variables.js';
+import { ROLES, type Role, VARIABLES, invalidConfiguration, readVariables } from './variables.js';
 import { isLoopbackHost } from '../net/loopback.js';
 
 /**
@@ -92,9 +91,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
   const asked = c.REGISTO_ROLES.split(',').filter(Boolean);
   const unknown = asked.filter((r) => r !== 'all' && !(ROLES as readonly string[]).includes(r));
   if (unknown.length > 0) {
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  REGISTO_ROLES: unknown role(s) ${unknown.join(', ')}; known: all, ${ROLES.join(', ')}`, {
-      problems: [`REGISTO_ROLES: unknown ${unknown.join(', ')}`],
-    });
+    throw invalidConfiguration([`REGISTO_ROLES: unknown ${unknown.join(', ')}`], [`REGISTO_ROLES: unknown role(s) ${unknown.join(', ')}; known: all, ${ROLES.join(', ')}`]);
   }
   // A platform without tokens of its own is a development platform: it listens to this machine
   // only (unless HOST says otherwise) and, there, answers the development tokens and simulates
@@ -117,7 +114,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RegistoConfig 
     ? ['api', 'projector', 'credentials', ...(canProcess ? (['process', 'sync'] as const) : []), ...(kafka ? (['mirror'] as const) : []), ...(sqlStore ? (['checkpointer'] as const) : [])]
     : (asked as Role[]);
   if (roles.includes('mirror') && !kafka) {
-    throw new RegistoError('CONFIG_INVALID', 'invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS', { problems: ['mirror needs KAFKA_BROKERS'] });
+    throw invalidConfiguration(['mirror needs KAFKA_BROKERS'], ['REGISTO_ROLES: the mirror role needs KAFKA_BROKERS']);
   }
   return {
     eventStore,

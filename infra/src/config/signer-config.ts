@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
-import { RegistoError } from '@registo/schemas';
 import type { SignerMode } from '../hsm/signer.js';
-import { readVariables } from './variables.js';
+import { invalidConfiguration, readVariables } from './variables.js';
 
 /**
  * The trust-services signer's part of the environment (DESIGN §5):
@@ -37,7 +36,7 @@ export function loadSignerConfig(env: NodeJS.ProcessEnv = process.env): SignerCo
   const missing = Object.entries(required).filter(([, v]) => v === undefined).map(([k]) => k);
   if (c.REGISTO_SIGNER_MODE === 'qualified' && missing.length > 0) {
     const problems = missing.map((k) => `${k}: required when REGISTO_SIGNER_MODE=qualified (keys only in the PKCS#11 token, no software fallback)`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
+    throw invalidConfiguration(problems);
   }
   const pkcs11 =
     missing.length === 0

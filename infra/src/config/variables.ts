@@ -155,13 +155,18 @@ export function schemaOf<K extends VariableName>(names: readonly K[]): z.ZodObje
   return z.object(Object.fromEntries(names.map((n) => [n, VARIABLES[n].schema])) as ShapeOf<K>);
 }
 
+/**
+ * The one shape of a configuration refusal: every problem on its own line of the message, and
+ * the same list in `details.problems` (`shown` when the message words them for people).
+ */
+export function invalidConfiguration(problems: readonly string[], shown: readonly string[] = problems): RegistoError {
+  return new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${shown.join('\n  ')}`, { problems: [...problems] });
+}
+
 /** Reads some of the table's variables from `env`; a malformed one is CONFIG_INVALID naming every problem. */
 export function readVariables<K extends VariableName>(names: readonly K[], env: NodeJS.ProcessEnv): z.infer<z.ZodObject<ShapeOf<K>>> {
   const parsed = schemaOf(names).safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new RegistoError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`, { problems });
-  }
+  if (!parsed.success) throw invalidConfiguration(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   return parsed.data;
 }
 

@@ -1,4 +1,4 @@
-import { X509Certificate, createPublicKey, createHash } from 'node:crypto';
+import { X509Certificate, createPublicKey } from 'node:crypto';
 import { calculateJwkThumbprint, compactVerify, errors as joseErrors } from 'jose';
 import { RegistoError } from '@registo/schemas';
 import type { Signer, SignerMode } from '../hsm/signer.js';
@@ -86,7 +86,9 @@ export function vcPayload(input: VcSubjectInput): Record<string, unknown> {
   };
 }
 
-export const sha256Hex = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+// One digest for the whole platform, defined in schemas; passed on here only because the issuance
+// code still takes it from infra.
+export { sha256Hex } from '@registo/schemas';
 
 /** Why a credential is not valid. The first three are about who signed it; the rest about when and its status. */
 export type VcProblemCode = 'ISSUER_UNTRUSTED' | 'SIGNATURE_INVALID' | 'TYPE_UNSUPPORTED' | 'NOT_YET_VALID' | 'EXPIRED';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { isRegistoError } from '@registo/schemas';
-import { VARIABLES, VARIABLE_NAMES, loadConfig, loadTrustConfig, variablesHelp, variablesMarkdown } from '../../src/index.js';
+import { VARIABLES, VARIABLE_NAMES, loadConfig, loadSignerConfig, loadTrustConfig, variablesHelp, variablesMarkdown } from '../../src/index.js';
 
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -78,5 +78,39 @@ describe('the public URL', () => {
         expect((e as Error).message).to.contain(name);
       }
     }
+  });
+});
+
+describe('configuration refusals', () => {
+  const refusal = (load: () => unknown): { message: string; problems: unknown } => {
+    try {
+      load();
+    } catch (e) {
+      if (isRegistoError(e) && e.code === 'CONFIG_INVALID') return { message: e.message, problems: e.details.problems };
+      throw e;
+    }
+    throw new Error('expected CONFIG_INVALID');
+  };
+
+  it('name every problem on a line of its own and in details.problems, whichever check finds them', () => {
+    const malformed = refusal(() => loadConfig({ PORT: 'eighty', REGISTO_UIN_LENGTH: '11' }));
+    expect(malformed.message.split('\n')[0]).to.equal('invalid configuration:');
+    expect(malformed.problems).to.be.an('array').with.length(2);
+    for (const p of malformed.problems as string[]) expect(malformed.message).to.include(`\n  ${p}`);
+
+    const signer = refusal(() => loadSignerConfig({ REGISTO_SIGNER_MODE: 'qualified', REGISTO_PKCS11_MODULE: '/lib/softhsm2.so' }));
+    expect(signer.problems).to.deep.equal([
+      'REGISTO_PKCS11_TOKEN: required when REGISTO_SIGNER_MODE=qualified (keys only in the PKCS#11 token, no software fallback)',
+      'REGISTO_PKCS11_PIN: required when REGISTO_SIGNER_MODE=qualified (keys only in the PKCS#11 token, no software fallback)',
+    ]);
+    expect(signer.message).to.equal(`invalid configuration:\n  ${(signer.problems as string[]).join('\n  ')}`);
+
+    // Roles: the message words the problem for people, details keep the short form.
+    const roles = refusal(() => loadConfig({ REGISTO_ROLES: 'api,printer' }));
+    expect(roles.message).to.match(/^invalid configuration:\n {2}REGISTO_ROLES: unknown role\(s\) printer; known: all, /);
+    expect(roles.problems).to.deep.equal(['REGISTO_ROLES: unknown printer']);
+    const mirror = refusal(() => loadConfig({ REGISTO_ROLES: 'mirror' }));
+    expect(mirror.message).to.equal('invalid configuration:\n  REGISTO_ROLES: the mirror role needs KAFKA_BROKERS');
+    expect(mirror.problems).to.deep.equal(['mirror needs KAFKA_BROKERS']);
   });
 });

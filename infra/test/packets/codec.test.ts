@@ -23,9 +23,9 @@ import {
   type DeviceCredentials,
   type RegistrationAuthority,
 } from '../../src/index.js';
-import { loadPacketFixtures, rejection, type PacketTestEnv } from './fixtures.js';
+import * as fixtures from './fixtures.js';
+import { rejection, type PacketTestEnv } from './fixtures.js';
 
-const fixtures = await loadPacketFixtures();
 const DAY_MS = 86_400_000;
 
 /** A CA made by hand, for what createRegistrationAuthority deliberately never makes. */

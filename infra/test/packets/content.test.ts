@@ -2,9 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { STP_ADMIN_UNITS, STP_ADMIN_UNIT_NAMES, adminUnit, isAdminUnit, isRegistoError } from '@registo/schemas';
 import { CAPTURE_CLOCK_SKEW_MS, REG_ID_PATTERN, isCalendarDate, parseTimestamp, validatePacketContent } from '../../src/index.js';
-import { loadPacketFixtures } from './fixtures.js';
+import { mutated, validForeignerPacket, validPacket } from './fixtures.js';
 
-const { validPacket, validForeignerPacket, mutated } = await loadPacketFixtures();
 const NOW = new Date('2026-11-22T10:00:00Z');
 
 function codeOf(content: unknown, options: { now?: Date; qualityThreshold?: number } = { now: NOW }): string | 'ACCEPTED' {

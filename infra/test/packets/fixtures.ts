@@ -1,44 +1,15 @@
-import type { DeviceCredentials, EnrollmentPacket, IntakeKey, PacketTrust, RegistrationAuthority } from '../../src/index.js';
+import * as fixtures from '@registo/fixtures';
+import * as infra from '../../src/index.js';
 
-// The packet fixtures live in the test workspace (@registo/test), which itself depends on infra.
-// Loading them by name at run time keeps the build graph acyclic; their shapes are restated here.
+// The packet fixtures live in @registo/fixtures, below infra; they are bound here to this
+// workspace's own source, so the tests open packets built with the code under test.
 
-export interface PacketTestEnv {
-  now: Date;
-  ca: RegistrationAuthority;
-  otherCa: RegistrationAuthority;
-  device: DeviceCredentials;
-  otherDevice: DeviceCredentials;
-  otherCentreDevice: DeviceCredentials;
-  intake: IntakeKey;
-  otherIntake: IntakeKey;
-  trust: PacketTrust;
-  seal(content: unknown, signer?: DeviceCredentials): Promise<string>;
-}
-
-export interface HostileCase {
-  name: string;
-  body: string | Buffer;
-  expectedCode: string;
-  authenticated: boolean;
-  regId?: string;
-  packetHash?: string;
-}
-
-export interface PacketFixtures {
-  createPacketTestEnv(): Promise<PacketTestEnv>;
-  buildHostileCorpus(env: PacketTestEnv): Promise<HostileCase[]>;
-  validPacket(overrides?: Record<string, unknown>, now?: Date): EnrollmentPacket;
-  validForeignerPacket(now?: Date): EnrollmentPacket;
-  replayedWithOtherContent(packet: EnrollmentPacket): EnrollmentPacket;
-  mutated(packet: EnrollmentPacket, change: (p: any) => void): unknown;
-}
-
-const TEST_WORKSPACE = '@registo/test';
-
-export async function loadPacketFixtures(): Promise<PacketFixtures> {
-  return (await import(TEST_WORKSPACE)) as PacketFixtures;
-}
+export const createPacketTestEnv = () => fixtures.createPacketTestEnv(infra);
+export type PacketTestEnv = Awaited<ReturnType<typeof createPacketTestEnv>>;
+export const buildHostileCorpus = (env: PacketTestEnv) => fixtures.buildHostileCorpus(infra, env);
+export const validPacket = fixtures.samplePacket;
+export const validForeignerPacket = fixtures.sampleForeignerPacket;
+export const { replayedWithOtherContent, mutated } = fixtures;
 
 /** Resolves to the RegistoError `p` rejects with (fails the test if it resolves). */
 export async function rejection(p: Promise<unknown>): Promise<{ code: string; message: string; details: Record<string, unknown> }> {

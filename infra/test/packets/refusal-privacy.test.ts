@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { isRegistoError } from '@registo/schemas';
 import { validatePacketContent } from '../../src/index.js';
-import { loadPacketFixtures } from './fixtures.js';
+import { mutated, validPacket } from './fixtures.js';
 
-const { validPacket, mutated } = await loadPacketFixtures();
 const NOW = new Date('2026-11-22T10:00:00Z');
 
 describe('refusals name fields and rules, never the values', () => {

@@ -124,107 +124,14 @@ function revokedEvent(c: HeldCredential, uin: string, reason: CredentialRevocati
 export function decideCredential(command: CredentialCommand, state: CredentialHolderState): CredentialEvent[] {
   checkHolder(state, command.uin);
   switch (command.type) {
-    case 'IssueCredential': {
-      // Idempotent per credential id: a redelivered identity event or a retried CSR issues nothing twice.
-      if (state.credentials[command.credentialId]) return [];
-      // One holder key speaks for one person: a key certified for another UIN is never certified for this one.
-      // The other UIN is not named: the caller may not know whose key it presented.
-      if (command.kind === 'X509' && command.keyCertifiedFor.some((other) => other !== command.uin)) {
-        reject('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN', 'this key is already certified for another identity; a holder key is bound to one UIN', { credentialId: command.credentialId });
-      }
-      const { type: _t, supersede, keyCertifiedFor: _k, ...data } = command;
-      const superseded = supersede
-        ? Object.values(state.credentials).filter((c) => c.status !== 'REVOKED' && c.kind === command.kind && c.credentialType === command.credentialType)
-        : [];
-      return [
-        { type: 'CredentialIssued', data: { ...data, supersedes: superseded.map((c) => c.credentialId) } },
-        ...superseded.map((c) => revokedEvent(c, command.uin, 'superseded', { source: 'SUPERSEDED', cause: command.credentialId })),
-      ];
-    }
-    case 'RequestStatusChange': {
-      const previous = state.requests[command.requestId];
-      if (previous) {
-        const same = previous.credentialId === command.credentialId && previous.action === command.action && previous.requestedBy === command.requestedBy;
-        if (same) return [];
-        reject('REQUEST_ID_REUSED', `request ${command.requestId} already exists for another change`, { requestId: command.requestId });
-      }
-      const c = requireCredential(state, command.credentialId);
-      if (c.status === 'REVOKED') reject('CREDENTIAL_REVOKED', `credential ${c.credentialId} is revoked; revocation is final`, { credentialId: c.credentialId });
-      if (!applicable(command.action, c.status)) {
-        reject('STATUS_CHANGE_NOT_APPLICABLE', `credential ${c.credentialId} is ${c.status}: cannot ${command.action}`, { credentialId: c.credentialId, status: c.status, action: command.action });
-      }
-      let reason: CredentialRevocationReason | null;
-      if (command.action === 'REVOKE') {
-        if (!command.reason || !REQUESTABLE_REVOCATION_REASONS.includes(command.reason)) {
-          reject('REVOCATION_REASON_INVALID', `a revocation needs an RFC 5280 reason, one of ${REQUESTABLE_REVOCATION_REASONS.join(', ')}`, { revocationReason: command.reason });
-        }
-        reason = command.reason;
-      } else if (command.action === 'SUSPEND') {
-        if (command.reason !== null && command.reason !== 'certificateHold') reject('REVOCATION_REASON_INVALID', 'a suspension is certificateHold', { revocationReason: command.reason });
-        reason = 'certificateHold';
-      } else {
-        if (command.reason !== null && command.reason !== 'removeFromCRL') reject('REVOCATION_REASON_INVALID', 'a reinstatement has no reason', { revocationReason: command.reason });
-        reason = null;
-      }
-      return [
-        {
-          type: 'CredentialStatusChangeRequested',
-          data: {
-            requestId: command.requestId,
-            credentialId: c.credentialId,
-            uin: command.uin,
-            action: command.action,
-            reason,
-            comment: command.comment,
-            requestedBy: command.requestedBy,
-            requestedByRole: command.requestedByRole,
-            statusVersion: c.statusVersion,
-          },
-        },
-      ];
-    }
-    case 'ApproveStatusChange': {
-      const r = state.requests[command.requestId];
-      if (!r) reject('REQUEST_NOT_FOUND', `no status-change request ${command.requestId}`, { requestId: command.requestId });
-      if (r.state === 'APPROVED' && r.decidedBy === command.approvedBy) return []; // the same approval, retried
-      if (r.state !== 'PENDING') reject('REQUEST_ALREADY_DECIDED', `request ${r.requestId} was already ${r.state.toLowerCase()}`, { requestId: r.requestId, state: r.state });
-      if (command.approverRole !== APPROVER_ROLE) reject('APPROVER_ROLE_REQUIRED', `approving needs the ${APPROVER_ROLE} role, not ${command.approverRole}`, { role: command.approverRole });
-      if (command.approvedBy === r.requestedBy) {
-        reject('DUAL_CONTROL_VIOLATION', `${command.approvedBy} requested this change and cannot also approve it: a different person must`, { requestId: r.requestId, person: command.approvedBy });
-      }
-      const c = requireCredential(state, r.credentialId);
-      if (c.statusVersion !== r.statusVersion || !applicable(r.action, c.status)) {
-        reject('REQUEST_STALE', `credential ${c.credentialId} changed since request ${r.requestId} was made (now ${c.status}); make a new request`, { requestId: r.requestId, status: c.status });
-      }
-      const who = { requestId: r.requestId, requestedBy: r.requestedBy, approvedBy: command.approvedBy };
-      const approved: CredentialEvent = {
-        type: 'CredentialStatusChangeApproved',
-        data: { requestId: r.requestId, credentialId: c.credentialId, uin: command.uin, action: r.action, requestedBy: r.requestedBy, approvedBy: command.approvedBy, comment: command.comment },
-      };
-      const base = { credentialId: c.credentialId, uin: command.uin, kind: c.kind, serialHex: c.serialHex, ...who };
-      switch (r.action) {
-        case 'SUSPEND':
-          return [approved, { type: 'CredentialSuspended', data: base }];
-        case 'REINSTATE':
-          return [approved, { type: 'CredentialReinstated', data: base }];
-        case 'REVOKE':
-          return [approved, revokedEvent(c, command.uin, r.reason!, { source: 'DUAL_CONTROL', ...who })];
-      }
-      break;
-    }
-    case 'RejectStatusChange': {
-      const r = state.requests[command.requestId];
-      if (!r) reject('REQUEST_NOT_FOUND', `no status-change request ${command.requestId}`, { requestId: command.requestId });
-      if (r.state === 'REJECTED' && r.decidedBy === command.rejectedBy) return [];
-      if (r.state !== 'PENDING') reject('REQUEST_ALREADY_DECIDED', `request ${r.requestId} was already ${r.state.toLowerCase()}`, { requestId: r.requestId, state: r.state });
-      if (command.rejecterRole !== APPROVER_ROLE) reject('APPROVER_ROLE_REQUIRED', `rejecting needs the ${APPROVER_ROLE} role, not ${command.rejecterRole}`, { role: command.rejecterRole });
-      return [
-        {
-          type: 'CredentialStatusChangeRejected',
-          data: { requestId: r.requestId, credentialId: r.credentialId, uin: command.uin, requestedBy: r.requestedBy, rejectedBy: command.rejectedBy, comment: command.comment },
-        },
-      ];
-    }
+    case 'IssueCredential':
+      return issue(command, state);
+    case 'RequestStatusChange':
+      return requestStatusChange(command, state);
+    case 'ApproveStatusChange':
+      return approveStatusChange(command, state);
+    case 'RejectStatusChange':
+      return rejectStatusChange(command, state);
     case 'ApplyIdentityStatus': {
       const reason = IDENTITY_STATUS_REVOCATION[command.identityStatus];
       if (!reason) return [];
@@ -235,6 +142,110 @@ export function decideCredential(command: CredentialCommand, state: CredentialHo
     }
   }
   return [];
+}
+
+function issue(command: Extract<CredentialCommand, { type: 'IssueCredential' }>, state: CredentialHolderState): CredentialEvent[] {
+  // Idempotent per credential id: a redelivered identity event or a retried CSR issues nothing twice.
+  if (state.credentials[command.credentialId]) return [];
+  // One holder key speaks for one person: a key certified for another UIN is never certified for this one.
+  // The other UIN is not named: the caller may not know whose key it presented.
+  if (command.kind === 'X509' && command.keyCertifiedFor.some((other) => other !== command.uin)) {
+    reject('HOLDER_KEY_CERTIFIED_FOR_ANOTHER_UIN', 'this key is already certified for another identity; a holder key is bound to one UIN', { credentialId: command.credentialId });
+  }
+  const { type: _t, supersede, keyCertifiedFor: _k, ...data } = command;
+  const superseded = supersede
+    ? Object.values(state.credentials).filter((c) => c.status !== 'REVOKED' && c.kind === command.kind && c.credentialType === command.credentialType)
+    : [];
+  return [
+    { type: 'CredentialIssued', data: { ...data, supersedes: superseded.map((c) => c.credentialId) } },
+    ...superseded.map((c) => revokedEvent(c, command.uin, 'superseded', { source: 'SUPERSEDED', cause: command.credentialId })),
+  ];
+}
+
+function requestStatusChange(command: Extract<CredentialCommand, { type: 'RequestStatusChange' }>, state: CredentialHolderState): CredentialEvent[] {
+  const previous = state.requests[command.requestId];
+  if (previous) {
+    const same = previous.credentialId === command.credentialId && previous.action === command.action && previous.requestedBy === command.requestedBy;
+    if (same) return [];
+    reject('REQUEST_ID_REUSED', `request ${command.requestId} already exists for another change`, { requestId: command.requestId });
+  }
+  const c = requireCredential(state, command.credentialId);
+  if (c.status === 'REVOKED') reject('CREDENTIAL_REVOKED', `credential ${c.credentialId} is revoked; revocation is final`, { credentialId: c.credentialId });
+  if (!applicable(command.action, c.status)) {
+    reject('STATUS_CHANGE_NOT_APPLICABLE', `credential ${c.credentialId} is ${c.status}: cannot ${command.action}`, { credentialId: c.credentialId, status: c.status, action: command.action });
+  }
+  let reason: CredentialRevocationReason | null;
+  if (command.action === 'REVOKE') {
+    if (!command.reason || !REQUESTABLE_REVOCATION_REASONS.includes(command.reason)) {
+      reject('REVOCATION_REASON_INVALID', `a revocation needs an RFC 5280 reason, one of ${REQUESTABLE_REVOCATION_REASONS.join(', ')}`, { revocationReason: command.reason });
+    }
+    reason = command.reason;
+  } else if (command.action === 'SUSPEND') {
+    if (command.reason !== null && command.reason !== 'certificateHold') reject('REVOCATION_REASON_INVALID', 'a suspension is certificateHold', { revocationReason: command.reason });
+    reason = 'certificateHold';
+  } else {
+    if (command.reason !== null && command.reason !== 'removeFromCRL') reject('REVOCATION_REASON_INVALID', 'a reinstatement has no reason', { revocationReason: command.reason });
+    reason = null;
+  }
+  return [
+    {
+      type: 'CredentialStatusChangeRequested',
+      data: {
+        requestId: command.requestId,
+        credentialId: c.credentialId,
+        uin: command.uin,
+        action: command.action,
+        reason,
+        comment: command.comment,
+        requestedBy: command.requestedBy,
+        requestedByRole: command.requestedByRole,
+        statusVersion: c.statusVersion,
+      },
+    },
+  ];
+}
+
+function approveStatusChange(command: Extract<CredentialCommand, { type: 'ApproveStatusChange' }>, state: CredentialHolderState): CredentialEvent[] {
+  const r = state.requests[command.requestId];
+  if (!r) reject('REQUEST_NOT_FOUND', `no status-change request ${command.requestId}`, { requestId: command.requestId });
+  if (r.state === 'APPROVED' && r.decidedBy === command.approvedBy) return []; // the same approval, retried
+  if (r.state !== 'PENDING') reject('REQUEST_ALREADY_DECIDED', `request ${r.requestId} was already ${r.state.toLowerCase()}`, { requestId: r.requestId, state: r.state });
+  if (command.approverRole !== APPROVER_ROLE) reject('APPROVER_ROLE_REQUIRED', `approving needs the ${APPROVER_ROLE} role, not ${command.approverRole}`, { role: command.approverRole });
+  if (command.approvedBy === r.requestedBy) {
+    reject('DUAL_CONTROL_VIOLATION', `${command.approvedBy} requested this change and cannot also approve it: a different person must`, { requestId: r.requestId, person: command.approvedBy });
+  }
+  const c = requireCredential(state, r.credentialId);
+  if (c.statusVersion !== r.statusVersion || !applicable(r.action, c.status)) {
+    reject('REQUEST_STALE', `credential ${c.credentialId} changed since request ${r.requestId} was made (now ${c.status}); make a new request`, { requestId: r.requestId, status: c.status });
+  }
+  const who = { requestId: r.requestId, requestedBy: r.requestedBy, approvedBy: command.approvedBy };
+  const approved: CredentialEvent = {
+    type: 'CredentialStatusChangeApproved',
+    data: { requestId: r.requestId, credentialId: c.credentialId, uin: command.uin, action: r.action, requestedBy: r.requestedBy, approvedBy: command.approvedBy, comment: command.comment },
+  };
+  const base = { credentialId: c.credentialId, uin: command.uin, kind: c.kind, serialHex: c.serialHex, ...who };
+  switch (r.action) {
+    case 'SUSPEND':
+      return [approved, { type: 'CredentialSuspended', data: base }];
+    case 'REINSTATE':
+      return [approved, { type: 'CredentialReinstated', data: base }];
+    case 'REVOKE':
+      return [approved, revokedEvent(c, command.uin, r.reason!, { source: 'DUAL_CONTROL', ...who })];
+  }
+}
+
+function rejectStatusChange(command: Extract<CredentialCommand, { type: 'RejectStatusChange' }>, state: CredentialHolderState): CredentialEvent[] {
+  const r = state.requests[command.requestId];
+  if (!r) reject('REQUEST_NOT_FOUND', `no status-change request ${command.requestId}`, { requestId: command.requestId });
+  if (r.state === 'REJECTED' && r.decidedBy === command.rejectedBy) return [];
+  if (r.state !== 'PENDING') reject('REQUEST_ALREADY_DECIDED', `request ${r.requestId} was already ${r.state.toLowerCase()}`, { requestId: r.requestId, state: r.state });
+  if (command.rejecterRole !== APPROVER_ROLE) reject('APPROVER_ROLE_REQUIRED', `rejecting needs the ${APPROVER_ROLE} role, not ${command.rejecterRole}`, { role: command.rejecterRole });
+  return [
+    {
+      type: 'CredentialStatusChangeRejected',
+      data: { requestId: r.requestId, credentialId: r.credentialId, uin: command.uin, requestedBy: r.requestedBy, rejectedBy: command.rejectedBy, comment: command.comment },
+    },
+  ];
 }
 
 function withCredential(state: CredentialHolderState, id: string, change: (c: HeldCredential) => HeldCredential): CredentialHolderState {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { startPlatform } from '@registo/cli';
 import { Pkcs11Token, SubjectSealer, createLogger, loadConfig, loadPlatformKeys, openSqlDriver } from '@registo/infra';
 import { isRegistoError } from '@registo/schemas';
-import { testSoftHsm } from '../../src/support/softhsm.js';
+import { qualifiedSignerEnv, testSoftHsm } from '../../src/support/softhsm.js';
 import { until } from '../../src/support/until.js';
 import { runCli } from './run-cli.js';
 
@@ -106,13 +106,7 @@ describe('a start-up that fails at a late step releases everything it had opened
   describe('qualified (SoftHSM2)', () => {
     const qualified = async (token?: string): Promise<NodeJS.ProcessEnv> => {
       const hsm = await testSoftHsm();
-      return embedded({
-        REGISTO_SIGNER_MODE: 'qualified',
-        REGISTO_PKCS11_MODULE: hsm.module,
-        REGISTO_PKCS11_TOKEN: token ?? hsm.tokenLabel,
-        REGISTO_PKCS11_PIN: hsm.userPin,
-        SOFTHSM2_CONF: hsm.conf,
-      });
+      return embedded(qualifiedSignerEnv(hsm, token));
     };
 
     it('a missing token: refused, no session left', async () => {

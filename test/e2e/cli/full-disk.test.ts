@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type DemoPacket, DemoPacketFactory, intakeKeyOf, waitForOutcomes } from '@registo/cli';
 import { PGliteDriver, SqlEventStore, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
 import { createPopulation } from '@registo/simulators';
-import { type AppliedByKey, expectLogIntact, publishedCheckpointKey, simulatorLedgers, uploadUntilAnswered } from '../../src/index.js';
+import { type AppliedByKey, embeddedStartEnv, expectLogIntact, publishedCheckpointKey, simulatorLedgers, uploadUntilAnswered } from '../../src/index.js';
 import { waitFor } from '../kafka/processes.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 import { freeBytes, mountTmpfs } from './tmpfs.js';
@@ -37,14 +37,7 @@ describe('registo start: a full disk under the embedded store', function () {
   it('writes get 503 STORE_UNAVAILABLE while health, reads and /readyz answer; after space returns every accepted packet is final, the log gap-free and `audit verify` passes', async () => {
     const dataDir = join(fs!.dir, 'data');
     const filler = join(fs!.dir, 'filler');
-    const { child, url, output } = await startCli(['start', '--port', '0'], {
-      REGISTO_DATA_DIR: dataDir,
-      HOST: '127.0.0.1',
-      REGISTO_SIGA_PORT: '0',
-      REGISTO_IMMIGRATION_PORT: '0',
-      REGISTO_ABIS_PORT: '0',
-      REGISTO_CHECKPOINT_INTERVAL_MS: '200',
-    });
+    const { child, url, output } = await startCli(['start', '--port', '0'], { ...embeddedStartEnv(dataDir), REGISTO_CHECKPOINT_INTERVAL_MS: '200' });
     let exitCode: number | null;
     const packets: DemoPacket[] = [];
     let checkpointKey: { spki: Buffer; origin: string } | undefined;

@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { importIntakePublicJwk, loadQualifiedIntakeTrust, readRegistrationCaCertificates, sealPacket } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
 import { createPacketTestEnv, validPacket } from '../../src/index.js';
-import { type TestSoftHsm, testSoftHsm } from '../../src/support/softhsm.js';
+import { type TestSoftHsm, qualifiedStartEnv, testSoftHsm } from '../../src/support/softhsm.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 function filesUnder(dir: string): string[] {
@@ -33,21 +33,7 @@ describe('registo start in qualified mode with registration CAs by certificate (
     for (const dir of roots) rmSync(dir, { recursive: true, force: true });
   });
 
-  const qualified = (dataDir: string, caCerts: string): NodeJS.ProcessEnv => ({
-    REGISTO_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    // The ceremony and the start must name the same public URL; the start's port is any free one.
-    REGISTO_PUBLIC_URL: 'http://registo.test:8080',
-    REGISTO_SIGA_PORT: '0',
-    REGISTO_IMMIGRATION_PORT: '0',
-    REGISTO_ABIS_PORT: '0',
-    REGISTO_SIGNER_MODE: 'qualified',
-    REGISTO_PKCS11_MODULE: hsm.module,
-    REGISTO_PKCS11_TOKEN: hsm.tokenLabel,
-    REGISTO_PKCS11_PIN: hsm.userPin,
-    SOFTHSM2_CONF: hsm.conf,
-    REGISTO_REGISTRATION_CA_CERTS: caCerts,
-  });
+  const qualified = (dataDir: string, caCerts: string): NodeJS.ProcessEnv => ({ ...qualifiedStartEnv(hsm, dataDir), REGISTO_REGISTRATION_CA_CERTS: caCerts });
 
   it('accepts packets from devices of the given CA sealed to the published intake key (in the token), refuses others, and keeps no private key in any file', async () => {
     const root = scratch();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initToken } from '@registo/deploy';
 import { PGliteDriver, Pkcs11Token } from '@registo/infra';
-import { testSoftHsm, type TestSoftHsm } from '../../src/support/softhsm.js';
+import { qualifiedStartEnv, testSoftHsm, type TestSoftHsm } from '../../src/support/softhsm.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
 describe('registo start in qualified mode (SoftHSM2)', function () {
@@ -15,20 +15,7 @@ describe('registo start in qualified mode (SoftHSM2)', function () {
     hsm = await testSoftHsm();
   });
 
-  const qualified = (dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv => ({
-    REGISTO_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    // The ceremony and the start must name the same public URL; the start's port is any free one.
-    REGISTO_PUBLIC_URL: 'http://registo.test:8080',
-    REGISTO_SIGA_PORT: '0',
-    REGISTO_IMMIGRATION_PORT: '0',
-    REGISTO_ABIS_PORT: '0',
-    REGISTO_SIGNER_MODE: 'qualified',
-    REGISTO_PKCS11_MODULE: hsm.module,
-    REGISTO_PKCS11_TOKEN: token,
-    REGISTO_PKCS11_PIN: hsm.userPin,
-    SOFTHSM2_CONF: hsm.conf,
-  });
+  const qualified = (dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv => qualifiedStartEnv(hsm, dataDir, token);
 
   it('refuses to start without its token, naming it; no software fallback', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'registo-q-')), 'data');

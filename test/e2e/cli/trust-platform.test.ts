@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { DEV_API_TOKENS } from '@registo/infra';
+import { embeddedStartEnv } from '../../src/support/platform-env.js';
 import { until } from '../../src/support/until.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 
@@ -37,11 +38,7 @@ describe('trust services of a running platform, checked with openssl (embedded s
   const dataDir = join(root, 'data');
   const work = join(root, 'work');
   const env: NodeJS.ProcessEnv = {
-    REGISTO_DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    REGISTO_SIGA_PORT: '0',
-    REGISTO_IMMIGRATION_PORT: '0',
-    REGISTO_ABIS_PORT: '0',
+    ...embeddedStartEnv(dataDir),
     REGISTO_CHECKPOINT_INTERVAL_MS: '200',
     // officer-1 also holds the approver role here: dual control is about the person, not the token.
     REGISTO_API_TOKENS: `${DEV_API_TOKENS},dev-officer-approving:officer-1:approver`,

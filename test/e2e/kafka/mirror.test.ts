@@ -1,24 +1,15 @@
 import { expect } from 'chai';
-import { ensureInfra } from '@registo/deploy';
-import { type EventStore, createLogger, openEventStore } from '@registo/infra';
+import { type EventStore, createLogger } from '@registo/infra';
 import { Mirror } from '@registo/producers';
-import { createTestDatabase, enrollmentSubmitted, expectLogIntact, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
-import { crashRepeatedly, roleEnv, sleep, waitFor } from './processes.js';
+import { enrollmentSubmitted, expectLogIntact, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { crashRepeatedly, roleEnv, sleep, waitFor, withKafkaAndStore } from './processes.js';
 
 describe('mirror: event store → Kafka, exactly once', function () {
   this.timeout(600_000);
   let db: TestDatabase;
   let store: EventStore;
 
-  before(async () => {
-    await ensureInfra();
-    db = await createTestDatabase();
-    store = await openEventStore({ kind: 'postgres', url: db.url });
-  });
-  after(async () => {
-    await store?.close();
-    await db?.drop();
-  });
+  withKafkaAndStore((suite) => ({ db, store } = suite));
 
   it('SIGKILLed at random moments 10 times while 20,000 events are appended: every event once, per-stream order, same hashes', async () => {
     const settings = testKafkaSettings('mc');

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { KafkaSettings } from '@registo/infra';
+import { ensureInfra } from '@registo/deploy';
+import { type EventStore, type KafkaSettings, openEventStore } from '@registo/infra';
+import { createTestDatabase, type TestDatabase } from '../../src/index.js';
 
 const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
 
@@ -95,4 +97,23 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     await sleep(250);
   }
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+}
+
+/**
+ * For a suite on Kafka and one PostgreSQL store: the broker up, a throw-away database and the
+ * store on it before the tests (handed to `use`), both closed and dropped after.
+ */
+export function withKafkaAndStore(use: (suite: { db: TestDatabase; store: EventStore }) => void): void {
+  let db: TestDatabase | undefined;
+  let store: EventStore | undefined;
+  before(async () => {
+    await ensureInfra();
+    db = await createTestDatabase();
+    store = await openEventStore({ kind: 'postgres', url: db.url });
+    use({ db, store });
+  });
+  after(async () => {
+    await store?.close();
+    await db?.drop();
+  });
 }

@@ -1,25 +1,16 @@
 import { expect } from 'chai';
-import { ensureInfra } from '@registo/deploy';
-import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, categoryTopic, consumerGroup, createLogger, dlqTopic, kafkaClient, openEventStore, retryTopic, storeOffsetMetadata } from '@registo/infra';
+import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, categoryTopic, consumerGroup, createLogger, dlqTopic, kafkaClient, retryTopic, storeOffsetMetadata } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
-import { createTestDatabase, enrollmentSubmitted, randomId, readRaw, testKafkaSettings, type TestDatabase } from '../../src/index.js';
-import { waitFor } from './processes.js';
+import { enrollmentSubmitted, randomId, readRaw, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { waitFor, withKafkaAndStore } from './processes.js';
 
 describe('retry topics for handlers that call the outside world', function () {
   this.timeout(180_000);
   let db: TestDatabase;
   let store: EventStore;
 
-  before(async () => {
-    await ensureInfra();
-    db = await createTestDatabase();
-    store = await openEventStore({ kind: 'postgres', url: db.url });
-  });
-  after(async () => {
-    await store.close();
-    await db.drop();
-  });
+  withKafkaAndStore((suite) => ({ db, store } = suite));
 
   it('retries transient failures after increasing delays, then dead-letters; permanent failures go straight to the DLQ', async () => {
     const settings = testKafkaSettings('rt');

@@ -69,28 +69,39 @@ export async function processSettled(driver: PostgresDriver, timeoutMs = 30_000)
   }
 }
 
+/** A PostgreSQL event store at `url` and a subject sealer on the same database, under a fresh software key. */
+export async function openSealedStore(url: string): Promise<{ driver: PostgresDriver; store: SqlEventStore; sealer: SubjectSealer }> {
+  const driver = new PostgresDriver({ connectionString: url });
+  return { driver, store: await SqlEventStore.open(driver), sealer: await SubjectSealer.open(driver, SoftwareKeyWrapper.generate()) };
+}
+
+/** The real SIGA, Immigration and ABIS connectors, pointed at the simulators. */
+export function simulatorConnectors(sims: RunningSimulators, timeoutMs = 3_000): { siga: SigaHttpConnector; immigration: ImmigrationHttpConnector; abis: AbisHttpConnector } {
+  const connector = { token: sims.token, timeoutMs };
+  return {
+    siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
+    immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
+    abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+  };
+}
+
 export async function openEnrollmentWorld(): Promise<EnrollmentWorld> {
   const logger = createLogger('silent');
   const indexKey = randomBytes(32);
   const env = await createPacketTestEnv();
   const db = await createTestDatabase('registo_enrol');
-  const driver = new PostgresDriver({ connectionString: db.url });
-  const store = await SqlEventStore.open(driver);
-  const sealer = await SubjectSealer.open(driver, SoftwareKeyWrapper.generate());
+  const { driver, store, sealer } = await openSealedStore(db.url);
   const sims = await startSimulators({ sigaPort: 0, immigrationPort: 0, abisPort: 0 });
   const intake: FastifyInstance = createHttpApp(logger);
   const tokens = ApiTokens.parse(`tok:client-1:registration_client,${ADJUDICATOR_TOKEN}:adjudicator-4:adjudicator`);
   registerIntakeRoutes(intake, { store, sealer, trust: env.trust, tokens });
   registerAdjudicationRoutes(intake, { store, db: driver, sealer, tokens });
   const intakeUrl = await intake.listen({ port: 0, host: '127.0.0.1' });
-  const connector = { token: sims.token, timeoutMs: 3_000 };
   const process = createEnrollmentProcess({
     store,
     db: driver,
     sealer,
-    siga: new SigaHttpConnector({ baseUrl: sims.sigaUrl, ...connector }),
-    immigration: new ImmigrationHttpConnector({ baseUrl: sims.immigrationUrl, ...connector }),
-    abis: new AbisHttpConnector({ baseUrl: sims.abisUrl, ...connector }),
+    ...simulatorConnectors(sims),
     indexKey,
     uinKey: randomBytes(32),
     backoffMs: () => 25,

@@ -80,11 +80,7 @@ export async function openGatewayApp(): Promise<GatewayApp> {
   };
 
   const allocator = new StatusListAllocator(db);
-  await allocator.migrate();
-  await db.migrate(credentialStatusProjection.ddl);
-  for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-  await db.migrate(AUDIT_TREE_DDL);
-  await db.migrate(SYNC_CURSORS_DDL);
+  await migrateReadModels(db, allocator);
   const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl });
   const issuer = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl, holderIssuer, holderKeys: new SqlHolderKeyRegister(db) });
   const status = new SqlCertificateStatusSource(db);
@@ -112,21 +108,7 @@ export async function openGatewayApp(): Promise<GatewayApp> {
       signerMode: trust.mode,
     },
   });
-  registerSyncRoutes(app, {
-    store,
-    db,
-    sealer,
-    tokens,
-    webhookSecrets: { SIGA: GATEWAY_WEBHOOK_SECRET, IMMIGRATION: GATEWAY_WEBHOOK_SECRET },
-    applyChange: async (system, change) => {
-      calls.appliedChanges.push({ system, change });
-      return 'applied';
-    },
-    reconcile: async (system) => {
-      calls.reconciliations.push(system);
-      return { runId: `run-${calls.reconciliations.length}`, system, compared: 0, externalRecords: 0, differences: 0, recorded: 0, resolvedByRule: 0, cleared: 0, ruleFailures: [] };
-    },
-  });
+  registerSyncRoutesWithFakes(app, { store, db, sealer, tokens }, calls);
   registerTsaRoutes(app, { tsa: createTimestamper(trust) });
   registerHealthRoutes(app, { eventStore: store, describe: () => ({ roles: ['api'], refusals: tokens.refusals.snapshot() }), workersDown: () => [] });
   await app.ready();
@@ -145,4 +127,29 @@ export async function openGatewayApp(): Promise<GatewayApp> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Every table the routes read, as the platform's roles would have made them. */
+async function migrateReadModels(db: PGliteDriver, allocator: StatusListAllocator): Promise<void> {
+  await allocator.migrate();
+  await db.migrate(credentialStatusProjection.ddl);
+  for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
+  await db.migrate(AUDIT_TREE_DDL);
+  await db.migrate(SYNC_CURSORS_DDL);
+}
+
+/** The sync routes, with the inbound change and the reconciliation they start recorded in `calls` instead of run. */
+function registerSyncRoutesWithFakes(app: ReturnType<typeof createHttpApp>, deps: Pick<Parameters<typeof registerSyncRoutes>[1], 'store' | 'db' | 'sealer' | 'tokens'>, calls: GatewayCalls): void {
+  registerSyncRoutes(app, {
+    ...deps,
+    webhookSecrets: { SIGA: GATEWAY_WEBHOOK_SECRET, IMMIGRATION: GATEWAY_WEBHOOK_SECRET },
+    applyChange: async (system, change) => {
+      calls.appliedChanges.push({ system, change });
+      return 'applied';
+    },
+    reconcile: async (system) => {
+      calls.reconciliations.push(system);
+      return { runId: `run-${calls.reconciliations.length}`, system, compared: 0, externalRecords: 0, differences: 0, recorded: 0, resolvedByRule: 0, cleared: 0, ruleFailures: [] };
+    },
+  });
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SIMULATED_LOOPBACK_ENV } from '@registo/cli';
 import type { SqlDriver } from '@registo/infra';
 import { sql } from './postgres.js';
 
@@ -12,18 +13,21 @@ import { sql } from './postgres.js';
 export function platformTestEnv(o: { databaseUrl: string; tokens: string; label: string; extra?: NodeJS.ProcessEnv; inherited?: NodeJS.ProcessEnv }): NodeJS.ProcessEnv {
   return {
     ...(o.inherited ?? process.env),
+    ...SIMULATED_LOOPBACK_ENV,
     DATABASE_URL: o.databaseUrl,
-    REGISTO_SIMULATORS: 'on',
-    REGISTO_SIGA_PORT: '0',
-    REGISTO_IMMIGRATION_PORT: '0',
-    REGISTO_ABIS_PORT: '0',
-    PORT: '0',
-    HOST: '127.0.0.1',
     REGISTO_DATA_DIR: mkdtempSync(join(tmpdir(), `registo-${o.label}-data-`)),
     REGISTO_KEYS_FILE: join(mkdtempSync(join(tmpdir(), `registo-${o.label}-keys-`)), 'keys.json'),
     REGISTO_API_TOKENS: o.tokens,
     ...o.extra,
   };
+}
+
+/**
+ * `registo start` (or `keys init`) on the embedded store in `dataDir`: on loopback, the simulated
+ * systems on free ports. Callers add the API port, tokens and whatever else their case needs.
+ */
+export function embeddedStartEnv(dataDir: string): NodeJS.ProcessEnv {
+  return { REGISTO_DATA_DIR: dataDir, HOST: '127.0.0.1', REGISTO_SIGA_PORT: '0', REGISTO_IMMIGRATION_PORT: '0', REGISTO_ABIS_PORT: '0' };
 }
 
 /** A read model's table and the key its rows are ordered by. */

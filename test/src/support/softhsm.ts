@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureSoftHsm, initToken } from '@registo/deploy';
+import { embeddedStartEnv } from './platform-env.js';
 
 export interface TestSoftHsm {
   /** libsofthsm2.so */
@@ -34,4 +35,23 @@ export function testSoftHsm(): Promise<TestSoftHsm> {
     return { module: token.module, conf: token.conf, dir, tokenLabel: token.label, soPin: '87654321', userPin: token.userPin, env: { SOFTHSM2_CONF: token.conf } };
   })();
   return shared;
+}
+
+/** The variables of a qualified signer on `hsm`'s token (or the token labelled `token`). */
+export function qualifiedSignerEnv(hsm: TestSoftHsm, token = hsm.tokenLabel): NodeJS.ProcessEnv {
+  return {
+    REGISTO_SIGNER_MODE: 'qualified',
+    REGISTO_PKCS11_MODULE: hsm.module,
+    REGISTO_PKCS11_TOKEN: token,
+    REGISTO_PKCS11_PIN: hsm.userPin,
+    SOFTHSM2_CONF: hsm.conf,
+  };
+}
+
+/**
+ * `registo keys init` and `registo start` in qualified mode on `dataDir`: loopback, simulators on
+ * free ports, and one public URL for the ceremony and the start (the start's port is any free one).
+ */
+export function qualifiedStartEnv(hsm: TestSoftHsm, dataDir: string, token = hsm.tokenLabel): NodeJS.ProcessEnv {
+  return { ...embeddedStartEnv(dataDir), REGISTO_PUBLIC_URL: 'http://registo.test:8080', ...qualifiedSignerEnv(hsm, token) };
 }
