@@ -16,7 +16,7 @@ export interface PacketTestEnv {
   seal(content: unknown, signer?: DeviceCredentials): Promise<string>;
 }
 
-export interface HostileCase {
+interface HostileCase {
   name: string;
   body: string | Buffer;
   expectedCode: string;

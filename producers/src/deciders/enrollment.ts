@@ -7,7 +7,6 @@ import type {
   ExternalSystem,
   PacketType,
   Residency,
-  SealedData,
 } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';
 import { type SigningDevice, requireOwnCentre } from '../enrollment/device-centre.js';

@@ -55,6 +55,17 @@ export interface GatewayApp {
   close(): Promise<void>;
 }
 
+/** The tables the api role's routes read and write, as the platform's migration step creates them. */
+async function migrateReadModels(db: PGliteDriver): Promise<StatusListAllocator> {
+  const allocator = new StatusListAllocator(db);
+  await allocator.migrate();
+  await db.migrate(credentialStatusProjection.ddl);
+  for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
+  await db.migrate(AUDIT_TREE_DDL);
+  await db.migrate(SYNC_CURSORS_DDL);
+  return allocator;
+}
+
 /**
  * Every gateway route on one Fastify app, for `app.inject`, over in-process adapters only: the
  * event store and read models on PGlite in memory, software keys and a software CA hierarchy in
@@ -79,12 +90,7 @@ export async function openGatewayApp(): Promise<GatewayApp> {
     remove: async (referenceId) => void calls.abisRemoved.push(referenceId),
   };
 
-  const allocator = new StatusListAllocator(db);
-  await allocator.migrate();
-  await db.migrate(credentialStatusProjection.ddl);
-  for (const projection of Object.values(PROJECTIONS)) await db.migrate(projection.ddl);
-  await db.migrate(AUDIT_TREE_DDL);
-  await db.migrate(SYNC_CURSORS_DDL);
+  const allocator = await migrateReadModels(db);
   const holderIssuer = await createHolderCertificateIssuer(trust, { publicUrl });
   const issuer = credentialIssuerContext(trust, { store, sealer, allocator, publicUrl, holderIssuer, holderKeys: new SqlHolderKeyRegister(db) });
   const status = new SqlCertificateStatusSource(db);
