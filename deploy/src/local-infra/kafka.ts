@@ -122,11 +122,7 @@ export function kafkaDriver(cfg: InfraConfig): ComponentDriver {
     address: `${cfg.host}:${cfg.kafkaPort}`,
     ports: [
       { port: cfg.kafkaPort, what: 'Kafka listener', hint: 'REGISTO_KAFKA_PORT or the kafkaPort option' },
-      {
-        port: cfg.kafkaControllerPort,
-        what: 'Kafka controller listener',
-        hint: 'REGISTO_KAFKA_CONTROLLER_PORT or the kafkaControllerPort option',
-      },
+      { port: cfg.kafkaControllerPort, what: 'Kafka controller listener', hint: 'REGISTO_KAFKA_CONTROLLER_PORT or the kafkaControllerPort option' },
     ],
     markers: ['-Dregisto.infra=kafka', `-Dregisto.stateDir=${cfg.stateDir}`],
     logFile: paths.logFile,

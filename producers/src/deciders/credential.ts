@@ -120,6 +120,50 @@ function revokedEvent(c: HeldCredential, uin: string, reason: CredentialRevocati
   };
 }
 
+/** A request to suspend, reinstate or revoke one credential, waiting for a different approver. */
+function decideStatusChangeRequest(command: Extract<CredentialCommand, { type: 'RequestStatusChange' }>, state: CredentialHolderState): CredentialEvent[] {
+  const previous = state.requests[command.requestId];
+  if (previous) {
+    const same = previous.credentialId === command.credentialId && previous.action === command.action && previous.requestedBy === command.requestedBy;
+    if (same) return [];
+    reject('REQUEST_ID_REUSED', `request ${command.requestId} already exists for another change`, { requestId: command.requestId });
+  }
+  const c = requireCredential(state, command.credentialId);
+  if (c.status === 'REVOKED') reject('CREDENTIAL_REVOKED', `credential ${c.credentialId} is revoked; revocation is final`, { credentialId: c.credentialId });
+  if (!applicable(command.action, c.status)) {
+    reject('STATUS_CHANGE_NOT_APPLICABLE', `credential ${c.credentialId} is ${c.status}: cannot ${command.action}`, { credentialId: c.credentialId, status: c.status, action: command.action });
+  }
+  let reason: CredentialRevocationReason | null;
+  if (command.action === 'REVOKE') {
+    if (!command.reason || !REQUESTABLE_REVOCATION_REASONS.includes(command.reason)) {
+      reject('REVOCATION_REASON_INVALID', `a revocation needs an RFC 5280 reason, one of ${REQUESTABLE_REVOCATION_REASONS.join(', ')}`, { revocationReason: command.reason });
+    }
+    reason = command.reason;
+  } else if (command.action === 'SUSPEND') {
+    if (command.reason !== null && command.reason !== 'certificateHold') reject('REVOCATION_REASON_INVALID', 'a suspension is certificateHold', { revocationReason: command.reason });
+    reason = 'certificateHold';
+  } else {
+    if (command.reason !== null && command.reason !== 'removeFromCRL') reject('REVOCATION_REASON_INVALID', 'a reinstatement has no reason', { revocationReason: command.reason });
+    reason = null;
+  }
+  return [
+    {
+      type: 'CredentialStatusChangeRequested',
+      data: {
+        requestId: command.requestId,
+        credentialId: c.credentialId,
+        uin: command.uin,
+        action: command.action,
+        reason,
+        comment: command.comment,
+        requestedBy: command.requestedBy,
+        requestedByRole: command.requestedByRole,
+        statusVersion: c.statusVersion,
+      },
+    },
+  ];
+}
+
 export function decideCredential(command: CredentialCommand, state: CredentialHolderState): CredentialEvent[] {
   checkHolder(state, command.uin);
   switch (command.type) {
@@ -140,48 +184,8 @@ export function decideCredential(command: CredentialCommand, state: CredentialHo
         ...superseded.map((c) => revokedEvent(c, command.uin, 'superseded', { source: 'SUPERSEDED', cause: command.credentialId })),
       ];
     }
-    case 'RequestStatusChange': {
-      const previous = state.requests[command.requestId];
-      if (previous) {
-        const same = previous.credentialId === command.credentialId && previous.action === command.action && previous.requestedBy === command.requestedBy;
-        if (same) return [];
-        reject('REQUEST_ID_REUSED', `request ${command.requestId} already exists for another change`, { requestId: command.requestId });
-      }
-      const c = requireCredential(state, command.credentialId);
-      if (c.status === 'REVOKED') reject('CREDENTIAL_REVOKED', `credential ${c.credentialId} is revoked; revocation is final`, { credentialId: c.credentialId });
-      if (!applicable(command.action, c.status)) {
-        reject('STATUS_CHANGE_NOT_APPLICABLE', `credential ${c.credentialId} is ${c.status}: cannot ${command.action}`, { credentialId: c.credentialId, status: c.status, action: command.action });
-      }
-      let reason: CredentialRevocationReason | null;
-      if (command.action === 'REVOKE') {
-        if (!command.reason || !REQUESTABLE_REVOCATION_REASONS.includes(command.reason)) {
-          reject('REVOCATION_REASON_INVALID', `a revocation needs an RFC 5280 reason, one of ${REQUESTABLE_REVOCATION_REASONS.join(', ')}`, { revocationReason: command.reason });
-        }
-        reason = command.reason;
-      } else if (command.action === 'SUSPEND') {
-        if (command.reason !== null && command.reason !== 'certificateHold') reject('REVOCATION_REASON_INVALID', 'a suspension is certificateHold', { revocationReason: command.reason });
-        reason = 'certificateHold';
-      } else {
-        if (command.reason !== null && command.reason !== 'removeFromCRL') reject('REVOCATION_REASON_INVALID', 'a reinstatement has no reason', { revocationReason: command.reason });
-        reason = null;
-      }
-      return [
-        {
-          type: 'CredentialStatusChangeRequested',
-          data: {
-            requestId: command.requestId,
-            credentialId: c.credentialId,
-            uin: command.uin,
-            action: command.action,
-            reason,
-            comment: command.comment,
-            requestedBy: command.requestedBy,
-            requestedByRole: command.requestedByRole,
-            statusVersion: c.statusVersion,
-          },
-        },
-      ];
-    }
+    case 'RequestStatusChange':
+      return decideStatusChangeRequest(command, state);
     case 'ApproveStatusChange': {
       const r = state.requests[command.requestId];
       if (!r) reject('REQUEST_NOT_FOUND', `no status-change request ${command.requestId}`, { requestId: command.requestId });

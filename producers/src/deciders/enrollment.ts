@@ -176,6 +176,47 @@ export function initialEnrollmentState(): EnrollmentState {
   };
 }
 
+/** The claim of an UPDATE, LOST or CORRECTION packet to be the identity it names, judged once. */
+function decideIdentityClaim(command: Extract<EnrollmentCommand, { type: 'CheckIdentityClaim' }>, state: EnrollmentState): EnrollmentEvent[] {
+  if (state.status !== 'NONE' && state.claim) return [];
+  requireOpen(state, command, ['VALIDATED']);
+  if (state.packetType === 'NEW') reject('IDENTITY_CLAIM_NOT_EXPECTED', `a NEW packet names no identity to check against`);
+  // Equal blind indexes mean equal numbers; a missing one on either side proves nothing.
+  const anchorKept = command.packetAnchorIndex !== null && command.packetAnchorIndex === command.identityAnchorIndex;
+  const problems = identityClaimProblems(state.packetType!, command.biometric, anchorKept);
+  const checked: EnrollmentEvent[] = [
+    {
+      type: 'IdentityClaimChecked',
+      data: { regId: command.regId, uin: command.uin, biometric: command.biometric, score: command.score, anchorKept, problems },
+    },
+  ];
+  // A claim that does not hold changes nothing: an officer looks at both versions.
+  if (problems.length > 0) {
+    checked.push({ type: 'AdjudicationRequested', data: { regId: command.regId, adjudicationId: identityClaimAdjudicationId(command.regId), reasons: problems } });
+  }
+  return checked;
+}
+
+/** An officer's decision on the open adjudication. */
+function decideAdjudication(command: Extract<EnrollmentCommand, { type: 'DecideAdjudication' }>, state: EnrollmentState): EnrollmentEvent[] {
+  requireOpen(state, command, ['IN_ADJUDICATION']);
+  if (state.openAdjudication !== command.adjudicationId) {
+    reject('ADJUDICATION_NOT_OPEN', `adjudication ${command.adjudicationId} is not the open one`, { open: state.openAdjudication });
+  }
+  if (command.decision === 'TREAT_AS_UPDATE' && !command.targetUin) {
+    reject('TARGET_UIN_REQUIRED', 'treat-as-update needs the UIN of the identity to update');
+  }
+  if (command.decision === 'TREAT_AS_UPDATE' && command.adjudicationId === identityClaimAdjudicationId(command.regId)) {
+    reject('DECISION_NOT_APPLICABLE', 'the packet already names the identity it is about: approve or reject its claim');
+  }
+  const { type: _t, ...data } = command;
+  const decided: EnrollmentEvent[] = [{ type: 'AdjudicationDecided', data }];
+  if (command.decision === 'REJECT') {
+    decided.push({ type: 'EnrollmentRejected', data: { regId: command.regId, code: 'ADJUDICATION_REJECTED', reason: command.reason } });
+  }
+  return decided;
+}
+
 export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentState): EnrollmentEvent[] {
   switch (command.type) {
     case 'SubmitEnrollment': {
@@ -203,25 +244,8 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
       }
       requireOpen(state, command, ['SUBMITTED']);
       return [{ type: 'PacketRejected', data: { regId: command.regId, code: command.code, reason: command.reason } }];
-    case 'CheckIdentityClaim': {
-      if (state.status !== 'NONE' && state.claim) return [];
-      requireOpen(state, command, ['VALIDATED']);
-      if (state.packetType === 'NEW') reject('IDENTITY_CLAIM_NOT_EXPECTED', `a NEW packet names no identity to check against`);
-      // Equal blind indexes mean equal numbers; a missing one on either side proves nothing.
-      const anchorKept = command.packetAnchorIndex !== null && command.packetAnchorIndex === command.identityAnchorIndex;
-      const problems = identityClaimProblems(state.packetType!, command.biometric, anchorKept);
-      const checked: EnrollmentEvent[] = [
-        {
-          type: 'IdentityClaimChecked',
-          data: { regId: command.regId, uin: command.uin, biometric: command.biometric, score: command.score, anchorKept, problems },
-        },
-      ];
-      // A claim that does not hold changes nothing: an officer looks at both versions.
-      if (problems.length > 0) {
-        checked.push({ type: 'AdjudicationRequested', data: { regId: command.regId, adjudicationId: identityClaimAdjudicationId(command.regId), reasons: problems } });
-      }
-      return checked;
-    }
+    case 'CheckIdentityClaim':
+      return decideIdentityClaim(command, state);
     case 'RequestExternalCheck': {
       requireOpen(state, command, ['VALIDATED']);
       requireProvenClaim(state, command);
@@ -258,24 +282,8 @@ export function decideEnrollment(command: EnrollmentCommand, state: EnrollmentSt
         reject('ADJUDICATION_ID_REUSED', `adjudication ${command.adjudicationId} was already decided`);
       }
       return [{ type: 'AdjudicationRequested', data: { regId: command.regId, adjudicationId: command.adjudicationId, reasons: command.reasons } }];
-    case 'DecideAdjudication': {
-      requireOpen(state, command, ['IN_ADJUDICATION']);
-      if (state.openAdjudication !== command.adjudicationId) {
-        reject('ADJUDICATION_NOT_OPEN', `adjudication ${command.adjudicationId} is not the open one`, { open: state.openAdjudication });
-      }
-      if (command.decision === 'TREAT_AS_UPDATE' && !command.targetUin) {
-        reject('TARGET_UIN_REQUIRED', 'treat-as-update needs the UIN of the identity to update');
-      }
-      if (command.decision === 'TREAT_AS_UPDATE' && command.adjudicationId === identityClaimAdjudicationId(command.regId)) {
-        reject('DECISION_NOT_APPLICABLE', 'the packet already names the identity it is about: approve or reject its claim');
-      }
-      const { type: _t, ...data } = command;
-      const decided: EnrollmentEvent[] = [{ type: 'AdjudicationDecided', data }];
-      if (command.decision === 'REJECT') {
-        decided.push({ type: 'EnrollmentRejected', data: { regId: command.regId, code: 'ADJUDICATION_REJECTED', reason: command.reason } });
-      }
-      return decided;
-    }
+    case 'DecideAdjudication':
+      return decideAdjudication(command, state);
     case 'ApproveEnrollment':
       requireOpen(state, command, ['VALIDATED']);
       requireProvenClaim(state, command);

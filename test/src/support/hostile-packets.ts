@@ -212,10 +212,26 @@ export interface HostileCase {
   packetHash?: string;
 }
 
-/** At least 45 packets the intake must refuse, each with the code it must refuse them with. */
-export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCase[]> {
+/** The valid packet the cases start from, its sealed forms, and the helpers that record a case. */
+interface CorpusKit {
+  cases: HostileCase[];
+  refuse: (name: string, body: string | Buffer, expectedCode: ErrorCode) => void;
+  authentic: (name: string, original: unknown, expectedCode: ErrorCode, signer?: PacketTestEnv['device']) => Promise<void>;
+  encrypt: (jws: string) => Promise<string>;
+  good: EnrollmentPacket;
+  goodJson: string;
+  sealed: string;
+  goodJws: string;
+  parts: string[];
+  sealAs: (device: DeviceSigner, content?: unknown) => Promise<string>;
+  withJweHeader: (changes: Record<string, unknown>) => string;
+  signedWith: (header: Record<string, unknown>, key?: webcrypto.CryptoKey) => Promise<string>;
+  withSignature: (header: Record<string, unknown> | string, signature: string) => Promise<string>;
+}
+
+async function corpusKit(env: PacketTestEnv): Promise<CorpusKit> {
   const cases: HostileCase[] = [];
-  const refuse = (name: string, body: string | Buffer, expectedCode: ErrorCode) => cases.push({ name, body, expectedCode, authenticated: false });
+  const refuse = (name: string, body: string | Buffer, expectedCode: ErrorCode): void => void cases.push({ name, body, expectedCode, authenticated: false });
   const encrypt = (jws: string) => encryptForIntake(jws, env.intake);
   const good = validPacket({}, env.now);
   const goodJson = canonicalJson(good);
@@ -244,8 +260,12 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   const withSignature = (header: Record<string, unknown> | string, signature: string) =>
     encrypt(`${typeof header === 'string' ? header : b64url(JSON.stringify(header))}.${b64url(goodJson)}.${signature}`);
   const parts = sealed.split('.');
+  return { cases, refuse, authentic, encrypt, good, goodJson, sealed, goodJws, parts, sealAs, withJweHeader, signedWith, withSignature };
+}
 
-  // Not a JWE compact at all.
+/** Not a JWE compact at all, or too large. */
+async function notAJwe(env: PacketTestEnv, k: CorpusKit): Promise<void> {
+  const { refuse, good, sealed, goodJws, parts } = k;
   refuse('empty body', '', 'PACKET_MALFORMED');
   refuse('whitespace only', ' \r\n\t ', 'PACKET_MALFORMED');
   refuse('plain text', 'hello, intake', 'PACKET_MALFORMED');
@@ -274,7 +294,11 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
     quality: 90,
   }));
   refuse('oversized authentic packet', Buffer.from(await env.seal(huge)), 'PACKET_TOO_LARGE');
+}
 
+/** A JWE the intake key does not open, or whose inside is not a signed packet. */
+async function notForTheIntake(env: PacketTestEnv, k: CorpusKit): Promise<void> {
+  const { refuse, encrypt, good, goodJson, sealed, parts, withJweHeader, signedWith, withSignature } = k;
   // A JWE, but not one the intake key opens.
   const toOtherKey = await sealPacket(good, { device: env.device, intakePublicKey: env.otherIntake.publicKey, intakeKid: env.intake.kid });
   refuse('encrypted to another key', toOtherKey, 'PACKET_DECRYPTION_FAILED');
@@ -299,7 +323,12 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   const hsSignature = createHmac('sha256', env.device.certificatePem).update(`${hsHeader}.${b64url(goodJson)}`).digest('base64url');
   refuse('JWS alg HS256 keyed with the certificate', await withSignature(hsHeader, hsSignature), 'PACKET_SIGNATURE_INVALID');
   refuse('JWS alg ES384 claimed', await signedWith({ alg: 'ES384', x5c }), 'PACKET_SIGNATURE_INVALID');
+}
 
+/** A signer the platform does not trust (or not now), or a signature that does not hold. */
+async function untrustedOrForged(env: PacketTestEnv, k: CorpusKit): Promise<void> {
+  const { refuse, encrypt, good, goodJws, sealAs, signedWith, withSignature } = k;
+  const x5c = [derBase64(env.device)];
   // Signer not trusted, or not valid now.
   refuse('self-signed signer', await sealAs(env.selfSignedDevice), 'PACKET_SIGNER_UNTRUSTED');
   refuse('signer certified by another CA', await sealAs(env.foreignDevice), 'PACKET_SIGNER_UNTRUSTED');
@@ -319,7 +348,11 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   const truncatedSignature = b64url(Buffer.from(signature, 'base64url').subarray(0, 48));
   refuse('signature bytes truncated', await withSignature(jwsHeader, truncatedSignature), 'PACKET_SIGNATURE_INVALID');
   refuse('signature all zeros', await withSignature(jwsHeader, b64url(new Uint8Array(64))), 'PACKET_SIGNATURE_INVALID');
+}
 
+/** Authentic, but the payload is not a packet the schema admits. */
+async function notAPacket(env: PacketTestEnv, k: CorpusKit): Promise<void> {
+  const { cases, authentic, encrypt, good } = k;
   // Authentic, but the payload is not a packet.
   const notJson = 'regId=10031-00001-20260101000000';
   cases.push({
@@ -372,7 +405,11 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   await authentic('foreigner without residence permit', mutated(foreigner, (p) => delete p.demographics.residencePermitNumber), 'PACKET_SCHEMA_INVALID');
   await authentic('NEW packet with a UIN', mutated(good, (p) => (p.uin = '2345678901')), 'PACKET_SCHEMA_INVALID');
   await authentic('UPDATE packet without a UIN', mutated(good, (p) => (p.packetType = 'UPDATE')), 'PACKET_SCHEMA_INVALID');
+}
 
+/** Authentic and well-formed, but with impossible dates, unknown places, low quality or another device. */
+async function implausible(env: PacketTestEnv, k: CorpusKit): Promise<void> {
+  const { cases, authentic, good } = k;
   const minutesFromNow = (m: number) => new Date(env.now.getTime() + m * 60_000).toISOString();
   await authentic('date of birth on February 30', mutated(good, (p) => (p.demographics.dateOfBirth = '2023-02-30')), 'PACKET_IMPOSSIBLE_DATE');
   await authentic('date of birth in month 13', mutated(good, (p) => (p.demographics.dateOfBirth = '2001-13-01')), 'PACKET_IMPOSSIBLE_DATE');
@@ -415,5 +452,11 @@ export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCas
   await authentic('biometric quality below the threshold', mutated(good, (p) => (p.biometrics[1].quality = 39)), 'PACKET_QUALITY_TOO_LOW');
   await authentic('packet names another device than its signer', mutated(good, (p) => (p.deviceId = 'dev-00777')), 'PACKET_SIGNER_MISMATCH');
   await authentic('another device signs a packet naming this one', validPacket({}, env.now), 'PACKET_SIGNER_MISMATCH', env.otherDevice);
-  return cases;
+}
+
+/** At least 45 packets the intake must refuse, each with the code it must refuse them with. */
+export async function buildHostileCorpus(env: PacketTestEnv): Promise<HostileCase[]> {
+  const k = await corpusKit(env);
+  for (const section of [notAJwe, notForTheIntake, untrustedOrForged, notAPacket, implausible]) await section(env, k);
+  return k.cases;
 }
