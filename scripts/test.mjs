@@ -1,7 +1,8 @@
 // `npm test`: bring up what the suites need, build, then run every suite with mocha.
 //  1. PostgreSQL on 127.0.0.1:5432 (installed from Debian and started if none answers);
-//  2. the TypeScript build (tsc -b), then `registo schemas check` (the working tree's schemas
-//     against the committed snapshot of the published ones, schemas/published.json);
+//  2. the TypeScript build (tsc -b), the lint (`npm run lint`: ESLint and knip, docs/architecture.md
+//     "Lint"), then `registo schemas check` (the working tree's schemas against the committed
+//     snapshot of the published ones, schemas/published.json);
 //  3. Kafka (KRaft) and the Apicurio schema registry (`registo infra up --reuse`: if a broker
 //     and a registry already answer on 9092/8081 they are used; otherwise fetched from Maven
 //     Central into ~/.cache/registo once, started under .registo/ and left running for the
@@ -17,6 +18,7 @@ function run(cmd, args) {
 
 await ensurePostgres();
 run('npx', ['tsc', '-b']);
+run('npm', ['run', '--silent', 'lint']);
 // Schema changes must stay BACKWARD compatible with what was published: the snapshot is
 // committed, so this fails on main as well as on a branch, and needs no git history.
 run(process.execPath, ['cli/bin/registo.js', 'schemas', 'check']);

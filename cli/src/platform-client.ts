@@ -3,7 +3,7 @@ import { fetchPlatform } from '@registo/infra';
 import { type ErrorCode, ErrorCodes, RegistoError } from '@registo/schemas';
 
 /** Where the client commands find a running platform unless told: REGISTO_URL, else this machine's PORT. */
-export function defaultPlatformUrl(env: NodeJS.ProcessEnv = process.env): string {
+function defaultPlatformUrl(env: NodeJS.ProcessEnv = process.env): string {
   return env.REGISTO_URL || `http://127.0.0.1:${env.PORT || 8080}`;
 }
 

@@ -11,8 +11,6 @@ import { Workers } from './composition/workers.js';
 import { ROLE_MODULES } from './roles/index.js';
 import { startupSummary } from './startup-summary.js';
 
-export { KEK_LABEL, openKeyWrapper } from './composition/identity-keys.js';
-
 export interface RunningPlatform {
   /** Where the HTTP server listens (when the api role runs), e.g. http://127.0.0.1:8080 */
   url: string | null;

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NO_FAULTS, validateFaultPatch, type FaultSettings } from './fault-settings.js';
 import { mulberry32, type Random } from './random.js';
 
-export { NO_FAULTS, validateFaultPatch, type FaultSettings, type MalformedMode, type OutageWindow } from './fault-settings.js';
+export type { FaultSettings } from './fault-settings.js';
 
 /** What happens to one request, decided when it arrives. */
 interface FaultDecision {

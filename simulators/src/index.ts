@@ -2,7 +2,7 @@ export * from './random.js';
 export * from './names.js';
 export * from './population.js';
 export * from './faults.js';
-export { DEFAULT_ADMIN_TOKEN, DEFAULT_SERVICE_TOKEN, createSimulatorApp, normalizeText, type SimulatorApp, type SimulatorAppOptions } from './app.js';
+export { DEFAULT_ADMIN_TOKEN, DEFAULT_SERVICE_TOKEN } from './app.js';
 export * from './siga.js';
 export * from './immigration.js';
 export * from './biometrics.js';

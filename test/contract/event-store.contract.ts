@@ -35,17 +35,6 @@ async function expectCode(p: Promise<unknown>, code: string): Promise<RegistoErr
   expect.fail(`expected ${code}, but it succeeded`);
 }
 
-async function collect(store: EventStore, untilCaughtUp = true): Promise<EventEnvelope[]> {
-  const out: EventEnvelope[] = [];
-  const sub = store.subscribe();
-  for await (const m of sub) {
-    if (m.kind === 'event') out.push(m.event);
-    else if (untilCaughtUp) break;
-  }
-  await sub.close();
-  return out;
-}
-
 export function eventStoreContract(h: EventStoreHarness): void {
   describe(`event store contract: ${h.name}`, function () {
     this.timeout(300_000);

@@ -82,7 +82,7 @@ describe('a demo load leaves no personal data in clear', function () {
       if (type.startsWith('application/problem+json') || target.includes('/v1/packets/')) answers.push({ where: `${res.status} ${target}`, text: await res.clone().text() });
       return res;
     };
-    let packets: DemoPacket[] = [];
+    const packets: DemoPacket[] = [];
     try {
       const keysFile = join(dataDir, 'keys', 'software-keys.json');
       const summary = await runDemo({

@@ -59,7 +59,7 @@ function syntheticEvent(i: number, stamp: string): { canonical: string; envelope
 }
 
 /** Writes a synthetic export of `events` events (a signed, timestamped checkpoint every 10,000) and returns what verifying needs. */
-export async function synthesiseExport(file: string, events: number, dataDir: string): Promise<{ spki: Buffer; tsaPem: string; caPem: string; leaves: Buffer; bytes: number }> {
+async function synthesiseExport(file: string, events: number, dataDir: string): Promise<{ spki: Buffer; tsaPem: string; caPem: string; leaves: Buffer; bytes: number }> {
   const trust = await openTrustKeys({ signer: { mode: 'non_qualified', pkcs11: null }, dataDir, publicUrl: 'http://127.0.0.1:8080', ensureSoftwareHierarchy: true });
   const signer = trust.signers.checkpoint_signer;
   const tsa = createTimestamper(trust);

@@ -7,7 +7,7 @@ import { platformUrlOption } from '../platform-client.js';
 import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';
 
 /** `audit verify`'s exit codes (docs/audit.md): a tampered log is never confused with a missing file. */
-export const AUDIT_EXIT = { verified: 0, tampered: 1, couldNotVerify: 2 } as const;
+const AUDIT_EXIT = { verified: 0, tampered: 1, couldNotVerify: 2 } as const;
 
 function bytesBar(total: number | null): { update(n: number): void; stop(): void } {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined };

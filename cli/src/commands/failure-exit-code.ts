@@ -10,7 +10,7 @@ export function usageErrorsExitWith<C extends Command>(command: C, code: number)
 }
 
 /** The message of a failure, with what fetch hides in its cause (ECONNREFUSED, ENOTFOUND, ...). */
-export function failureMessage(e: unknown): string {
+function failureMessage(e: unknown): string {
   if (e instanceof RegistoError) return `${e.code}: ${e.message}`;
   if (!(e instanceof Error)) return String(e);
   const cause = e.cause instanceof Error ? ` (${e.cause.message})` : '';

@@ -39,7 +39,7 @@ export async function openKeyWrapper(config: RegistoConfig, software: KeyWrapper
 }
 
 /** The intake key: where packets are decrypted, and the public JWK registration clients encrypt to. */
-export interface IntakeKeyRef {
+interface IntakeKeyRef {
   decrypter: IntakeDecrypter;
   publicJwk: Record<string, unknown>;
 }

@@ -4,7 +4,6 @@ import {
   changedFields,
   fold,
   applySystemChangeToIdentity,
-  identityStreamId,
   inboundSyncId,
   recordSyncStep,
   loadIdentity,

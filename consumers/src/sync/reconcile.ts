@@ -6,12 +6,9 @@ import {
   applySystemChangeToIdentity,
   recordMismatchStep,
   recordSyncStep,
-  identityStreamId,
   loadIdentity,
-  mismatchDecider,
   mismatchIdOf,
   outboundSyncId,
-  syncStreamId,
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
 import type { IdentityStatus } from '@registo/schemas';
@@ -194,7 +191,6 @@ async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps,
   const system = trigger.system;
   const key = `recon.${suffix}.${trigger.uin}`;
   const syncId = outboundSyncId(system, key);
-  const stream = syncStreamId(syncId);
   await recordSyncStep(deps.store, {
     type: 'RequestSync',
     syncId,

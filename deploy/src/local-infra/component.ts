@@ -51,7 +51,7 @@ export interface ComponentStatus {
 }
 
 /** Written next to the pid file when a component starts. */
-export interface RunRecord {
+interface RunRecord {
   pid: number;
   version: string;
   address: string;
@@ -71,7 +71,7 @@ export interface LaunchPlan {
   cdsDump?: { from: string; to: string };
 }
 
-export interface PortSpec {
+interface PortSpec {
   port: number;
   what: string;
   /** How the user can change it. */
@@ -105,8 +105,8 @@ export interface ComponentDriver {
   purge?(): Promise<string | undefined>;
 }
 
-export const pidFile = (cfg: InfraConfig, name: InfraComponentName) => join(cfg.stateDir, `${name}.pid`);
-export const runFile = (cfg: InfraConfig, name: InfraComponentName) => join(cfg.stateDir, `${name}.run.json`);
+const pidFile = (cfg: InfraConfig, name: InfraComponentName) => join(cfg.stateDir, `${name}.pid`);
+const runFile = (cfg: InfraConfig, name: InfraComponentName) => join(cfg.stateDir, `${name}.run.json`);
 
 async function readRunRecord(path: string): Promise<RunRecord | undefined> {
   try {

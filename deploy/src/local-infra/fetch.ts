@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InfraConfig } from './config.js';
@@ -42,8 +42,8 @@ export function registryCoordinates(version: string): string {
   return `io.apicurio:apicurio-registry-app:${version}:tar.gz:all`;
 }
 
-export const kafkaDir = (cfg: InfraConfig) => join(cfg.cacheDir, `kafka-${cfg.kafkaVersion}`);
-export const registryDir = (cfg: InfraConfig) => join(cfg.cacheDir, `apicurio-registry-${cfg.registryVersion}`);
+const kafkaDir = (cfg: InfraConfig) => join(cfg.cacheDir, `kafka-${cfg.kafkaVersion}`);
+const registryDir = (cfg: InfraConfig) => join(cfg.cacheDir, `apicurio-registry-${cfg.registryVersion}`);
 
 function findRegistryJar(dir: string, depth = 1): string | undefined {
   if (existsSync(join(dir, 'quarkus-run.jar'))) return join(dir, 'quarkus-run.jar');
@@ -75,15 +75,6 @@ export function installedRegistry(cfg: InfraConfig): RegistryInstallation | unde
   if (!existsSync(join(dir, COMPLETE_MARKER))) return undefined;
   const jar = findRegistryJar(dir);
   return jar ? { version: cfg.registryVersion, dir, jar } : undefined;
-}
-
-/** What a cache folder recorded about its own fetch. */
-export function fetchRecord(dir: string): { coordinates: string[]; fetchedAt: string; fetchMs: number } | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, COMPLETE_MARKER), 'utf8'));
-  } catch {
-    return undefined;
-  }
 }
 
 function kafkaPom(version: string): string {

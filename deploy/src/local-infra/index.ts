@@ -174,19 +174,8 @@ export async function infraStatus(options: InfraOptions = {}): Promise<InfraStat
 }
 
 export type { ComponentStatus, StopOutcome } from './component.js';
-export {
-  DEFAULT_KAFKA_VERSION,
-  DEFAULT_REGISTRY_VERSION,
-  INFRA_COMPONENTS,
-  INFRA_HOST,
-  type InfraComponentName,
-  type InfraDownOptions,
-  type InfraOptions,
-  type InfraUpOptions,
-} from './config.js';
+export type { InfraComponentName, InfraDownOptions, InfraOptions, InfraUpOptions } from './config.js';
 export { InfraError } from './errors.js';
-export { kafkaCoordinates, registryCoordinates } from './fetch.js';
-export { CCOMPAT_PATH } from './registry.js';
 
 export interface EnsureInfraResult {
   /** Kafka and a registry already answered at the configured addresses (started by anyone). */

@@ -77,7 +77,7 @@ async function listJdkHomes(): Promise<string[]> {
 }
 
 /** All Java runtimes we can find, preferred ones first, deduplicated by real path. */
-export async function findJavaRuntimes(): Promise<JavaRuntime[]> {
+async function findJavaRuntimes(): Promise<JavaRuntime[]> {
   const candidates: Array<{ path: string; source: string }> = [];
   const addHome = (home: string | undefined, source: string) => {
     if (home) candidates.push({ path: join(home, 'bin', 'java'), source });

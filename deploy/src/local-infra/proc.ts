@@ -26,7 +26,7 @@ export function isAlive(pid: number): boolean {
 }
 
 /** The command line of a process as an argv array, or undefined if it is gone / unreadable. */
-export async function commandLine(pid: number): Promise<string[] | undefined> {
+async function commandLine(pid: number): Promise<string[] | undefined> {
   try {
     const raw = await readFile(`/proc/${pid}/cmdline`);
     if (raw.length > 0) return raw.toString('utf8').split('\0').filter((s) => s !== '');

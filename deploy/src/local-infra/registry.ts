@@ -12,7 +12,7 @@ import { selectJava, type JavaRuntime } from './java.js';
 export const CCOMPAT_PATH = '/apis/ccompat/v7';
 
 /** Apicurio 3.2+ is built for Java 21; 3.0/3.1 run on 17. */
-export function registryMinJava(version: string): number {
+function registryMinJava(version: string): number {
   const [major = 0, minor = 0] = version.split('.').map((p) => Number.parseInt(p, 10));
   return major > 3 || (major === 3 && minor >= 2) ? 21 : 17;
 }
@@ -21,7 +21,7 @@ export function registryMinJava(version: string): number {
  * Quarkus/Apicurio settings, passed as system properties (which outrank environment variables in Quarkus, so a
  * stray QUARKUS_* / APICURIO_* in the user's shell cannot move the port or switch storage).
  */
-export function registrySystemProperties(cfg: InfraConfig): Record<string, string> {
+function registrySystemProperties(cfg: InfraConfig): Record<string, string> {
   return {
     // where to listen
     'quarkus.http.host': cfg.host,
@@ -77,7 +77,7 @@ export function httpGet(url: string, timeoutMs = 2000): Promise<HttpAnswer | und
 }
 
 /** Where the registry's H2 database files live. */
-export function registryDataDir(cfg: InfraConfig): string {
+function registryDataDir(cfg: InfraConfig): string {
   return join(cfg.stateDir, 'registry', 'data');
 }
 

@@ -10,7 +10,6 @@
  * Why not kcat: Debian's kcat is built without libserdes, so `-s value=avro` fails ("This build of kcat lacks
  * Avro/Schema-Registry support"), and libserdes is not packaged in Debian.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';

@@ -26,8 +26,6 @@ export const SOFTHSM_MODULE_CANDIDATES: readonly string[] = [
   '/opt/homebrew/lib/softhsm/libsofthsm2.so',
 ];
 
-/** The Debian packages: the module and `softhsm2-util` (softhsm2), `pkcs11-tool` (opensc). */
-const PACKAGES = ['softhsm2', 'opensc'] as const;
 const DEFAULT_TIMEOUT_MS = 15 * 60_000;
 
 export interface SoftHsmOptions {

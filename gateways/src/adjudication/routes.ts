@@ -2,10 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import type { EventStore, SqlDriver, SubjectSealer } from '@registo/infra';
 import {
   type EnrollmentPersonalData,
-  type IdentityRecord,
   decideAdjudication,
   enrollmentStreamId,
-  identityStreamId,
   loadIdentity,
   readStreamOf,
 } from '@registo/producers';

@@ -32,6 +32,7 @@ export interface CheckpointBody {
 
 export function formatCheckpointBody(c: CheckpointBody): string {
   for (const line of [c.origin, ...c.extensions]) {
+    // eslint-disable-next-line no-control-regex -- the check is for control characters
     if (line.length === 0 || /[\n\x00-\x1f]/.test(line)) throw new RegistoError('CONFIG_INVALID', `checkpoint line '${line}' is empty or holds a control character`);
   }
   if (!Number.isSafeInteger(c.treeSize) || c.treeSize < 0) throw new RangeError(`tree size ${c.treeSize}`);
@@ -88,6 +89,7 @@ export function parseNote(note: string): ParsedNote {
   const bad = (why: string): never => {
     throw new RegistoError('AUDIT_NOTE_INVALID', `signed note: ${why}`);
   };
+  // eslint-disable-next-line no-control-regex -- the check is for control characters (newline aside)
   if (/[\x00-\x09\x0b-\x1f]/.test(note)) bad('holds a control character');
   const split = note.lastIndexOf('\n\n');
   if (split < 0 || !note.endsWith('\n')) bad('no blank line before the signatures');

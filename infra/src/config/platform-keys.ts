@@ -1,6 +1,6 @@
 import { X509Certificate, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { RegistoError } from '@registo/schemas';
 import { SoftwareKeyWrapper } from '../crypto/key-wrapper.js';
 import {

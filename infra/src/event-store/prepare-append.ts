@@ -6,7 +6,6 @@ import {
   parseStreamId,
   prepareEnvelope,
 } from '@registo/schemas';
-import type { ExpectedRevision } from './port.js';
 
 export type ExpectationKind = 'any' | 'no_stream' | 'stream_exists' | 'exact';
 

@@ -54,7 +54,3 @@ export function decodeUtf8(bytes: Uint8Array): string | undefined {
     return undefined;
   }
 }
-
-export function encodeHeader(header: Record<string, unknown>): string {
-  return Buffer.from(JSON.stringify(header)).toString('base64url');
-}

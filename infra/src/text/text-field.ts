@@ -24,7 +24,7 @@ const CONTROL = /\p{Cc}/u;
 const INVISIBLE = /[\p{Cf}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
 const ALLOWED: Record<TextKind, RegExp> = {
   name: /^[\p{L}\p{M}' ’.-]+$/u,
-  place: /^[\p{L}\p{M}\p{Nd}' ’.,\/()º°ª#-]+$/u,
+  place: /^[\p{L}\p{M}\p{Nd}' ’.,/()º°ª#-]+$/u,
   free: /^[\p{L}\p{M}\p{N}\p{P}\p{S}\p{Zs}]+$/u,
 };
 

@@ -16,7 +16,7 @@ export type CsrCheckResult =
   | { id: number; ok: true; subjectPublicKeyInfo: Uint8Array; point: Uint8Array }
   | { id: number; ok: false; code: string; message: string; details: Record<string, unknown> };
 
-parentPort?.on('message', async (batch: CsrCheckJob[]) => {
+async function checkBatch(batch: CsrCheckJob[]): Promise<CsrCheckResult[]> {
   const results: CsrCheckResult[] = [];
   for (const job of batch) {
     try {
@@ -27,5 +27,11 @@ parentPort?.on('message', async (batch: CsrCheckJob[]) => {
       results.push({ id: job.id, ok: false, code: e.code, message: e.message, details: e.details });
     }
   }
-  parentPort!.postMessage(results);
+  return results;
+}
+
+// The emitter drops a listener's promise: the answer is posted when the batch is done, and a
+// failure to post still surfaces as the worker's error.
+parentPort?.on('message', (batch: CsrCheckJob[]) => {
+  void checkBatch(batch).then((results) => parentPort!.postMessage(results));
 });

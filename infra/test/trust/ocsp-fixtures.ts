@@ -7,8 +7,8 @@ import { BasicOCSPResponse, CertID, OCSPRequest, OCSPResponse, Request, TBSReque
 import { AlgorithmIdentifier, Certificate, Extension } from '@peculiar/asn1-x509';
 import { KeyUsageFlags, type TrustKeys, issueCertificate, openTrustKeys, subjectNameOf, trustKey } from '../../src/index.js';
 
-export const SHA1 = '1.3.14.3.2.26';
-export const SHA256 = '2.16.840.1.101.3.4.2.1';
+const SHA1 = '1.3.14.3.2.26';
+const SHA256 = '2.16.840.1.101.3.4.2.1';
 
 export async function softwareTrustKeys(): Promise<TrustKeys> {
   const dir = await mkdtemp(join(tmpdir(), 'registo-status-'));

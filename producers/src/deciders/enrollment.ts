@@ -7,7 +7,6 @@ import {
   type ExternalSystem,
   type PacketType,
   type Residency,
-  type SealedData,
   eventGuard,
 } from '@registo/schemas';
 import { type Decider, type DeciderEvent, reject } from '../decider.js';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

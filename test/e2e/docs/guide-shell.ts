@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +14,7 @@ export const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.
  * so `./data` (the embedded default) is the test's own. Symlinks: the build and the installed
  * dependencies are the ones already here.
  */
-export function checkout(prefix = 'registo-readme-'): string {
+function checkout(prefix = 'registo-readme-'): string {
   return readerCheckout(repo, prefix.replace(/^registo-/, '').replace(/-$/, ''));
 }
 

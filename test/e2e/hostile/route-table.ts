@@ -3,7 +3,7 @@
  * parameters it declares, the roles it admits (null: public) and the kind of body it reads.
  * Keyed by "METHOD /url" exactly as registered; a registered route missing here fails the suite.
  */
-export type BodyKind = 'none' | 'json' | 'text' | 'packet' | 'ocsp' | 'tsa';
+type BodyKind = 'none' | 'json' | 'text' | 'packet' | 'ocsp' | 'tsa';
 
 export interface RouteSpec {
   /** A value for each path parameter that passes the route's own checks (so refusals come from the input under test). */

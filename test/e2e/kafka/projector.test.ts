@@ -162,7 +162,7 @@ describe('consumer runtime on Kafka: enrollment_status projection', function () 
       topic: categoryTopic('enrollment', settings.prefix),
       messages: [
         { key: 'enrollment-junk', value: Buffer.from('this is not avro'), headers: { 'event-id': 'junk' } },
-        { key: gapStream, value: await codec.encode(gap), headers: { 'event-id': gap.eventId, type: gap.type } },
+        { key: gapStream, value: codec.encode(gap), headers: { 'event-id': gap.eventId, type: gap.type } },
       ],
     });
     await producer.disconnect();

@@ -2,15 +2,14 @@ import { expect } from 'chai';
 import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, categoryTopic, consumerGroup, createLogger, dlqTopic, kafkaClient, retryTopic, storeOffsetMetadata } from '@registo/infra';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
-import { enrollmentSubmitted, randomId, readRaw, testKafkaSettings, type TestDatabase } from '../../src/index.js';
+import { enrollmentSubmitted, randomId, readRaw, testKafkaSettings } from '../../src/index.js';
 import { waitFor, withKafkaAndStore } from './processes.js';
 
 describe('retry topics for handlers that call the outside world', function () {
   this.timeout(180_000);
-  let db: TestDatabase;
   let store: EventStore;
 
-  withKafkaAndStore((suite) => ({ db, store } = suite));
+  withKafkaAndStore((suite) => ({ store } = suite));
 
   it('retries transient failures after increasing delays, then dead-letters; permanent failures go straight to the DLQ', async () => {
     const settings = testKafkaSettings('rt');

@@ -6,7 +6,7 @@ import type { EnrollmentPacket, PacketTrust } from '@registo/infra';
 // The packet fixtures live in @registo/fixtures (below infra, so infra's own tests share them);
 // here they are bound to the platform's packet codec and typed as the packets it opens.
 
-export { OTHER_CENTRE_ID, TEST_CENTRE_ID, TEST_DEVICE_ID, mutated, nextRegId, signJwsWith, type HostileCase } from '@registo/fixtures';
+export { TEST_CENTRE_ID, TEST_DEVICE_ID, nextRegId } from '@registo/fixtures';
 
 /** Everything a packet test needs: the trusted CA, devices good and bad, intake keys. */
 export type PacketTestEnv = Omit<fixtures.PacketTestEnv<infra.RegistrationAuthority, infra.DeviceCredentials, infra.IntakeKey>, 'trust'> & { trust: PacketTrust };
@@ -22,9 +22,6 @@ export const buildHostileCorpus = (env: PacketTestEnv) => fixtures.buildHostileC
 /** A NEW packet for a citizen, captured minutes before `now` by TEST_DEVICE_ID; nested overrides merge. */
 export const validPacket = (overrides: fixtures.DeepPartial<EnrollmentPacket> = {}, now = new Date()): EnrollmentPacket =>
   fixtures.samplePacket(overrides, now) as EnrollmentPacket;
-
-/** A foreign resident's NEW packet (residence permit instead of a civil-registry number). */
-export const validForeignerPacket = (now = new Date()): EnrollmentPacket => fixtures.sampleForeignerPacket(now) as EnrollmentPacket;
 
 /** Same regId, different content: intake must refuse it against the store with PACKET_ID_REUSED. */
 export const replayedWithOtherContent = (packet: EnrollmentPacket): EnrollmentPacket => fixtures.replayedWithOtherContent(packet);

@@ -34,9 +34,6 @@ let captures = 0;
 
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('hex');
 
-/** The person's key in the population: civil-registry number or permit number. */
-export const personKeyOf = (p: Citizen | Foreigner): string => ('civilRegistryNumber' in p ? p.civilRegistryNumber : p.permitNumber);
-
 function base(personKey: string, demographics: EnrollmentPacket['demographics'], documentType: 'BIRTH_CERTIFICATE' | 'RESIDENCE_PERMIT', o: PopulationPacketOptions): EnrollmentPacket {
   const now = o.now ?? new Date();
   const captureSeed = o.captureSeed ?? ++captures;

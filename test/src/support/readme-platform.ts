@@ -11,7 +11,7 @@ import { run } from './processes.js';
  * started with a documented command, and what each "Try it" command must show.
  */
 
-export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 export const README = join(REPO, 'README.md');
 
 /**
@@ -101,7 +101,7 @@ export class DocumentedPlatform {
 }
 
 /** What each "Try it" command must show, beyond exiting 0 (keyed by the command's start). */
-export const TRY_IT_SHOWS: Array<[RegExp, (out: string, port: number) => void]> = [
+const TRY_IT_SHOWS: Array<[RegExp, (out: string, port: number) => void]> = [
   [/^npx registo demo /, (out) => expect(out).to.match(/approved/i)],
   [/\/v1\/adjudications/, (out) => expect(out).to.match(/^\{"items":\[/)],
   [/\/v1\/print-orders/, (out) => expect(out).to.match(/^\{/)],

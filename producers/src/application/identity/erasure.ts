@@ -1,6 +1,5 @@
 import type { BiometricIdentification, EventStore, SubjectSealer } from '@registo/infra';
 import { RegistoError } from '@registo/schemas';
-import { identityStreamId } from '../../deciders/identity.js';
 import { subjectIdFor } from '../../enrollment/personal-data.js';
 import { identityHandler } from '../handlers.js';
 import { loadIdentity } from './load.js';

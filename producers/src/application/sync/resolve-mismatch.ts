@@ -1,5 +1,4 @@
 import type { EventStore, SubjectSealer } from '@registo/infra';
-import { identityStreamId } from '../../deciders/identity.js';
 import { identityHandler, mismatchHandler } from '../handlers.js';
 import {
   type MismatchState,
@@ -9,7 +8,7 @@ import {
   mismatchDecider,
   mismatchStreamId,
 } from '../../deciders/sync.js';
-import { type IdentityRecord, changedFields } from '../../enrollment/personal-data.js';
+import { changedFields } from '../../enrollment/personal-data.js';
 import type { SealedData } from '@registo/schemas';
 import { loadIdentity } from '../identity/load.js';
 import { readStreamWith } from '../../typed-read.js';
