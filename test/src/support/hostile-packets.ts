@@ -1,7 +1,24 @@
 import * as fixtures from '@registo/fixtures';
-import * as infra from '@registo/infra';
 import { packetContentIssues } from '@registo/producers';
-import type { EnrollmentPacket, PacketTrust } from '@registo/infra';
+import {
+  REG_ID_PATTERN,
+  DEFAULT_MAX_PACKET_BYTES,
+  createRegistrationAuthority,
+  issueDeviceCertificate,
+  generateIntakeKey,
+  sealPacket,
+  encryptForIntake,
+  signPacketPayload,
+  packetHashOf,
+  type DeviceCredentials,
+  type EnrollmentPacket,
+  type IntakeKey,
+  type PacketTrust,
+  type RegistrationAuthority,
+} from '@registo/infra';
+
+/** The platform's packet codec, as the fixtures build packets with it. */
+const kit = { REG_ID_PATTERN, DEFAULT_MAX_PACKET_BYTES, createRegistrationAuthority, issueDeviceCertificate, generateIntakeKey, sealPacket, encryptForIntake, signPacketPayload, packetHashOf };
 
 // The packet fixtures live in @registo/fixtures (below infra, so infra's own tests share them);
 // here they are bound to the platform's packet codec and typed as the packets it opens.
@@ -9,15 +26,15 @@ import type { EnrollmentPacket, PacketTrust } from '@registo/infra';
 export { TEST_CENTRE_ID, TEST_DEVICE_ID, nextRegId } from '@registo/fixtures';
 
 /** Everything a packet test needs: the trusted CA, devices good and bad, intake keys. */
-export type PacketTestEnv = Omit<fixtures.PacketTestEnv<infra.RegistrationAuthority, infra.DeviceCredentials, infra.IntakeKey>, 'trust'> & { trust: PacketTrust };
+export type PacketTestEnv = Omit<fixtures.PacketTestEnv<RegistrationAuthority, DeviceCredentials, IntakeKey>, 'trust'> & { trust: PacketTrust };
 export async function createPacketTestEnv(): Promise<PacketTestEnv> {
-  const env = await fixtures.createPacketTestEnv(infra);
+  const env = await fixtures.createPacketTestEnv(kit);
   // The register's packet rules, as intake runs them: the corpus covers them too.
   return { ...env, trust: { ...env.trust, contentRules: packetContentIssues } };
 }
 
 /** At least 45 packets the intake must refuse, each with the code it must refuse them with. */
-export const buildHostileCorpus = (env: PacketTestEnv) => fixtures.buildHostileCorpus(infra, env);
+export const buildHostileCorpus = (env: PacketTestEnv) => fixtures.buildHostileCorpus(kit, env);
 
 /** A NEW packet for a citizen, captured minutes before `now` by TEST_DEVICE_ID; nested overrides merge. */
 export const validPacket = (overrides: fixtures.DeepPartial<EnrollmentPacket> = {}, now = new Date()): EnrollmentPacket =>
