@@ -4,7 +4,7 @@
 // the lint with an error naming the README.
 //
 // The line, alone on its line in the workspace's README.md:
-//   May import: `@registo/schemas`, `@registo/infra`.
+//   May import: `@registo/schemas`, `@registo/event-store`.
 //   May import: no workspace.
 //   May import: any workspace.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';

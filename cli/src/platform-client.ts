@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { fetchPlatform } from '@registo/infra';
+import { fetchPlatform } from '@registo/base';
 import { type ErrorCode, ErrorCodes, RegistoError } from '@registo/schemas';
 
 /** Where the client commands find a running platform unless told: REGISTO_URL, else this machine's PORT. */

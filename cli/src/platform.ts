@@ -1,4 +1,7 @@
-import { maskSecrets, type EventStore, type Logger, type RegistoConfig, type TrustKeys } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { EventStore } from '@registo/event-store';
+import type { TrustKeys } from '@registo/trust';
+import { maskSecrets, type RegistoConfig } from '@registo/config';
 import { ApiTokens, type RegisteredRoute } from '@registo/gateways';
 import type { PlatformContext } from './composition/context.js';
 import { DisposalStack } from './composition/disposal-stack.js';

@@ -1,4 +1,4 @@
-import { DEV_API_TOKENS, type RegistoConfig } from '@registo/infra';
+import { DEV_API_TOKENS, type RegistoConfig } from '@registo/config';
 
 /**
  * The one start-up line that says which API tokens, external systems and key file this

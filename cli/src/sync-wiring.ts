@@ -1,4 +1,5 @@
-import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type RegistoConfig, type SyncConfig, type SyncSystem } from '@registo/infra';
+import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem } from '@registo/external';
+import type { RegistoConfig, SyncConfig } from '@registo/config';
 
 /**
  * SIGA's and Immigration's sync ports: each its own service account (REGISTO_SIGA_SYNC_TOKEN,

@@ -1,6 +1,6 @@
 import type { EventOf, NewEvent } from '@registo/schemas';
 import { RegistoError, WrongExpectedRevisionError, parseStreamId } from '@registo/schemas';
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import { type Decider, type EventDataShape, fold, toNewEvents } from './decider.js';
 import { checkedEvents, readStreamWith } from './typed-read.js';
 

@@ -1,4 +1,4 @@
-import type { EventStore, ReadStreamOptions } from '@registo/infra';
+import type { EventStore, ReadStreamOptions } from '@registo/event-store';
 import { type CategoryEvent, type EventCategory, type EventEnvelope, eventGuard, notOfCategory } from '@registo/schemas';
 
 /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/event-store';
 import { commandHandler, enrollmentHandler, identityDecider, identityHandler, identityStreamId } from '../src/index.js';
 
 /* Handlers bound once per decider: callers name the aggregate, the binding names its stream. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/event-store';
 import { WrongExpectedRevisionError, isRegistoError } from '@registo/schemas';
 import { type IdentityCommand, handleCommand, identityDecider, identityStreamId } from '../src/index.js';
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { PGliteDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, type EventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
 import { type EventEnvelope, RegistoError, type SealedData, isRegistoError } from '@registo/schemas';
 import {
   type IdentityRecord,

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { PGliteDriver, SqlEventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
 import {
   DEFAULT_UIN_POLICY,
   createIdentityWithNewUin,

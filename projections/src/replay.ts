@@ -1,6 +1,7 @@
 import { adjudicationQueueProjection } from './adjudication-queue/projection.js';
 import type { EventEnvelope } from '@registo/schemas';
-import type { EventStore, SqlDriver, SqlHandler } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 import { enrollmentStatusProjection } from './enrollment-status/projection.js';
 import { identityRegistryProjection } from './identity-registry/projection.js';
 import { credentialStatusProjection } from './credential-status/projection.js';

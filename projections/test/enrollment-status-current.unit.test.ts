@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PGliteDriver, type ReadStreamOptions } from '@registo/infra';
+import { PGliteDriver, type ReadStreamOptions } from '@registo/event-store';
 import { type EventEnvelope, prepareEnvelope } from '@registo/schemas';
 import { currentEnrollmentStatus, enrollmentStatusProjection } from '../src/index.js';
 

@@ -144,7 +144,7 @@ export const ErrorCodes = {
   SYNC_DATA_MISSING: 422,
   /** A webhook from SIGA or Immigration whose signature does not verify with the integration's secret. */
   WEBHOOK_SIGNATURE_INVALID: 401,
-  // Holder certificate requests (PKCS#10 CSRs, infra/src/trust/csr.ts).
+  // Holder certificate requests (PKCS#10 CSRs, infra/trust/src/csr.ts).
   /** Not a DER PKCS#10 CertificationRequest (truncated, trailing bytes, wrong structure, not a point on the curve). */
   CSR_MALFORMED: 400,
   /** The CSR's self-signature does not verify: no proof of possession of the key. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { AbisHttpConnector, type BiometricModality, type BiometricSample } from '@registo/infra';
+import { AbisHttpConnector, type BiometricModality, type BiometricSample } from '@registo/external';
 import { startSimulators, syntheticTemplate, type RunningSimulators } from '@registo/simulators';
 import { biometricIdentificationContract } from './abis.contract.js';
 import { expectExternalError, recordingFetch } from './external-errors.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
-import type { BiometricIdentification, BiometricSample } from '@registo/infra';
+import type { BiometricIdentification, BiometricSample } from '@registo/external';
 import { expectExternalError } from './external-errors.js';
 
 /** What each ABIS adapter's test provides to run the one contract suite. */

@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { type CertificateStatusSource, REVOCATION_REASONS, type RevocationReason, normaliseSerialHex } from '@registo/infra';
+import {
+  type CertificateStatusSource,
+  REVOCATION_REASONS,
+  type RevocationReason,
+  normaliseSerialHex,
+} from '@registo/trust';
 
 /**
  * What every `CertificateStatusSource` adapter does, driven through the operations that change

@@ -1,4 +1,4 @@
-import { InMemoryCertificateStatusSource } from '@registo/infra';
+import { InMemoryCertificateStatusSource } from '@registo/trust';
 import { certificateStatusContract } from './certificate-status.contract.js';
 
 certificateStatusContract('InMemoryCertificateStatusSource', async () => {

@@ -1,4 +1,4 @@
-import { type EventStore, PGliteDriver, PostgresDriver, type SqlDriver, SqlEventStore } from '@registo/infra';
+import { type EventStore, PGliteDriver, PostgresDriver, type SqlDriver, SqlEventStore } from '@registo/event-store';
 import { type TestDatabase, createTestDatabase, openCredentialStatusFixture } from '../src/index.js';
 import { certificateStatusContract } from './certificate-status.contract.js';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SigaHttpConnector, type CivilPerson } from '@registo/infra';
+import { SigaHttpConnector, type CivilPerson } from '@registo/external';
 import { createPopulation, startSimulators, type RunningSimulators } from '@registo/simulators';
 import { civilRegistryContract } from './civil-registry.contract.js';
 import { expectExternalError, recordingFetch } from './external-errors.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { CitizenDemographics, CivilPerson, CivilRegistry } from '@registo/infra';
+import type { CitizenDemographics, CivilPerson, CivilRegistry } from '@registo/external';
 
 /** What each civil-registry adapter's test provides to run the one contract suite. */
 export interface CivilRegistryHarness {

@@ -2,17 +2,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import {
-  PGliteDriver,
-  type SignerConfig,
-  SoftwareKeyWrapper,
-  SqlEventStore,
-  SubjectSealer,
-  type TrustKeys,
-  openTrustKeys,
-  performKeyCeremony,
-  verifyVcJwt,
-} from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import type { SignerConfig } from '@registo/hsm';
+import { type TrustKeys, openTrustKeys, performKeyCeremony } from '@registo/trust';
+import { verifyVcJwt } from '@registo/credentials';
 import {
   type IdentityRecord,
   type SealedCredential,

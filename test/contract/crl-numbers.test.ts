@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { type CrlNumberStore, PGliteDriver, PostgresDriver, type SqlDriver, SqlCrlNumberStore } from '@registo/infra';
+import { PGliteDriver, PostgresDriver, type SqlDriver } from '@registo/event-store';
+import { type CrlNumberStore, SqlCrlNumberStore } from '@registo/trust';
 import { type TestDatabase, createTestDatabase } from '../src/support/postgres.js';
 
 /** CRL numbers through `SqlDriver`: strictly increasing per CA, across reopenings, under concurrent callers. */

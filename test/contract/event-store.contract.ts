@@ -7,7 +7,7 @@ import {
   computeHash,
   MAX_EVENT_BYTES,
 } from '@registo/schemas';
-import type { EventStore, SubscriptionMessage } from '@registo/infra';
+import type { EventStore, SubscriptionMessage } from '@registo/event-store';
 import { enrollmentSubmitted, packetValidated, randomId } from '../src/index.js';
 
 /** What each adapter's test file provides to run the one contract suite. */

@@ -1,4 +1,4 @@
-import { openEventStore } from '@registo/infra';
+import { openEventStore } from '@registo/event-store';
 import { eventStoreContract } from './event-store.contract.js';
 
 // No EventStoreDB / KurrentDB node runs in this project's CI; point EVENTSTORE_URL at one

@@ -1,4 +1,4 @@
-import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/event-store';
 import { eventStoreContract } from './event-store.contract.js';
 
 let driver: PGliteDriver | undefined;

@@ -1,4 +1,4 @@
-import { openEventStore, type EventStore } from '@registo/infra';
+import { openEventStore, type EventStore } from '@registo/event-store';
 import { createTestDatabase, sql, type TestDatabase } from '../src/index.js';
 import { eventStoreContract } from './event-store.contract.js';
 

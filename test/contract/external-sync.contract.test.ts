@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { type ExternalSyncPort, ResilientSyncPort, SyncHttpConnector } from '@registo/infra';
+import { type ExternalSyncPort, ResilientSyncPort, SyncHttpConnector } from '@registo/external';
 import type { RegistoError } from '@registo/schemas';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';
 import { externalSyncContract } from './external-sync.contract.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ExternalSyncPort } from '@registo/infra';
+import type { ExternalSyncPort } from '@registo/external';
 import { RegistoError } from '@registo/schemas';
 
 export interface ExternalSyncContractSubject {

@@ -7,11 +7,11 @@ import { CertificationRequest } from '@peculiar/asn1-csr';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
+import type { SignerConfig } from '@registo/hsm';
 import {
   type HolderCertificateRequest,
   type HolderIssuer,
   POLICY_OIDS,
-  type SignerConfig,
   type TrustKeys,
   checkCsr,
   createHolderCertificateIssuer,
@@ -24,7 +24,7 @@ import {
   performKeyCeremony,
   readDer,
   toPem,
-} from '@registo/infra';
+} from '@registo/trust';
 import { testSoftHsm } from '../src/support/softhsm.js';
 import { opensslOk, run } from '../src/support/processes.js';
 import { refusal } from '../src/support/refusal.js';

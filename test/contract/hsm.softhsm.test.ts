@@ -4,18 +4,18 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import { SoftwareKeyWrapper } from '@registo/crypto';
 import {
   Pkcs11KeyWrapper,
   Pkcs11Signer,
   Pkcs11Token,
   type Signer,
-  SoftwareKeyWrapper,
   SoftwareSigner,
   describeSignerConfig,
   loadSignerConfig,
   measureSignRate,
   openSigner,
-} from '@registo/infra';
+} from '@registo/hsm';
 import { initToken, listSoftHsmTokens } from '@registo/deploy';
 import { RegistoError } from '@registo/schemas';
 import { run } from '../src/support/processes.js';
@@ -209,7 +209,7 @@ describe('Pkcs11Token (SoftHSM2)', () => {
 
   it('the keys are token objects: another process with the same SOFTHSM2_CONF finds the same public key', async () => {
     const script = `
-      import { Pkcs11Token } from '@registo/infra';
+      import { Pkcs11Token } from '@registo/hsm';
       const t = await Pkcs11Token.open({ module: process.env.T_MODULE, tokenLabel: process.env.T_LABEL, userPin: process.env.T_PIN });
       const k = await t.findEcKey(process.env.T_KEY);
       process.stdout.write(k.spki.toString('base64'));

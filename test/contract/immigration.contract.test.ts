@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { ImmigrationHttpConnector, type ResidencePermit } from '@registo/infra';
+import { ImmigrationHttpConnector, type ResidencePermit } from '@registo/external';
 import { createPopulation, startSimulators, type RunningSimulators } from '@registo/simulators';
 import { expectExternalError, recordingFetch } from './external-errors.js';
 import { immigrationContract } from './immigration.contract.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { ForeignerDemographics, ImmigrationRegistry, ResidencePermit } from '@registo/infra';
+import type { ForeignerDemographics, ImmigrationRegistry, ResidencePermit } from '@registo/external';
 
 /** What each immigration adapter's test provides to run the one contract suite. */
 export interface ImmigrationHarness {

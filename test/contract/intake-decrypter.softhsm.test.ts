@@ -4,12 +4,11 @@ import { CompactEncrypt, importJWK } from 'jose';
 import {
   type IntakeDecrypter,
   type IntakeKey,
-  Pkcs11IntakeDecrypter,
-  Pkcs11Token,
   SoftwareIntakeDecrypter,
   openPacket,
   sealPacket,
-} from '@registo/infra';
+} from '@registo/packets';
+import { Pkcs11IntakeDecrypter, Pkcs11Token } from '@registo/hsm';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import { type PacketTestEnv, buildHostileCorpus, createPacketTestEnv, validPacket } from '../src/index.js';
 import { testSoftHsm } from '../src/support/softhsm.js';

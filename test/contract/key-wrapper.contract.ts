@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { type KeyWrapper, PGliteDriver, SubjectSealer } from '@registo/infra';
+import { PGliteDriver } from '@registo/event-store';
+import { type KeyWrapper, SubjectSealer } from '@registo/crypto';
 import { refusal } from '../src/support/refusal.js';
 
 export interface KeyWrapperContractOptions {

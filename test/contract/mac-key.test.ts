@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import { type MacKey, Pkcs11MacKey, Pkcs11Token, SoftwareMacKey, blindIndex, blindIndexWith } from '@registo/infra';
+import { type MacKey, SoftwareMacKey, blindIndex, blindIndexWith } from '@registo/crypto';
+import { Pkcs11MacKey, Pkcs11Token } from '@registo/hsm';
 import { generateUin, keyedDigitSource, keyedDigitSourceWith } from '@registo/producers';
 import { RegistoError } from '@registo/schemas';
 import { testSoftHsm } from '../src/support/softhsm.js';

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENGINE_LOST_EXIT_CODE, PGliteDriver, SqlEventStore } from '@registo/infra';
+import { ENGINE_LOST_EXIT_CODE, PGliteDriver, SqlEventStore } from '@registo/event-store';
 import { RegistoError } from '@registo/schemas';
 import { lifecycle, randomId } from '../src/index.js';
 import { freeBytes, mountTmpfs } from '../e2e/cli/tmpfs.js';
@@ -11,7 +11,7 @@ const MiB = 1024 * 1024;
 
 /** Runs `body` (an ES module's text) in a child node with the platform's infra imported as `infra`. */
 function runChild(body: string, args: string[] = []): Promise<{ code: number | null; stderr: string }> {
-  const infra = import.meta.resolve('@registo/infra');
+  const infra = import.meta.resolve('@registo/event-store');
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--input-type=module', '-e', `const infra = await import(${JSON.stringify(infra)});\n${body}`, ...args]);
     let stderr = '';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PostgresDriver, isStoreUnavailable } from '@registo/infra';
+import { PostgresDriver, isStoreUnavailable } from '@registo/event-store';
 import { RegistoError } from '@registo/schemas';
 import { type TestDatabase, createTestDatabase, sql } from '../src/index.js';
 

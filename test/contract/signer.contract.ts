@@ -1,6 +1,6 @@
 import { createPublicKey, verify } from 'node:crypto';
 import { expect } from 'chai';
-import { type Signer, type SignerMode, ecdsaDerToRaw, ecdsaRawToDer } from '@registo/infra';
+import { type Signer, type SignerMode, ecdsaDerToRaw, ecdsaRawToDer } from '@registo/hsm';
 
 export interface SignerContractOptions {
   open(): Promise<Signer>;

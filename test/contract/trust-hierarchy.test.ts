@@ -5,19 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { expect } from 'chai';
+import { Pkcs11Token, type SignerConfig, SoftwareSigner } from '@registo/hsm';
 import {
   type KeyCeremonyResult,
   HMAC_KEYS,
   INTAKE_KEY,
   KEK_LABEL,
   POLICY_OIDS,
-  Pkcs11Token,
-  type SignerConfig,
-  SoftwareSigner,
   TRUST_KEYS,
   issueCertificate,
   performKeyCeremony,
-} from '@registo/infra';
+} from '@registo/trust';
 import { RegistoError } from '@registo/schemas';
 import { run } from '../src/support/processes.js';
 import { testSoftHsm } from '../src/support/softhsm.js';

@@ -8,17 +8,17 @@ import type { FastifyInstance } from 'fastify';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { MessageImprint, TimeStampReq } from '@peculiar/asn1-tsp';
 import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import { createLogger } from '@registo/base';
+import type { SignerConfig } from '@registo/hsm';
 import {
-  type SignerConfig,
   type TimeStampAuthority,
   type TrustKeys,
   TSA_POLICY_OIDS,
-  createLogger,
   createTimestamper,
   decodeTimeStampResp,
   openTrustKeys,
   performKeyCeremony,
-} from '@registo/infra';
+} from '@registo/trust';
 import { TIMESTAMP_QUERY, TIMESTAMP_REPLY, createHttpApp, registerTsaRoutes } from '@registo/gateways';
 import { testSoftHsm } from '../src/support/softhsm.js';
 import { opensslOk, run } from '../src/support/processes.js';

@@ -1,7 +1,8 @@
 import { networkInterfaces } from 'node:os';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { DEV_API_TOKENS, createLogger, isLoopbackAddress, loadConfig } from '@registo/infra';
+import { createLogger, isLoopbackAddress } from '@registo/base';
+import { DEV_API_TOKENS, loadConfig } from '@registo/config';
 import { ApiTokens, RefusalRecorder, createHttpApp, tokenAllowedFrom } from '@registo/gateways';
 
 /** An IPv4 address of this machine that is not loopback, if it has one. */

@@ -7,21 +7,18 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '@registo/base';
+import { PGliteDriver, PostgresDriver, SqlEventStore, type SqlDriver } from '@registo/event-store';
+import { SoftwareSigner } from '@registo/hsm';
 import {
   AUDIT_TREE_DDL,
-  PGliteDriver,
-  PostgresDriver,
-  SoftwareSigner,
-  SqlEventStore,
   SqlTreeStore,
-  createLogger,
   ecdsaKeyId,
   hashLeaf,
   parseNote,
   signNote,
   verifyConsistency,
   verifyInclusion,
-  type SqlDriver,
   type VerificationReport,
   readPublicKey,
   verifyExportStream,
@@ -31,7 +28,7 @@ import {
   verifyNoteSignature,
   witnessKeyId,
   witnessVerifierKey,
-} from '@registo/infra';
+} from '@registo/audit';
 import { generateKeyPairSync, sign as edSign } from 'node:crypto';
 import { Checkpointer } from '@registo/consumers';
 import { ApiTokens, type AuditHealthReport, createHttpApp, exportLines, registerAuditRoutes } from '@registo/gateways';
@@ -313,7 +310,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
     const position = positionOf(target.line);
     const body = target.line.slice(target.line.indexOf('"event":') + '"event":'.length, -1).replace(/"eventId":"([0-9a-f])/, (_m, c: string) => `"eventId":"${c === '0' ? '1' : '0'}`);
     const { createHash } = await import('node:crypto');
-    const { hashLeafText } = await import('@registo/infra');
+    const { hashLeafText } = await import('@registo/audit');
     rewritten[target.i] = `{"position":${position},"hash":"${createHash('sha256').update(body).digest('hex')}","leafHash":"${hashLeafText(body).toString('hex')}","event":${body}}`;
     const rewrittenFile = join(dir, 'rewritten.ndjson');
     await writeFile(rewrittenFile, `${rewritten.join('\n')}\n`);
@@ -392,7 +389,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
         const [e] = await store.readAll({ fromPosition: target, maxCount: 1 });
         const changed = { ...e!, data: { ...e!.data, regId: `Z${String(e!.data.regId).slice(1)}` } };
         await sql(url, 'UPDATE registo_events SET data = $2::jsonb, hash = $3 WHERE position = $1', [target, JSON.stringify(changed.data), computeHash(changed)]);
-        const { eventLeafHash } = await import('@registo/infra');
+        const { eventLeafHash } = await import('@registo/audit');
         await sql(url, 'UPDATE registo_audit_tree SET nodes = overlay(nodes placing $2 from 1 for 32) WHERE leaf_index = $1', [target - 1, eventLeafHash(changed)]);
       },
       async () => {
@@ -496,7 +493,7 @@ describe('audit: checkpointer, auditor API and offline verification on PostgreSQ
   });
 
   it('the log keeps one origin: a log signed before the pin is pinned to its first checkpoint\'s, and no chain continues under another', async () => {
-    const { pinLogOrigin } = await import('@registo/infra');
+    const { pinLogOrigin } = await import('@registo/audit');
     // No pin yet in this world, but signed checkpoints: their origin is the log's, whatever is configured.
     expect(await pinLogOrigin(driver, store, { origin: 'derived.test/audit', explicit: false })).to.equal(ORIGIN);
     expect((await sql(database.url, 'SELECT origin FROM registo_audit_origin')).rows).to.deep.equal([{ origin: ORIGIN }]);
@@ -528,7 +525,7 @@ describe('audit: the checkpointer on embedded PGlite', function () {
     await checkpointer.stop();
     await running;
     const lines: string[] = [JSON.stringify({ kind: 'registo-audit-export', version: 1, origin: ORIGIN, from: 1, to: 37, prefix: { size: 0, edge: [] }, exportedAt: new Date().toISOString() })];
-    const { exportEventLine } = await import('@registo/infra');
+    const { exportEventLine } = await import('@registo/audit');
     const leaves = await tree.leafHashes(driver, 0, 37);
     for (const e of await store.readAll({ fromPosition: 1, maxCount: 100 })) lines.push(exportEventLine(e, leaves.get(e.position - 1)!));
     const report = await verifyExportStream(Readable.from([Buffer.from(`${lines.join('\n')}\n`)]), { publicKeySpki: readPublicKey((await import('node:crypto')).createPublicKey({ key: await signer.publicKeySpki(), format: 'der', type: 'spki' }).export({ type: 'spki', format: 'pem' }) as string) });
@@ -541,7 +538,8 @@ describe('audit: the checkpointer on embedded PGlite', function () {
 describe('audit: checkpoints signed with the hierarchy checkpoint key and timestamped by its TSA', function () {
   this.timeout(120_000);
   it('the token verifies with openssl ts -verify over the note, and in `audit verify`', async () => {
-    const { openTrustKeys, createTimestamper, checkTimestampToken, noteDigest } = await import('@registo/infra');
+    const { openTrustKeys, createTimestamper } = await import('@registo/trust');
+    const { checkTimestampToken, noteDigest } = await import('@registo/audit');
     const dir = await mkdtemp(join(tmpdir(), 'registo-audit-tsa-'));
     const database = await createTestDatabase('registo_audit_tsa');
     const driver = new PostgresDriver({ connectionString: database.url, maxConnections: 4 });
@@ -579,7 +577,7 @@ describe('audit: checkpoints signed with the hierarchy checkpoint key and timest
       expect(() => checkTimestampToken(token, noteDigest(data.note), trust.certificates.tsa_signer.pem, trust.certificates.root_ca.pem)).to.throw(/issued/);
 
       // The checkpoint key as its certificate publishes it; the export verified with timestamps.
-      const { exportEventLine } = await import('@registo/infra');
+      const { exportEventLine } = await import('@registo/audit');
       const tree = new SqlTreeStore();
       const head = await store.headPosition();
       const leaves = await tree.leafHashes(driver, 0, head);
@@ -604,7 +602,7 @@ describe('audit: checkpoints signed with the hierarchy checkpoint key and timest
 describe('audit: checkpoints signed inside a SoftHSM2 token (qualified)', function () {
   this.timeout(180_000);
   it('the note carries no software label, and its signature and timestamp verify with openssl', async () => {
-    const { openTrustKeys, performKeyCeremony, createTimestamper } = await import('@registo/infra');
+    const { openTrustKeys, performKeyCeremony, createTimestamper } = await import('@registo/trust');
     const { testSoftHsm } = await import('../src/support/softhsm.js');
     const hsm = await testSoftHsm();
     const signerConfig = { mode: 'qualified' as const, pkcs11: { module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: hsm.env } };

@@ -6,34 +6,28 @@ import { KeyObject, webcrypto } from 'node:crypto';
 import { expect } from 'chai';
 import * as x509 from '@peculiar/x509';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '@registo/base';
+import { type EventStore, PGliteDriver, PostgresDriver, type SqlDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
 import {
-  type EventStore,
-  PGliteDriver,
-  PostgresDriver,
-  SoftwareKeyWrapper,
-  type SqlDriver,
-  SqlConsumer,
-  SqlDeadLetterSink,
-  SqlEventStore,
-  StoreEventSource,
-  StreamParallelConsumer,
-  SubjectSealer,
   type TrustKeys,
   type StatusServices,
   buildOcspRequest,
   createHolderCertificateIssuer,
-  createLogger,
   readOcspResponse,
   startStatusServices,
+  openTrustKeys,
+} from '@registo/trust';
+import {
   decodeStatusList,
   fromQrPayload,
   HOLDER_PROOF_HEADER,
-  openTrustKeys,
   signHolderProof,
   signVcJwt,
   statusBit,
   vcPayload,
-} from '@registo/infra';
+} from '@registo/credentials';
+import { SqlConsumer, SqlDeadLetterSink, StoreEventSource, StreamParallelConsumer } from '@registo/messaging';
 import {
   type CredentialIssuerContext,
   type IdentityRecord,

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { PGliteDriver, SqlConsumer, StreamParallelConsumer, SqlDeadLetterSink, SqlEventStore, StoreEventSource } from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
+import { SqlConsumer, StreamParallelConsumer, SqlDeadLetterSink, StoreEventSource } from '@registo/messaging';
 import { enrollmentStatusProjection, replayProjection } from '@registo/projections';
 import { lifecycle, randomId } from '../src/index.js';
 

@@ -1,17 +1,11 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import {
-  type EnrollmentPacket,
-  type EventStore,
-  PostgresDriver,
-  SqlDeadLetterSink,
-  StoreEventSource,
-  StreamParallelConsumer,
-  SubjectSealer,
-  blindIndex,
-  createLogger,
-} from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, PostgresDriver } from '@registo/event-store';
+import { SubjectSealer, blindIndex } from '@registo/crypto';
+import type { EnrollmentPacket } from '@registo/packets';
+import { SqlDeadLetterSink, StoreEventSource, StreamParallelConsumer } from '@registo/messaging';
 import { type EnrollmentProcess, type EnrollmentProcessDeps, createEnrollmentProcess } from '@registo/consumers';
 import { ApiTokens, createHttpApp, registerIntakeRoutes } from '@registo/gateways';
 import {

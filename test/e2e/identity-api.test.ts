@@ -1,19 +1,11 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import {
-  type DeviceCredentials,
-  type EnrollmentPacket,
-  type EventStore,
-  PostgresDriver,
-  SqlConsumer,
-  SqlDeadLetterSink,
-  StoreEventSource,
-  SubjectSealer,
-  blindIndex,
-  createLogger,
-  issueDeviceCertificate,
-} from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, PostgresDriver } from '@registo/event-store';
+import { SubjectSealer, blindIndex } from '@registo/crypto';
+import { type DeviceCredentials, type EnrollmentPacket, issueDeviceCertificate } from '@registo/packets';
+import { SqlConsumer, SqlDeadLetterSink, StoreEventSource } from '@registo/messaging';
 import { ApiTokens, createHttpApp, registerAdjudicationRoutes, registerIdentityRoutes, registerIntakeRoutes } from '@registo/gateways';
 import {
   type EnrollmentCommand,

@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { type EnrollmentPacket, SyncHttpConnector, blindIndex } from '@registo/infra';
+import { blindIndex } from '@registo/crypto';
+import type { EnrollmentPacket } from '@registo/packets';
+import { SyncHttpConnector } from '@registo/external';
 import { createOutboundSync } from '@registo/consumers';
 import { type IdentityRecord, enrollmentDecider, enrollmentStreamId, handleCommand, identityClaimAdjudicationId, identityStreamId } from '@registo/producers';
 import { adjudicationQueueProjection, findAdjudication, findIdentitiesByCivilRegistryIndex, identityRegistryProjection } from '@registo/projections';

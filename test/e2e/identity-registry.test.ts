@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { PGliteDriver, SqlConsumer, SqlDeadLetterSink, SqlEventStore, StoreEventSource, blindIndex } from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
+import { blindIndex } from '@registo/crypto';
+import { SqlConsumer, SqlDeadLetterSink, StoreEventSource } from '@registo/messaging';
 import { createIdentityWithNewUin, handleCommand, identityDecider, identityStreamId } from '@registo/producers';
 import { findIdentitiesByCivilRegistryIndex, findIdentityByUin, identityRegistryProjection, replayProjection } from '@registo/projections';
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { type EventStore, type PostgresDriver, createLogger } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import type { EventStore, PostgresDriver } from '@registo/event-store';
 import { ApiTokens, createHttpApp, registerIntakeRoutes } from '@registo/gateways';
 import { ErrorCodes, type ErrorCode } from '@registo/schemas';
 import {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { PostgresDriver, SqlEventStore } from '@registo/infra';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
 import { adjudicationQueueProjection, enrollmentStatusProjection, identityRegistryProjection, replayProjection } from '@registo/projections';
 import { type TestDatabase, createTestDatabase, expectLogIntact, lifecycle, randomId, sql } from '../src/index.js';
 

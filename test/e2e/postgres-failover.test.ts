@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { type DemoPacket, DemoPacketFactory, type RunningPlatform, intakeKeyOf, startPlatform, waitForOutcomes } from '@registo/cli';
-import { createLogger, issueDeviceCertificate, loadConfig, loadPlatformKeys } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { issueDeviceCertificate } from '@registo/packets';
+import { loadConfig, loadPlatformKeys } from '@registo/config';
 import { createPopulation } from '@registo/simulators';
 import { type TcpProxy, type TestDatabase, createTestDatabase, expectLogIntact, platformTestEnv, publishedCheckpointKey, simulatorLedgers, sql, startTcpProxy, uploadUntilAnswered } from '../src/index.js';
 import { waitFor } from './kafka/processes.js';

@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { POLICY_OIDS, openEventStore } from '@registo/infra';
+import { openEventStore } from '@registo/event-store';
+import { POLICY_OIDS } from '@registo/trust';
 import { KEY_CEREMONY_STREAM } from '@registo/producers';
 import type { EventEnvelope, TrustEventData } from '@registo/schemas';
 import { qualifiedSignerEnv, testSoftHsm } from '../src/support/softhsm.js';

@@ -6,17 +6,13 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
 import { OCSPRequest, id_pkix_ocsp_nonce } from '@peculiar/asn1-ocsp';
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '@registo/base';
+import { type EventStore, PGliteDriver, PostgresDriver, type SqlDriver, SqlEventStore } from '@registo/event-store';
+import type { SignerConfig } from '@registo/hsm';
 import {
-  type EventStore,
   KeyUsageFlags,
-  PGliteDriver,
-  PostgresDriver,
-  type SignerConfig,
-  type SqlDriver,
-  SqlEventStore,
   type StatusServices,
   type TrustKeys,
-  createLogger,
   issueCertificate,
   openTrustKeys,
   performKeyCeremony,
@@ -24,7 +20,7 @@ import {
   subjectNameOf,
   toPem,
   trustKey,
-} from '@registo/infra';
+} from '@registo/trust';
 import { createHttpApp, registerTrustStatusRoutes } from '@registo/gateways';
 import { type CredentialStatusFixture, openCredentialStatusFixture } from '../src/support/credential-status-fixture.js';
 import { type TestDatabase, createTestDatabase } from '../src/support/postgres.js';

@@ -46,7 +46,7 @@ describe('lint: import boundaries from the READMEs', () => {
   });
 
   it('lets a workspace import what its README names, and cli and test anything', async () => {
-    const code = "import { fold } from '@registo/producers';\nimport { SqlEventStore } from '@registo/infra';\nexport const used = [fold, SqlEventStore];\n";
+    const code = "import { fold } from '@registo/producers';\nimport { SqlEventStore } from '@registo/event-store';\nexport const used = [fold, SqlEventStore];\n";
     expect(await findings('consumers/src/probe.ts', code)).to.deep.equal([]);
     expect(await findings('projections/src/probe.ts', code)).to.deep.equal(['@typescript-eslint/no-restricted-imports']);
     const any = "import { registeredRoutes } from '@registo/gateways';\nexport const routes = registeredRoutes;\n";

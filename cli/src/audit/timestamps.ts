@@ -1,4 +1,4 @@
-import { type TimestampCheck, checkTimestampToken } from '@registo/infra';
+import { type TimestampCheck, checkTimestampToken } from '@registo/audit';
 
 /** RFC 3161 tokens must verify with the TSA certificate (issued by `caPem` when given). */
 export async function timestampChecker(tsaPem: string, caPem?: string): Promise<TimestampCheck> {

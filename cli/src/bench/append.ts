@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { type EventStore, openEventStore, prepareAppend } from '@registo/infra';
+import { type EventStore, openEventStore, prepareAppend } from '@registo/event-store';
 import type { NewEvent } from '@registo/schemas';
 import { randomBytes } from 'node:crypto';
 import { type BenchReport, latencyMetrics, metric, progress } from './report.js';

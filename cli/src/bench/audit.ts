@@ -3,25 +3,23 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { createTimestamper, openTrustKeys } from '@registo/trust';
 import {
   AUDIT_TREE_DDL,
   CompactRange,
   EXPORT_KIND,
-  PostgresDriver,
-  SqlEventStore,
   SqlTreeStore,
   appendLeaves,
   checkTimestampToken,
-  createTimestamper,
   ecdsaKeyId,
   formatCheckpointBody,
   hashLeaf,
   noteDigest,
-  openTrustKeys,
   signNote,
   verifyExportStream,
   verifyInclusion,
-} from '@registo/infra';
+} from '@registo/audit';
 import { Checkpointer } from '@registo/consumers';
 import { type EventEnvelope, hashInput, isEventOf } from '@registo/schemas';
 import { type BenchReport, metric, percentile, progress } from './report.js';

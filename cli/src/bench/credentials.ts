@@ -1,7 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, openTrustKeys, signVcJwt, statusEntries, vcPayload } from '@registo/infra';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import { openTrustKeys } from '@registo/trust';
+import { signVcJwt, statusEntries, vcPayload } from '@registo/credentials';
 import { type IdentityRecord, StatusListAllocator, credentialIssuerContext, identityStreamId, issueIdentityCredential, subjectIdFor } from '@registo/producers';
 import { type EventOf, type IdentityEventData, expectEventOf } from '@registo/schemas';
 import { type BenchReport, metric, progress } from './report.js';

@@ -5,18 +5,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { ensureSoftHsm, initToken } from '@registo/deploy';
+import { type SignerConfig, loadSignerConfig, measureSignRate } from '@registo/hsm';
 import {
   type HolderCertificateRequest,
-  type SignerConfig,
   type TrustKeys,
   createHolderCertificateIssuer,
   encodeCsr,
   issueCertificate,
-  loadSignerConfig,
-  measureSignRate,
   openTrustKeys,
   performKeyCeremony,
-} from '@registo/infra';
+} from '@registo/trust';
 import { type BenchReport, metric, progress } from './report.js';
 
 export interface IssueBenchOptions {

@@ -1,7 +1,16 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { type EventStore, type KafkaSettings, EnvelopeCodec, categoryTopic, createLogger, ensureTopics, kafkaClient, openEventStore, topicConfig } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, openEventStore } from '@registo/event-store';
+import {
+  type KafkaSettings,
+  EnvelopeCodec,
+  categoryTopic,
+  ensureTopics,
+  kafkaClient,
+  topicConfig,
+} from '@registo/messaging';
 import { Mirror, eventHeaders } from '@registo/producers';
 import { ensureInfra } from '@registo/deploy';
 import { type BenchReport, latencyMetrics, metric, progress } from './report.js';

@@ -1,4 +1,11 @@
-import { InMemoryCertificateStatusSource, buildOcspRequest, InMemoryCrlNumberStore, createLogger, openTrustKeys, startStatusServices } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import {
+  InMemoryCertificateStatusSource,
+  buildOcspRequest,
+  InMemoryCrlNumberStore,
+  openTrustKeys,
+  startStatusServices,
+} from '@registo/trust';
 import { createHttpApp, registerTrustStatusRoutes } from '@registo/gateways';
 
 /*

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { buildOcspRequest, measureSignRate, normaliseSerialHex, openTrustKeys, readOcspResponse } from '@registo/infra';
+import { measureSignRate } from '@registo/hsm';
+import { buildOcspRequest, normaliseSerialHex, openTrustKeys, readOcspResponse } from '@registo/trust';
 import type { OcspBenchServerSetup } from './ocsp-server.js';
 import { type BenchReport, metric, progress } from './report.js';
 

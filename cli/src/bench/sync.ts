@@ -1,15 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type KafkaSettings,
-  PostgresDriver,
-  ResilientSyncPort,
-  SoftwareKeyWrapper,
-  SqlEventStore,
-  SubjectSealer,
-  SyncHttpConnector,
-  type SyncSystem,
-  createLogger,
-} from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import type { KafkaSettings } from '@registo/messaging';
+import { ResilientSyncPort, SyncHttpConnector, type SyncSystem } from '@registo/external';
 import { SYNC_STREAMS_IN_PARALLEL, SyncService } from '@registo/consumers';
 import { Mirror, identityHandler, subjectIdFor, syncStreamId } from '@registo/producers';
 import { createPopulation, startSimulators } from '@registo/simulators';

@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { type Command, InvalidArgumentError } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { DEFAULT_MAX_FINDINGS, ecdsaKeyId, fetchPublishedKey, platformRoots, openExport, readPublicKey, verifyExportStream } from '@registo/infra';
+import {
+  DEFAULT_MAX_FINDINGS,
+  ecdsaKeyId,
+  fetchPublishedKey,
+  platformRoots,
+  openExport,
+  readPublicKey,
+  verifyExportStream,
+} from '@registo/audit';
 import { timestampChecker } from '../audit/timestamps.js';
 import { platformUrlOption } from '../platform-client.js';
 import { failuresExitWith, usageErrorsExitWith } from './failure-exit-code.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { kafkaSettings } from '@registo/infra';
+import { kafkaSettings } from '@registo/messaging';
 import { benchAppend } from '../bench/append.js';
 import { benchMirror } from '../bench/mirror.js';
 import { benchEnroll } from '../bench/enroll.js';

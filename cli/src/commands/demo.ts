@@ -1,5 +1,5 @@
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '@registo/infra';
+import { loadConfig } from '@registo/config';
 import { progress } from '../bench/report.js';
 import { nextPersonFile, readNextPeople, saveNextPeople } from '../demo/next-person.js';
 import { DEFAULT_MIX } from '../demo/packets.js';

@@ -1,7 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { HOLDER_PROOF_HEADER, signHolderProof } from '@registo/infra';
+import { HOLDER_PROOF_HEADER, signHolderProof } from '@registo/credentials';
 
 /**
  * `registo holder proof`: what a card or wallet does for each holder-channel request, for

@@ -2,7 +2,17 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type KeyCeremonyResult, TRUST_KEYS, type TrustRole, assertCertifiedPublicUrl, loadConfig, loadSignerConfig, loadTrustConfig, openEventStore, performKeyCeremony } from '@registo/infra';
+import { openEventStore } from '@registo/event-store';
+import { loadSignerConfig } from '@registo/hsm';
+import {
+  type KeyCeremonyResult,
+  TRUST_KEYS,
+  type TrustRole,
+  assertCertifiedPublicUrl,
+  loadTrustConfig,
+  performKeyCeremony,
+} from '@registo/trust';
+import { loadConfig } from '@registo/config';
 import { KEY_CEREMONY_STREAM, recordKeyCeremony } from '@registo/producers';
 import { type CeremonyKeyData, RegistoError } from '@registo/schemas';
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { SqlEventStore, loadConfig, openSqlDriver } from '@registo/infra';
+import { SqlEventStore, openSqlDriver } from '@registo/event-store';
+import { loadConfig } from '@registo/config';
 import { PROJECTIONS, replayProjection } from '@registo/projections';
 import { progress } from '../bench/report.js';
 

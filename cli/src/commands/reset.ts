@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { type PrefixResources, findPrefixResources, loadConfig, lockDataDir, purgePrefix, resetPostgresDatabase } from '@registo/infra';
+import { lockDataDir, resetPostgresDatabase } from '@registo/event-store';
+import { type PrefixResources, findPrefixResources, purgePrefix } from '@registo/messaging';
+import { loadConfig } from '@registo/config';
 import { nextPersonFile } from '../demo/next-person.js';
 
 const list = (names: string[]): string => (names.length === 0 ? 'none' : names.join(', '));

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { ROLES, ROLES_ALL, createLogger, loadConfig, maskSecrets, variablesHelp } from '@registo/infra';
+import { ROLES, ROLES_ALL, createLogger, variablesHelp } from '@registo/base';
+import { loadConfig, maskSecrets } from '@registo/config';
 import { startPlatform } from '../platform.js';
 
 export function registerStart(program: Command): void {

@@ -7,7 +7,7 @@ import {
   supervise,
   type DeadLetterSink,
   type EventSource,
-} from '@registo/infra';
+} from '@registo/messaging';
 import type { PlatformContext } from './context.js';
 
 /** What the consumer runtimes (SqlConsumer, StreamParallelConsumer) have in common. */

@@ -1,4 +1,9 @@
-import type { EventStore, ExternalSyncPort, KeyWrapper, Logger, RegistoConfig, Role, SqlDriver, SubjectSealer, SyncSystem, TrustKeys } from '@registo/infra';
+import type { Logger, Role } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { KeyWrapper, SubjectSealer } from '@registo/crypto';
+import type { TrustKeys } from '@registo/trust';
+import type { ExternalSyncPort, SyncSystem } from '@registo/external';
+import type { RegistoConfig } from '@registo/config';
 import type { CredentialIssuerContext } from '@registo/producers';
 import type { ApiTokens, RegisteredRoute } from '@registo/gateways';
 import type { RunningSimulators } from '@registo/simulators';

@@ -1,17 +1,9 @@
-import {
-  Pkcs11KeyWrapper,
-  SqlEventStore,
-  SubjectSealer,
-  loadPlatformKeys,
-  loadQualifiedIntakeTrust,
-  openEventStore,
-  openSqlDriver,
-  openTrustKeys,
-  type EventStore,
-  type Logger,
-  type RegistoConfig,
-  type TrustKeys,
-} from '@registo/infra';
+import type { Logger } from '@registo/base';
+import { SqlEventStore, openEventStore, openSqlDriver, type EventStore } from '@registo/event-store';
+import { SubjectSealer } from '@registo/crypto';
+import { Pkcs11KeyWrapper } from '@registo/hsm';
+import { openTrustKeys, type TrustKeys } from '@registo/trust';
+import { loadPlatformKeys, loadQualifiedIntakeTrust, type RegistoConfig } from '@registo/config';
 import type { PlatformKeyring, SqlSide } from './context.js';
 import type { DisposalStack } from './disposal-stack.js';
 import { KEK_LABEL, openIdentityMacKeys, openKeyWrapper } from './identity-keys.js';

@@ -1,18 +1,8 @@
-import {
-  HMAC_KEYS,
-  INTAKE_KEY_LABEL,
-  Pkcs11IntakeDecrypter,
-  Pkcs11KeyWrapper,
-  Pkcs11MacKey,
-  Pkcs11Token,
-  SoftwareIntakeDecrypter,
-  exportIntakePublicJwk,
-  type IntakeDecrypter,
-  type KeyWrapper,
-  type MacKeyLike,
-  type PlatformKeys,
-  type RegistoConfig,
-} from '@registo/infra';
+import type { KeyWrapper, MacKeyLike } from '@registo/crypto';
+import { SoftwareIntakeDecrypter, exportIntakePublicJwk, type IntakeDecrypter } from '@registo/packets';
+import { INTAKE_KEY_LABEL, Pkcs11IntakeDecrypter, Pkcs11KeyWrapper, Pkcs11MacKey, Pkcs11Token } from '@registo/hsm';
+import { HMAC_KEYS } from '@registo/trust';
+import type { PlatformKeys, RegistoConfig } from '@registo/config';
 import { RegistoError } from '@registo/schemas';
 
 /** The key-encryption key's label on the token, created by `registo keys init`. */

@@ -1,4 +1,5 @@
-import { AUDIT_TREE_DDL, type SqlDriver } from '@registo/infra';
+import type { SqlDriver } from '@registo/event-store';
+import { AUDIT_TREE_DDL } from '@registo/audit';
 import { STATUS_ALLOCATIONS_DDL } from '@registo/producers';
 import { PROJECTIONS } from '@registo/projections';
 import { DEDUP_DDL, SYNC_CURSORS_DDL } from '@registo/consumers';

@@ -1,4 +1,5 @@
-import { type RegistoConfig, type Role } from '@registo/infra';
+import type { Role } from '@registo/base';
+import type { RegistoConfig } from '@registo/config';
 import { RegistoError } from '@registo/schemas';
 import type { PlatformContext } from './context.js';
 

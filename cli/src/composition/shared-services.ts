@@ -1,4 +1,8 @@
-import { createHolderCertificateIssuer, pinLogOrigin, type EventStore, type Logger, type RegistoConfig, type TrustKeys } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { EventStore } from '@registo/event-store';
+import { createHolderCertificateIssuer, type TrustKeys } from '@registo/trust';
+import { pinLogOrigin } from '@registo/audit';
+import type { RegistoConfig } from '@registo/config';
 import { StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { SqlHolderKeyRegister } from '@registo/projections';
 import { syncPorts } from '../sync-wiring.js';

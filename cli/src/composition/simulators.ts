@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Logger, type RegistoConfig, lockDataDir } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import { lockDataDir } from '@registo/event-store';
+import type { RegistoConfig } from '@registo/config';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';
 import type { Workers } from './workers.js';
 

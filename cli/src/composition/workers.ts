@@ -1,4 +1,4 @@
-import type { WorkerHealth } from '@registo/infra';
+import type { WorkerHealth } from '@registo/messaging';
 import type { WorkerDown } from '@registo/gateways';
 
 /** Something a role keeps running: readiness shows its `describe()`, and its health when supervised. */

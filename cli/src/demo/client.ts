@@ -1,4 +1,4 @@
-import { fetchPlatform } from '@registo/infra';
+import { fetchPlatform } from '@registo/base';
 
 /** A registration client's side of the intake API: upload packets, then follow them to an outcome. */
 

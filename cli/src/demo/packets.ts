@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type DeviceCredentials, type IntakeKey, sealPacket } from '@registo/infra';
+import { type DeviceCredentials, type IntakeKey, sealPacket } from '@registo/packets';
 import { type Citizen, type Foreigner, type Population, deriveSeed, mulberry32, syntheticTemplate } from '@registo/simulators';
 
 /**

@@ -1,4 +1,6 @@
-import { type IntakeKey, fetchPlatform, importIntakePublicJwk, issueDeviceCertificate, loadPlatformKeys } from '@registo/infra';
+import { fetchPlatform } from '@registo/base';
+import { type IntakeKey, importIntakePublicJwk, issueDeviceCertificate } from '@registo/packets';
+import { loadPlatformKeys } from '@registo/config';
 import { createPopulation } from '@registo/simulators';
 import { type DemoMix, type DemoPacket, DemoPacketFactory, type Expected } from './packets.js';
 import { type Outcome, pool, submitPacket, waitForOutcomes } from './client.js';

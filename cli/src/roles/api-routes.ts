@@ -1,4 +1,6 @@
-import { AbisHttpConnector, parseWitnessKey, startStatusServices } from '@registo/infra';
+import { startStatusServices } from '@registo/trust';
+import { parseWitnessKey } from '@registo/audit';
+import { AbisHttpConnector } from '@registo/external';
 import { SqlCertificateStatusSource } from '@registo/projections';
 import { createInboundSync, runReconciliation } from '@registo/consumers';
 import {

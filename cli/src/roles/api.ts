@@ -1,4 +1,4 @@
-import { createTimestamper } from '@registo/infra';
+import { createTimestamper } from '@registo/trust';
 import { createHttpApp, registerHealthRoutes, registerTsaRoutes, registeredRoutes } from '@registo/gateways';
 import type { PlatformContext } from '../composition/context.js';
 import type { RoleModule } from '../composition/role.js';

@@ -1,4 +1,5 @@
-import { createTimestamper, supervise } from '@registo/infra';
+import { createTimestamper } from '@registo/trust';
+import { supervise } from '@registo/messaging';
 import { Checkpointer } from '@registo/consumers';
 import { sqlOf } from '../composition/context.js';
 import type { RoleModule } from '../composition/role.js';

@@ -1,4 +1,4 @@
-import { StreamParallelConsumer } from '@registo/infra';
+import { StreamParallelConsumer } from '@registo/messaging';
 import { createCredentialIssuance } from '@registo/consumers';
 import { startConsumerWorker } from '../composition/consumer-worker.js';
 import { sqlOf } from '../composition/context.js';

@@ -1,4 +1,4 @@
-import { supervise } from '@registo/infra';
+import { supervise } from '@registo/messaging';
 import { Mirror } from '@registo/producers';
 import type { RoleModule } from '../composition/role.js';
 

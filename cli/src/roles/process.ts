@@ -1,4 +1,5 @@
-import { AbisHttpConnector, ImmigrationHttpConnector, SigaHttpConnector, StreamParallelConsumer } from '@registo/infra';
+import { StreamParallelConsumer } from '@registo/messaging';
+import { AbisHttpConnector, ImmigrationHttpConnector, SigaHttpConnector } from '@registo/external';
 import { DEFAULT_UIN_POLICY } from '@registo/producers';
 import { createEnrollmentProcess } from '@registo/consumers';
 import { startConsumerWorker } from '../composition/consumer-worker.js';

@@ -1,4 +1,4 @@
-import { SqlConsumer } from '@registo/infra';
+import { SqlConsumer } from '@registo/messaging';
 import { PROJECTIONS } from '@registo/projections';
 import { startConsumerWorker } from '../composition/consumer-worker.js';
 import { sqlOf } from '../composition/context.js';

@@ -1,4 +1,4 @@
-import { supervise } from '@registo/infra';
+import { supervise } from '@registo/messaging';
 import { SyncService } from '@registo/consumers';
 import { sqlOf } from '../composition/context.js';
 import type { RoleModule } from '../composition/role.js';

@@ -1,16 +1,24 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { Signer } from '@registo/hsm';
+import type { Timestamper } from '@registo/trust';
 import {
   CONSUMER_OFFSETS_DDL,
+  STORE_SOURCE,
+  StoreEventSource,
+  coordinateKey,
+  type Delivery,
+  type EventSource,
+} from '@registo/messaging';
+import {
   AUDIT_CHECKPOINT_STREAM,
   AUDIT_TREE_DDL,
   CompactRange,
   PREVIOUS_EXTENSION,
   SIGNER_MODE_EXTENSION,
-  STORE_SOURCE,
   SqlTreeStore,
-  StoreEventSource,
   appendLeaves,
-  coordinateKey,
   ecdsaKeyId,
   formatCheckpointBody,
   hashLeaf,
@@ -18,14 +26,7 @@ import {
   noteDigest,
   signNote,
   verifyConsistency,
-  type Delivery,
-  type EventSource,
-  type EventStore,
-  type Logger,
-  type Signer,
-  type SqlDriver,
-  type Timestamper,
-} from '@registo/infra';
+} from '@registo/audit';
 import { CATEGORIES, IntegrityError, RegistoError, expectEventOf, isRegistoError, type EventEnvelope, type TypedEnvelope } from '@registo/schemas';
 import { readStreamOf } from '@registo/producers';
 import { type CheckpointCadence, DEFAULT_CADENCE, checkpointDue } from './policy.js';

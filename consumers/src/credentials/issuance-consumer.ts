@@ -1,4 +1,5 @@
-import type { Logger, OutsideWorldHandler } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { OutsideWorldHandler } from '@registo/messaging';
 import { type CredentialIssuerContext, applyIdentityStatus, issueIdentityCredential } from '@registo/producers';
 import { type EventEnvelope, expectEventOf } from '@registo/schemas';
 

@@ -1,4 +1,4 @@
-import type { SqlDriver } from '@registo/infra';
+import type { SqlDriver } from '@registo/event-store';
 
 /**
  * Demographic de-duplication needs an answer that does not depend on which of two packets

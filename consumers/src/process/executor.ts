@@ -1,15 +1,8 @@
-import {
-  type BiometricIdentification,
-  type CivilRegistry,
-  type EventStore,
-  type ImmigrationRegistry,
-  type Logger,
-  type OutsideWorldHandler,
-  type SqlDriver,
-  type SubjectSealer,
-  type MacKeyLike,
-  blindIndexWith,
-} from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import { type SubjectSealer, type MacKeyLike, blindIndexWith } from '@registo/crypto';
+import type { OutsideWorldHandler } from '@registo/messaging';
+import type { BiometricIdentification, CivilRegistry, ImmigrationRegistry } from '@registo/external';
 import {
   type EnrollmentCommand,
   type EnrollmentPersonalData,

@@ -1,5 +1,5 @@
 import { IDENTITY_STATUSES, type IdentityStatus, type Residency } from '@registo/schemas';
-import type { SyncSystem } from '@registo/infra';
+import type { SyncSystem } from '@registo/external';
 import { ACCEPTED_EXTERNAL_REG_PREFIX, type EnrollmentDemographics } from '@registo/producers';
 
 /**

@@ -1,4 +1,7 @@
-import type { EventStore, ExternalChange, ExternalSyncPort, Logger, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { ExternalChange, ExternalSyncPort, SyncSystem } from '@registo/external';
 import {
   CommandRejected,
   changedFields,

@@ -1,4 +1,8 @@
-import { type EventStore, type ExternalSyncPort, type Logger, type OutsideWorldHandler, type SubjectSealer, type SyncSystem, TransientError, isStoreUnavailable } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import { type EventStore, isStoreUnavailable } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import { type OutsideWorldHandler, TransientError } from '@registo/messaging';
+import type { ExternalSyncPort, SyncSystem } from '@registo/external';
 import {
   CommandRejected,
   type LoadedIdentity,

@@ -1,5 +1,5 @@
 import type { IdentityStatus, MismatchKind } from '@registo/schemas';
-import type { ExternalRecord, SyncSystem } from '@registo/infra';
+import type { ExternalRecord, SyncSystem } from '@registo/external';
 import { SIGA_EXPECTED_STATUS } from './agreement.js';
 
 /**

@@ -1,5 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { EventStore, ExternalSyncPort, Logger, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { ExternalSyncPort, SyncSystem } from '@registo/external';
 import {
   CommandRejected,
   type IdentityRecord,

@@ -1,22 +1,20 @@
+import type { Logger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
 import {
   EnvelopeCodec,
-  type EventStore,
-  type ExternalSyncPort,
   KafkaDeadLetterSink,
   type KafkaSettings,
-  type Logger,
   RetryingKafkaConsumer,
-  type SqlDriver,
   SqlDeadLetterSink,
   StoreEventSource,
   StreamParallelConsumer,
-  type SubjectSealer,
-  type SyncSystem,
   dlqTopic,
   kafkaClient,
   topicConfig,
   ensureTopics,
-} from '@registo/infra';
+} from '@registo/messaging';
+import type { ExternalSyncPort, SyncSystem } from '@registo/external';
 import { type InboundSync, createInboundSync } from './inbound.js';
 import { createOutboundSync } from './outbound.js';
 import { type ReconcileResult, runReconciliation } from './reconcile.js';

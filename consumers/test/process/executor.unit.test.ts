@@ -1,16 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
-import {
-  PGliteDriver,
-  SoftwareKeyWrapper,
-  SqlEventStore,
-  SubjectSealer,
-  type BiometricIdentification,
-  type CivilRegistry,
-  type ImmigrationRegistry,
-  type PermitVerificationResult,
-  type VerificationResult,
-} from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import type {
+  BiometricIdentification,
+  CivilRegistry,
+  ImmigrationRegistry,
+  PermitVerificationResult,
+  VerificationResult,
+} from '@registo/external';
 import {
   type EnrollmentPersonalData,
   type EnrollmentState,

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import type { EventStore, SqlDriver, SubjectSealer } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
 import {
   type EnrollmentPersonalData,
   decideAdjudication,

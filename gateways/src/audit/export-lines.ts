@@ -1,4 +1,5 @@
-import { EXPORT_KIND, EXPORT_VERSION, SqlTreeStore, type EventStore, type SqlDriver, eventLeafHash, exportEventLine } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import { EXPORT_KIND, EXPORT_VERSION, SqlTreeStore, eventLeafHash, exportEventLine } from '@registo/audit';
 
 const tree = new SqlTreeStore();
 const EXPORT_PAGE = 2000;

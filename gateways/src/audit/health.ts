@@ -1,4 +1,5 @@
-import { type EarlierRoot, ExportVerifier, SqlTreeStore, orderFindings, type EventStore, type Finding, type SqlDriver } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import { type EarlierRoot, ExportVerifier, SqlTreeStore, orderFindings, type Finding } from '@registo/audit';
 import { exportLines } from './export-lines.js';
 import type { AuditKeys } from './routes.js';
 

@@ -1,16 +1,15 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import type { EventStore, SqlDriver } from '@registo/event-store';
 import {
   SqlTreeStore,
-  type EventStore,
-  type SqlDriver,
   type StoredCheckpoint,
   type Witness,
   ecdsaKeyId,
   parseNote,
   verifyCosignature,
   witnessVerifierKey,
-} from '@registo/infra';
+} from '@registo/audit';
 import { RegistoError } from '@registo/schemas';
 import type { ApiTokens } from '../auth/tokens.js';
 import { exportLines } from './export-lines.js';

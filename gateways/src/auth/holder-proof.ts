@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import { HOLDER_PROOF_HEADER, verifyHolderProof } from '@registo/infra';
+import { HOLDER_PROOF_HEADER, verifyHolderProof } from '@registo/credentials';
 import { CommandRejected, type HolderPresence } from '@registo/producers';
 import { isRegistoError } from '@registo/schemas';
 import type { ApiActor, ApiTokens } from './tokens.js';

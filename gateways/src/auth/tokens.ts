@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { DEV_API_TOKENS, isLoopbackAddress } from '@registo/infra';
+import { isLoopbackAddress } from '@registo/base';
+import { DEV_API_TOKENS } from '@registo/config';
 import { RegistoError } from '@registo/schemas';
 import { type Refusal, RefusalRecorder } from './refusals.js';
 

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type EventStore, PRINT_AGREEMENT_ATTRIBUTES, checkText, type SqlDriver, type SubjectSealer, type VcTrustAnchors, parseStatusListPublicId, pickAttributes, toQrPayload } from '@registo/infra';
+import { checkText } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import {
+  PRINT_AGREEMENT_ATTRIBUTES,
+  type VcTrustAnchors,
+  parseStatusListPublicId,
+  pickAttributes,
+  toQrPayload,
+} from '@registo/credentials';
 import {
   CommandRejected,
   type CredentialIssuerContext,

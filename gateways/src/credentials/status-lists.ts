@@ -1,5 +1,5 @@
+import type { SqlDriver } from '@registo/event-store';
 import {
-  type SqlDriver,
   type StatusPurpose,
   VC_CONTEXT,
   decodeStatusList,
@@ -7,7 +7,7 @@ import {
   signVcJwt,
   statusBit,
   statusListUrl,
-} from '@registo/infra';
+} from '@registo/credentials';
 import type { CredentialIssuerContext } from '@registo/producers';
 import { credentialStatusRevision, statusListExists, statusListIndices } from '@registo/projections';
 

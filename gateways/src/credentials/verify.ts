@@ -1,4 +1,11 @@
-import { type SignerMode, type VcProblem, type VcTrustAnchors, credentialFromInput, parseStatusListPublicId, verifyVcJwt } from '@registo/infra';
+import type { SignerMode } from '@registo/hsm';
+import {
+  type VcProblem,
+  type VcTrustAnchors,
+  credentialFromInput,
+  parseStatusListPublicId,
+  verifyVcJwt,
+} from '@registo/credentials';
 import type { StatusLists } from './status-lists.js';
 
 export type VerifiedStatus = 'ACTIVE' | 'SUSPENDED' | 'REVOKED' | 'UNKNOWN';

@@ -1,5 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import type { BiometricIdentification, EventStore, SubjectSealer } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { BiometricIdentification } from '@registo/external';
 import { eraseIdentity } from '@registo/producers';
 import type { ApiTokens } from '../auth/tokens.js';
 

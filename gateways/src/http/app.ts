@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type HTTPMethods } from 'fastify';
-import { DEFAULT_MAX_PACKET_BYTES, type Logger } from '@registo/infra';
+import type { Logger } from '@registo/base';
+import { DEFAULT_MAX_PACKET_BYTES } from '@registo/packets';
 import { RegistoError } from '@registo/schemas';
 import { parseJsonBody } from './json-body.js';
 import { sendProblem } from './problem.js';

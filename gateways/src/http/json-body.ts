@@ -1,4 +1,4 @@
-import { StrictJsonError, parseStrictJson } from '@registo/infra';
+import { StrictJsonError, parseStrictJson } from '@registo/base';
 import { RegistoError } from '@registo/schemas';
 
 /** A request body as strict JSON (infra text/strict-json.ts); REQUEST_INVALID with the `reason` otherwise. */

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { loggableError } from '@registo/infra';
+import { loggableError } from '@registo/base';
 import { type ErrorCode, RegistoError } from '@registo/schemas';
 
 /** RFC 9457 problem details; `code` is the stable RegistoError code clients switch on. */

@@ -1,7 +1,7 @@
 import type { Plugin } from 'ajv';
 import type { SchemaValidateFunction } from 'ajv/dist/types/index.js';
 import type { FastifySchema } from 'fastify';
-import { type TextKind, checkText } from '@registo/infra';
+import { type TextKind, checkText } from '@registo/base';
 
 /**
  * What every route's request must look like before its handler runs, in one place: each route

@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { type EventStore, type OpenedPacket, type SqlDriver, type SubjectSealer, type PacketTrust, REG_ID_PATTERN } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import { type OpenedPacket, type PacketTrust, REG_ID_PATTERN } from '@registo/packets';
 import { acceptPacket, openEnrollmentPacket, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
 import { type EnrollmentStatusRow, currentEnrollmentStatus } from '@registo/projections';
 import { RegistoError, isRegistoError } from '@registo/schemas';

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import { RegistoError } from '@registo/schemas';
 import { sendProblem } from '../http/problem.js';
 

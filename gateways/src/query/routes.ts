@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { type EventStore, type MacKeyLike, type SqlDriver, blindIndexWith } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import { type MacKeyLike, blindIndexWith } from '@registo/crypto';
 import { changeIdentityStatus } from '@registo/producers';
 import { type IdentityRow, findIdentitiesByCivilRegistryIndex, findIdentityByUin } from '@registo/projections';
 import { IDENTITY_STATUSES, type IdentityStatus, RegistoError } from '@registo/schemas';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { EventStore, SqlDriver } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
 import { CommandRejected, redriveSync } from '@registo/producers';
 import { SYNC_STATUS_DDL, listSyncs } from '@registo/projections';
 import { type ExternalSystem, RegistoError } from '@registo/schemas';

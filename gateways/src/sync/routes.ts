@@ -1,6 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import type { EventStore, ExternalChange, SqlDriver, SubjectSealer, SyncSystem } from '@registo/infra';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { ExternalChange, SyncSystem } from '@registo/external';
 import { CommandRejected, LEGACY_CLOSE_ACTION, RESOLUTION_ACTIONS, type ResolutionAction, resolveMismatch } from '@registo/producers';
 import { SYNC_STATUS_DDL, reportCsv, syncReport } from '@registo/projections';
 import { RegistoError } from '@registo/schemas';

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeBase64Strict } from '@registo/crypto';
 import {
   type CertificateStatusSource,
   type CrlName,
@@ -8,8 +9,7 @@ import {
   type OcspAnswer,
   OcspResponder,
   type TrustKeys,
-  decodeBase64Strict,
-} from '@registo/infra';
+} from '@registo/trust';
 
 /*
  * The status services over HTTP, at the URLs signed into the certificates (profiles.ts):

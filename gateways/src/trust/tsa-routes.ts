@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
-import type { TimeStampAuthority, TsaFailure } from '@registo/infra';
+import type { TimeStampAuthority, TsaFailure } from '@registo/trust';
 
 export interface TsaRouteDeps {
   tsa: TimeStampAuthority;

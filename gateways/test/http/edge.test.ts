@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { PostgresDriver, createLogger } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { PostgresDriver } from '@registo/event-store';
 import { createHttpApp, parseJsonBody, querySchema, registeredRoutes, WHOLE_NUMBER } from '../../src/index.js';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 

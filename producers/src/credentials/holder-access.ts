@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import { fold } from '../decider.js';
 import { readStreamOf } from '../typed-read.js';
 import { type HolderPresence, credentialDecider, credentialStreamId, decideHolderAccess, holderStreamWorthReading } from '../deciders/credential.js';

@@ -1,4 +1,5 @@
-import { type SqlDriver, statusPositionOf } from '@registo/infra';
+import type { SqlDriver } from '@registo/event-store';
+import { statusPositionOf } from '@registo/credentials';
 
 export const STATUS_ALLOCATIONS_DDL = `
 CREATE TABLE IF NOT EXISTS credential_status_allocations (

@@ -1,4 +1,4 @@
-import { centreOfRegId } from '@registo/infra';
+import { centreOfRegId } from '@registo/packets';
 import { reject } from '../decider.js';
 
 /** The registration client that signed a packet, as its verified certificate names it (CN, OU). */

@@ -1,4 +1,4 @@
-import type { PermitVerificationResult } from '@registo/infra';
+import type { PermitVerificationResult } from '@registo/external';
 import type { CheckOutcome } from '@registo/schemas';
 
 /*

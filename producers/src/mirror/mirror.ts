@@ -1,21 +1,20 @@
 import type { Admin, Kafka, Producer, Message } from 'kafkajs';
 import { CATEGORIES, type EventEnvelope, RegistoError, parseStreamId } from '@registo/schemas';
+import type { Logger } from '@registo/base';
+import { type EventStore, inBatches } from '@registo/event-store';
 import {
-  type EventStore,
   type KafkaSettings,
-  type Logger,
   EnvelopeCodec,
   categoryTopic,
   consumerGroup,
   mirrorCheckpointTopic,
   storeOfOffsetMetadata,
   storeOffsetMetadata,
-  inBatches,
   kafkaClient,
   keyPartitioner,
   topicConfig,
   ensureTopics,
-} from '@registo/infra';
+} from '@registo/messaging';
 
 export interface MirrorOptions {
   store: EventStore;

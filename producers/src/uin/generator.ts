@@ -1,5 +1,5 @@
 import { createHmac, randomInt } from 'node:crypto';
-import type { MacKeyLike } from '@registo/infra';
+import type { MacKeyLike } from '@registo/crypto';
 import { RegistoError } from '@registo/schemas';
 import { DEFAULT_UIN_POLICY, type UinPolicy, uinViolations } from './rules.js';
 import { verhoeffDigit } from './verhoeff.js';

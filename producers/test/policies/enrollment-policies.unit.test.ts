@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { PACKET_OPEN_CHECKS, type PermitVerificationResult } from '@registo/infra';
+import { PACKET_OPEN_CHECKS } from '@registo/packets';
+import type { PermitVerificationResult } from '@registo/external';
 import { OWN_CENTRE_CHECK, abisHandedToOfficer, abisUnavailableReasons, immigrationCheckOutcome } from '../../src/index.js';
 
 /* The enrollment process's rules for reading the outside world's answers, given/when/then. */

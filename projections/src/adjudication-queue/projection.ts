@@ -1,5 +1,6 @@
 import { type EventEnvelope, expectEventOf } from '@registo/schemas';
-import type { SqlHandler, SqlTx } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 import { type AdjudicationRow, reduceAdjudication } from './reducer.js';
 
 export const ADJUDICATION_QUEUE_DDL = `

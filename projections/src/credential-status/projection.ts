@@ -1,5 +1,6 @@
 import type { EventEnvelope, SealedData } from '@registo/schemas';
-import type { SqlHandler, SqlTx } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 import { type CredentialRow, type StatusChangeRow, type StatusRequestRow, keysOf, reduceCredentialStatus } from './reducer.js';
 
 export const CREDENTIAL_STATUS_DDL = `

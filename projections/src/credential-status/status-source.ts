@@ -1,4 +1,11 @@
-import { type CertificateStatus, type CertificateStatusChange, type CertificateStatusSource, type RevokedCertificate, type SqlTx, normaliseSerialHex } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
+import {
+  type CertificateStatus,
+  type CertificateStatusChange,
+  type CertificateStatusSource,
+  type RevokedCertificate,
+  normaliseSerialHex,
+} from '@registo/trust';
 import { credentialStatusRevision, findCredentialBySerial, statusChangesAfter } from './projection.js';
 
 /**

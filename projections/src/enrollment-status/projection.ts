@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@registo/schemas';
-import type { EventStore, SqlHandler, SqlTx } from '@registo/infra';
+import type { EventStore, SqlTx } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 import { type EnrollmentStatusRow, reduceEnrollmentStatus } from './reducer.js';
 
 export const ENROLLMENT_STATUS_DDL = `

@@ -1,5 +1,6 @@
 import type { EventEnvelope } from '@registo/schemas';
-import type { SqlHandler, SqlTx } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 import { type IdentityRow, reduceIdentity } from './reducer.js';
 
 export const IDENTITY_REGISTRY_DDL = `

@@ -1,5 +1,6 @@
 import { type CategoryEvent, type EventEnvelope, expectEventOf } from '@registo/schemas';
-import type { SqlHandler, SqlTx } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
+import type { SqlHandler } from '@registo/messaging';
 
 /**
  * Read models of the `sync` category: `sync_status` (one row per sync job: where it stands,

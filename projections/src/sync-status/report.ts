@@ -1,4 +1,4 @@
-import type { SqlTx } from '@registo/infra';
+import type { SqlTx } from '@registo/event-store';
 
 /**
  * The reconciliation report the integration architecture asks for, daily and on demand:

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { mkdirSync, mkdtempSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PostgresDriver, SqlEventStore, TRUST_KEYS } from '@registo/infra';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { TRUST_KEYS } from '@registo/trust';
 import { createTestDatabase, lifecycle, randomId, type TestDatabase, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 

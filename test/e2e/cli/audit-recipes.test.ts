@@ -3,7 +3,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PostgresDriver, SqlEventStore } from '@registo/infra';
+import { PostgresDriver, SqlEventStore } from '@registo/event-store';
 import { commandsOf, createTestDatabase, freePort, lifecycle, onPort, platformTestEnv, randomId, shellBlocks, type TestDatabase } from '../../src/index.js';
 import { run } from '../../src/support/processes.js';
 import { exitOf, runCli, startCli } from './run-cli.js';

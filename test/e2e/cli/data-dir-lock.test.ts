@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGliteDriver, SqlEventStore } from '@registo/infra';
+import { PGliteDriver, SqlEventStore } from '@registo/event-store';
 import { expectLogIntact, publishedCheckpointKey } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 

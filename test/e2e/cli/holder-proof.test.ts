@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { publicKeySha256, verifyHolderProof } from '@registo/infra';
+import { publicKeySha256, verifyHolderProof } from '@registo/credentials';
 import { runCli } from './run-cli.js';
 
 describe('registo holder proof', function () {

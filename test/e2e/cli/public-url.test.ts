@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { TRUST_KEYS, VARIABLE_NAMES } from '@registo/infra';
+import { VARIABLE_NAMES } from '@registo/base';
+import { TRUST_KEYS } from '@registo/trust';
 import { freePort, until } from '../../src/index.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 

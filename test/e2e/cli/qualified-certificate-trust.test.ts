@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { importIntakePublicJwk, loadQualifiedIntakeTrust, readRegistrationCaCertificates, sealPacket } from '@registo/infra';
+import { importIntakePublicJwk, sealPacket } from '@registo/packets';
+import { loadQualifiedIntakeTrust, readRegistrationCaCertificates } from '@registo/config';
 import { RegistoError } from '@registo/schemas';
 import { createPacketTestEnv, validPacket } from '../../src/index.js';
 import { type TestSoftHsm, qualifiedStartEnv, testSoftHsm } from '../../src/support/softhsm.js';

@@ -3,7 +3,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initToken } from '@registo/deploy';
-import { PGliteDriver, Pkcs11Token } from '@registo/infra';
+import { PGliteDriver } from '@registo/event-store';
+import { Pkcs11Token } from '@registo/hsm';
 import { qualifiedStartEnv, testSoftHsm, type TestSoftHsm } from '../../src/support/softhsm.js';
 import { exitOf, runCli, startCli } from './run-cli.js';
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import { categoryTopic } from '@registo/infra';
+import { categoryTopic } from '@registo/messaging';
 import { createTestDatabase, sql, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { platformTestEnv } from '../../src/support/platform-env.js';
 import { exitOf, runCli, startCli } from './run-cli.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { DEV_API_TOKENS } from '@registo/infra';
+import { DEV_API_TOKENS } from '@registo/config';
 import { embeddedStartEnv } from '../../src/support/platform-env.js';
 import { until } from '../../src/support/until.js';
 import { exitOf, runCli, startCli } from './run-cli.js';

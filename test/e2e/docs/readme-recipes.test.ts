@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { kafkaSettings } from '@registo/infra';
+import { kafkaSettings } from '@registo/messaging';
 import { ADMIN_URL, commandsOf, onPort, readTopics, shellBlocks, sql } from '../../src/index.js';
 import { DocumentedPlatform, README, newcomerCheckout, onDatabase, readerEnv, shell, tryCommand } from '../../src/support/readme-platform.js';
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { type RunningPlatform, startPlatform } from '@registo/cli';
-import { DEV_API_TOKENS, createLogger, loadConfig } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { DEV_API_TOKENS, loadConfig } from '@registo/config';
 import { createTestDatabase, platformTestEnv, type TestDatabase } from '../../src/index.js';
 import { ROUTES, type RouteSpec, TOKEN_OF_ROLE } from './route-table.js';
 

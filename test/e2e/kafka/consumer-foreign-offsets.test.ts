@@ -1,7 +1,17 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
 import { type RunningPlatform, startPlatform } from '@registo/cli';
-import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, consumerGroup, createLogger, kafkaClient, loadConfig, openEventStore, storeOffsetMetadata } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, openEventStore } from '@registo/event-store';
+import {
+  EnvelopeCodec,
+  KafkaDeadLetterSink,
+  RetryingKafkaConsumer,
+  consumerGroup,
+  kafkaClient,
+  storeOffsetMetadata,
+} from '@registo/messaging';
+import { loadConfig } from '@registo/config';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
 import { createTestDatabase, enrollmentSubmitted, platformTestEnv, randomId, sql, testKafkaSettings, type TestDatabase } from '../../src/index.js';

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
-import { type EventStore, consumerGroup, createLogger, kafkaClient, mirrorCheckpointTopic, openEventStore, storeOffsetMetadata } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, openEventStore } from '@registo/event-store';
+import { consumerGroup, kafkaClient, mirrorCheckpointTopic, storeOffsetMetadata } from '@registo/messaging';
 import { Mirror } from '@registo/producers';
 import { createTestDatabase, enrollmentSubmitted, randomId, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { refusal } from '../../src/support/refusal.js';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { type EventStore, createLogger } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import type { EventStore } from '@registo/event-store';
 import { Mirror } from '@registo/producers';
 import { enrollmentSubmitted, expectLogIntact, packetValidated, randomId, readTopics, testKafkaSettings, type TestDatabase } from '../../src/index.js';
 import { crashRepeatedly, roleEnv, sleep, waitFor, withKafkaAndStore } from './processes.js';

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { ensurePartnerTools, ensureInfra, partnerReadCommand, type PartnerTools } from '@registo/deploy';
-import { type EventStore, createLogger, openEventStore } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { type EventStore, openEventStore } from '@registo/event-store';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
 import { createTestDatabase, enrollmentSubmitted, packetValidated, randomId, testKafkaSettings, type TestDatabase } from '../../src/index.js';

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ensureInfra } from '@registo/deploy';
-import { type EventStore, type KafkaSettings, openEventStore } from '@registo/infra';
+import { type EventStore, openEventStore } from '@registo/event-store';
+import type { KafkaSettings } from '@registo/messaging';
 import { createTestDatabase, type TestDatabase } from '../../src/index.js';
 
 const CLI = fileURLToPath(new URL('../../../../cli/bin/registo.js', import.meta.url));

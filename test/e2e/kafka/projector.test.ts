@@ -1,18 +1,16 @@
 import { expect } from 'chai';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureInfra } from '@registo/deploy';
+import { createLogger } from '@registo/base';
+import { type EventStore, PostgresDriver, openEventStore } from '@registo/event-store';
 import {
-  type EventStore,
   EnvelopeCodec,
   KafkaDeadLetterSink,
   KafkaEventSource,
-  PostgresDriver,
   SqlConsumer,
   categoryTopic,
-  createLogger,
   dlqTopic,
-  openEventStore,
-} from '@registo/infra';
+} from '@registo/messaging';
 import { Mirror } from '@registo/producers';
 import { enrollmentStatusProjection, replayProjection } from '@registo/projections';
 import { prepareEnvelope } from '@registo/schemas';

@@ -1,5 +1,18 @@
 import { expect } from 'chai';
-import { type EventStore, EnvelopeCodec, KafkaDeadLetterSink, RetryingKafkaConsumer, TransientError, categoryTopic, consumerGroup, createLogger, dlqTopic, kafkaClient, retryTopic, storeOffsetMetadata } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import type { EventStore } from '@registo/event-store';
+import {
+  EnvelopeCodec,
+  KafkaDeadLetterSink,
+  RetryingKafkaConsumer,
+  TransientError,
+  categoryTopic,
+  consumerGroup,
+  dlqTopic,
+  kafkaClient,
+  retryTopic,
+  storeOffsetMetadata,
+} from '@registo/messaging';
 import { Mirror } from '@registo/producers';
 import type { EventEnvelope } from '@registo/schemas';
 import { enrollmentSubmitted, randomId, readRaw, testKafkaSettings } from '../../src/index.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { ensureInfra } from '@registo/deploy';
-import { EnvelopeCodec, topicValueSchema } from '@registo/infra';
+import { EnvelopeCodec, topicValueSchema } from '@registo/messaging';
 import { SchemaCatalog, checkBackwardCompatibility, readSchemaFiles } from '@registo/schemas';
 import { testKafkaSettings } from '../../src/index.js';
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import type { FastifyInstance } from 'fastify';
-import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem } from '@registo/external';
 import { SyncService, createOutboundSync, runReconciliation, type Difference } from '@registo/consumers';
 import { ApiTokens, createHttpApp, registerSyncRoutes } from '@registo/gateways';
 import { type IdentityRecord, identityStreamId, subjectIdFor } from '@registo/producers';

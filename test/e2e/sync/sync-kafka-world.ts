@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { Kafka, logLevel } from 'kafkajs';
-import { type KafkaSettings, type KeyWrapper, ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem, createLogger, categoryTopic } from '@registo/infra';
+import { createLogger } from '@registo/base';
+import type { KeyWrapper } from '@registo/crypto';
+import { type KafkaSettings, categoryTopic } from '@registo/messaging';
+import { ResilientSyncPort, SyncHttpConnector, type ExternalSyncPort, type SyncSystem } from '@registo/external';
 import { SyncService } from '@registo/consumers';
 import { Mirror } from '@registo/producers';
 import { type FaultSettings, type RunningSimulators, startSimulators } from '@registo/simulators';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { type EventStore, ResilientSyncPort, SyncHttpConnector } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import { ResilientSyncPort, SyncHttpConnector } from '@registo/external';
 import { createOutboundSync } from '@registo/consumers';
 import { RegistoError } from '@registo/schemas';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';

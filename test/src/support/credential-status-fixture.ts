@@ -1,14 +1,7 @@
-import {
-  type CertificateStatusSource,
-  type EventStore,
-  type RevocationReason,
-  SqlConsumer,
-  SqlDeadLetterSink,
-  type SqlDriver,
-  StoreEventSource,
-  createLogger,
-  normaliseSerialHex,
-} from '@registo/infra';
+import { createLogger } from '@registo/base';
+import type { EventStore, SqlDriver } from '@registo/event-store';
+import { type CertificateStatusSource, type RevocationReason, normaliseSerialHex } from '@registo/trust';
+import { SqlConsumer, SqlDeadLetterSink, StoreEventSource } from '@registo/messaging';
 import { type CredentialCommand, credentialHandler, credentialStreamId, statusRequestId } from '@registo/producers';
 import { SqlCertificateStatusSource, credentialStatusProjection } from '@registo/projections';
 

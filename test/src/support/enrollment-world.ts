@@ -1,22 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { createLogger } from '@registo/base';
+import { type EventStore, PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import type { EnrollmentPacket } from '@registo/packets';
 import {
-  AbisHttpConnector,
-  type EnrollmentPacket,
-  type EventStore,
-  ImmigrationHttpConnector,
-  PostgresDriver,
   type SqlHandler,
-  SigaHttpConnector,
-  SoftwareKeyWrapper,
   SqlConsumer,
   SqlDeadLetterSink,
-  SqlEventStore,
   StoreEventSource,
   StreamParallelConsumer,
-  SubjectSealer,
-  createLogger,
-} from '@registo/infra';
+} from '@registo/messaging';
+import { AbisHttpConnector, ImmigrationHttpConnector, SigaHttpConnector } from '@registo/external';
 import { type EnrollmentProcess, createEnrollmentProcess } from '@registo/consumers';
 import { ApiTokens, createHttpApp, registerAdjudicationRoutes, registerIntakeRoutes } from '@registo/gateways';
 import { type RunningSimulators, startSimulators } from '@registo/simulators';

@@ -1,23 +1,14 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AUDIT_TREE_DDL,
-  DEV_API_TOKENS,
-  PGliteDriver,
-  SoftwareIntakeDecrypter,
-  SqlEventStore,
-  SubjectSealer,
-  createHolderCertificateIssuer,
-  createLogger,
-  createTimestamper,
-  exportIntakePublicJwk,
-  loadPlatformKeys,
-  openTrustKeys,
-  startStatusServices,
-  type BiometricIdentification,
-  type EventStore,
-} from '@registo/infra';
+import { createLogger } from '@registo/base';
+import { PGliteDriver, SqlEventStore, type EventStore } from '@registo/event-store';
+import { SubjectSealer } from '@registo/crypto';
+import { SoftwareIntakeDecrypter, exportIntakePublicJwk } from '@registo/packets';
+import { createHolderCertificateIssuer, createTimestamper, openTrustKeys, startStatusServices } from '@registo/trust';
+import { AUDIT_TREE_DDL } from '@registo/audit';
+import type { BiometricIdentification } from '@registo/external';
+import { DEV_API_TOKENS, loadPlatformKeys } from '@registo/config';
 import { StatusListAllocator, credentialIssuerContext } from '@registo/producers';
 import { SYNC_CURSORS_DDL } from '@registo/consumers';
 import { PROJECTIONS, SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';

@@ -15,7 +15,7 @@ import {
   type IntakeKey,
   type PacketTrust,
   type RegistrationAuthority,
-} from '@registo/infra';
+} from '@registo/packets';
 
 /** The platform's packet codec, as the fixtures build packets with it. */
 const kit = { REG_ID_PATTERN, DEFAULT_MAX_PACKET_BYTES, createRegistrationAuthority, issueDeviceCertificate, generateIntakeKey, sealPacket, encryptForIntake, signPacketPayload, packetHashOf };

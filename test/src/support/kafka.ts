@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { type EventEnvelope, verifyEnvelope } from '@registo/schemas';
-import { EnvelopeCodec, type KafkaSettings, categoryTopics, kafkaSettings } from '@registo/infra';
+import { EnvelopeCodec, type KafkaSettings, categoryTopics, kafkaSettings } from '@registo/messaging';
 
 /** Kafka settings with a prefix of its own, so that suites never read each other's topics. */
 export function testKafkaSettings(label = 't'): KafkaSettings {

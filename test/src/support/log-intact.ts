@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { AUDIT_TREE_DDL, type EventStore, PGliteDriver, PostgresDriver, type SqlDriver, type SqlHandler, SoftwareSigner, fetchPublishedKey } from '@registo/infra';
+import { type EventStore, PGliteDriver, PostgresDriver, type SqlDriver } from '@registo/event-store';
+import { SoftwareSigner } from '@registo/hsm';
+import type { SqlHandler } from '@registo/messaging';
+import { AUDIT_TREE_DDL, fetchPublishedKey } from '@registo/audit';
 import { auditHealth } from '@registo/gateways';
 import { adjudicationQueueProjection, enrollmentStatusProjection, identityRegistryProjection, replayProjection } from '@registo/projections';
 import { DEFAULT_ADMIN_TOKEN } from '@registo/simulators';

@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SIMULATED_LOOPBACK_ENV } from '@registo/cli';
-import type { SqlDriver } from '@registo/infra';
+import type { SqlDriver } from '@registo/event-store';
 import { sql } from './postgres.js';
 
 /**

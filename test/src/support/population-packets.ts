@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EnrollmentPacket } from '@registo/infra';
+import type { EnrollmentPacket } from '@registo/packets';
 import { type Citizen, type Foreigner, type Population, syntheticTemplate } from '@registo/simulators';
 import { citizenDemographics, foreignerDemographics } from '@registo/cli';
 import { TEST_CENTRE_ID, TEST_DEVICE_ID, nextRegId } from './hostile-packets.js';

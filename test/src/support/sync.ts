@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { type EventStore, type KeyWrapper, PostgresDriver, SoftwareKeyWrapper, SqlEventStore, SubjectSealer, type SyncSystem } from '@registo/infra';
+import { type EventStore, PostgresDriver, SqlEventStore } from '@registo/event-store';
+import { type KeyWrapper, SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
+import type { SyncSystem } from '@registo/external';
 import {
   type EnrollmentDemographics,
   type IdentityRecord,

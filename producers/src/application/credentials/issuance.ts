@@ -1,22 +1,19 @@
 import { X509Certificate, createHash } from 'node:crypto';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { SignerMode } from '@registo/hsm';
+import { type HolderCertificateIssuer, type TrustKeys, normaliseSerialHex, toPem } from '@registo/trust';
 import {
   CREDENTIAL_TYPES,
-  type EventStore,
-  type HolderCertificateIssuer,
-  type SignerMode,
-  type SubjectSealer,
-  type TrustKeys,
   type VcIssuerKey,
   claimsFor,
   holderUrn,
-  normaliseSerialHex,
   parseHolderCsr,
   sha256Hex,
   signVcJwt,
   statusEntries,
-  toPem,
   vcPayload,
-} from '@registo/infra';
+} from '@registo/credentials';
 import { type CategoryEvent, type EventEnvelope, type EventMetadata, type EventOf, type IdentityEventData, RegistoError } from '@registo/schemas';
 import { fold } from '../../decider.js';
 import { authorizeHolder } from '../../credentials/holder-access.js';

@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { CredentialRevocationReason, CredentialStatusAction } from '@registo/schemas';
 import type { StatusChangeRequest, CredentialStatus } from '../../deciders/credential.js';
 import { credentialHandler } from '../handlers.js';

@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { AdjudicationDecision } from '@registo/schemas';
 import { enrollmentHandler } from '../handlers.js';
 

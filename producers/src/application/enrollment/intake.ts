@@ -1,4 +1,6 @@
-import { type EnrollmentPacket, type EventStore, type OpenedPacket, type PacketTrust, type SubjectSealer, openPacket } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import { type EnrollmentPacket, type OpenedPacket, type PacketTrust, openPacket } from '@registo/packets';
 import { RegistoError, isRegistoError } from '@registo/schemas';
 import { CommandRejected } from '../../decider.js';
 import { type SigningDevice, OWN_CENTRE_CHECK, requireOwnCentre } from '../../enrollment/device-centre.js';

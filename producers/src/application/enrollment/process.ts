@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { EnrollmentEventData, EventOf, NewEvent } from '@registo/schemas';
 import { CommandRejected } from '../../decider.js';
 import type { EnrollmentCommand } from '../../deciders/enrollment.js';

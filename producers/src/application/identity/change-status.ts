@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import { type IdentityStatus, RegistoError } from '@registo/schemas';
 import { CommandRejected } from '../../decider.js';
 import { identityHandler } from '../handlers.js';

@@ -1,4 +1,6 @@
-import type { BiometricIdentification, EventStore, SubjectSealer } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
+import type { BiometricIdentification } from '@registo/external';
 import { RegistoError } from '@registo/schemas';
 import { subjectIdFor } from '../../enrollment/personal-data.js';
 import { identityHandler } from '../handlers.js';

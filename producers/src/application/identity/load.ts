@@ -1,4 +1,5 @@
-import type { EventStore, SubjectSealer } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
 import { type CategoryEvent, type EventOf, type IdentityEventData, type RegistoError, isRegistoError } from '@registo/schemas';
 import { fold } from '../../decider.js';
 import { type IdentityState, identityDecider, identityStreamId } from '../../deciders/identity.js';

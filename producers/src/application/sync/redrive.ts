@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { ExternalSystem } from '@registo/schemas';
 import { syncHandler } from '../handlers.js';
 

@@ -1,4 +1,5 @@
-import type { EventStore, SubjectSealer } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
+import type { SubjectSealer } from '@registo/crypto';
 import { identityHandler, mismatchHandler } from '../handlers.js';
 import {
   type MismatchState,

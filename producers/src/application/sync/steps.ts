@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { HandleOptions, HandleResult } from '../../command-handler.js';
 import type { IdentityEventData } from '@registo/schemas';
 import type { IdentityCommand, IdentityState } from '../../deciders/identity.js';

@@ -1,4 +1,4 @@
-import type { EventStore } from '@registo/infra';
+import type { EventStore } from '@registo/event-store';
 import type { TrustEventData } from '@registo/schemas';
 import { commandHandler } from '../../command-handler.js';
 import { KEY_CEREMONY_STREAM, trustDecider } from '../../deciders/trust.js';
