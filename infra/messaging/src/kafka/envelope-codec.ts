@@ -80,6 +80,8 @@ export class EnvelopeCodec {
 
   /** Decodes with the writer's schema (fetched by id, cached) back to the stored envelope. */
   async decode(value: Buffer): Promise<EventEnvelope> {
+    // The writer's schema is the envelope's Avro schema, so the decoded value has the envelope's
+    // shape; its data is still untyped here and is checked by category where it is read (isEventOf).
     const decoded = JSON.parse(JSON.stringify(await this.registry.decode(value))) as EventEnvelope & { data: Record<string, Record<string, unknown>> };
     // Wrapped: `{ "registo.<category>.<Type>": {...} }` (Avro field names never hold a dot);
     // otherwise the writer's union had one branch and `data` is the record itself.
