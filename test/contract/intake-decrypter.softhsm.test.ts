@@ -45,7 +45,7 @@ describe('intake decryption port: the PKCS#11 adapter (SoftHSM2) against the sof
     hsmEnv = {
       ...software,
       intake: { ...tokenIntake, privateKey: undefined } as unknown as IntakeKey,
-      trust: { trustedCaPems: software.trust.trustedCaPems, now: software.trust.now!, intakeDecrypter: pkcs11 },
+      trust: { trustedCaPems: software.trust.trustedCaPems, now: software.trust.now!, intakeDecrypter: pkcs11, ...(software.trust.contentRules && { contentRules: software.trust.contentRules }) },
       seal: (content, signer = software.device) => sealPacket(content, { device: signer, intakePublicKey: tokenIntake.publicKey, intakeKid: tokenIntake.kid }),
     };
   });
