@@ -7,17 +7,7 @@ import { SoftwareKeyWrapper, SubjectSealer } from '@registo/crypto';
 import type { SignerConfig } from '@registo/hsm';
 import { type TrustKeys, openTrustKeys, performKeyCeremony } from '@registo/trust';
 import { verifyVcJwt } from '@registo/credentials';
-import {
-  type IdentityRecord,
-  type SealedCredential,
-  StatusListAllocator,
-  credentialIssuerContext,
-  credentialStreamId,
-  handleCommand,
-  identityDecider,
-  identityStreamId,
-  issueIdentityCredential,
-} from '@registo/producers';
+import { type IdentityRecord, type SealedCredential, StatusListAllocator, credentialIssuerContext, credentialStreamId, handleCommand, identityDecider, identityStreamId, issueIdentityCredential } from '@registo/producers';
 import type { SealedData } from '@registo/schemas';
 import { testSoftHsm } from '../src/support/softhsm.js';
 

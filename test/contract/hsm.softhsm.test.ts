@@ -280,6 +280,14 @@ describe('Pkcs11Token (SoftHSM2)', () => {
 
 describe('openSigner and the signer configuration', () => {
   let hsm: TestSoftHsm;
+  /** The environment of a qualified signer on the test token. */
+  const qualifiedEnv = () => ({
+    REGISTO_SIGNER_MODE: 'qualified',
+    REGISTO_PKCS11_MODULE: hsm.module,
+    REGISTO_PKCS11_TOKEN: hsm.tokenLabel,
+    REGISTO_PKCS11_PIN: hsm.userPin,
+    SOFTHSM2_CONF: hsm.conf,
+  });
   before(async () => {
     hsm = await testSoftHsm();
     const token = await openToken(hsm);
@@ -364,25 +372,13 @@ describe('openSigner and the signer configuration', () => {
     expect(missing?.code).to.equal('CONFIG_INVALID');
     expect(missing?.message).to.include('REGISTO_PKCS11_TOKEN').and.include('REGISTO_PKCS11_PIN').and.not.include('REGISTO_PKCS11_MODULE:');
     expect(() => loadSignerConfig({ REGISTO_SIGNER_MODE: 'hardware' })).to.throw(RegistoError, /REGISTO_SIGNER_MODE/);
-    const config = loadSignerConfig({
-      REGISTO_SIGNER_MODE: 'qualified',
-      REGISTO_PKCS11_MODULE: hsm.module,
-      REGISTO_PKCS11_TOKEN: hsm.tokenLabel,
-      REGISTO_PKCS11_PIN: hsm.userPin,
-      SOFTHSM2_CONF: hsm.conf,
-    });
+    const config = loadSignerConfig(qualifiedEnv());
     expect(config).to.deep.equal({ mode: 'qualified', pkcs11: { module: hsm.module, tokenLabel: hsm.tokenLabel, userPin: hsm.userPin, env: { SOFTHSM2_CONF: hsm.conf } } });
     expect(JSON.stringify(describeSignerConfig(config))).to.not.include(hsm.userPin);
   });
 
   it('a qualified signer from the environment signs with the key the token holds, not a software key', async () => {
-    const config = loadSignerConfig({
-      REGISTO_SIGNER_MODE: 'qualified',
-      REGISTO_PKCS11_MODULE: hsm.module,
-      REGISTO_PKCS11_TOKEN: hsm.tokenLabel,
-      REGISTO_PKCS11_PIN: hsm.userPin,
-      SOFTHSM2_CONF: hsm.conf,
-    });
+    const config = loadSignerConfig(qualifiedEnv());
     const signer = await openSigner({ ...config, keyLabel: SIGNER_KEY });
     expect(signer).to.be.instanceOf(Pkcs11Signer);
     expect(signer.mode).to.equal('qualified');

@@ -28,18 +28,7 @@ import {
   vcPayload,
 } from '@registo/credentials';
 import { SqlConsumer, SqlDeadLetterSink, StoreEventSource, StreamParallelConsumer } from '@registo/messaging';
-import {
-  type CredentialIssuerContext,
-  type IdentityRecord,
-  StatusListAllocator,
-  credentialIssuerContext,
-  credentialStreamId,
-  handleCommand,
-  identityDecider,
-  identityStreamId,
-  subjectIdFor,
-  uinOfCredentialId,
-} from '@registo/producers';
+import { type CredentialIssuerContext, type IdentityRecord, StatusListAllocator, credentialIssuerContext, credentialStreamId, handleCommand, identityDecider, identityStreamId, subjectIdFor, uinOfCredentialId } from '@registo/producers';
 import { SqlCertificateStatusSource, SqlHolderKeyRegister, credentialStatusProjection } from '@registo/projections';
 import { createCredentialIssuance } from '@registo/consumers';
 import { ApiTokens, RefusalRecorder, createHttpApp, registerCredentialRoutes, registerTrustStatusRoutes } from '@registo/gateways';

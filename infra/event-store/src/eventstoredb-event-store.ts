@@ -16,26 +16,8 @@ import {
   type ResolvedEvent,
 } from '@eventstore/db-client';
 import { randomUUID } from 'node:crypto';
-import {
-  type EventEnvelope,
-  IntegrityError,
-  type NewEvent,
-  RegistoError,
-  WrongExpectedRevisionError,
-  parseStreamId,
-  verifyEnvelope,
-} from '@registo/schemas';
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreInfo,
-  ReadAllOptions,
-  ReadStreamOptions,
-  SubscribeOptions,
-  Subscription,
-  SubscriptionMessage,
-} from './port.js';
+import { type EventEnvelope, IntegrityError, type NewEvent, RegistoError, WrongExpectedRevisionError, parseStreamId, verifyEnvelope } from '@registo/schemas';
+import type { AppendOptions, AppendResult, EventStore, EventStoreInfo, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription, SubscriptionMessage } from './port.js';
 import { describeExpectation, parseExpectedRevision, prepareAppend, reprepare, withPositions } from './prepare-append.js';
 
 /** What rides in the ESDB event's metadata: the envelope fields ESDB has no place for. */

@@ -1,25 +1,7 @@
-import {
-  type EventEnvelope,
-  type NewEvent,
-  type UnpositionedEnvelope,
-  RegistoError,
-  WrongExpectedRevisionError,
-  parseStreamId,
-  verifyEnvelope,
-} from '@registo/schemas';
+import { type EventEnvelope, type NewEvent, type UnpositionedEnvelope, RegistoError, WrongExpectedRevisionError, parseStreamId, verifyEnvelope } from '@registo/schemas';
 import { AppendBatcher, type AppendOutcome, type AppendPayload } from './append-batcher.js';
 import { pollingSubscription } from './polling-subscription.js';
-import type {
-  AppendOptions,
-  AppendResult,
-  EventStore,
-  EventStoreInfo,
-  ReadAllOptions,
-  ReadStreamOptions,
-  SubscribeOptions,
-  Subscription,
-  SubscriptionFilter,
-} from './port.js';
+import type { AppendOptions, AppendResult, EventStore, EventStoreInfo, ReadAllOptions, ReadStreamOptions, SubscribeOptions, Subscription, SubscriptionFilter } from './port.js';
 import { describeExpectation, parseExpectedRevision, prepareAppend, reprepare, withPositions } from './prepare-append.js';
 import { ChangeSignal, type SqlDriver } from './sql-driver.js';
 import { EVENT_COLUMNS, EVENT_STORE_DDL } from './sql-schema.js';
@@ -145,26 +127,10 @@ export class SqlEventStore implements EventStore {
             : new RegistoError('STORE_UNAVAILABLE', `append to ${streamId} failed: ${(e as Error).message}`, { streamId });
         });
       switch (outcome.status) {
-        case 'ok': {
-          const stored = withPositions(prepared, outcome.firstPosition!);
-          return {
-            streamId,
-            nextExpectedRevision: stored[stored.length - 1]!.revision,
-            position: stored[stored.length - 1]!.position,
-            events: stored,
-            idempotent: false,
-          };
-        }
-        case 'duplicate': {
-          const stored = await this.readByIds(prepared.map((p) => p.eventId));
-          return {
-            streamId,
-            nextExpectedRevision: stored[stored.length - 1]!.revision,
-            position: stored[stored.length - 1]!.position,
-            events: stored,
-            idempotent: true,
-          };
-        }
+        case 'ok':
+          return appendResult(streamId, withPositions(prepared, outcome.firstPosition!), false);
+        case 'duplicate':
+          return appendResult(streamId, await this.readByIds(prepared.map((p) => p.eventId)), true);
         case 'reused':
           throw new RegistoError(
             'EVENT_ID_REUSED',
@@ -284,4 +250,10 @@ export class SqlEventStore implements EventStore {
     await this.unlisten?.();
     await this.driver.close();
   }
+}
+
+/** The result of an append whose events (new or, for a repeated append, already stored) are `stored`. */
+function appendResult(streamId: string, stored: EventEnvelope[], idempotent: boolean): AppendResult {
+  const last = stored[stored.length - 1]!;
+  return { streamId, nextExpectedRevision: last.revision, position: last.position, events: stored, idempotent };
 }

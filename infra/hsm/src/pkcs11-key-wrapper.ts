@@ -58,19 +58,11 @@ export class Pkcs11KeyWrapper implements KeyWrapper {
     if (![16, 24, 32].includes(dataKey.length)) {
       throw new RegistoError('SUBJECT_KEY_UNAVAILABLE', `a data key of ${dataKey.length} bytes cannot be wrapped (AES keys are 16, 24 or 32 bytes)`, { kekId: this.kekId });
     }
-    const { KeyType, MechanismEnum, ObjectClass } = graphene();
+    const { MechanismEnum } = graphene();
     return this.token.use((session) => {
       let temporary: SessionObject | undefined;
       try {
-        temporary = session.create({
-          class: ObjectClass.SECRET_KEY,
-          keyType: KeyType.AES,
-          token: false,
-          private: true,
-          sensitive: false,
-          extractable: true,
-          value: dataKey,
-        });
+        temporary = session.create({ ...temporaryAesKey(), value: dataKey });
         return session.wrapKey(MechanismEnum.AES_KEY_WRAP, this.kek, temporary.toType<SecretKey>());
       } catch (error) {
         throw isTokenUnavailable(error) ? this.unavailable(error) : error;
@@ -81,18 +73,11 @@ export class Pkcs11KeyWrapper implements KeyWrapper {
   }
 
   async unwrap(wrapped: Buffer): Promise<Buffer> {
-    const { KeyType, MechanismEnum, ObjectClass } = graphene();
+    const { MechanismEnum } = graphene();
     return this.token.use((session) => {
       let temporary: SessionObject | undefined;
       try {
-        temporary = session.unwrapKey(MechanismEnum.AES_KEY_WRAP, this.kek, wrapped, {
-          class: ObjectClass.SECRET_KEY,
-          keyType: KeyType.AES,
-          token: false,
-          private: true,
-          sensitive: false,
-          extractable: true,
-        });
+        temporary = session.unwrapKey(MechanismEnum.AES_KEY_WRAP, this.kek, wrapped, temporaryAesKey());
         const value = temporary.getAttribute({ value: null }).value;
         if (!value) throw new Error('the unwrapped key has no value');
         return Buffer.from(value);
@@ -109,4 +94,10 @@ export class Pkcs11KeyWrapper implements KeyWrapper {
   async close(): Promise<void> {
     if (this.ownsToken) await this.token.close();
   }
+}
+
+/** The data key while it is in the token: a session object (gone with the session), readable so it can be wrapped or returned. */
+function temporaryAesKey() {
+  const { KeyType, ObjectClass } = graphene();
+  return { class: ObjectClass.SECRET_KEY, keyType: KeyType.AES, token: false, private: true, sensitive: false, extractable: true };
 }

@@ -199,6 +199,9 @@ type KeyClass = 'private' | 'public' | 'secret';
 // CKO_PUBLIC_KEY, CKO_PRIVATE_KEY, CKO_SECRET_KEY
 const CLASS: Record<KeyClass, number> = { public: 2, private: 3, secret: 4 };
 
+/** The attributes every key the token keeps shares: a token object, private, sensitive, never extractable. */
+const KEPT_IN_TOKEN = { token: true, private: true, sensitive: true, extractable: false };
+
 /**
  * One logged-in read-write session on a PKCS#11 token found by its label. Keys are generated
  * inside the token, never extractable; the token's own attributes can be read back to prove it.
@@ -404,10 +407,7 @@ export class Pkcs11Token {
         {
           class: ObjectClass.PRIVATE_KEY,
           keyType: KeyType.EC,
-          token: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
+          ...KEPT_IN_TOKEN,
           label,
           id,
           sign,
@@ -471,10 +471,7 @@ export class Pkcs11Token {
         class: ObjectClass.SECRET_KEY,
         keyType,
         valueLen: 32,
-        token: true,
-        private: true,
-        sensitive: true,
-        extractable: false,
+        ...KEPT_IN_TOKEN,
         label,
         id,
         wrap,
@@ -536,7 +533,7 @@ export class Pkcs11Token {
       const { KeyType, ObjectClass } = graphene();
       const id = randomBytes(16);
       const key = this.use((s) =>
-        s.create({ class: ObjectClass.SECRET_KEY, keyType: KeyType.GENERIC_SECRET, token: true, private: true, sensitive: true, extractable: false, label, id, value, sign: true, verify: true }).toType<SecretKey>(),
+        s.create({ class: ObjectClass.SECRET_KEY, keyType: KeyType.GENERIC_SECRET, ...KEPT_IN_TOKEN, label, id, value, sign: true, verify: true }).toType<SecretKey>(),
       );
       return { label, id, key, created: true };
     });
@@ -561,10 +558,7 @@ export class Pkcs11Token {
         .create({
           class: ObjectClass.SECRET_KEY,
           keyType: KeyType.AES,
-          token: true,
-          private: true,
-          sensitive: true,
-          extractable: false,
+          ...KEPT_IN_TOKEN,
           label,
           id,
           value,

@@ -5,3 +5,4 @@ export * from './authority.js';
 export * from './signer-trust.js';
 export * from './codec.js';
 export * from './intake-decrypter.js';
+export * from './codec-kit.js';

@@ -1,18 +1,5 @@
 import * as fixtures from '@registo/fixtures';
-import {
-  REG_ID_PATTERN,
-  DEFAULT_MAX_PACKET_BYTES,
-  createRegistrationAuthority,
-  issueDeviceCertificate,
-  generateIntakeKey,
-  sealPacket,
-  encryptForIntake,
-  signPacketPayload,
-  packetHashOf,
-} from '../src/index.js';
-
-/** This workspace's packet codec, as the fixtures build packets with it. */
-const kit = { REG_ID_PATTERN, DEFAULT_MAX_PACKET_BYTES, createRegistrationAuthority, issueDeviceCertificate, generateIntakeKey, sealPacket, encryptForIntake, signPacketPayload, packetHashOf };
+import { PACKET_CODEC_KIT as kit } from '../src/index.js';
 
 // The packet fixtures live in @registo/fixtures, below infra; they are bound here to this
 // workspace's own source, so the tests open packets built with the code under test.

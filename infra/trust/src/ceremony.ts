@@ -2,7 +2,7 @@ import { X509Certificate, createHash, createPrivateKey, generateKeyPairSync } fr
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { RegistoError } from '@registo/schemas';
+import { type CeremonyCertificateData, RegistoError } from '@registo/schemas';
 import type { SignerConfig } from '@registo/hsm';
 import { openSigner, Pkcs11Token, type Signer, type SignerMode, SoftwareSigner } from '@registo/hsm';
 import { POLICY_OIDS, formatName, issueCertificate } from './certificates.js';
@@ -20,17 +20,9 @@ export interface KeyCeremonyOptions {
   onProgress?: (line: string) => void;
 }
 
-export interface CeremonyCertificate {
+/** The certificate as the ceremony event records it (serial in upper-case hex, as openssl prints it), and its file. */
+export interface CeremonyCertificate extends CeremonyCertificateData {
   file: string;
-  /** Hex, upper case, as openssl prints it. */
-  serialNumber: string;
-  /** Hex SHA-256 of the DER certificate. */
-  sha256: string;
-  notAfter: string;
-  subject: string;
-  issuer: string;
-  /** True when this run issued it. */
-  issued: boolean;
 }
 
 export interface CeremonyKey {

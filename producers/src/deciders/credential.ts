@@ -27,14 +27,9 @@ export interface HeldCredential {
   statusVersion: number;
 }
 
-export interface StatusChangeRequest {
-  requestId: string;
-  credentialId: string;
-  action: CredentialStatusAction;
-  reason: CredentialRevocationReason | null;
-  comment: string;
-  requestedBy: string;
-  statusVersion: number;
+/** A request as it was made, and where it stands. */
+export interface StatusChangeRequest
+  extends Pick<Requested, 'requestId' | 'credentialId' | 'action' | 'reason' | 'comment' | 'requestedBy' | 'statusVersion'> {
   state: 'PENDING' | 'APPROVED' | 'REJECTED';
   decidedBy: string | null;
 }
@@ -69,6 +64,7 @@ export const IDENTITY_STATUS_REVOCATION: Readonly<Partial<Record<HolderCondition
 };
 
 type Issued = CredentialEventData['CredentialIssued'];
+type Requested = CredentialEventData['CredentialStatusChangeRequested'];
 
 export type CredentialCommand =
   /**
@@ -77,18 +73,8 @@ export type CredentialCommand =
    * holder-key register knows them (empty for a VC, which certifies no holder key).
    */
   | ({ type: 'IssueCredential'; supersede: boolean; keyCertifiedFor: readonly string[] } & Omit<Issued, 'supersedes'>)
-  | {
-      type: 'RequestStatusChange';
-      uin: string;
-      requestId: string;
-      credentialId: string;
-      action: CredentialStatusAction;
-      /** REVOKE: required; SUSPEND: certificateHold (or null); REINSTATE: null. */
-      reason: CredentialRevocationReason | null;
-      comment: string;
-      requestedBy: string;
-      requestedByRole: string;
-    }
+  /** `reason`: REVOKE: required; SUSPEND: certificateHold (or null); REINSTATE: null. */
+  | ({ type: 'RequestStatusChange' } & Omit<Requested, 'statusVersion'>)
   | { type: 'ApproveStatusChange'; uin: string; requestId: string; approvedBy: string; approverRole: string; comment: string | null }
   | { type: 'RejectStatusChange'; uin: string; requestId: string; rejectedBy: string; rejecterRole: string; comment: string }
   | { type: 'ApplyIdentityStatus'; uin: string; identityStatus: HolderCondition; cause: string };

@@ -2,7 +2,6 @@ import {
   type AdjudicationDecision,
   type BiometricVerdict,
   type CheckOutcome,
-  type DedupMethod,
   type EnrollmentEventData,
   type ExternalSystem,
   type PacketType,
@@ -65,19 +64,11 @@ export type EnrollmentCommand =
     }
   | { type: 'RequestExternalCheck'; regId: string; system: ExternalSystem; checkId: string }
   | { type: 'CompleteExternalCheck'; regId: string; checkId: string; outcome: CheckOutcome; discrepancies: string[] }
-  | { type: 'SuspectDuplicate'; regId: string; candidateUin: string; method: DedupMethod; score: number }
-  | { type: 'RequestAdjudication'; regId: string; adjudicationId: string; reasons: string[] }
-  | {
-      type: 'DecideAdjudication';
-      regId: string;
-      adjudicationId: string;
-      decision: AdjudicationDecision;
-      reason: string;
-      adjudicatorId: string;
-      targetUin: string | null;
-    }
-  | { type: 'ApproveEnrollment'; regId: string; uin: string }
-  | { type: 'RejectEnrollment'; regId: string; code: string; reason: string };
+  | ({ type: 'SuspectDuplicate' } & EnrollmentEventData['DuplicateSuspected'])
+  | ({ type: 'RequestAdjudication' } & EnrollmentEventData['AdjudicationRequested'])
+  | ({ type: 'DecideAdjudication' } & EnrollmentEventData['AdjudicationDecided'])
+  | ({ type: 'ApproveEnrollment' } & EnrollmentEventData['EnrollmentApproved'])
+  | ({ type: 'RejectEnrollment' } & EnrollmentEventData['EnrollmentRejected']);
 
 export type EnrollmentEvent = DeciderEvent<EnrollmentEventData>;
 

@@ -1,25 +1,12 @@
-import { type CredentialKind, type CredentialRevocationReason, type EventEnvelope, type SealedData, expectEventOf } from '@registo/schemas';
+import { type CredentialEventData, type CredentialRevocationReason, type EventEnvelope, expectEventOf } from '@registo/schemas';
 
 export type CredentialStatusValue = 'ACTIVE' | 'SUSPENDED' | 'REVOKED';
 
 /** One credential as the status services and the APIs see it. `sealed` is the credential itself, still sealed. */
-export interface CredentialRow {
-  credentialId: string;
-  uin: string;
-  kind: CredentialKind;
-  credentialType: string;
-  serialHex: string | null;
+export interface CredentialRow extends Omit<CredentialEventData['CredentialIssued'], 'cause' | 'supersedes'> {
   status: CredentialStatusValue;
   /** RFC 5280 reason while revoked (certificateHold while suspended). */
   reason: CredentialRevocationReason | null;
-  statusListId: string | null;
-  statusListIndex: number | null;
-  issuer: string;
-  issuedAt: string;
-  expiresAt: string;
-  signerMode: string;
-  credentialSha256: string;
-  sealed: SealedData;
   issuedPosition: number;
   statusChangedAt: string | null;
   statusPosition: number;

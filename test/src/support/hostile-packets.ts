@@ -1,24 +1,13 @@
 import * as fixtures from '@registo/fixtures';
 import { packetContentIssues } from '@registo/producers';
 import {
-  REG_ID_PATTERN,
-  DEFAULT_MAX_PACKET_BYTES,
-  createRegistrationAuthority,
-  issueDeviceCertificate,
-  generateIntakeKey,
-  sealPacket,
-  encryptForIntake,
-  signPacketPayload,
-  packetHashOf,
+  PACKET_CODEC_KIT as kit,
   type DeviceCredentials,
   type EnrollmentPacket,
   type IntakeKey,
   type PacketTrust,
   type RegistrationAuthority,
 } from '@registo/packets';
-
-/** The platform's packet codec, as the fixtures build packets with it. */
-const kit = { REG_ID_PATTERN, DEFAULT_MAX_PACKET_BYTES, createRegistrationAuthority, issueDeviceCertificate, generateIntakeKey, sealPacket, encryptForIntake, signPacketPayload, packetHashOf };
 
 // The packet fixtures live in @registo/fixtures (below infra, so infra's own tests share them);
 // here they are bound to the platform's packet codec and typed as the packets it opens.

@@ -60,6 +60,11 @@ export function testUin(): string {
   return `${1 + (randomBytes(1)[0]! % 9)}${String(Date.now() % 1e5).padStart(5, '0')}${String(uinCounter).padStart(4, '0')}`.slice(0, 10);
 }
 
+/** The demographics a citizen and a foreigner record alike. */
+function namedPerson(p: Pick<EnrollmentDemographics, 'givenNames' | 'surname' | 'dateOfBirth' | 'sex'>): Pick<EnrollmentDemographics, 'givenNames' | 'surname' | 'dateOfBirth' | 'sex'> {
+  return { givenNames: p.givenNames, surname: p.surname, dateOfBirth: p.dateOfBirth, sex: p.sex };
+}
+
 /** Citizens alive in SIGA and foreigners with a valid permit, from `start` on, with everything the packet would hold. */
 export function pickPeople(population: Population, kind: 'CITIZEN' | 'FOREIGNER', count: number, start = 0): EnrollmentDemographics[] {
   const out: EnrollmentDemographics[] = [];
@@ -68,10 +73,7 @@ export function pickPeople(population: Population, kind: 'CITIZEN' | 'FOREIGNER'
       const c = population.citizen(i);
       if (c.civilStatus !== 'ALIVE') continue;
       out.push({
-        givenNames: c.givenNames,
-        surname: c.surname,
-        dateOfBirth: c.dateOfBirth,
-        sex: c.sex,
+        ...namedPerson(c),
         nationality: 'STP',
         address: { district: c.placeOfBirth.district, locality: c.placeOfBirth.locality, line: `Rua ${i}, casa ${i % 90}` },
         placeOfBirth: c.placeOfBirth.district,
@@ -83,10 +85,7 @@ export function pickPeople(population: Population, kind: 'CITIZEN' | 'FOREIGNER'
       const f = population.foreigner(i);
       if (f.status !== 'VALID') continue;
       out.push({
-        givenNames: f.givenNames,
-        surname: f.surname,
-        dateOfBirth: f.dateOfBirth,
-        sex: f.sex,
+        ...namedPerson(f),
         nationality: f.nationality,
         address: { district: 'Água Grande', locality: 'São Tomé', line: `Avenida ${i}` },
         residencePermitNumber: f.permitNumber,

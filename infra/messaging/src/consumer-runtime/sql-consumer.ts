@@ -3,6 +3,7 @@ import { isStoreUnavailable } from '@registo/event-store';
 import type { Logger } from '@registo/base';
 import type { SqlDriver, SqlTx } from '@registo/event-store';
 import type { DeadLetterSink } from './dead-letters.js';
+import { OffsetConsumer, storedOffsets } from './consumer-common.js';
 import { type Delivery, type EventSource, coordinateKey } from './source.js';
 
 export const CONSUMER_OFFSETS_DDL = `
@@ -45,51 +46,25 @@ export interface SqlConsumerStats {
  * up to `maxAttempts`; one that still fails (or cannot be decoded) goes to the dead-letter
  * sink, its offset is moved past it, and the consumer continues.
  */
-export class SqlConsumer {
+export class SqlConsumer extends OffsetConsumer<SqlHandler, SqlConsumerOptions> {
   readonly stats: SqlConsumerStats = { applied: 0, skipped: 0, deadLettered: 0 };
 
-  constructor(
-    private readonly db: SqlDriver,
-    private readonly handler: SqlHandler,
-    private readonly source: EventSource,
-    private readonly deadLetters: DeadLetterSink,
-    private readonly options: SqlConsumerOptions = {},
-  ) {}
+  constructor(db: SqlDriver, handler: SqlHandler, source: EventSource, deadLetters: DeadLetterSink, options: SqlConsumerOptions = {}) {
+    super(db, handler, source, deadLetters, options);
+  }
 
   async migrate(): Promise<void> {
     await this.db.migrate(CONSUMER_OFFSETS_DDL);
     await this.db.migrate(this.handler.ddl);
   }
 
-  private stopping = false;
-
-  async run(): Promise<void> {
-    await this.migrate();
-    if (this.stopping) return;
-    await this.source.run({
-      name: this.handler.name,
-      categories: this.handler.categories,
-      resumeFrom: () => this.offsets(this.db),
-      handle: (batch) => this.handle(batch),
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.source.stop();
-  }
-
-  private async offsets(client: SqlTx, lock = false): Promise<Map<string, number>> {
-    const rows = await client.query<{ source: string; partition: number; offset: string }>(
-      `SELECT source, partition, "offset" FROM registo_consumer_offsets WHERE consumer = $1${lock ? ' FOR UPDATE' : ''}`,
-      [this.handler.name],
-    );
-    return new Map(rows.map((row) => [coordinateKey(row), Number(row.offset)]));
+  protected prepare(): Promise<void> {
+    return this.migrate();
   }
 
   private async inTransaction(deliveries: Delivery[], onlyAdvance = false): Promise<void> {
     const counts = await this.db.transaction(async (tx) => {
-      const stored = await this.offsets(tx, true);
+      const stored = await storedOffsets(tx, this.handler.name, true);
       const moved = new Map<string, Delivery['coordinates']>();
       let applied = 0;
       let skipped = 0;
@@ -120,7 +95,7 @@ export class SqlConsumer {
     this.stats.skipped += counts.skipped;
   }
 
-  private async handle(batch: Delivery[]): Promise<void> {
+  protected async handle(batch: Delivery[]): Promise<void> {
     try {
       await this.inTransaction(batch);
       return;
@@ -160,18 +135,9 @@ export class SqlConsumer {
   }
 
   private async deadLetter(d: Delivery, reason: string, attempts: number): Promise<void> {
-    const stored = await this.offsets(this.db);
+    const stored = await storedOffsets(this.db, this.handler.name);
     if (d.coordinates.offset <= (stored.get(coordinateKey(d.coordinates)) ?? -1)) return;
-    this.options.logger?.error({ consumer: this.handler.name, coordinates: d.coordinates, reason, attempts }, 'dead-lettered');
-    await this.deadLetters.send({
-      consumer: this.handler.name,
-      coordinates: d.coordinates,
-      reason,
-      attempts,
-      eventId: d.kind === 'event' ? d.event.eventId : (d.raw.headers['event-id'] ?? null),
-      type: d.kind === 'event' ? d.event.type : (d.raw.headers.type ?? null),
-      raw: d.raw ?? null,
-    });
+    await this.sendDeadLetter(d, reason, attempts);
     await this.inTransaction([d], true);
     this.stats.deadLettered++;
   }

@@ -1,9 +1,9 @@
-import type { EventEnvelope } from '@registo/schemas';
 import { isStoreUnavailable } from '@registo/event-store';
 import type { SqlDriver } from '@registo/event-store';
 import type { Logger } from '@registo/base';
 import type { DeadLetterSink } from './dead-letters.js';
 import type { OutsideWorldHandler } from './retrying-consumer.js';
+import { OffsetConsumer, storedOffsets } from './consumer-common.js';
 import { CONSUMER_OFFSETS_DDL } from './sql-consumer.js';
 import { type Delivery, type EventSource, coordinateKey } from './source.js';
 
@@ -38,45 +38,20 @@ export interface StreamParallelStats {
  * deterministic command ids). Within a batch, events of different streams run in parallel
  * and events of one stream in order; the offsets move only after the whole batch is done.
  */
-export class StreamParallelConsumer {
+export class StreamParallelConsumer extends OffsetConsumer<OutsideWorldHandler, StreamParallelOptions> {
   readonly stats: StreamParallelStats = { handled: 0, skipped: 0, deadLettered: 0, batches: 0 };
-  private stopping = false;
 
-  constructor(
-    private readonly db: SqlDriver,
-    private readonly handler: OutsideWorldHandler,
-    private readonly source: EventSource,
-    private readonly deadLetters: DeadLetterSink,
-    private readonly options: StreamParallelOptions = {},
-  ) {}
+  constructor(db: SqlDriver, handler: OutsideWorldHandler, source: EventSource, deadLetters: DeadLetterSink, options: StreamParallelOptions = {}) {
+    super(db, handler, source, deadLetters, options);
+  }
 
-  async run(): Promise<void> {
+  protected async prepare(): Promise<void> {
     await this.db.migrate(CONSUMER_OFFSETS_DDL);
-    if (this.stopping) return;
-    await this.source.run({
-      name: this.handler.name,
-      categories: this.handler.categories,
-      resumeFrom: () => this.offsets(),
-      handle: (batch) => this.handle(batch),
-    });
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    await this.source.stop();
-  }
-
-  private async offsets(): Promise<Map<string, number>> {
-    const rows = await this.db.query<{ source: string; partition: number; offset: string }>(
-      `SELECT source, partition, "offset" FROM registo_consumer_offsets WHERE consumer = $1`,
-      [this.handler.name],
-    );
-    return new Map(rows.map((row) => [coordinateKey(row), Number(row.offset)]));
-  }
-
-  private async handle(batch: Delivery[]): Promise<void> {
+  protected async handle(batch: Delivery[]): Promise<void> {
     this.stats.batches++;
-    const stored = await this.offsets();
+    const stored = await storedOffsets(this.db, this.handler.name);
     const byStream = new Map<string, Delivery[]>();
     for (const d of batch) {
       if (d.coordinates.offset <= (stored.get(coordinateKey(d.coordinates)) ?? -1)) {
@@ -122,17 +97,7 @@ export class StreamParallelConsumer {
   }
 
   private async deadLetter(d: Delivery, reason: string, attempts: number): Promise<void> {
-    const event: EventEnvelope | undefined = d.kind === 'event' ? d.event : undefined;
-    this.options.logger?.error({ consumer: this.handler.name, coordinates: d.coordinates, reason, attempts }, 'dead-lettered');
-    await this.deadLetters.send({
-      consumer: this.handler.name,
-      coordinates: d.coordinates,
-      reason,
-      attempts,
-      eventId: event?.eventId ?? d.raw?.headers['event-id'] ?? null,
-      type: event?.type ?? d.raw?.headers.type ?? null,
-      raw: d.raw ?? null,
-    });
+    await this.sendDeadLetter(d, reason, attempts);
     this.stats.deadLettered++;
   }
 

@@ -1,18 +1,15 @@
 import type { EventStore } from '@registo/event-store';
-import type { CredentialRevocationReason, CredentialStatusAction } from '@registo/schemas';
+import type { CredentialEventData } from '@registo/schemas';
 import type { StatusChangeRequest, CredentialStatus } from '../../deciders/credential.js';
 import { credentialHandler } from '../handlers.js';
 
 type Actor = { id: string; role: string };
 
-export interface StatusChangeAsk {
-  uin: string;
-  requestId: string;
-  credentialId: string;
-  action: CredentialStatusAction;
-  reason: CredentialRevocationReason | null;
-  comment: string;
-}
+/** What the officer asks for: the request, less who asks (the actor) and the status version (the decider's). */
+export type StatusChangeAsk = Pick<
+  CredentialEventData['CredentialStatusChangeRequested'],
+  'uin' | 'requestId' | 'credentialId' | 'action' | 'reason' | 'comment'
+>;
 
 /** An officer asks for a credential's status to change; nothing happens until another person approves (dual control, in the decider). */
 export async function requestStatusChange(store: EventStore, ask: StatusChangeAsk, actor: Actor): Promise<void> {
