@@ -26,5 +26,7 @@ export * from './application/enrollment/process.js';
 export * from './application/sync/steps.js';
 export * from './application/trust/key-ceremony.js';
 export * from './enrollment/packet-rules.js';
+export * from './sync/policies.js';
 export * from './application/identity/load.js';
+export * from './application/caused-by.js';
 export * from './typed-read.js';

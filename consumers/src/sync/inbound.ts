@@ -7,8 +7,11 @@ import {
   changedFields,
   fold,
   applySystemChangeToIdentity,
+  identityStatusAfterPermit,
   inboundSyncId,
+  mayAnnounce,
   recordSyncStep,
+  requestSyncCommand,
   loadIdentity,
   readStreamWith,
   syncDecider,
@@ -24,14 +27,6 @@ import { isRegistoError } from '@registo/schemas';
  */
 
 export type ChangeOutcome = 'STATUS_CHANGED' | 'UPDATED' | 'ALREADY_APPLIED' | 'NO_CHANGE' | 'IDENTITY_UNKNOWN' | 'SUBJECT_ERASED' | 'UNSUPPORTED';
-
-export const INBOUND_CHANGES: Record<SyncSystem, readonly string[]> = {
-  SIGA: ['DECEASED', 'NAME_CORRECTED'],
-  IMMIGRATION: ['PERMIT_EXPIRED', 'PERMIT_REVOKED'],
-};
-
-/** What each permit change does to the identity of its holder. */
-const PERMIT_STATUS = { PERMIT_EXPIRED: 'DEACTIVATED', PERMIT_REVOKED: 'BLOCKED' } as const;
 
 export const SYNC_CURSORS_DDL = `
 CREATE TABLE IF NOT EXISTS registo_sync_cursors (
@@ -57,75 +52,19 @@ export interface InboundSync {
 export function createInboundSync(deps: InboundSyncDeps): InboundSync {
   const actor = (system: SyncSystem) => ({ id: `sync-${system.toLowerCase()}`, role: 'system' });
 
-  async function perform(system: SyncSystem, change: ExternalChange, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<ChangeOutcome> {
-    const identity = await loadIdentity(deps, change.uin);
-    if (!identity) return 'IDENTITY_UNKNOWN';
-    // The agreement is per system: SIGA announces deaths and name corrections, Immigration
-    // permit changes; neither may send the other's (SIGA cannot block a foreigner's identity).
-    if (!INBOUND_CHANGES[system].includes(change.type)) return 'UNSUPPORTED';
-    const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
-      try {
-        const r = await applySystemChangeToIdentity(deps.store, { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity.history });
-        return r.events.length > 0 ? 'STATUS_CHANGED' : 'NO_CHANGE';
-      } catch (e) {
-        // A deceased identity's status is final: a later permit change has nothing left to do.
-        if (e instanceof CommandRejected && e.reason === 'IDENTITY_DECEASED') return 'NO_CHANGE';
-        throw e;
-      }
-    };
-    switch (change.type) {
-      case 'DECEASED':
-        return status('DECEASED', `${system} ${change.changeId}: death registered${change.details.dateOfDeath ? ` on ${change.details.dateOfDeath}` : ''}`);
-      case 'PERMIT_EXPIRED':
-      case 'PERMIT_REVOKED':
-        return status(PERMIT_STATUS[change.type], `${system} ${change.changeId}: residence permit ${change.type === 'PERMIT_EXPIRED' ? 'expired' : 'revoked'}`);
-      case 'NAME_CORRECTED': {
-        const opened = await identity.openRecord();
-        if (opened.erased) return 'SUBJECT_ERASED';
-        const { record } = opened;
-        const corrected = { ...record.demographics, ...(change.details.givenNames && { givenNames: change.details.givenNames }), ...(change.details.surname && { surname: change.details.surname }) };
-        const changed = changedFields(record.demographics, corrected);
-        if (changed.length === 0) return 'NO_CHANGE';
-        const sealed = await deps.sealer.seal(identity.subjectId, { ...record, demographics: corrected });
-        try {
-          // The correction is named after the change, so a second arrival is the same update.
-          const r = await applySystemChangeToIdentity(deps.store, { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
-          return r.events.length > 0 ? 'UPDATED' : 'ALREADY_APPLIED';
-        } catch (e) {
-          if (e instanceof CommandRejected && e.reason === 'IDENTITY_ERASED') return 'SUBJECT_ERASED';
-          if (e instanceof CommandRejected && e.reason === 'IDENTITY_NOT_ACTIVE') return 'NO_CHANGE';
-          throw e;
-        }
-      }
-      default:
-        return 'UNSUPPORTED';
-    }
-  }
-
   async function apply(system: SyncSystem, change: ExternalChange, via: 'WEBHOOK' | 'POLL'): Promise<ChangeOutcome> {
     const syncId = inboundSyncId(system, change.changeId);
     const stream = syncStreamId(syncId);
     const metadata = { correlationId: stream, actor: actor(system) };
     const state = fold(syncDecider, await readStreamWith(deps.store, stream, syncDecider.accepts, 'sync job'));
     if (state.status === 'SUCCEEDED') return 'ALREADY_APPLIED';
-    await recordSyncStep(deps.store, {
-      type: 'RequestSync',
-      syncId,
-      system,
-      direction: 'INBOUND',
-      operation: change.type,
-      uin: change.uin,
-      sourceEventId: change.changeId,
-      sourceStreamId: null,
-      sourceRevision: null,
-      sourceType: `${system}:${via}`,
-      // Names only: the corrected values themselves go into the sealed identity record.
-      fields: Object.keys(change.details).sort(),
-    }, { metadata });
+    const job = { syncId, system, direction: 'INBOUND' as const, operation: change.type, uin: change.uin, fields: Object.keys(change.details).sort() };
+    // Fields by name only: the corrected values themselves go into the sealed identity record.
+    await recordSyncStep(deps.store, requestSyncCommand(job, { key: change.changeId, sourceType: `${system}:${via}` }), { metadata });
     const started = performance.now();
     let outcome: ChangeOutcome;
     try {
-      outcome = await perform(system, change, metadata);
+      outcome = await perform(deps, system, change, metadata);
     } catch (e) {
       await recordSyncStep(deps.store, { type: 'RecordSyncFailure', syncId, system, code: isRegistoError(e) ? e.code : 'INTERNAL', reason: (e as Error).message.slice(0, 1000), retryable: true }, { metadata });
       throw e;
@@ -164,4 +103,49 @@ export function createInboundSync(deps: InboundSyncDeps): InboundSync {
       return applied;
     },
   };
+}
+
+/** What one change does to its identity, by the agreement with the system that sent it. */
+async function perform(deps: InboundSyncDeps, system: SyncSystem, change: ExternalChange, metadata: { correlationId: string; actor: { id: string; role: string } }): Promise<ChangeOutcome> {
+  const identity = await loadIdentity(deps, change.uin);
+  if (!identity) return 'IDENTITY_UNKNOWN';
+  // The agreement is per system (SIGA cannot block a foreigner's identity).
+  if (!mayAnnounce(system, change.type)) return 'UNSUPPORTED';
+  const status = async (to: 'DECEASED' | 'DEACTIVATED' | 'BLOCKED', reason: string): Promise<ChangeOutcome> => {
+    try {
+      const r = await applySystemChangeToIdentity(deps.store, { type: 'ChangeIdentityStatus', uin: change.uin, to, reason, source: system }, { metadata, history: identity.history });
+      return r.events.length > 0 ? 'STATUS_CHANGED' : 'NO_CHANGE';
+    } catch (e) {
+      // A deceased identity's status is final: a later permit change has nothing left to do.
+      if (e instanceof CommandRejected && e.reason === 'IDENTITY_DECEASED') return 'NO_CHANGE';
+      throw e;
+    }
+  };
+  switch (change.type) {
+    case 'DECEASED':
+      return status('DECEASED', `${system} ${change.changeId}: death registered${change.details.dateOfDeath ? ` on ${change.details.dateOfDeath}` : ''}`);
+    case 'PERMIT_EXPIRED':
+    case 'PERMIT_REVOKED':
+      return status(identityStatusAfterPermit(change.type === 'PERMIT_EXPIRED' ? 'EXPIRED' : 'REVOKED'), `${system} ${change.changeId}: residence permit ${change.type === 'PERMIT_EXPIRED' ? 'expired' : 'revoked'}`);
+    case 'NAME_CORRECTED': {
+      const opened = await identity.openRecord();
+      if (opened.erased) return 'SUBJECT_ERASED';
+      const { record } = opened;
+      const corrected = { ...record.demographics, ...(change.details.givenNames && { givenNames: change.details.givenNames }), ...(change.details.surname && { surname: change.details.surname }) };
+      const changed = changedFields(record.demographics, corrected);
+      if (changed.length === 0) return 'NO_CHANGE';
+      const sealed = await deps.sealer.seal(identity.subjectId, { ...record, demographics: corrected });
+      try {
+        // The correction is named after the change, so a second arrival is the same update.
+        const r = await applySystemChangeToIdentity(deps.store, { type: 'UpdateIdentity', uin: change.uin, regId: `sync-${change.changeId}`, changedFields: changed, sealed }, { metadata });
+        return r.events.length > 0 ? 'UPDATED' : 'ALREADY_APPLIED';
+      } catch (e) {
+        if (e instanceof CommandRejected && e.reason === 'IDENTITY_ERASED') return 'SUBJECT_ERASED';
+        if (e instanceof CommandRejected && e.reason === 'IDENTITY_NOT_ACTIVE') return 'NO_CHANGE';
+        throw e;
+      }
+    }
+    default:
+      return 'UNSUPPORTED';
+  }
 }

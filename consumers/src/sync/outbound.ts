@@ -5,6 +5,7 @@ import { type OutsideWorldHandler, TransientError } from '@registo/messaging';
 import type { ExternalSyncPort, SyncSystem } from '@registo/external';
 import {
   CommandRejected,
+  causedBy,
   type LoadedIdentity,
   type StoredIdentityEvent,
   type SyncCommand,
@@ -19,6 +20,7 @@ import {
   outboundSyncId,
   readStreamOf,
   readStreamWith,
+  requestSyncCommand,
   syncDecider,
   syncStreamId,
 } from '@registo/producers';
@@ -81,149 +83,16 @@ export function classify(e: unknown): Classified {
  * `SyncRedriven` event for this system performs its sync again.
  */
 export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): OutsideWorldHandler {
-  const metadata = (cause: EventEnvelope) => ({ correlationId: cause.metadata.correlationId, causationId: cause.eventId, actor: ACTOR(system) });
-
-  /** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
-  async function command(cmd: SyncCommand, cause: EventEnvelope, history: SyncJobEvent[]): Promise<SyncState> {
-    const r = await recordSyncStep(deps.store, cmd, { metadata: metadata(cause), history });
-    if (r.attempts === 1) history.push(...r.events);
-    else history.splice(0, history.length, ...(await readSyncJob(deps.store, cmd.syncId)));
-    return r.state;
-  }
-
-  function residencyOf(identity: StoredIdentityEvent[]): Residency | null {
-    for (const e of identity) if (e.type === 'IdentityCreated') return e.data.residency;
-    return null;
-  }
-
-  /** The identity record as it stood at the source event (the latest record otherwise); an erased subject throws SUBJECT_KEY_DESTROYED. */
-  async function demographicsAt(identity: StoredIdentityEvent[], source: EventEnvelope) {
-    const upTo = source.streamId === identity[0]?.streamId ? identity.filter((e) => e.revision <= source.revision) : identity;
-    const then = identityFrom(deps.sealer, upTo);
-    if (!then) return null;
-    const opened = await then.openRecord();
-    if (opened.erased) throw opened.error;
-    return opened.record.demographics;
-  }
-
-  /** Performs one sync (keyed by the source event, or `key` when one source asks for several); true when it has succeeded. */
-  async function perform(trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: StoredIdentityEvent[], attempt: number, redrive: boolean, key = source.eventId): Promise<boolean> {
-    const syncId = outboundSyncId(system, key);
-    const history = await readSyncJob(deps.store, syncId);
-    let state = fold(syncDecider, history);
-    if (state.status === 'SUCCEEDED') return true;
-    // A dead sync comes back only through a redrive not yet spent, not through a stale delivery
-    // of its source (nor a second delivery of a redrive that has dead-lettered again).
-    if (state.status === 'DEAD_LETTERED') {
-      const lastDead = history.findLast((e) => e.type === 'SyncDeadLettered')!;
-      if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return false;
-    }
-    if (!state.exists) {
-      state = await command(
-        {
-          type: 'RequestSync',
-          syncId,
-          system,
-          direction: 'OUTBOUND',
-          operation: trigger.operation,
-          uin: trigger.uin,
-          sourceEventId: key,
-          sourceStreamId: source.streamId,
-          sourceRevision: source.revision,
-          sourceType: source.type,
-          fields: agreedFields(system, trigger.operation).map((x) => x.name),
-        },
-        cause,
-        history,
-      );
-    }
-    const started = performance.now();
-    let replayed: boolean;
-    try {
-      const demographics = needsPersonalData(trigger) ? await demographicsAt(identity, source) : null;
-      const body = buildPayload(trigger, demographics);
-      ({ replayed } = await deps.port.sendStatusUpdate(body, { idempotencyKey: key }));
-    } catch (e) {
-      // Our own database away (unsealing reads it) is not the system's failure: spend no attempt,
-      // stop unadvanced; the next delivery sends again under the same idempotency key.
-      if (isStoreUnavailable(e)) throw e;
-      const c = classify(e);
-      deps.logger?.warn({ syncId, system, attempt, code: c.code, retryable: c.retryable }, 'sync attempt failed');
-      await command({ type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause, history);
-      const last = !c.retryable || attempt >= deps.maxAttempts;
-      if (last) await command({ type: 'DeadLetterSync', syncId, system, code: c.code, reason: c.reason.slice(0, 1000) }, cause, history);
-      if (c.retryable && !last) throw new TransientError(`${c.code}: ${c.reason}`);
-      throw new PermanentSyncError(c.code, `${c.code}: ${c.reason}`);
-    }
-    // Outside the catch: a store outage while recording the success must not be recorded as the
-    // system's failure (and dead-letter a sync the system applied); the redelivery is replayed.
-    await command({ type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed, outcome: 'APPLIED' }, cause, history);
-    return true;
-  }
-
-  async function handleRedrive(event: TypedEnvelope<'SyncRedriven'>, attempt: number): Promise<void> {
-    if (event.data.system !== system) return;
-    const history = await readStreamWith(deps.store, event.streamId, syncDecider.accepts, 'sync job');
-    const requested = history.flatMap((e) => (e.type === 'SyncRequested' ? [e.data] : []))[0];
-    if (!requested?.sourceStreamId || requested.sourceRevision === null) return;
-    const [source] = await deps.store.readStream(requested.sourceStreamId, { fromRevision: requested.sourceRevision, maxCount: 1 });
-    if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId} is gone`);
-    await handleSource(source, event, attempt, true);
-  }
-
-  /**
-   * An operator's ACCEPT_REGISTER: the register's current value goes to the system as syncs of
-   * their own (keys `<choice eventId>`, `<choice eventId>.1`, ...: retried, dead-lettered and
-   * redriven like any other); once every one has succeeded, the mismatch is resolved.
-   */
-  async function handleAcceptRegister(choice: TypedEnvelope<'ReconciliationResolutionChosen'>, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
-    const { mismatchId, uin, field, by, note } = choice.data;
-    const loaded: LoadedIdentity | null = await loadIdentity(deps, uin);
-    const status = loaded?.state.status;
-    if (!loaded || !status) throw new PermanentSyncError('SYNC_IDENTITY_UNKNOWN', `no identity ${uin} to send for mismatch ${mismatchId}`);
-    const identity = loaded.history;
-    let kind = 'VALUE_DIFFERS';
-    for (const e of await readStreamWith(deps.store, choice.streamId, mismatchDecider.accepts, 'mismatch')) if (e.type === 'ReconciliationMismatchFound') kind = e.data.kind;
-    const triggers = registerValueTriggers(system, field, kind, uin, status);
-    let all = true;
-    for (const [i, trigger] of triggers.entries()) {
-      // In order: a later step (the status after an update) waits for the one before it.
-      if (!(await perform(trigger, choice, cause, identity, attempt, redrive, i === 0 ? choice.eventId : `${choice.eventId}.${i}`))) {
-        all = false;
-        break;
-      }
-    }
-    if (!all) return;
-    await recordMismatchStep(deps.store, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(cause) });
-  }
-
-  /** Any event the agreement table may list: its data is read by the table (agreement.ts), by name. */
-  async function handleSource(source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
-    if (source.type === 'ReconciliationResolutionChosen') {
-      const choice = expectEventType('ReconciliationResolutionChosen', source);
-      if (choice.data.system === system && choice.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(choice, cause, attempt, redrive);
-      return;
-    }
-    const uin = String(source.data.uin ?? '');
-    // Types the mapping table does not list ask for nothing: no need to read the identity.
-    if (!uin || !SYNC_TRIGGERS[source.type]) return;
-    const identity = source.streamId === identityStreamId(uin) && isEventType('IdentityCreated', source) ? [source] : await readStreamOf(deps.store, 'identity', identityStreamId(uin));
-    const residency = residencyOf(identity);
-    if (!residency) return;
-    for (const trigger of triggersFor({ type: source.type, data: source.data, residency }, system)) {
-      await perform(trigger, source, cause, identity, attempt, redrive);
-    }
-  }
-
+  const ctx: OutboundContext = { system, deps };
   return {
     name: syncConsumerName(system),
     categories: ['identity', 'credential', 'sync'],
     async handle(event: EventEnvelope, attempt = 1): Promise<void> {
       try {
-        if (event.type === 'SyncRedriven') return await handleRedrive(expectEventType('SyncRedriven', event), attempt);
-        if (event.type === 'ReconciliationResolutionChosen') return await handleSource(event, event, attempt, false);
+        if (event.type === 'SyncRedriven') return await handleRedrive(ctx, expectEventType('SyncRedriven', event), attempt);
+        if (event.type === 'ReconciliationResolutionChosen') return await handleSource(ctx, event, event, attempt, false);
         if (event.streamId.startsWith('sync-')) return;
-        return await handleSource(event, event, attempt, false);
+        return await handleSource(ctx, event, event, attempt, false);
       } catch (e) {
         // Two deliveries of one sync raced on its stream: the decider will sort it out on the next attempt.
         if (e instanceof CommandRejected) throw new TransientError(e.message);
@@ -231,4 +100,140 @@ export function createOutboundSync(system: SyncSystem, deps: OutboundSyncDeps): 
       }
     },
   };
+}
+
+/** The system one outbound sync serves, and its ports. */
+interface OutboundContext {
+  system: SyncSystem;
+  deps: OutboundSyncDeps;
+}
+
+const metadata = (ctx: OutboundContext, cause: EventEnvelope) => causedBy(cause, ACTOR(ctx.system));
+
+/** Decides on the stream as this delivery last saw it (one read less per step); a stale view fails on the revision and is read afresh. */
+async function command(ctx: OutboundContext, cmd: SyncCommand, cause: EventEnvelope, history: SyncJobEvent[]): Promise<SyncState> {
+  const r = await recordSyncStep(ctx.deps.store, cmd, { metadata: metadata(ctx, cause), history });
+  if (r.attempts === 1) history.push(...r.events);
+  else history.splice(0, history.length, ...(await readSyncJob(ctx.deps.store, cmd.syncId)));
+  return r.state;
+}
+
+function residencyOf(identity: StoredIdentityEvent[]): Residency | null {
+  for (const e of identity) if (e.type === 'IdentityCreated') return e.data.residency;
+  return null;
+}
+
+/** The identity record as it stood at the source event (the latest record otherwise); an erased subject throws SUBJECT_KEY_DESTROYED. */
+async function demographicsAt(ctx: OutboundContext, identity: StoredIdentityEvent[], source: EventEnvelope) {
+  const upTo = source.streamId === identity[0]?.streamId ? identity.filter((e) => e.revision <= source.revision) : identity;
+  const then = identityFrom(ctx.deps.sealer, upTo);
+  if (!then) return null;
+  const opened = await then.openRecord();
+  if (opened.erased) throw opened.error;
+  return opened.record.demographics;
+}
+
+/**
+ * The sync job for `key`, read and requested if it is new; null when there is nothing to do:
+ * done already, or dead and not brought back by a redrive not yet spent (a stale delivery of
+ * its source, or a second delivery of a redrive that has dead-lettered again, does not).
+ */
+async function openJob(ctx: OutboundContext, trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, redrive: boolean, key: string): Promise<{ syncId: string; history: SyncJobEvent[]; done: boolean } | null> {
+  const { system } = ctx;
+  const syncId = outboundSyncId(system, key);
+  const history = await readSyncJob(ctx.deps.store, syncId);
+  const state = fold(syncDecider, history);
+  if (state.status === 'SUCCEEDED') return { syncId, history, done: true };
+  if (state.status === 'DEAD_LETTERED') {
+    const lastDead = history.findLast((e) => e.type === 'SyncDeadLettered')!;
+    if (!redrive || cause.streamId !== syncStreamId(syncId) || cause.revision < lastDead.revision) return null;
+  }
+  if (!state.exists) {
+    const fields = agreedFields(system, trigger.operation).map((x) => x.name);
+    const job = { syncId, system, direction: 'OUTBOUND' as const, operation: trigger.operation, uin: trigger.uin, fields };
+    await command(ctx, requestSyncCommand(job, { key, event: source }), cause, history);
+  }
+  return { syncId, history, done: false };
+}
+
+/** Performs one sync (keyed by the source event, or `key` when one source asks for several); true when it has succeeded. */
+async function perform(ctx: OutboundContext, trigger: SyncTrigger, source: EventEnvelope, cause: EventEnvelope, identity: StoredIdentityEvent[], attempt: number, redrive: boolean, key = source.eventId): Promise<boolean> {
+  const { system, deps } = ctx;
+  const job = await openJob(ctx, trigger, source, cause, redrive, key);
+  if (!job) return false;
+  if (job.done) return true;
+  const { syncId, history } = job;
+  const started = performance.now();
+  let replayed: boolean;
+  try {
+    const demographics = needsPersonalData(trigger) ? await demographicsAt(ctx, identity, source) : null;
+    const body = buildPayload(trigger, demographics);
+    ({ replayed } = await deps.port.sendStatusUpdate(body, { idempotencyKey: key }));
+  } catch (e) {
+    // Our own database away (unsealing reads it) is not the system's failure: spend no attempt,
+    // stop unadvanced; the next delivery sends again under the same idempotency key.
+    if (isStoreUnavailable(e)) throw e;
+    const c = classify(e);
+    deps.logger?.warn({ syncId, system, attempt, code: c.code, retryable: c.retryable }, 'sync attempt failed');
+    await command(ctx, { type: 'RecordSyncFailure', syncId, system, code: c.code, reason: c.reason.slice(0, 1000), retryable: c.retryable }, cause, history);
+    const last = !c.retryable || attempt >= deps.maxAttempts;
+    if (last) await command(ctx, { type: 'DeadLetterSync', syncId, system, code: c.code, reason: c.reason.slice(0, 1000) }, cause, history);
+    if (c.retryable && !last) throw new TransientError(`${c.code}: ${c.reason}`);
+    throw new PermanentSyncError(c.code, `${c.code}: ${c.reason}`);
+  }
+  // Outside the catch: a store outage while recording the success must not be recorded as the
+  // system's failure (and dead-letter a sync the system applied); the redelivery is replayed.
+  await command(ctx, { type: 'RecordSyncSuccess', syncId, system, durationMs: Math.round(performance.now() - started), replayed, outcome: 'APPLIED' }, cause, history);
+  return true;
+}
+
+async function handleRedrive(ctx: OutboundContext, event: TypedEnvelope<'SyncRedriven'>, attempt: number): Promise<void> {
+  if (event.data.system !== ctx.system) return;
+  const history = await readStreamWith(ctx.deps.store, event.streamId, syncDecider.accepts, 'sync job');
+  const requested = history.flatMap((e) => (e.type === 'SyncRequested' ? [e.data] : []))[0];
+  if (!requested?.sourceStreamId || requested.sourceRevision === null) return;
+  const [source] = await ctx.deps.store.readStream(requested.sourceStreamId, { fromRevision: requested.sourceRevision, maxCount: 1 });
+  if (!source) throw new PermanentSyncError('NOT_FOUND', `the source event of ${event.data.syncId} is gone`);
+  await handleSource(ctx, source, event, attempt, true);
+}
+
+/**
+ * An operator's ACCEPT_REGISTER: the register's current value goes to the system as syncs of
+ * their own (keys `<choice eventId>`, `<choice eventId>.1`, ...: retried, dead-lettered and
+ * redriven like any other); once every one has succeeded, the mismatch is resolved.
+ */
+async function handleAcceptRegister(ctx: OutboundContext, choice: TypedEnvelope<'ReconciliationResolutionChosen'>, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+  const { deps, system } = ctx;
+  const { mismatchId, uin, field, by, note } = choice.data;
+  const loaded: LoadedIdentity | null = await loadIdentity(deps, uin);
+  const status = loaded?.state.status;
+  if (!loaded || !status) throw new PermanentSyncError('SYNC_IDENTITY_UNKNOWN', `no identity ${uin} to send for mismatch ${mismatchId}`);
+  const identity = loaded.history;
+  let kind = 'VALUE_DIFFERS';
+  for (const e of await readStreamWith(deps.store, choice.streamId, mismatchDecider.accepts, 'mismatch')) if (e.type === 'ReconciliationMismatchFound') kind = e.data.kind;
+  const triggers = registerValueTriggers(system, field, kind, uin, status);
+  for (const [i, trigger] of triggers.entries()) {
+    // In order: a later step (the status after an update) waits for the one before it.
+    if (!(await perform(ctx, trigger, choice, cause, identity, attempt, redrive, i === 0 ? choice.eventId : `${choice.eventId}.${i}`))) return;
+  }
+  await recordMismatchStep(deps.store, { type: 'CompleteResolution', mismatchId, action: 'ACCEPT_REGISTER', by, note }, { metadata: metadata(ctx, cause) });
+}
+
+/** Any event the agreement table may list: its data is read by the table (agreement.ts), by name. */
+async function handleSource(ctx: OutboundContext, source: EventEnvelope, cause: EventEnvelope, attempt: number, redrive: boolean): Promise<void> {
+  const { deps, system } = ctx;
+  if (source.type === 'ReconciliationResolutionChosen') {
+    const choice = expectEventType('ReconciliationResolutionChosen', source);
+    if (choice.data.system === system && choice.data.action === 'ACCEPT_REGISTER') await handleAcceptRegister(ctx, choice, cause, attempt, redrive);
+    return;
+  }
+  const uin = String(source.data.uin ?? '');
+  // Types the mapping table does not list ask for nothing: no need to read the identity.
+  if (!uin || !SYNC_TRIGGERS[source.type]) return;
+  const identity = source.streamId === identityStreamId(uin) && isEventType('IdentityCreated', source) ? [source] : await readStreamOf(deps.store, 'identity', identityStreamId(uin));
+  const residency = residencyOf(identity);
+  if (!residency) return;
+  for (const trigger of triggersFor({ type: source.type, data: source.data, residency }, system)) {
+    await perform(ctx, trigger, source, cause, identity, attempt, redrive);
+  }
 }

@@ -7,11 +7,13 @@ import {
   CommandRejected,
   type IdentityRecord,
   applySystemChangeToIdentity,
+  identityStatusAfterPermit,
   recordMismatchStep,
   recordSyncStep,
   loadIdentity,
   mismatchIdOf,
   outboundSyncId,
+  requestSyncCommand,
 } from '@registo/producers';
 import { IDENTITY_REGISTRY_DDL, SYNC_STATUS_DDL, listMismatches } from '@registo/projections';
 import type { IdentityStatus } from '@registo/schemas';
@@ -171,7 +173,7 @@ async function applyRule(
       await changeStatus(deps.store, d.uin, 'DECEASED', 'SIGA', `reconciliation ${runId}: SIGA records a death`, metadata);
       return 'STATUS_CHANGED';
     case 'immigration-authoritative-permit':
-      await changeStatus(deps.store, d.uin, d.externalValue === 'EXPIRED' ? 'DEACTIVATED' : 'BLOCKED', 'IMMIGRATION', `reconciliation ${runId}: permit ${String(d.externalValue).toLowerCase()}`, metadata);
+      await changeStatus(deps.store, d.uin, identityStatusAfterPermit(d.externalValue === 'EXPIRED' ? 'EXPIRED' : 'REVOKED'), 'IMMIGRATION', `reconciliation ${runId}: permit ${String(d.externalValue).toLowerCase()}`, metadata);
       return 'STATUS_CHANGED';
     case 'register-authoritative-status':
     case 'register-authoritative-presence': {
@@ -194,19 +196,8 @@ async function resync(trigger: SyncTrigger, loaded: Loaded, deps: ReconcileDeps,
   const system = trigger.system;
   const key = `recon.${suffix}.${trigger.uin}`;
   const syncId = outboundSyncId(system, key);
-  await recordSyncStep(deps.store, {
-    type: 'RequestSync',
-    syncId,
-    system,
-    direction: 'OUTBOUND',
-    operation: trigger.operation,
-    uin: trigger.uin,
-    sourceEventId: key,
-    sourceStreamId: null,
-    sourceRevision: null,
-    sourceType: 'Reconciliation',
-    fields: agreedFields(system, trigger.operation).map((x) => x.name),
-  }, { metadata });
+  const job = { syncId, system, direction: 'OUTBOUND' as const, operation: trigger.operation, uin: trigger.uin, fields: agreedFields(system, trigger.operation).map((x) => x.name) };
+  await recordSyncStep(deps.store, requestSyncCommand(job, { key, sourceType: 'Reconciliation' }), { metadata });
   const started = performance.now();
   try {
     const result = await deps.port.sendStatusUpdate(buildPayload(trigger, loaded.demographics), { idempotencyKey: key });

@@ -78,8 +78,15 @@ async function treeSize(db: SqlDriver): Promise<number> {
  * or operator token.
  */
 export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void {
-  const { db } = deps;
+  registerCheckpointRoutes(app, deps);
+  registerProofRoutes(app, deps);
+  registerKeyRoutes(app, deps);
+  registerAuditorRoutes(app, deps);
+}
 
+/** The signed checkpoints (as a note, as JSON, by size, in a range) and the witnesses' cosignatures of them. */
+function registerCheckpointRoutes(app: FastifyInstance, deps: AuditDeps): void {
+  const { db } = deps;
   const witnesses = deps.witnesses ?? [];
   const withCosignatures = async (c: StoredCheckpoint) => ({
     ...checkpointView(c),
@@ -125,7 +132,11 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     const items = await tree.checkpoints(db, { fromSize, toSize, limit });
     return { items: items.map(checkpointView) };
   });
+}
 
+/** Inclusion and consistency proofs over the tree. */
+function registerProofRoutes(app: FastifyInstance, deps: AuditDeps): void {
+  const { db } = deps;
   app.get<{ Querystring: { position?: string; treeSize?: string } }>('/v1/audit/proofs/inclusion', { schema: { querystring: numbers('position', 'treeSize') } }, async (request) => {
     const position = wholeNumber('position', request.query.position, 1);
     if (position === undefined) throw new RegistoError('REQUEST_INVALID', 'position is required', { parameter: 'position' });
@@ -146,7 +157,11 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     const p = await tree.consistencyProof(db, from, to);
     return { from, to, firstRootHash: p.firstRoot.toString('hex'), secondRootHash: p.secondRoot.toString('hex'), proof: p.proof.map((h) => h.toString('hex')) };
   });
+}
 
+/** The keys an auditor verifies checkpoints with. */
+function registerKeyRoutes(app: FastifyInstance, deps: AuditDeps): void {
+  const witnesses = deps.witnesses ?? [];
   app.get('/v1/audit/keys', async () => {
     const k = deps.keys;
     return {
@@ -166,7 +181,11 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
       witnesses: witnesses.map((w) => witnessVerifierKey(w.name, w.publicKey)),
     };
   });
+}
 
+/** What reads every event: the export and the health view, for auditors and operators only. */
+function registerAuditorRoutes(app: FastifyInstance, deps: AuditDeps): void {
+  const { db } = deps;
   app.get<{ Querystring: { from?: string; to?: string } }>('/v1/audit/export', { schema: { querystring: numbers('from', 'to') } }, async (request, reply) => {
     deps.tokens.authorize(request, AUDITORS);
     const have = await treeSize(db);
@@ -184,5 +203,4 @@ export function registerAuditRoutes(app: FastifyInstance, deps: AuditDeps): void
     const maxFindings = wholeNumber('maxFindings', request.query.maxFindings, 0);
     return auditHealth({ db, store: deps.store, keys: deps.keys, from, to, maxFindings });
   });
-
 }

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import type { EventStore, SqlDriver } from '@registo/event-store';
 import type { SubjectSealer } from '@registo/crypto';
-import { type OpenedPacket, type PacketTrust, REG_ID_PATTERN } from '@registo/packets';
+import { DEFAULT_MAX_PACKET_BYTES, type OpenedPacket, type PacketTrust, REG_ID_PATTERN } from '@registo/packets';
 import { acceptPacket, openEnrollmentPacket, recordPacketRefusal, signingDeviceOf } from '@registo/producers';
 import { type EnrollmentStatusRow, currentEnrollmentStatus } from '@registo/projections';
 import { RegistoError, isRegistoError } from '@registo/schemas';
@@ -24,8 +24,6 @@ export interface IntakeDeps {
    */
   intakePublicJwk?: Record<string, unknown>;
 }
-
-const DEFAULT_MAX_PACKET_BYTES = 2 * 1024 * 1024;
 
 /** Refusals that concern the signing device itself: counted with the API's other refusals. */
 const DEVICE_REFUSALS = new Set<string>(['PACKET_SIGNER_UNTRUSTED', 'PACKET_SIGNER_EXPIRED', 'PACKET_SIGNER_MISMATCH', 'PACKET_CENTRE_MISMATCH']);

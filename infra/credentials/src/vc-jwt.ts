@@ -86,10 +86,6 @@ export function vcPayload(input: VcSubjectInput): Record<string, unknown> {
   };
 }
 
-// One digest for the whole platform, defined in schemas; passed on here only because the issuance
-// code still takes it from infra.
-export { sha256Hex } from '@registo/schemas';
-
 /** Why a credential is not valid. The first three are about who signed it; the rest about when and its status. */
 export type VcProblemCode = 'ISSUER_UNTRUSTED' | 'SIGNATURE_INVALID' | 'TYPE_UNSUPPORTED' | 'NOT_YET_VALID' | 'EXPIRED';
 

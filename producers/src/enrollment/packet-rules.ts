@@ -49,3 +49,21 @@ export function packetContentIssues(p: PacketFacts): PacketIssue[] {
   if (!citizen && d.residencePermitNumber === undefined) issues.push({ path: ['demographics', 'residencePermitNumber'], message: 'required for a foreigner' });
   return issues;
 }
+
+/** Why an enrollment cannot update the identity it names. */
+export interface UpdateTargetRefusal {
+  code: 'UIN_REQUIRED' | 'UIN_UNKNOWN' | 'IDENTITY_ERASED';
+  reason: string;
+}
+
+/**
+ * Whether a packet that names an identity may update it: it must name a UIN, the identity must
+ * exist (`identity` null: there is none) and still hold its data. Null when it may, as far as
+ * what is known yet goes (`identity` undefined: not looked up yet).
+ */
+export function updateTargetRefusal(packetType: PacketType | null, uin: string | undefined, identity?: { erased: boolean } | null): UpdateTargetRefusal | null {
+  if (!uin) return { code: 'UIN_REQUIRED', reason: `a ${packetType} packet must name the identity it updates` };
+  if (identity === null) return { code: 'UIN_UNKNOWN', reason: `there is no identity ${uin} to update` };
+  if (identity?.erased) return { code: 'IDENTITY_ERASED', reason: `identity ${uin} has been erased` };
+  return null;
+}

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { anchorNumberOf, namesIdentity, packetContentIssues, residencyOfNationality, type PacketFacts } from '../../src/index.js';
+import { anchorNumberOf, namesIdentity, packetContentIssues, residencyOfNationality, updateTargetRefusal, type PacketFacts } from '../../src/index.js';
 
 /* What a packet's content means for the register, given/when/then. */
 
@@ -42,5 +42,24 @@ describe('packet rules', () => {
     expect(anchorNumberOf('CITIZEN', { nationality: 'STP', civilRegistryNumber: 'CR-1', residencePermitNumber: 'RP-9' })).to.equal('CR-1');
     expect(anchorNumberOf('FOREIGNER', foreigner.demographics)).to.equal('permit:RP-1');
     expect(anchorNumberOf('FOREIGNER', { nationality: 'PRT' })).to.equal(null);
+  });
+
+  describe('updateTargetRefusal', () => {
+    it('given an update packet with no UIN, then it is refused as UIN_REQUIRED, naming the packet type', () => {
+      expect(updateTargetRefusal('CORRECTION', undefined)).to.deep.equal({ code: 'UIN_REQUIRED', reason: 'a CORRECTION packet must name the identity it updates' });
+    });
+
+    it('given a UIN not yet looked up, then nothing is refused yet', () => {
+      expect(updateTargetRefusal('UPDATE', '1234567890')).to.equal(null);
+    });
+
+    it('given a UIN that names no identity, then it is refused as UIN_UNKNOWN', () => {
+      expect(updateTargetRefusal('UPDATE', '1234567890', null)).to.deep.equal({ code: 'UIN_UNKNOWN', reason: 'there is no identity 1234567890 to update' });
+    });
+
+    it('given an erased identity, then it is refused as IDENTITY_ERASED; a live one may be updated', () => {
+      expect(updateTargetRefusal('LOST', '1234567890', { erased: true })).to.deep.equal({ code: 'IDENTITY_ERASED', reason: 'identity 1234567890 has been erased' });
+      expect(updateTargetRefusal('LOST', '1234567890', { erased: false })).to.equal(null);
+    });
   });
 });

@@ -9,12 +9,12 @@ import {
   claimsFor,
   holderUrn,
   parseHolderCsr,
-  sha256Hex,
   signVcJwt,
   statusEntries,
   vcPayload,
 } from '@registo/credentials';
-import { type CategoryEvent, type EventEnvelope, type EventMetadata, type EventOf, type IdentityEventData, RegistoError } from '@registo/schemas';
+import { type CategoryEvent, type EventOf, type IdentityEventData, RegistoError, sha256Hex } from '@registo/schemas';
+import { causedBy } from '../caused-by.js';
 import { fold } from '../../decider.js';
 import { authorizeHolder } from '../../credentials/holder-access.js';
 import { requireIdentityIssuable, requireKeyNotRevoked } from '../../credentials/policies.js';
@@ -86,10 +86,6 @@ export function credentialIssuerContext(
 
 const SYSTEM = { id: 'credential-issuance', role: 'system' } as const;
 const addDays = (d: Date, days: number): Date => new Date(d.getTime() + days * 86_400_000);
-
-function causedBy(event: EventEnvelope): Partial<Omit<EventMetadata, 'recordedAt'>> {
-  return { correlationId: event.metadata.correlationId, causationId: event.eventId, actor: { ...SYSTEM }, ...(event.metadata.traceparent ? { traceparent: event.metadata.traceparent } : {}) };
-}
 
 async function holderState(store: EventStore, uin: string): Promise<{ history: Array<CategoryEvent<'credential'>>; state: CredentialHolderState }> {
   const history = await readStreamOf(store, 'credential', credentialStreamId(uin));
@@ -169,7 +165,7 @@ export async function issueIdentityCredential(
       cause: event.eventId,
       sealed,
     },
-    { metadata: causedBy(event), history },
+    { metadata: causedBy(event, SYSTEM), history },
   );
   return { credentialId, issued: result.events.length > 0 };
 }
@@ -183,7 +179,7 @@ export async function applyIdentityStatus(
   const condition = event.type === 'SubjectKeyDestroyed' ? 'ERASED' : event.data.to;
   if (!IDENTITY_STATUS_REVOCATION[condition]) return 0;
   const { uin } = event.data;
-  const result = await credentialHandler(ctx.store, uin, { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event) });
+  const result = await credentialHandler(ctx.store, uin, { type: 'ApplyIdentityStatus', uin, identityStatus: condition, cause: event.eventId }, { metadata: causedBy(event, SYSTEM) });
   return result.events.length;
 }
 

@@ -1,6 +1,6 @@
 import type { EventStore } from '@registo/event-store';
 import type { HandleOptions, HandleResult } from '../../command-handler.js';
-import type { IdentityEventData } from '@registo/schemas';
+import type { ExternalSystem, IdentityEventData } from '@registo/schemas';
 import type { IdentityCommand, IdentityState } from '../../deciders/identity.js';
 import type { MismatchCommand, MismatchEvents, MismatchState, SyncCommand, SyncJobEvents, SyncState } from '../../deciders/sync.js';
 import { identityHandler, mismatchHandler, syncHandler } from '../handlers.js';
@@ -15,6 +15,38 @@ import { identityHandler, mismatchHandler, syncHandler } from '../handlers.js';
 /** A step of a synchronisation job (`sync-<syncId>`); the sync decider refuses one out of order. */
 export function recordSyncStep(store: EventStore, command: SyncCommand, options?: HandleOptions<SyncJobEvents>): Promise<HandleResult<SyncState, SyncJobEvents>> {
   return syncHandler(store, command.syncId, command, options);
+}
+
+/** Where a sync comes from: a stored event (its stream and revision), or a change or run with no event behind it. */
+export interface SyncOrigin {
+  /** The sync's idempotency key at the other side: the source event's id, a change id, a reconciliation key. */
+  key: string;
+  /** The stored source event, when there is one. */
+  event?: { streamId: string; revision: number; type: string };
+  /** What the sync was asked by when no stored event stands behind it (`SIGA:WEBHOOK`, `Reconciliation`). */
+  sourceType?: string;
+}
+
+/** The RequestSync command for one sync job, as every sync (inbound, outbound, reconciliation) asks for it. */
+export function requestSyncCommand(
+  job: { syncId: string; system: ExternalSystem; direction: 'INBOUND' | 'OUTBOUND'; operation: string; uin: string; fields: string[] },
+  origin: SyncOrigin,
+): Extract<SyncCommand, { type: 'RequestSync' }> {
+  const { syncId, system, direction, operation, uin, fields } = job;
+  // In the order the SyncRequested data has always had (stored events keep their key order).
+  return {
+    type: 'RequestSync',
+    syncId,
+    system,
+    direction,
+    operation,
+    uin,
+    sourceEventId: origin.key,
+    sourceStreamId: origin.event?.streamId ?? null,
+    sourceRevision: origin.event?.revision ?? null,
+    sourceType: origin.event?.type ?? origin.sourceType ?? '',
+    fields,
+  };
 }
 
 /** A step of a reconciliation mismatch: found, resolved by a rule, its operator resolution completed. */
